@@ -1,0 +1,27 @@
+using Vbase.Isa.Harts;
+
+namespace Vbase.Isa.Decoding;
+
+/// <summary>
+/// One pre-decoded instruction: the handler to call and its operands, extracted once so the hot loop never
+/// decodes the same word twice. Register operands are indices into the hart's register file; a destination
+/// of x0 (or none) is redirected to the sink register 32 so handlers can write unconditionally.
+/// </summary>
+public unsafe struct DecodedInstruction
+{
+    public delegate*<Hart, ref DecodedInstruction, void> Execute;
+    public long Imm;
+    /// <summary>The instruction as fetched: 32 bits, or the 16-bit parcel of a compressed instruction.</summary>
+    public uint Raw;
+    /// <summary>Index of the row in <see cref="InstructionTable.Rows"/>, or <see cref="IllegalIndex"/>.</summary>
+    public ushort TableIndex;
+    public byte Rd, Rs1, Rs2;
+    /// <summary>2 for a compressed instruction, else 4.</summary>
+    public byte Length;
+
+    public const ushort IllegalIndex = ushort.MaxValue;
+    public const byte SinkRegister = 32;
+
+    public readonly bool IsIllegal => TableIndex == IllegalIndex;
+    public readonly string Mnemonic => IsIllegal ? "illegal" : InstructionTable.Rows[TableIndex].Name;
+}

@@ -1,0 +1,197 @@
+using System.Runtime.CompilerServices;
+using Vbase.Isa.Memory;
+using Vbase.Isa.Traps;
+
+namespace Vbase.Isa.Harts;
+
+// Data accesses. Misaligned loads and stores are performed, not trapped (the privileged spec allows either;
+// QEMU's virt does the same, so programs behave alike on both): within a page they use the fast path, across
+// a page boundary both pages are translated before any byte moves, so a fault leaves memory untouched.
+// LR/SC and AMOs must be naturally aligned and raise address-misaligned otherwise.
+public sealed unsafe partial class Hart
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool Load(ulong va, int size, out ulong value)
+    {
+        ulong vpn = va >> 12;
+        TlbEntry* e = loadTlb + (vpn & (TlbEntries - 1));
+        if (e->Tag == vpn && (va & 0xFFF) <= (ulong)(4096 - size))
+        {
+            value = ReadHost(e->Host + (va & 0xFFF), size);
+            return true;
+        }
+        return LoadSlow(va, size, out value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool Store(ulong va, int size, ulong value)
+    {
+        ulong vpn = va >> 12;
+        TlbEntry* e = storeTlb + (vpn & (TlbEntries - 1));
+        if (e->Tag == vpn && (va & 0xFFF) <= (ulong)(4096 - size))
+        {
+            WriteHost(e->Host + (va & 0xFFF), size, value);
+            return true;
+        }
+        return StoreSlow(va, size, value);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool LoadSlow(ulong va, int size, out ulong value)
+    {
+        value = 0;
+        if ((va & 0xFFF) + (ulong)size > 4096)
+        {
+            return LoadAcrossPages(va, size, out value);
+        }
+        if (!Translate(va, MemoryAccess.Load, dataPrivilege, out ulong physical))
+        {
+            return false;
+        }
+        byte* host = memory.TryGetPage(physical & ~0xFFFUL, MemoryAccess.Load);
+        if (host is not null)
+        {
+            TlbEntry* e = loadTlb + ((va >> 12) & (TlbEntries - 1));
+            e->Tag = va >> 12;
+            e->Host = host;
+            value = ReadHost(host + (va & 0xFFF), size);
+            return true;
+        }
+        if (!memory.Read(physical, size, MemoryAccess.Load, out value))
+        {
+            RaiseException(ExceptionCause.LoadAccessFault, va);
+            return false;
+        }
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool StoreSlow(ulong va, int size, ulong value)
+    {
+        if ((va & 0xFFF) + (ulong)size > 4096)
+        {
+            return StoreAcrossPages(va, size, value);
+        }
+        if (!Translate(va, MemoryAccess.Store, dataPrivilege, out ulong physical))
+        {
+            return false;
+        }
+        byte* host = memory.TryGetPage(physical & ~0xFFFUL, MemoryAccess.Store);
+        if (host is not null && !decodedPages.ContainsKey(physical >> 12))
+        {
+            TlbEntry* e = storeTlb + ((va >> 12) & (TlbEntries - 1));
+            e->Tag = va >> 12;
+            e->Host = host;
+            WriteHost(host + (va & 0xFFF), size, value);
+            return true;
+        }
+        if (!WritePhysical(physical, size, value))
+        {
+            RaiseException(ExceptionCause.StoreAccessFault, va);
+            return false;
+        }
+        return true;
+    }
+
+    private bool LoadAcrossPages(ulong va, int size, out ulong value)
+    {
+        value = 0;
+        ulong last = va + (ulong)size - 1;
+        if (!Translate(va, MemoryAccess.Load, dataPrivilege, out ulong first)
+            || !Translate(last & ~0xFFFUL, MemoryAccess.Load, dataPrivilege, out ulong second))
+        {
+            return false;
+        }
+        for (int i = size - 1; i >= 0; i--)
+        {
+            ulong byteVa = va + (ulong)i;
+            ulong physical = (byteVa >> 12) == (va >> 12) ? first + (ulong)i : second + (byteVa & 0xFFF);
+            if (!ReadPhysical(physical, 1, out ulong b))
+            {
+                RaiseException(ExceptionCause.LoadAccessFault, va);
+                return false;
+            }
+            value = (value << 8) | b;
+        }
+        return true;
+    }
+
+    private bool StoreAcrossPages(ulong va, int size, ulong value)
+    {
+        ulong last = va + (ulong)size - 1;
+        if (!Translate(va, MemoryAccess.Store, dataPrivilege, out ulong first)
+            || !Translate(last & ~0xFFFUL, MemoryAccess.Store, dataPrivilege, out ulong second))
+        {
+            return false;
+        }
+        for (int i = 0; i < size; i++)
+        {
+            ulong byteVa = va + (ulong)i;
+            ulong physical = (byteVa >> 12) == (va >> 12) ? first + (ulong)i : second + (byteVa & 0xFFF);
+            if (!WritePhysical(physical, 1, value >> (8 * i)))
+            {
+                RaiseException(ExceptionCause.StoreAccessFault, va);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // LR/SC reservation: one naturally aligned physical address. It is lost on SC (success or not), on any
+    // trap or xRET, and when someone else writes it through InvalidateReservation.
+    private bool reservationValid;
+    private ulong reservationAddress;
+
+    /// <summary>
+    /// Resolves an atomic access to a host pointer: checks alignment, translates (LR as a load, the rest as
+    /// store/AMO) and requires RAM. Raises the exception and returns null otherwise.
+    /// </summary>
+    internal byte* TranslateAtomic(ulong va, int size, bool isLoadReserved, out ulong physical)
+    {
+        physical = 0;
+        if ((va & (ulong)(size - 1)) != 0)
+        {
+            RaiseException(isLoadReserved ? ExceptionCause.LoadAddressMisaligned : ExceptionCause.StoreAddressMisaligned, va);
+            return null;
+        }
+        MemoryAccess access = isLoadReserved ? MemoryAccess.Load : MemoryAccess.Store;
+        if (!Translate(va, access, dataPrivilege, out physical))
+        {
+            return null;
+        }
+        byte* host = memory.TryGetPage(physical & ~0xFFFUL, access);
+        if (host is null)
+        {
+            RaiseException(isLoadReserved ? ExceptionCause.LoadAccessFault : ExceptionCause.StoreAccessFault, va);
+            return null;
+        }
+        if (!isLoadReserved && decodedPages.Count != 0)
+        {
+            InvalidateDecoded(physical, (ulong)size);
+        }
+        return host + (physical & 0xFFF);
+    }
+
+    internal void SetReservation(ulong physical)
+    {
+        reservationValid = true;
+        reservationAddress = physical;
+    }
+
+    /// <summary>Consumes the reservation: true if it was valid for <paramref name="physical"/>.</summary>
+    internal bool ConsumeReservation(ulong physical)
+    {
+        bool ok = reservationValid && reservationAddress == physical;
+        reservationValid = false;
+        return ok;
+    }
+
+    /// <summary>Another agent wrote [address, address+length): a reservation there is lost.</summary>
+    public void InvalidateReservation(ulong physicalAddress, ulong length)
+    {
+        if (reservationValid && reservationAddress + 8 > physicalAddress && reservationAddress < physicalAddress + length)
+        {
+            reservationValid = false;
+        }
+    }
+}

@@ -1,0 +1,351 @@
+using System.Runtime.CompilerServices;
+using Vbase.Isa.Csrs;
+using Vbase.Isa.Decoding;
+using Vbase.Isa.Execution;
+using Vbase.Isa.Memory;
+using Vbase.Isa.Traps;
+
+namespace Vbase.Isa.Harts;
+
+/// <summary>A software TLB entry: virtual page number → host address of the page (RAM only).</summary>
+internal unsafe struct TlbEntry
+{
+    public ulong Tag;
+    public byte* Host;
+}
+
+/// <summary>Decoded instructions of one physical page, one slot per 2-byte parcel.</summary>
+internal sealed unsafe class DecodedPage(ulong physicalPage, byte* host)
+{
+    public readonly ulong PhysicalPage = physicalPage;
+    public readonly byte* Host = host;
+    public readonly DecodedInstruction[] Slots = NewSlots();
+
+    private static DecodedInstruction[] NewSlots()
+    {
+        var slots = new DecodedInstruction[2048];
+        for (int i = 0; i < slots.Length; i++)
+        {
+            slots[i].Execute = &Hart.DecodeAndExecute;
+        }
+        return slots;
+    }
+
+    public void Invalidate(int firstSlot, int lastSlot)
+    {
+        for (int i = Math.Max(0, firstSlot); i <= Math.Min(2047, lastSlot); i++)
+        {
+            Slots[i] = default;
+            Slots[i].Execute = &Hart.DecodeAndExecute;
+        }
+    }
+}
+
+public sealed unsafe partial class Hart
+{
+    // Sv39 PTE bits.
+    private const ulong PteV = 1, PteR = 2, PteW = 4, PteX = 8, PteU = 16, PteA = 64, PteD = 128;
+    private const ulong PpnMask = (1UL << 44) - 1;
+
+    // Load and store TLBs, one pair per effective privilege (U, S, M) so a privilege change only re-points
+    // them. 256 direct-mapped entries each: enough for the working set of the programs we run, and cheap to
+    // flush on satp writes and sfence.vma.
+    private const int TlbEntries = 256, TlbSets = 6;
+    private readonly TlbEntry* tlb;
+    private TlbEntry* loadTlb, storeTlb;
+    private Privilege dataPrivilege;
+
+    // Fetch: the page the hot loop is executing from, and a direct-mapped cache of recent pages per privilege.
+    private ulong fetchVpn = ulong.MaxValue;
+    private DecodedInstruction[]? fetchSlots;
+    private byte* fetchHost;
+    private readonly (ulong Tag, DecodedPage? Page)[] fetchCache = new (ulong, DecodedPage?)[3 * 64];
+    private readonly Dictionary<ulong, DecodedPage> decodedPages = [];
+
+    private static int PrivilegeIndex(Privilege p) => p == Privilege.Machine ? 2 : (int)p;
+
+    /// <summary>Points the TLBs at the sets for the current privilege (and MPRV) after a mode change.</summary>
+    private void SelectTranslationContext()
+    {
+        dataPrivilege = Privilege == Privilege.Machine && (mstatus & MStatus.Mprv) != 0
+            ? (Privilege)((mstatus & MStatus.Mpp) >> MStatus.MppShift)
+            : Privilege;
+        int d = PrivilegeIndex(dataPrivilege);
+        loadTlb = tlb + (d * 2) * TlbEntries;
+        storeTlb = tlb + (d * 2 + 1) * TlbEntries;
+        fetchVpn = ulong.MaxValue;
+    }
+
+    /// <summary>Drops every cached translation (satp writes, sfence.vma, SUM/MXR/MPRV changes).</summary>
+    public void FlushTranslationCaches()
+    {
+        for (int i = 0; i < TlbSets * TlbEntries; i++)
+        {
+            tlb[i].Tag = ulong.MaxValue;
+        }
+        Array.Clear(fetchCache);
+        SelectTranslationContext();
+    }
+
+    /// <summary>Drops every decoded instruction (fence.i, or memory rewritten behind the hart's back).</summary>
+    public void FlushDecodeCache()
+    {
+        decodedPages.Clear();
+        Array.Clear(fetchCache);
+        fetchVpn = ulong.MaxValue;
+    }
+
+    /// <summary>Tells the hart that [paddr, paddr+length) was written by someone else (a device, Dom0).</summary>
+    public void InvalidateCode(ulong physicalAddress, ulong length)
+    {
+        if (decodedPages.Count == 0 || length == 0)
+        {
+            return;
+        }
+        ulong end = physicalAddress + length;
+        for (ulong page = physicalAddress >> 12; page <= (end - 1) >> 12; page++)
+        {
+            InvalidateDecoded(Math.Max(physicalAddress, page << 12), Math.Min(end, (page + 1) << 12) - Math.Max(physicalAddress, page << 12));
+        }
+    }
+
+    private void InvalidateDecoded(ulong physicalAddress, ulong length)
+    {
+        if (decodedPages.TryGetValue(physicalAddress >> 12, out DecodedPage? page))
+        {
+            int offset = (int)(physicalAddress & 0xFFF);
+            // A 4-byte instruction starting 2 bytes earlier also covers these bytes.
+            page.Invalidate((offset - 2) >> 1, (offset + (int)length - 1) >> 1);
+        }
+    }
+
+    /// <summary>Makes <paramref name="pc"/>'s page the current fetch page; false (and a trap) if it cannot be fetched.</summary>
+    private bool RefillFetchPage(ulong pc)
+    {
+        ulong vpn = pc >> 12;
+        int index = PrivilegeIndex(Privilege) * 64 + (int)(vpn & 63);
+        ref var cached = ref fetchCache[index];
+        DecodedPage? page = cached.Page;
+        if (page is null || cached.Tag != vpn)
+        {
+            if (!Translate(pc, MemoryAccess.Fetch, Privilege, out ulong physical))
+            {
+                return false;
+            }
+            byte* host = memory.TryGetPage(physical & ~0xFFFUL, MemoryAccess.Fetch);
+            if (host is null)
+            {
+                RaiseException(ExceptionCause.InstructionAccessFault, pc);
+                return false;
+            }
+            if (!decodedPages.TryGetValue(physical >> 12, out page) || page.Host != host)
+            {
+                page = new DecodedPage(physical >> 12, host);
+                decodedPages[physical >> 12] = page;
+                // Stores to a page that now holds code must take the slow path, which invalidates decodes.
+                for (int i = 0; i < 3; i++)
+                {
+                    FlushStoreTlb(tlb + (i * 2 + 1) * TlbEntries);
+                }
+            }
+            cached = (vpn, page);
+        }
+        fetchVpn = vpn;
+        fetchSlots = page.Slots;
+        fetchHost = page.Host;
+        return true;
+    }
+
+    private static void FlushStoreTlb(TlbEntry* set)
+    {
+        for (int i = 0; i < TlbEntries; i++)
+        {
+            set[i].Tag = ulong.MaxValue;
+        }
+    }
+
+    /// <summary>The sentinel in every undecoded slot: decode the parcel(s) at pc in place, then run it.</summary>
+    internal static void DecodeAndExecute(Hart h, ref DecodedInstruction slot)
+    {
+        ulong pc = h.Pc;
+        uint offset = (uint)(pc & 0xFFF);
+        uint low = *(ushort*)(h.fetchHost + offset);
+        if ((low & 3) != 3 || offset <= 0xFFC)
+        {
+            uint raw = (low & 3) != 3 ? low : *(uint*)(h.fetchHost + offset);
+            InstructionDecoder.Decode(raw, out slot);
+            h.NextPc = pc + slot.Length;
+            slot.Execute(h, ref slot);
+            return;
+        }
+        // A 4-byte instruction straddling two pages: fetch the upper parcel through translation every time
+        // and leave the slot undecoded, since the next page's mapping may change independently.
+        if (!h.FetchParcel(pc + 2, out uint high))
+        {
+            return;
+        }
+        InstructionDecoder.Decode(low | (high << 16), out DecodedInstruction straddling);
+        h.NextPc = pc + 4;
+        straddling.Execute(h, ref straddling);
+    }
+
+    private bool FetchParcel(ulong va, out uint parcel)
+    {
+        parcel = 0;
+        if (!Translate(va, MemoryAccess.Fetch, Privilege, out ulong physical))
+        {
+            return false;
+        }
+        byte* host = memory.TryGetPage(physical & ~0xFFFUL, MemoryAccess.Fetch);
+        if (host is null)
+        {
+            RaiseException(ExceptionCause.InstructionAccessFault, va);
+            return false;
+        }
+        parcel = *(ushort*)(host + (physical & 0xFFF));
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ExceptionCause PageFault(MemoryAccess access) => access switch
+    {
+        MemoryAccess.Fetch => ExceptionCause.InstructionPageFault,
+        MemoryAccess.Load => ExceptionCause.LoadPageFault,
+        _ => ExceptionCause.StorePageFault,
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ExceptionCause AccessFault(MemoryAccess access) => access switch
+    {
+        MemoryAccess.Fetch => ExceptionCause.InstructionAccessFault,
+        MemoryAccess.Load => ExceptionCause.LoadAccessFault,
+        _ => ExceptionCause.StoreAccessFault,
+    };
+
+    /// <summary>
+    /// Translates a virtual address with Sv39 (privileged spec 4.3.2 and 4.4), updating A and D in hardware.
+    /// Raises the page or access fault itself and returns false when the access is not allowed.
+    /// </summary>
+    private bool Translate(ulong va, MemoryAccess access, Privilege privilege, out ulong physical)
+    {
+        physical = va;
+        if (privilege == Privilege.Machine || (satp >> 60) == 0)
+        {
+            return true;
+        }
+        if (((long)va << 25 >> 25) != (long)va)
+        {
+            RaiseException(PageFault(access), va); // not sign-extended from bit 38
+            return false;
+        }
+        ulong table = (satp & PpnMask) << 12;
+        for (int level = 2; level >= 0; level--)
+        {
+            ulong pteAddress = table + (((va >> (12 + 9 * level)) & 511) << 3);
+            if (!ReadPhysical(pteAddress, 8, out ulong pte))
+            {
+                RaiseException(AccessFault(access), va);
+                return false;
+            }
+            if ((pte & PteV) == 0 || (pte & (PteR | PteW)) == PteW || (pte >> 54) != 0)
+            {
+                break;
+            }
+            if ((pte & (PteR | PteX)) == 0)
+            {
+                table = ((pte >> 10) & PpnMask) << 12; // pointer to the next level
+                continue;
+            }
+            ulong ppn = (pte >> 10) & PpnMask;
+            ulong pageMask = (1UL << (12 + 9 * level)) - 1;
+            if (((ppn << 12) & pageMask) != 0 || !Permitted(pte, access, privilege))
+            {
+                break; // misaligned superpage, or permissions
+            }
+            ulong wanted = PteA | (access == MemoryAccess.Store ? PteD : 0);
+            if ((pte & wanted) != wanted && !WritePhysical(pteAddress, 8, pte | wanted))
+            {
+                RaiseException(AccessFault(access), va);
+                return false;
+            }
+            physical = (ppn << 12 & ~pageMask) | (va & pageMask);
+            return true;
+        }
+        RaiseException(PageFault(access), va);
+        return false;
+    }
+
+    private bool Permitted(ulong pte, MemoryAccess access, Privilege privilege)
+    {
+        if ((pte & PteU) != 0)
+        {
+            // S-mode never executes user pages, and touches their data only with SUM.
+            if (privilege == Privilege.Supervisor && (access == MemoryAccess.Fetch || (mstatus & MStatus.Sum) == 0))
+            {
+                return false;
+            }
+        }
+        else if (privilege == Privilege.User)
+        {
+            return false;
+        }
+        return access switch
+        {
+            MemoryAccess.Fetch => (pte & PteX) != 0,
+            MemoryAccess.Load => (pte & PteR) != 0 || ((mstatus & MStatus.Mxr) != 0 && (pte & PteX) != 0),
+            _ => (pte & PteW) != 0,
+        };
+    }
+
+    /// <summary>A physical read below translation (page-table walks, slow paths). False = access fault.</summary>
+    private bool ReadPhysical(ulong address, int size, out ulong value)
+    {
+        byte* host = memory.TryGetPage(address & ~0xFFFUL, MemoryAccess.Load);
+        if (host is not null)
+        {
+            value = ReadHost(host + (address & 0xFFF), size);
+            return true;
+        }
+        return memory.Read(address, size, MemoryAccess.Load, out value);
+    }
+
+    /// <summary>A physical write below translation; keeps decoded code coherent. False = access fault.</summary>
+    private bool WritePhysical(ulong address, int size, ulong value)
+    {
+        byte* host = memory.TryGetPage(address & ~0xFFFUL, MemoryAccess.Store);
+        if (host is not null)
+        {
+            WriteHost(host + (address & 0xFFF), size, value);
+        }
+        else if (!memory.Write(address, size, value))
+        {
+            return false;
+        }
+        if (decodedPages.Count != 0)
+        {
+            InvalidateDecoded(address, (ulong)size);
+        }
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ReadHost(byte* p, int size) => size switch
+    {
+        1 => *p,
+        2 => *(ushort*)p,
+        4 => *(uint*)p,
+        _ => *(ulong*)p,
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteHost(byte* p, int size, ulong value)
+    {
+        switch (size)
+        {
+            case 1: *p = (byte)value; break;
+            case 2: *(ushort*)p = (ushort)value; break;
+            case 4: *(uint*)p = (uint)value; break;
+            default: *(ulong*)p = value; break;
+        }
+    }
+}

@@ -1,0 +1,305 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Vbase.Isa.Csrs;
+using Vbase.Isa.Decoding;
+using Vbase.Isa.Memory;
+using Vbase.Isa.Traps;
+
+namespace Vbase.Isa.Harts;
+
+/// <summary>Why <see cref="Hart.Run"/> returned.</summary>
+public enum HartExit
+{
+    /// <summary>The instruction budget given to <see cref="Hart.Run"/> ran out.</summary>
+    InstructionLimit,
+    /// <summary>Someone called <see cref="Hart.RequestStop"/> (a device ending the program, the host).</summary>
+    Stopped,
+    /// <summary>The hart sits in WFI and nothing the hart itself knows (its timer) can wake it.</summary>
+    Idle,
+}
+
+/// <summary>Static configuration of a hart.</summary>
+public sealed record HartOptions
+{
+    public ulong HartId { get; init; }
+    public ulong ResetPc { get; init; } = 0x8000_0000;
+}
+
+/// <summary>One observed retired (or trapping) instruction, for tracing.</summary>
+public readonly record struct RetiredInstruction(ulong Pc, uint Raw, int Length, string Disassembly,
+    int WrittenRegister, ulong WrittenValue, ulong? TrapCause);
+
+/// <summary>
+/// One RV64IMAC hart with Zicsr, Zifencei and the M/S/U privilege levels, Sv39 translation and a TLB.
+/// The hot loop runs pre-decoded instructions from a per-physical-page cache through function pointers;
+/// everything that can change what an instruction does (satp, privilege, code writes) invalidates the
+/// relevant cache. Time is virtual: <see cref="Cycle"/> counts executed instructions and drives mtime.
+/// </summary>
+public sealed unsafe partial class Hart : IDisposable
+{
+    /// <summary>Integer registers x0..x31 plus the sink register 32 that absorbs writes to x0.</summary>
+    internal readonly ulong* X;
+    public ulong Pc;
+    /// <summary>Where the hart goes after the current instruction; handlers of jumps and traps set it.</summary>
+    internal ulong NextPc;
+    public Privilege Privilege { get; private set; } = Privilege.Machine;
+
+    private readonly IPhysicalMemory memory;
+    private readonly HartOptions options;
+    private bool disposed;
+
+    /// <summary>Executed instructions plus cycles skipped while waiting in WFI; mtime and mcycle derive from it.</summary>
+    public ulong Cycle;
+    /// <summary>Instructions that trapped (did not retire) plus WFI-skipped cycles: instret = Cycle − this.</summary>
+    private ulong notRetired;
+    /// <summary>Cycle at which the inner loop must come out to look at interrupts, the timer or the budget.</summary>
+    private ulong eventCycle;
+    private bool stopRequested;
+    private bool waitingForInterrupt;
+    /// <summary>Set by every trap; lets tracing and tests see that the last instruction did not retire.</summary>
+    internal bool TrapTaken;
+    internal ulong LastTrapCause;
+
+    public Hart(IPhysicalMemory memory, HartOptions? options = null)
+    {
+        this.memory = memory;
+        this.options = options ?? new HartOptions();
+        X = (ulong*)NativeMemory.AllocZeroed(33, sizeof(ulong));
+        tlb = (TlbEntry*)NativeMemory.AllocZeroed((nuint)(TlbSets * TlbEntries), (nuint)sizeof(TlbEntry));
+        Reset();
+    }
+
+    public ulong HartId => options.HartId;
+
+    /// <summary>Puts the hart in its reset state: M-mode at the reset vector, caches empty.</summary>
+    public void Reset()
+    {
+        new Span<ulong>(X, 33).Clear();
+        Pc = options.ResetPc;
+        Privilege = Privilege.Machine;
+        ResetCsrs();
+        reservationValid = false;
+        waitingForInterrupt = false;
+        FlushTranslationCaches();
+        FlushDecodeCache();
+        X[10] = options.HartId; // a0 = hartid, as QEMU's reset vector leaves it
+    }
+
+    /// <summary>Reads integer register x<paramref name="index"/>.</summary>
+    public ulong GetRegister(int index) => index == 0 ? 0 : X[(uint)index & 31];
+
+    /// <summary>Writes integer register x<paramref name="index"/> (writes to x0 are ignored).</summary>
+    public void SetRegister(int index, ulong value)
+    {
+        if (index != 0)
+        {
+            X[(uint)index & 31] = value;
+        }
+    }
+
+    public ulong Instret => Cycle - notRetired + instretOffset;
+
+    /// <summary>mtime: virtual time, one tick per executed instruction (and skipped ahead while in WFI).</summary>
+    public ulong Time
+    {
+        get => Cycle + timeOffset;
+        set { timeOffset = value - Cycle; eventCycle = 0; }
+    }
+
+    /// <summary>mtimecmp, owned by the CLINT: MTIP is pending while <see cref="Time"/> ≥ this.</summary>
+    public ulong TimerCompare
+    {
+        get => timerCompare;
+        set { timerCompare = value; eventCycle = 0; }
+    }
+    private ulong timerCompare = ulong.MaxValue;
+    private ulong timeOffset;
+
+    /// <summary>Drives an interrupt line from a device (MSIP from the CLINT, MEIP/SEIP from the PLIC).</summary>
+    public void SetInterruptLine(InterruptCause line, bool level)
+    {
+        ulong bit = 1UL << (int)line;
+        mipLines = level ? mipLines | bit : mipLines & ~bit;
+        eventCycle = 0;
+    }
+
+    /// <summary>Asks the hart to return from <see cref="Run"/> after the current instruction.</summary>
+    public void RequestStop()
+    {
+        stopRequested = true;
+        eventCycle = 0;
+    }
+
+    /// <summary>Called for every executed instruction while set; runs a slower loop.</summary>
+    public Action<RetiredInstruction>? Tracer { get; set; }
+
+    /// <summary>
+    /// Runs until <paramref name="maxInstructions"/> instructions have executed, the hart is stopped, or it
+    /// idles in WFI with nothing to wake it.
+    /// </summary>
+    public HartExit Run(ulong maxInstructions)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        stopRequested = false;
+        ulong executed = 0;
+        while (true)
+        {
+            if (stopRequested)
+            {
+                stopRequested = false;
+                return HartExit.Stopped;
+            }
+            if (executed >= maxInstructions)
+            {
+                return HartExit.InstructionLimit;
+            }
+            UpdateTimerLine();
+            if (waitingForInterrupt && !WakeFromWfi())
+            {
+                return HartExit.Idle;
+            }
+            if (TakePendingInterrupt())
+            {
+                Pc = NextPc;
+            }
+
+            // The inner loop runs until the budget ends or the next timer deadline; anything that may enable
+            // or raise an interrupt (CSR writes, xRET, device lines) zeroes eventCycle to break out early.
+            ulong start = Cycle;
+            ulong budgetEnd = start + (maxInstructions - executed);
+            ulong timerEnd = timerCompare > Time ? start + (timerCompare - Time) : ulong.MaxValue;
+            eventCycle = Math.Min(budgetEnd, timerEnd);
+            if (eventCycle <= start)
+            {
+                eventCycle = start + 1; // always make progress
+            }
+            if (Tracer is null)
+            {
+                RunFast();
+            }
+            else
+            {
+                RunTraced(Tracer);
+            }
+            executed += Cycle - start;
+        }
+    }
+
+    private void RunFast()
+    {
+        while (Cycle < eventCycle)
+        {
+            ulong pc = Pc;
+            if ((pc >> 12) != fetchVpn && !RefillFetchPage(pc))
+            {
+                Pc = NextPc;
+                Cycle++;
+                continue;
+            }
+            ref DecodedInstruction d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(fetchSlots!), (int)((pc & 0xFFF) >> 1));
+            NextPc = pc + d.Length;
+            d.Execute(this, ref d);
+            Pc = NextPc;
+            Cycle++;
+        }
+    }
+
+    private void RunTraced(Action<RetiredInstruction> tracer)
+    {
+        while (Cycle < eventCycle)
+        {
+            ulong pc = Pc;
+            TrapTaken = false;
+            if ((pc >> 12) != fetchVpn && !RefillFetchPage(pc))
+            {
+                tracer(new RetiredInstruction(pc, 0, 0, "(fetch fault)", -1, 0, LastTrapCause));
+                Pc = NextPc;
+                Cycle++;
+                continue;
+            }
+            ref DecodedInstruction slot = ref fetchSlots![(pc & 0xFFF) >> 1];
+            NextPc = pc + slot.Length;
+            slot.Execute(this, ref slot);
+            // The slot now holds the decoded instruction (the first visit decodes it in place).
+            DecodedInstruction d = fetchSlots[(pc & 0xFFF) >> 1];
+            if (d.Length == 0) // still undecoded: a straddling instruction is never cached
+            {
+                InstructionDecoder.Decode(FetchRawForTrace(pc), out d);
+            }
+            int rd = !TrapTaken && d.Rd is > 0 and < 32 ? d.Rd : -1;
+            tracer(new RetiredInstruction(pc, d.Raw, d.Length, Disassembler.Disassemble(in d, pc),
+                rd, rd >= 0 ? X[rd] : 0, TrapTaken ? LastTrapCause : null));
+            Pc = NextPc;
+            Cycle++;
+        }
+    }
+
+    private uint FetchRawForTrace(ulong pc)
+    {
+        byte* host = fetchHost;
+        uint offset = (uint)(pc & 0xFFF);
+        return offset <= 0xFFC ? *(uint*)(host + offset) : *(ushort*)(host + offset);
+    }
+
+    /// <summary>Single-steps one instruction (tests, debuggers). Interrupts are taken first, as in <see cref="Run"/>.</summary>
+    public HartExit Step() => Run(1);
+
+    private void UpdateTimerLine()
+    {
+        const ulong mtip = 1UL << (int)InterruptCause.MachineTimer;
+        mipLines = Time >= timerCompare ? mipLines | mtip : mipLines & ~mtip;
+    }
+
+    /// <summary>WFI: resume when an enabled interrupt is pending; skip virtual time ahead to the timer if it will wake us.</summary>
+    private bool WakeFromWfi()
+    {
+        if ((ReadMip() & mie) != 0)
+        {
+            waitingForInterrupt = false;
+            return true;
+        }
+        const ulong mtie = 1UL << (int)InterruptCause.MachineTimer;
+        if ((mie & mtie) != 0 && timerCompare != ulong.MaxValue && timerCompare > Time)
+        {
+            ulong skip = timerCompare - Time;
+            Cycle += skip;
+            notRetired += skip;
+            UpdateTimerLine();
+            waitingForInterrupt = false;
+            return true;
+        }
+        return false;
+    }
+
+    internal void EnterWfi()
+    {
+        waitingForInterrupt = true;
+        eventCycle = 0;
+    }
+
+    /// <summary>True while the hart waits in WFI.</summary>
+    public bool IsWaitingForInterrupt => waitingForInterrupt;
+
+    /// <summary>Makes the inner loop come out after this instruction to re-evaluate interrupts.</summary>
+    internal void BreakOutOfLoop() => eventCycle = 0;
+
+    public void Dispose()
+    {
+        if (!disposed)
+        {
+            disposed = true;
+            NativeMemory.Free(X);
+            NativeMemory.Free(tlb);
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    ~Hart()
+    {
+        if (!disposed)
+        {
+            NativeMemory.Free(X);
+            NativeMemory.Free(tlb);
+        }
+    }
+}

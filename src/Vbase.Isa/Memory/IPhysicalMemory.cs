@@ -1,0 +1,34 @@
+namespace Vbase.Isa.Memory;
+
+/// <summary>The kind of access a hart makes; page-table walks use <see cref="Load"/>/<see cref="Store"/>.</summary>
+public enum MemoryAccess : byte
+{
+    Fetch = 0,
+    Load = 1,
+    /// <summary>Stores, AMOs and SC (the spec's "store/AMO").</summary>
+    Store = 2,
+}
+
+/// <summary>
+/// Physical memory as one hart sees it. On bare metal it is the platform's bus; under the hypervisor it is
+/// the domain's guest-physical space behind its p2m. The hart never touches memory except through this.
+/// </summary>
+/// <remarks>
+/// Hot path: the hart asks <see cref="TryGetPage"/> once per page and caches the host pointer in its TLB;
+/// only pages that answer null (devices, write-protected or plug-in–interposed frames) take the
+/// <see cref="Read"/>/<see cref="Write"/> slow path on every access.
+/// </remarks>
+public unsafe interface IPhysicalMemory
+{
+    /// <summary>
+    /// Host address of the 4 KiB page that starts at <paramref name="pageAddress"/> if the hart may access it
+    /// directly for <paramref name="access"/> (plain RAM); null if every access must take the slow path.
+    /// </summary>
+    byte* TryGetPage(ulong pageAddress, MemoryAccess access);
+
+    /// <summary>Slow-path read of 1, 2, 4 or 8 bytes (never crossing a page). False = access fault.</summary>
+    bool Read(ulong address, int size, MemoryAccess access, out ulong value);
+
+    /// <summary>Slow-path write of 1, 2, 4 or 8 bytes (never crossing a page). False = access fault.</summary>
+    bool Write(ulong address, int size, ulong value);
+}
