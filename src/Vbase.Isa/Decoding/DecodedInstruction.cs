@@ -9,7 +9,7 @@ namespace Vbase.Isa.Decoding;
 /// </summary>
 public unsafe struct DecodedInstruction
 {
-    public delegate*<Hart, ref DecodedInstruction, void> Execute;
+    public delegate*<Hart, DecodedInstruction*, DecodedInstruction*> Execute;
     public long Imm;
     /// <summary>The instruction as fetched: 32 bits, or the 16-bit parcel of a compressed instruction.</summary>
     public uint Raw;

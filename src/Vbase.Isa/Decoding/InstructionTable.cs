@@ -6,14 +6,14 @@ namespace Vbase.Isa.Decoding;
 
 /// <summary>One encoding: the word matches when <c>(word &amp; Mask) == Match</c>.</summary>
 public readonly unsafe struct InstructionSpec(string name, uint mask, uint match, OperandFormat format,
-    string extension, delegate*<Hart, ref DecodedInstruction, void> execute)
+    string extension, delegate*<Hart, DecodedInstruction*, DecodedInstruction*> execute)
 {
     public readonly string Name = name;
     public readonly uint Mask = mask;
     public readonly uint Match = match;
     public readonly OperandFormat Format = format;
     public readonly string Extension = extension;
-    public readonly delegate*<Hart, ref DecodedInstruction, void> Execute = execute;
+    public readonly delegate*<Hart, DecodedInstruction*, DecodedInstruction*> Execute = execute;
 }
 
 /// <summary>

@@ -8,76 +8,88 @@ namespace Vbase.Isa.Execution;
 // 32-bit value into rd.
 internal static unsafe partial class Executors
 {
-    public static void LrW(Hart h, ref DecodedInstruction d)
+    public static DecodedInstruction* LrW(Hart h, DecodedInstruction* d)
     {
-        byte* p = h.TranslateAtomic(h.X[d.Rs1], 4, isLoadReserved: true, out ulong physical);
-        if (p is not null)
+        byte* p = h.TranslateAtomic(h.X[d->Rs1], 4, isLoadReserved: true, out ulong physical);
+        if (p is null)
         {
-            h.SetReservation(physical);
-            h.X[d.Rd] = (ulong)*(int*)p;
+            return null;
         }
+        h.SetReservation(physical);
+        h.X[d->Rd] = (ulong)*(int*)p;
+        return Next(d);
     }
 
-    public static void LrD(Hart h, ref DecodedInstruction d)
+    public static DecodedInstruction* LrD(Hart h, DecodedInstruction* d)
     {
-        byte* p = h.TranslateAtomic(h.X[d.Rs1], 8, isLoadReserved: true, out ulong physical);
-        if (p is not null)
+        byte* p = h.TranslateAtomic(h.X[d->Rs1], 8, isLoadReserved: true, out ulong physical);
+        if (p is null)
         {
-            h.SetReservation(physical);
-            h.X[d.Rd] = *(ulong*)p;
+            return null;
         }
+        h.SetReservation(physical);
+        h.X[d->Rd] = *(ulong*)p;
+        return Next(d);
     }
 
-    public static void ScW(Hart h, ref DecodedInstruction d)
+    public static DecodedInstruction* ScW(Hart h, DecodedInstruction* d)
     {
-        byte* p = h.TranslateAtomic(h.X[d.Rs1], 4, isLoadReserved: false, out ulong physical);
-        if (p is not null)
+        byte* p = h.TranslateAtomic(h.X[d->Rs1], 4, isLoadReserved: false, out ulong physical);
+        if (p is null)
         {
-            bool ok = h.ConsumeReservation(physical);
-            if (ok)
-            {
-                *(uint*)p = (uint)h.X[d.Rs2];
-            }
-            h.X[d.Rd] = ok ? 0UL : 1UL;
+            return null;
         }
+        bool ok = h.ConsumeReservation(physical);
+        if (ok)
+        {
+            *(uint*)p = (uint)h.X[d->Rs2];
+        }
+        h.X[d->Rd] = ok ? 0UL : 1UL;
+        return Next(d);
     }
 
-    public static void ScD(Hart h, ref DecodedInstruction d)
+    public static DecodedInstruction* ScD(Hart h, DecodedInstruction* d)
     {
-        byte* p = h.TranslateAtomic(h.X[d.Rs1], 8, isLoadReserved: false, out ulong physical);
-        if (p is not null)
+        byte* p = h.TranslateAtomic(h.X[d->Rs1], 8, isLoadReserved: false, out ulong physical);
+        if (p is null)
         {
-            bool ok = h.ConsumeReservation(physical);
-            if (ok)
-            {
-                *(ulong*)p = h.X[d.Rs2];
-            }
-            h.X[d.Rd] = ok ? 0UL : 1UL;
+            return null;
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AmoW(Hart h, ref DecodedInstruction d, delegate*<uint, uint, uint> op)
-    {
-        byte* p = h.TranslateAtomic(h.X[d.Rs1], 4, isLoadReserved: false, out _);
-        if (p is not null)
+        bool ok = h.ConsumeReservation(physical);
+        if (ok)
         {
-            uint old = *(uint*)p;
-            *(uint*)p = op(old, (uint)h.X[d.Rs2]);
-            h.X[d.Rd] = (ulong)(int)old;
+            *(ulong*)p = h.X[d->Rs2];
         }
+        h.X[d->Rd] = ok ? 0UL : 1UL;
+        return Next(d);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AmoD(Hart h, ref DecodedInstruction d, delegate*<ulong, ulong, ulong> op)
+    private static DecodedInstruction* AmoW(Hart h, DecodedInstruction* d, delegate*<uint, uint, uint> op)
     {
-        byte* p = h.TranslateAtomic(h.X[d.Rs1], 8, isLoadReserved: false, out _);
-        if (p is not null)
+        byte* p = h.TranslateAtomic(h.X[d->Rs1], 4, isLoadReserved: false, out _);
+        if (p is null)
         {
-            ulong old = *(ulong*)p;
-            *(ulong*)p = op(old, h.X[d.Rs2]);
-            h.X[d.Rd] = old;
+            return null;
         }
+        uint old = *(uint*)p;
+        *(uint*)p = op(old, (uint)h.X[d->Rs2]);
+        h.X[d->Rd] = (ulong)(int)old;
+        return Next(d);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static DecodedInstruction* AmoD(Hart h, DecodedInstruction* d, delegate*<ulong, ulong, ulong> op)
+    {
+        byte* p = h.TranslateAtomic(h.X[d->Rs1], 8, isLoadReserved: false, out _);
+        if (p is null)
+        {
+            return null;
+        }
+        ulong old = *(ulong*)p;
+        *(ulong*)p = op(old, h.X[d->Rs2]);
+        h.X[d->Rd] = old;
+        return Next(d);
     }
 
     private static uint SwapW(uint a, uint b) => b;
@@ -99,22 +111,22 @@ internal static unsafe partial class Executors
     private static ulong MinuD(ulong a, ulong b) => a < b ? a : b;
     private static ulong MaxuD(ulong a, ulong b) => a > b ? a : b;
 
-    public static void AmoSwapW(Hart h, ref DecodedInstruction d) => AmoW(h, ref d, &SwapW);
-    public static void AmoAddW(Hart h, ref DecodedInstruction d) => AmoW(h, ref d, &AddW);
-    public static void AmoXorW(Hart h, ref DecodedInstruction d) => AmoW(h, ref d, &XorW);
-    public static void AmoAndW(Hart h, ref DecodedInstruction d) => AmoW(h, ref d, &AndW);
-    public static void AmoOrW(Hart h, ref DecodedInstruction d) => AmoW(h, ref d, &OrW);
-    public static void AmoMinW(Hart h, ref DecodedInstruction d) => AmoW(h, ref d, &MinW);
-    public static void AmoMaxW(Hart h, ref DecodedInstruction d) => AmoW(h, ref d, &MaxW);
-    public static void AmoMinuW(Hart h, ref DecodedInstruction d) => AmoW(h, ref d, &MinuW);
-    public static void AmoMaxuW(Hart h, ref DecodedInstruction d) => AmoW(h, ref d, &MaxuW);
-    public static void AmoSwapD(Hart h, ref DecodedInstruction d) => AmoD(h, ref d, &SwapD);
-    public static void AmoAddD(Hart h, ref DecodedInstruction d) => AmoD(h, ref d, &AddD);
-    public static void AmoXorD(Hart h, ref DecodedInstruction d) => AmoD(h, ref d, &XorD);
-    public static void AmoAndD(Hart h, ref DecodedInstruction d) => AmoD(h, ref d, &AndD);
-    public static void AmoOrD(Hart h, ref DecodedInstruction d) => AmoD(h, ref d, &OrD);
-    public static void AmoMinD(Hart h, ref DecodedInstruction d) => AmoD(h, ref d, &MinD);
-    public static void AmoMaxD(Hart h, ref DecodedInstruction d) => AmoD(h, ref d, &MaxD);
-    public static void AmoMinuD(Hart h, ref DecodedInstruction d) => AmoD(h, ref d, &MinuD);
-    public static void AmoMaxuD(Hart h, ref DecodedInstruction d) => AmoD(h, ref d, &MaxuD);
+    public static DecodedInstruction* AmoSwapW(Hart h, DecodedInstruction* d) => AmoW(h, d, &SwapW);
+    public static DecodedInstruction* AmoAddW(Hart h, DecodedInstruction* d) => AmoW(h, d, &AddW);
+    public static DecodedInstruction* AmoXorW(Hart h, DecodedInstruction* d) => AmoW(h, d, &XorW);
+    public static DecodedInstruction* AmoAndW(Hart h, DecodedInstruction* d) => AmoW(h, d, &AndW);
+    public static DecodedInstruction* AmoOrW(Hart h, DecodedInstruction* d) => AmoW(h, d, &OrW);
+    public static DecodedInstruction* AmoMinW(Hart h, DecodedInstruction* d) => AmoW(h, d, &MinW);
+    public static DecodedInstruction* AmoMaxW(Hart h, DecodedInstruction* d) => AmoW(h, d, &MaxW);
+    public static DecodedInstruction* AmoMinuW(Hart h, DecodedInstruction* d) => AmoW(h, d, &MinuW);
+    public static DecodedInstruction* AmoMaxuW(Hart h, DecodedInstruction* d) => AmoW(h, d, &MaxuW);
+    public static DecodedInstruction* AmoSwapD(Hart h, DecodedInstruction* d) => AmoD(h, d, &SwapD);
+    public static DecodedInstruction* AmoAddD(Hart h, DecodedInstruction* d) => AmoD(h, d, &AddD);
+    public static DecodedInstruction* AmoXorD(Hart h, DecodedInstruction* d) => AmoD(h, d, &XorD);
+    public static DecodedInstruction* AmoAndD(Hart h, DecodedInstruction* d) => AmoD(h, d, &AndD);
+    public static DecodedInstruction* AmoOrD(Hart h, DecodedInstruction* d) => AmoD(h, d, &OrD);
+    public static DecodedInstruction* AmoMinD(Hart h, DecodedInstruction* d) => AmoD(h, d, &MinD);
+    public static DecodedInstruction* AmoMaxD(Hart h, DecodedInstruction* d) => AmoD(h, d, &MaxD);
+    public static DecodedInstruction* AmoMinuD(Hart h, DecodedInstruction* d) => AmoD(h, d, &MinuD);
+    public static DecodedInstruction* AmoMaxuD(Hart h, DecodedInstruction* d) => AmoD(h, d, &MaxuD);
 }

@@ -7,117 +7,288 @@ namespace Vbase.Isa.Execution;
 /// <summary>
 /// Instruction semantics, one short static method per instruction, grouped by extension in partial files.
 /// Each receives the hart and its pre-decoded operands; destination x0 is the sink register, so handlers
-/// write unconditionally. Handlers that change control flow set <c>h.NextPc</c>.
+/// write unconditionally. Each returns the next instruction's slot, or null to send the hart through a fetch lookup of <c>h.NextPc</c>
+/// (a jump out of the page, a trap, a mode change).
 /// </summary>
 internal static unsafe partial class Executors
 {
-    // RV64I: upper immediates and jumps
-    public static void Lui(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)d.Imm;
-    public static void Auipc(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.Pc + (ulong)d.Imm;
+    /// <summary>The slot of the instruction that follows <paramref name="d"/> in the same page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static DecodedInstruction* Next(DecodedInstruction* d) => d + (d->Length >> 1);
 
-    public static void Jal(Hart h, ref DecodedInstruction d)
+    /// <summary>Continue after <paramref name="d"/>, but through the outer loop (a mode or mapping may have changed).</summary>
+    private static DecodedInstruction* LeaveAfter(Hart h, DecodedInstruction* d)
     {
-        h.X[d.Rd] = h.NextPc;
-        h.NextPc = h.Pc + (ulong)d.Imm;
+        h.NextPc = h.PcOf(d) + d->Length;
+        return null;
     }
 
-    public static void Jalr(Hart h, ref DecodedInstruction d)
+    // RV64I: upper immediates and jumps
+    public static DecodedInstruction* Lui(Hart h, DecodedInstruction* d)
     {
-        ulong target = (h.X[d.Rs1] + (ulong)d.Imm) & ~1UL; // read rs1 before writing rd: they may be equal
-        h.X[d.Rd] = h.NextPc;
-        h.NextPc = target;
+        h.X[d->Rd] = (ulong)d->Imm;
+        return Next(d);
+    }
+    public static DecodedInstruction* Auipc(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.PcOf(d) + (ulong)d->Imm;
+        return Next(d);
+    }
+
+    public static DecodedInstruction* Jal(Hart h, DecodedInstruction* d)
+    {
+        ulong pc = h.PcOf(d);
+        h.X[d->Rd] = pc + d->Length;
+        return h.JumpTo(d, pc, pc + (ulong)d->Imm);
+    }
+
+    public static DecodedInstruction* Jalr(Hart h, DecodedInstruction* d)
+    {
+        ulong target = (h.X[d->Rs1] + (ulong)d->Imm) & ~1UL; // read rs1 before writing rd: they may be equal
+        ulong pc = h.PcOf(d);
+        h.X[d->Rd] = pc + d->Length;
+        return h.JumpTo(d, pc, target);
     }
 
     // Branches. With C present every target is 2-byte aligned, so none can raise instruction-address-misaligned.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BranchIf(Hart h, ref DecodedInstruction d, bool taken)
+    private static DecodedInstruction* BranchIf(Hart h, DecodedInstruction* d, bool taken)
     {
-        if (taken)
+        if (!taken)
         {
-            h.NextPc = h.Pc + (ulong)d.Imm;
+            return Next(d);
         }
+        ulong pc = h.PcOf(d);
+        return h.JumpTo(d, pc, pc + (ulong)d->Imm);
     }
 
-    public static void Beq(Hart h, ref DecodedInstruction d) => BranchIf(h, ref d, h.X[d.Rs1] == h.X[d.Rs2]);
-    public static void Bne(Hart h, ref DecodedInstruction d) => BranchIf(h, ref d, h.X[d.Rs1] != h.X[d.Rs2]);
-    public static void Blt(Hart h, ref DecodedInstruction d) => BranchIf(h, ref d, (long)h.X[d.Rs1] < (long)h.X[d.Rs2]);
-    public static void Bge(Hart h, ref DecodedInstruction d) => BranchIf(h, ref d, (long)h.X[d.Rs1] >= (long)h.X[d.Rs2]);
-    public static void Bltu(Hart h, ref DecodedInstruction d) => BranchIf(h, ref d, h.X[d.Rs1] < h.X[d.Rs2]);
-    public static void Bgeu(Hart h, ref DecodedInstruction d) => BranchIf(h, ref d, h.X[d.Rs1] >= h.X[d.Rs2]);
+    public static DecodedInstruction* Beq(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] == h.X[d->Rs2]);
+    public static DecodedInstruction* Bne(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] != h.X[d->Rs2]);
+    public static DecodedInstruction* Blt(Hart h, DecodedInstruction* d) => BranchIf(h, d, (long)h.X[d->Rs1] < (long)h.X[d->Rs2]);
+    public static DecodedInstruction* Bge(Hart h, DecodedInstruction* d) => BranchIf(h, d, (long)h.X[d->Rs1] >= (long)h.X[d->Rs2]);
+    public static DecodedInstruction* Bltu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] < h.X[d->Rs2]);
+    public static DecodedInstruction* Bgeu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] >= h.X[d->Rs2]);
 
     // Loads: the value is written only if the access did not trap.
-    public static void Lb(Hart h, ref DecodedInstruction d)
+    public static DecodedInstruction* Lb(Hart h, DecodedInstruction* d)
     {
-        if (h.Load(h.X[d.Rs1] + (ulong)d.Imm, 1, out ulong v)) { h.X[d.Rd] = (ulong)(sbyte)v; }
+        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
+        {
+            return null;
+        }
+        h.X[d->Rd] = (ulong)(sbyte)v;
+        return Next(d);
     }
 
-    public static void Lh(Hart h, ref DecodedInstruction d)
+    public static DecodedInstruction* Lh(Hart h, DecodedInstruction* d)
     {
-        if (h.Load(h.X[d.Rs1] + (ulong)d.Imm, 2, out ulong v)) { h.X[d.Rd] = (ulong)(short)v; }
+        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
+        {
+            return null;
+        }
+        h.X[d->Rd] = (ulong)(short)v;
+        return Next(d);
     }
 
-    public static void Lw(Hart h, ref DecodedInstruction d)
+    public static DecodedInstruction* Lw(Hart h, DecodedInstruction* d)
     {
-        if (h.Load(h.X[d.Rs1] + (ulong)d.Imm, 4, out ulong v)) { h.X[d.Rd] = (ulong)(int)v; }
+        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
+        {
+            return null;
+        }
+        h.X[d->Rd] = (ulong)(int)v;
+        return Next(d);
     }
 
-    public static void Ld(Hart h, ref DecodedInstruction d)
+    public static DecodedInstruction* Ld(Hart h, DecodedInstruction* d)
     {
-        if (h.Load(h.X[d.Rs1] + (ulong)d.Imm, 8, out ulong v)) { h.X[d.Rd] = v; }
+        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 8, out ulong v))
+        {
+            return null;
+        }
+        h.X[d->Rd] = v;
+        return Next(d);
     }
 
-    public static void Lbu(Hart h, ref DecodedInstruction d)
+    public static DecodedInstruction* Lbu(Hart h, DecodedInstruction* d)
     {
-        if (h.Load(h.X[d.Rs1] + (ulong)d.Imm, 1, out ulong v)) { h.X[d.Rd] = v; }
+        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
+        {
+            return null;
+        }
+        h.X[d->Rd] = v;
+        return Next(d);
     }
 
-    public static void Lhu(Hart h, ref DecodedInstruction d)
+    public static DecodedInstruction* Lhu(Hart h, DecodedInstruction* d)
     {
-        if (h.Load(h.X[d.Rs1] + (ulong)d.Imm, 2, out ulong v)) { h.X[d.Rd] = v; }
+        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
+        {
+            return null;
+        }
+        h.X[d->Rd] = v;
+        return Next(d);
     }
 
-    public static void Lwu(Hart h, ref DecodedInstruction d)
+    public static DecodedInstruction* Lwu(Hart h, DecodedInstruction* d)
     {
-        if (h.Load(h.X[d.Rs1] + (ulong)d.Imm, 4, out ulong v)) { h.X[d.Rd] = v; }
+        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
+        {
+            return null;
+        }
+        h.X[d->Rd] = v;
+        return Next(d);
     }
 
     // Stores
-    public static void Sb(Hart h, ref DecodedInstruction d) => h.Store(h.X[d.Rs1] + (ulong)d.Imm, 1, h.X[d.Rs2]);
-    public static void Sh(Hart h, ref DecodedInstruction d) => h.Store(h.X[d.Rs1] + (ulong)d.Imm, 2, h.X[d.Rs2]);
-    public static void Sw(Hart h, ref DecodedInstruction d) => h.Store(h.X[d.Rs1] + (ulong)d.Imm, 4, h.X[d.Rs2]);
-    public static void Sd(Hart h, ref DecodedInstruction d) => h.Store(h.X[d.Rs1] + (ulong)d.Imm, 8, h.X[d.Rs2]);
+    public static DecodedInstruction* Sb(Hart h, DecodedInstruction* d) => h.Store(h.X[d->Rs1] + (ulong)d->Imm, 1, h.X[d->Rs2]) ? Next(d) : null;
+    public static DecodedInstruction* Sh(Hart h, DecodedInstruction* d) => h.Store(h.X[d->Rs1] + (ulong)d->Imm, 2, h.X[d->Rs2]) ? Next(d) : null;
+    public static DecodedInstruction* Sw(Hart h, DecodedInstruction* d) => h.Store(h.X[d->Rs1] + (ulong)d->Imm, 4, h.X[d->Rs2]) ? Next(d) : null;
+    public static DecodedInstruction* Sd(Hart h, DecodedInstruction* d) => h.Store(h.X[d->Rs1] + (ulong)d->Imm, 8, h.X[d->Rs2]) ? Next(d) : null;
 
     // Register-immediate
-    public static void Addi(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] + (ulong)d.Imm;
-    public static void Slti(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (long)h.X[d.Rs1] < d.Imm ? 1UL : 0;
-    public static void Sltiu(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] < (ulong)d.Imm ? 1UL : 0;
-    public static void Xori(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] ^ (ulong)d.Imm;
-    public static void Ori(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] | (ulong)d.Imm;
-    public static void Andi(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] & (ulong)d.Imm;
-    public static void Slli(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] << (int)d.Imm;
-    public static void Srli(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] >> (int)d.Imm;
-    public static void Srai(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)((long)h.X[d.Rs1] >> (int)d.Imm);
+    public static DecodedInstruction* Addi(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] + (ulong)d->Imm;
+        return Next(d);
+    }
+    public static DecodedInstruction* Slti(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (long)h.X[d->Rs1] < d->Imm ? 1UL : 0;
+        return Next(d);
+    }
+    public static DecodedInstruction* Sltiu(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] < (ulong)d->Imm ? 1UL : 0;
+        return Next(d);
+    }
+    public static DecodedInstruction* Xori(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] ^ (ulong)d->Imm;
+        return Next(d);
+    }
+    public static DecodedInstruction* Ori(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] | (ulong)d->Imm;
+        return Next(d);
+    }
+    public static DecodedInstruction* Andi(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] & (ulong)d->Imm;
+        return Next(d);
+    }
+    public static DecodedInstruction* Slli(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] << (int)d->Imm;
+        return Next(d);
+    }
+    public static DecodedInstruction* Srli(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] >> (int)d->Imm;
+        return Next(d);
+    }
+    public static DecodedInstruction* Srai(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (ulong)((long)h.X[d->Rs1] >> (int)d->Imm);
+        return Next(d);
+    }
 
     // Register-register (C# masks 64-bit shift counts to 6 bits, as RV64 requires)
-    public static void Add(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] + h.X[d.Rs2];
-    public static void Sub(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] - h.X[d.Rs2];
-    public static void Sll(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] << (int)h.X[d.Rs2];
-    public static void Slt(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (long)h.X[d.Rs1] < (long)h.X[d.Rs2] ? 1UL : 0;
-    public static void Sltu(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] < h.X[d.Rs2] ? 1UL : 0;
-    public static void Xor(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] ^ h.X[d.Rs2];
-    public static void Srl(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] >> (int)h.X[d.Rs2];
-    public static void Sra(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)((long)h.X[d.Rs1] >> (int)h.X[d.Rs2]);
-    public static void Or(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] | h.X[d.Rs2];
-    public static void And(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = h.X[d.Rs1] & h.X[d.Rs2];
+    public static DecodedInstruction* Add(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] + h.X[d->Rs2];
+        return Next(d);
+    }
+    public static DecodedInstruction* Sub(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] - h.X[d->Rs2];
+        return Next(d);
+    }
+    public static DecodedInstruction* Sll(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] << (int)h.X[d->Rs2];
+        return Next(d);
+    }
+    public static DecodedInstruction* Slt(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (long)h.X[d->Rs1] < (long)h.X[d->Rs2] ? 1UL : 0;
+        return Next(d);
+    }
+    public static DecodedInstruction* Sltu(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] < h.X[d->Rs2] ? 1UL : 0;
+        return Next(d);
+    }
+    public static DecodedInstruction* Xor(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] ^ h.X[d->Rs2];
+        return Next(d);
+    }
+    public static DecodedInstruction* Srl(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] >> (int)h.X[d->Rs2];
+        return Next(d);
+    }
+    public static DecodedInstruction* Sra(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (ulong)((long)h.X[d->Rs1] >> (int)h.X[d->Rs2]);
+        return Next(d);
+    }
+    public static DecodedInstruction* Or(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] | h.X[d->Rs2];
+        return Next(d);
+    }
+    public static DecodedInstruction* And(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = h.X[d->Rs1] & h.X[d->Rs2];
+        return Next(d);
+    }
 
     // The W forms operate on the low 32 bits and sign-extend the 32-bit result.
-    public static void Addiw(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)(int)(h.X[d.Rs1] + (ulong)d.Imm);
-    public static void Slliw(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)((int)h.X[d.Rs1] << (int)d.Imm);
-    public static void Srliw(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)(int)((uint)h.X[d.Rs1] >> (int)d.Imm);
-    public static void Sraiw(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)((int)h.X[d.Rs1] >> (int)d.Imm);
-    public static void Addw(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)(int)(h.X[d.Rs1] + h.X[d.Rs2]);
-    public static void Subw(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)(int)(h.X[d.Rs1] - h.X[d.Rs2]);
-    public static void Sllw(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)((int)h.X[d.Rs1] << (int)(h.X[d.Rs2] & 31));
-    public static void Srlw(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)(int)((uint)h.X[d.Rs1] >> (int)(h.X[d.Rs2] & 31));
-    public static void Sraw(Hart h, ref DecodedInstruction d) => h.X[d.Rd] = (ulong)((int)h.X[d.Rs1] >> (int)(h.X[d.Rs2] & 31));
+    public static DecodedInstruction* Addiw(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (ulong)(int)(h.X[d->Rs1] + (ulong)d->Imm);
+        return Next(d);
+    }
+    public static DecodedInstruction* Slliw(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] << (int)d->Imm);
+        return Next(d);
+    }
+    public static DecodedInstruction* Srliw(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (ulong)(int)((uint)h.X[d->Rs1] >> (int)d->Imm);
+        return Next(d);
+    }
+    public static DecodedInstruction* Sraiw(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] >> (int)d->Imm);
+        return Next(d);
+    }
+    public static DecodedInstruction* Addw(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (ulong)(int)(h.X[d->Rs1] + h.X[d->Rs2]);
+        return Next(d);
+    }
+    public static DecodedInstruction* Subw(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (ulong)(int)(h.X[d->Rs1] - h.X[d->Rs2]);
+        return Next(d);
+    }
+    public static DecodedInstruction* Sllw(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] << (int)(h.X[d->Rs2] & 31));
+        return Next(d);
+    }
+    public static DecodedInstruction* Srlw(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (ulong)(int)((uint)h.X[d->Rs1] >> (int)(h.X[d->Rs2] & 31));
+        return Next(d);
+    }
+    public static DecodedInstruction* Sraw(Hart h, DecodedInstruction* d)
+    {
+        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] >> (int)(h.X[d->Rs2] & 31));
+        return Next(d);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Vbase.Isa.Csrs;
 using Vbase.Isa.Decoding;
 using Vbase.Isa.Execution;
@@ -14,31 +15,40 @@ internal unsafe struct TlbEntry
     public byte* Host;
 }
 
-/// <summary>Decoded instructions of one physical page, one slot per 2-byte parcel.</summary>
-internal sealed unsafe class DecodedPage(ulong physicalPage, byte* host)
+/// <summary>
+/// Decoded instructions of one physical page, one slot per 2-byte parcel, in native memory so the hot loop
+/// can chain slot pointers. Two extra slots past the end (reached by falling off the page, also after a
+/// 4-byte instruction straddling into the next page) send the hart to fetch the next page.
+/// </summary>
+internal sealed unsafe class DecodedPage
 {
-    public readonly ulong PhysicalPage = physicalPage;
-    public readonly byte* Host = host;
-    public readonly DecodedInstruction[] Slots = NewSlots();
+    public const int SlotCount = 2048;
+    public readonly ulong PhysicalPage;
+    public readonly byte* Host;
+    public readonly DecodedInstruction* Slots;
 
-    private static DecodedInstruction[] NewSlots()
+    public DecodedPage(ulong physicalPage, byte* host)
     {
-        var slots = new DecodedInstruction[2048];
-        for (int i = 0; i < slots.Length; i++)
-        {
-            slots[i].Execute = &Hart.DecodeAndExecute;
-        }
-        return slots;
+        PhysicalPage = physicalPage;
+        Host = host;
+        Slots = (DecodedInstruction*)NativeMemory.AllocZeroed(SlotCount + 2, (nuint)sizeof(DecodedInstruction));
+        Invalidate(0, SlotCount - 1);
+        Slots[SlotCount].Execute = &Hart.FallOffPage;
+        Slots[SlotCount + 1].Execute = &Hart.FallOffPage;
     }
 
     public void Invalidate(int firstSlot, int lastSlot)
     {
-        for (int i = Math.Max(0, firstSlot); i <= Math.Min(2047, lastSlot); i++)
+        for (int i = Math.Max(0, firstSlot); i <= Math.Min(SlotCount - 1, lastSlot); i++)
         {
             Slots[i] = default;
             Slots[i].Execute = &Hart.DecodeAndExecute;
         }
     }
+
+    // Pages are dropped by fence.i or remapping while the hart may still hold the current one, so the
+    // slots live as long as the object does.
+    ~DecodedPage() => NativeMemory.Free(Slots);
 }
 
 public sealed unsafe partial class Hart
@@ -57,7 +67,8 @@ public sealed unsafe partial class Hart
 
     // Fetch: the page the hot loop is executing from, and a direct-mapped cache of recent pages per privilege.
     private ulong fetchVpn = ulong.MaxValue;
-    private DecodedInstruction[]? fetchSlots;
+    private DecodedPage? fetchPage; // keeps fetchSlots alive
+    private DecodedInstruction* fetchSlots;
     private byte* fetchHost;
     private readonly (ulong Tag, DecodedPage? Page)[] fetchCache = new (ulong, DecodedPage?)[3 * 64];
     private readonly Dictionary<ulong, DecodedPage> decodedPages = [];
@@ -151,9 +162,48 @@ public sealed unsafe partial class Hart
             cached = (vpn, page);
         }
         fetchVpn = vpn;
+        fetchPage = page;
         fetchSlots = page.Slots;
         fetchHost = page.Host;
         return true;
+    }
+
+    /// <summary>The virtual address of a slot of the current fetch page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong PcOf(DecodedInstruction* d) => (fetchVpn << 12) + (ulong)(d - fetchSlots) * 2;
+
+    /// <summary>The slot at <see cref="pc"/>, refilling the fetch page if needed; null if the fetch trapped.</summary>
+    private DecodedInstruction* LookupFetch()
+    {
+        if ((pc >> 12) != fetchVpn && !RefillFetchPage(pc))
+        {
+            pc = NextPc;
+            return null;
+        }
+        return fetchSlots + ((pc & 0xFFF) >> 1);
+    }
+
+    /// <summary>
+    /// A taken jump or branch from <paramref name="d"/> at <paramref name="from"/>: within the page it chains
+    /// straight to the target slot; elsewhere it goes through a fetch lookup.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal DecodedInstruction* JumpTo(DecodedInstruction* d, ulong from, ulong target)
+    {
+        if (((target ^ from) >> 12) == 0)
+        {
+            return fetchSlots + ((target & 0xFFF) >> 1);
+        }
+        NextPc = target;
+        return null;
+    }
+
+    /// <summary>The slots past the end of a page: continue at the next page through a fetch lookup.</summary>
+    internal static DecodedInstruction* FallOffPage(Hart h, DecodedInstruction* d)
+    {
+        h.Cycle--; // not an instruction
+        h.NextPc = h.PcOf(d);
+        return null;
     }
 
     private static void FlushStoreTlb(TlbEntry* set)
@@ -164,29 +214,26 @@ public sealed unsafe partial class Hart
         }
     }
 
-    /// <summary>The sentinel in every undecoded slot: decode the parcel(s) at pc in place, then run it.</summary>
-    internal static void DecodeAndExecute(Hart h, ref DecodedInstruction slot)
+    /// <summary>The sentinel in every undecoded slot: decode the parcel(s) at its pc in place, then run it.</summary>
+    internal static DecodedInstruction* DecodeAndExecute(Hart h, DecodedInstruction* slot)
     {
-        ulong pc = h.Pc;
-        uint offset = (uint)(pc & 0xFFF);
+        uint offset = (uint)((slot - h.fetchSlots) * 2);
         uint low = *(ushort*)(h.fetchHost + offset);
         if ((low & 3) != 3 || offset <= 0xFFC)
         {
-            uint raw = (low & 3) != 3 ? low : *(uint*)(h.fetchHost + offset);
-            InstructionDecoder.Decode(raw, out slot);
-            h.NextPc = pc + slot.Length;
-            slot.Execute(h, ref slot);
-            return;
+            InstructionDecoder.Decode((low & 3) != 3 ? low : *(uint*)(h.fetchHost + offset), out *slot);
+            return slot->Execute(h, slot);
         }
-        // A 4-byte instruction straddling two pages: fetch the upper parcel through translation every time
-        // and leave the slot undecoded, since the next page's mapping may change independently.
-        if (!h.FetchParcel(pc + 2, out uint high))
+        // A 4-byte instruction straddling two pages: fetch the upper parcel through translation every time,
+        // run it from the slot, and put the sentinel back, since the next page's mapping may change alone.
+        if (!h.FetchParcel(h.PcOf(slot) + 2, out uint high))
         {
-            return;
+            return null;
         }
-        InstructionDecoder.Decode(low | (high << 16), out DecodedInstruction straddling);
-        h.NextPc = pc + 4;
-        straddling.Execute(h, ref straddling);
+        InstructionDecoder.Decode(low | (high << 16), out *slot);
+        DecodedInstruction* next = slot->Execute(h, slot);
+        h.fetchPage!.Invalidate(DecodedPage.SlotCount - 1, DecodedPage.SlotCount - 1);
+        return next;
     }
 
     private bool FetchParcel(ulong va, out uint parcel)

@@ -17,7 +17,7 @@ public sealed unsafe partial class Hart
     internal void RaiseException(ExceptionCause cause, ulong tval)
     {
         notRetired++;
-        TakeTrap((ulong)cause, tval, Pc);
+        TakeTrap((ulong)cause, tval, current is null ? pc : PcOf(current));
     }
 
     /// <summary>Takes the highest-priority pending and enabled interrupt, if any (sets NextPc).</summary>
@@ -44,7 +44,7 @@ public sealed unsafe partial class Hart
         {
             if ((candidates & (1UL << code)) != 0)
             {
-                TakeTrap(InterruptBit | code, 0, Pc);
+                TakeTrap(InterruptBit | code, 0, pc);
                 return true;
             }
         }

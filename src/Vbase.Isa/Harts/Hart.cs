@@ -39,9 +39,25 @@ public sealed unsafe partial class Hart : IDisposable
 {
     /// <summary>Integer registers x0..x31 plus the sink register 32 that absorbs writes to x0.</summary>
     internal readonly ulong* X;
-    public ulong Pc;
-    /// <summary>Where the hart goes after the current instruction; handlers of jumps and traps set it.</summary>
+    /// <summary>
+    /// The pc at instruction boundaries outside the hot loop. Inside it the pc is implied by the slot being
+    /// executed (<see cref="PcOf"/>), so straight-line code never stores it.
+    /// </summary>
+    private ulong pc;
+    /// <summary>Where the hart goes when a handler returns null (a jump out of the page, a trap, a mode change).</summary>
     internal ulong NextPc;
+    /// <summary>The slot being executed, or null while the hart is between instructions (fetching).</summary>
+    private DecodedInstruction* current;
+
+    public ulong Pc
+    {
+        get => current is null ? pc : PcOf(current);
+        set
+        {
+            pc = value;
+            current = null;
+        }
+    }
     public Privilege Privilege { get; private set; } = Privilege.Machine;
 
     private readonly IPhysicalMemory memory;
@@ -75,7 +91,7 @@ public sealed unsafe partial class Hart : IDisposable
     public void Reset()
     {
         new Span<ulong>(X, 33).Clear();
-        Pc = options.ResetPc;
+        pc = options.ResetPc;
         Privilege = Privilege.Machine;
         ResetCsrs();
         reservationValid = false;
@@ -160,7 +176,7 @@ public sealed unsafe partial class Hart : IDisposable
             }
             if (TakePendingInterrupt())
             {
-                Pc = NextPc;
+                pc = NextPc;
             }
 
             // The inner loop runs until the budget ends or the next timer deadline; anything that may enable
@@ -185,60 +201,70 @@ public sealed unsafe partial class Hart : IDisposable
         }
     }
 
+    /// <summary>
+    /// The hot loop: each handler returns the next slot of its page, so straight-line code and branches
+    /// within a page chain from slot to slot; a null return goes through a fetch lookup of NextPc.
+    /// </summary>
     private void RunFast()
     {
+        DecodedInstruction* d = null;
         while (Cycle < eventCycle)
         {
-            ulong pc = Pc;
-            if ((pc >> 12) != fetchVpn && !RefillFetchPage(pc))
+            if (d is null && (d = LookupFetch()) is null)
             {
-                Pc = NextPc;
-                Cycle++;
+                Cycle++; // the fetch trapped; pc is now the trap vector
                 continue;
             }
-            ref DecodedInstruction d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(fetchSlots!), (int)((pc & 0xFFF) >> 1));
-            NextPc = pc + d.Length;
-            d.Execute(this, ref d);
-            Pc = NextPc;
+            current = d;
+            d = d->Execute(this, d);
             Cycle++;
+            if (d is null)
+            {
+                pc = NextPc;
+            }
         }
+        if (d is not null)
+        {
+            pc = PcOf(d);
+        }
+        current = null;
     }
 
     private void RunTraced(Action<RetiredInstruction> tracer)
     {
         while (Cycle < eventCycle)
         {
-            ulong pc = Pc;
             TrapTaken = false;
-            if ((pc >> 12) != fetchVpn && !RefillFetchPage(pc))
+            ulong fetchPc = pc;
+            DecodedInstruction* d = LookupFetch();
+            if (d is null)
             {
-                tracer(new RetiredInstruction(pc, 0, 0, "(fetch fault)", -1, 0, LastTrapCause));
-                Pc = NextPc;
+                tracer(new RetiredInstruction(fetchPc, 0, 0, "(instruction fetch fault)", -1, 0, LastTrapCause));
                 Cycle++;
                 continue;
             }
-            ref DecodedInstruction slot = ref fetchSlots![(pc & 0xFFF) >> 1];
-            NextPc = pc + slot.Length;
-            slot.Execute(this, ref slot);
-            // The slot now holds the decoded instruction (the first visit decodes it in place).
-            DecodedInstruction d = fetchSlots[(pc & 0xFFF) >> 1];
-            if (d.Length == 0) // still undecoded: a straddling instruction is never cached
+            ulong at = PcOf(d);
+            current = d;
+            DecodedInstruction* next = d->Execute(this, d);
+            current = null;
+            pc = next is null ? NextPc : PcOf(next);
+            // The slot now holds the decoded instruction (a straddling one is decoded again for the trace).
+            DecodedInstruction executed = *d;
+            if (executed.Length == 0)
             {
-                InstructionDecoder.Decode(FetchRawForTrace(pc), out d);
+                InstructionDecoder.Decode(FetchRawForTrace(at), out executed);
             }
-            int rd = !TrapTaken && d.Rd is > 0 and < 32 ? d.Rd : -1;
-            tracer(new RetiredInstruction(pc, d.Raw, d.Length, Disassembler.Disassemble(in d, pc),
+            int rd = !TrapTaken && executed.Rd is > 0 and < 32 ? executed.Rd : -1;
+            tracer(new RetiredInstruction(at, executed.Raw, executed.Length, Disassembler.Disassemble(in executed, at),
                 rd, rd >= 0 ? X[rd] : 0, TrapTaken ? LastTrapCause : null));
-            Pc = NextPc;
             Cycle++;
         }
     }
 
-    private uint FetchRawForTrace(ulong pc)
+    private uint FetchRawForTrace(ulong at)
     {
-        byte* host = fetchHost;
-        uint offset = (uint)(pc & 0xFFF);
-        return offset <= 0xFFC ? *(uint*)(host + offset) : *(ushort*)(host + offset);
+        uint low = *(ushort*)(fetchHost + (at & 0xFFF));
+        return (low & 3) != 3 || (at & 0xFFF) > 0xFFC ? low : *(uint*)(fetchHost + (at & 0xFFF));
     }
 
     /// <summary>Single-steps one instruction (tests, debuggers). Interrupts are taken first, as in <see cref="Run"/>.</summary>
