@@ -68,6 +68,16 @@ public sealed unsafe partial class Hart
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool StoreSlow(ulong va, int size, ulong value)
     {
+        uint offset = (uint)(va & 0xFFF);
+        if ((va >> 12) == codeStoreVpn && offset + (uint)size <= 4096)
+        {
+            WriteHost(codeStoreHost + offset, size, value);
+            if (codeStorePage!.MayHoldCode(offset, size))
+            {
+                codeStorePage.Invalidate(((int)offset - 2) >> 1, ((int)offset + size - 1) >> 1);
+            }
+            return true;
+        }
         if ((va & 0xFFF) + (ulong)size > 4096)
         {
             return StoreAcrossPages(va, size, value);
@@ -77,12 +87,19 @@ public sealed unsafe partial class Hart
             return false;
         }
         byte* host = memory.TryGetPage(physical & ~0xFFFUL, MemoryAccess.Store);
-        if (host is not null && !decodedPages.ContainsKey(physical >> 12))
+        if (host is not null)
         {
+            if (decodedPages.TryGetValue(physical >> 12, out DecodedPage? codePage))
+            {
+                codeStoreVpn = va >> 12;
+                codeStoreHost = host;
+                codeStorePage = codePage;
+                return StoreSlow(va, size, value);
+            }
             TlbEntry* e = storeTlb + ((va >> 12) & (TlbEntries - 1));
             e->Tag = va >> 12;
             e->Host = host;
-            WriteHost(host + (va & 0xFFF), size, value);
+            WriteHost(host + offset, size, value);
             return true;
         }
         if (!WritePhysical(physical, size, value))

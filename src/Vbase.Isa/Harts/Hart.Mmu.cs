@@ -26,6 +26,8 @@ internal sealed unsafe class DecodedPage
     public readonly ulong PhysicalPage;
     public readonly byte* Host;
     public readonly DecodedInstruction* Slots;
+    /// <summary>One bit per 64-byte chunk that holds decoded slots: stores elsewhere in the page skip invalidation.</summary>
+    public ulong DecodedChunks;
 
     public DecodedPage(ulong physicalPage, byte* host)
     {
@@ -35,6 +37,17 @@ internal sealed unsafe class DecodedPage
         Invalidate(0, SlotCount - 1);
         Slots[SlotCount].Execute = &Hart.FallOffPage;
         Slots[SlotCount + 1].Execute = &Hart.FallOffPage;
+    }
+
+    public void MarkDecoded(uint offset, int length) =>
+        DecodedChunks |= (1UL << (int)(offset >> 6)) | (1UL << (int)(Math.Min(offset + (uint)length - 1, 0xFFF) >> 6));
+
+    /// <summary>Whether a write of [offset, offset+length) may overwrite decoded instructions.</summary>
+    public bool MayHoldCode(uint offset, int length)
+    {
+        // Also look one parcel back: a 4-byte instruction may start 2 bytes before the write.
+        uint first = offset >= 2 ? offset - 2 : 0, last = Math.Min(offset + (uint)length - 1, 0xFFF);
+        return ((DecodedChunks >> (int)(first >> 6)) & 1) != 0 || ((DecodedChunks >> (int)(last >> 6)) & 1) != 0;
     }
 
     public void Invalidate(int firstSlot, int lastSlot)
@@ -82,6 +95,7 @@ public sealed unsafe partial class Hart
             ? (Privilege)((mstatus & MStatus.Mpp) >> MStatus.MppShift)
             : Privilege;
         int d = PrivilegeIndex(dataPrivilege);
+        codeStoreVpn = ulong.MaxValue;
         loadTlb = tlb + (d * 2) * TlbEntries;
         storeTlb = tlb + (d * 2 + 1) * TlbEntries;
         fetchVpn = ulong.MaxValue;
@@ -98,10 +112,17 @@ public sealed unsafe partial class Hart
         SelectTranslationContext();
     }
 
+    // Stores to a page that also holds code cannot use the store TLB; this one-entry cache keeps the most
+    // recent such page cheap (data sharing a page with code is common in small bare-metal images).
+    private ulong codeStoreVpn = ulong.MaxValue;
+    private byte* codeStoreHost;
+    private DecodedPage? codeStorePage;
+
     /// <summary>Drops every decoded instruction (fence.i, or memory rewritten behind the hart's back).</summary>
     public void FlushDecodeCache()
     {
         decodedPages.Clear();
+        codeStoreVpn = ulong.MaxValue;
         Array.Clear(fetchCache);
         fetchVpn = ulong.MaxValue;
     }
@@ -125,8 +146,11 @@ public sealed unsafe partial class Hart
         if (decodedPages.TryGetValue(physicalAddress >> 12, out DecodedPage? page))
         {
             int offset = (int)(physicalAddress & 0xFFF);
-            // A 4-byte instruction starting 2 bytes earlier also covers these bytes.
-            page.Invalidate((offset - 2) >> 1, (offset + (int)length - 1) >> 1);
+            if (page.MayHoldCode((uint)offset, (int)length))
+            {
+                // A 4-byte instruction starting 2 bytes earlier also covers these bytes.
+                page.Invalidate((offset - 2) >> 1, (offset + (int)length - 1) >> 1);
+            }
         }
     }
 
@@ -222,6 +246,7 @@ public sealed unsafe partial class Hart
         if ((low & 3) != 3 || offset <= 0xFFC)
         {
             InstructionDecoder.Decode((low & 3) != 3 ? low : *(uint*)(h.fetchHost + offset), out *slot);
+            h.fetchPage!.MarkDecoded(offset, slot->Length);
             return slot->Execute(h, slot);
         }
         // A 4-byte instruction straddling two pages: fetch the upper parcel through translation every time,
