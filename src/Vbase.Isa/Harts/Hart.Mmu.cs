@@ -80,6 +80,8 @@ public sealed unsafe partial class Hart
 
     // Fetch: the page the hot loop is executing from, and a direct-mapped cache of recent pages per privilege.
     private ulong fetchVpn = ulong.MaxValue;
+    /// <summary>Virtual base of the page of fetchSlots; unlike fetchVpn, flushes do not clear it (PcOf needs it).</summary>
+    private ulong fetchVirtualBase;
     private DecodedPage? fetchPage; // keeps fetchSlots alive
     private DecodedInstruction* fetchSlots;
     private byte* fetchHost;
@@ -186,6 +188,7 @@ public sealed unsafe partial class Hart
             cached = (vpn, page);
         }
         fetchVpn = vpn;
+        fetchVirtualBase = vpn << 12;
         fetchPage = page;
         fetchSlots = page.Slots;
         fetchHost = page.Host;
@@ -194,7 +197,7 @@ public sealed unsafe partial class Hart
 
     /// <summary>The virtual address of a slot of the current fetch page.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong PcOf(DecodedInstruction* d) => (fetchVpn << 12) + (ulong)(d - fetchSlots) * 2;
+    internal ulong PcOf(DecodedInstruction* d) => fetchVirtualBase + (ulong)(d - fetchSlots) * 2;
 
     /// <summary>The slot at <see cref="pc"/>, refilling the fetch page if needed; null if the fetch trapped.</summary>
     private DecodedInstruction* LookupFetch()

@@ -210,10 +210,14 @@ public sealed unsafe partial class Hart : IDisposable
         DecodedInstruction* d = null;
         while (Cycle < eventCycle)
         {
-            if (d is null && (d = LookupFetch()) is null)
+            if (d is null)
             {
-                Cycle++; // the fetch trapped; pc is now the trap vector
-                continue;
+                current = null; // a fetch fault belongs to the target, not the jump
+                if ((d = LookupFetch()) is null)
+                {
+                    Cycle++; // the fetch trapped; pc is now the trap vector
+                    continue;
+                }
             }
             current = d;
             d = d->Execute(this, d);
