@@ -4,6 +4,7 @@
 #   bench/run.sh [--qemu-only] [--no-build] [ELF]
 #
 # VBASE=/path/to/vbase overrides the binary found under src/Vbase.Cli/bin.
+#
 # Builds the vbase CLI in Release, runs `vbase exec --stats ELF` and
 # `qemu-system-riscv64 -machine virt -bios none -nographic -kernel ELF`,
 # checks that both printed the same thing and prints a table of times and
@@ -22,7 +23,7 @@ for arg in "$@"; do
     case "$arg" in
         --qemu-only) qemu_only=1 ;;
         --no-build) build=0 ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "run.sh: unknown option $arg" >&2; exit 2 ;;
         *) elf=$arg ;;
     esac
