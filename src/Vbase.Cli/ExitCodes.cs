@@ -1,0 +1,20 @@
+namespace Vbase.Cli;
+
+/// <summary>
+/// What vbase's exit status means (docs/cli.md). A program that ran to its end exits with its own code; the
+/// rest follow sysexits/timeout(1) conventions so scripts can tell the emulator's verdicts from the guest's.
+/// </summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    /// <summary>The program could not be loaded: missing file, not an RV64 executable, does not fit RAM.</summary>
+    public const int LoadError = 1;
+    /// <summary>Bad command line: unknown option, bad number, missing argument.</summary>
+    public const int UsageError = 2;
+    /// <summary>A bug in vbase itself (an unexpected exception), reported in one line.</summary>
+    public const int InternalError = 70;
+    /// <summary>--max-instructions ran out before the program ended, as timeout(1) reports a timeout.</summary>
+    public const int InstructionLimit = 124;
+    /// <summary>The hart waits in WFI with nothing that could ever wake it.</summary>
+    public const int IdleForever = 125;
+}

@@ -1,0 +1,11 @@
+using System.Text;
+using Vbase.Cli;
+using Vbase.Platform.Devices;
+
+// The guest console goes straight to stdout as bytes, through one buffer that the machine flushes as it runs
+// and at exit; vbase's own text shares that buffer so the two stay in order.
+using var stdout = new BufferedStream(Console.OpenStandardOutput(), 1 << 16);
+using var outWriter = new StreamWriter(stdout, new UTF8Encoding(false), 1024, leaveOpen: true) { AutoFlush = true };
+using var errWriter = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true };
+var console = new CliConsole(stdout, outWriter, errWriter, () => ConsoleInputQueue.FromStream(Console.OpenStandardInput()));
+return VbaseCli.Run(args, console);

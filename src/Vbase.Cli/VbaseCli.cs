@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using Vbase.Platform.Devices;
+
+namespace Vbase.Cli;
+
+/// <summary>
+/// The vbase command line. <see cref="Run(string[], TextWriter, TextWriter, TextReader)"/> is the whole program
+/// behind Main, callable in-process: it never throws and never prints a stack trace, only a result code and
+/// at most one error line.
+/// </summary>
+public static class VbaseCli
+{
+    /// <summary>Runs vbase with <paramref name="args"/> and returns its exit code (see <see cref="ExitCodes"/>).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin)
+    {
+        using var programOutput = new TextWriterStream(stdout);
+        return Run(args, new CliConsole(programOutput, stdout, stderr, () => ConsoleInputQueue.FromReader(stdin)));
+    }
+
+    internal static int Run(string[] args, CliConsole console)
+    {
+        try
+        {
+            RootCommand root = BuildCommands(console);
+            // No @response files: an ELF path never needs them, and a path starting with @ must stay a path.
+            ParseResult parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+            if (parsed.Errors.Count > 0)
+            {
+                return Fail(console, ExitCodes.UsageError, UsageMessage(parsed));
+            }
+            return parsed.Invoke(new InvocationConfiguration
+            {
+                Output = console.Out,
+                Error = console.Error,
+                EnableDefaultExceptionHandler = false,
+            });
+        }
+        catch (Exception e)
+        {
+            return Fail(console, ExitCodes.InternalError, $"internal error: {e.GetType().Name}: {OneLine(e.Message)}");
+        }
+        finally
+        {
+            console.ProgramOutput.Flush();
+            console.Out.Flush();
+            console.Error.Flush();
+        }
+    }
+
+    private static RootCommand BuildCommands(CliConsole console)
+    {
+        var root = new RootCommand("Vbase: a RISC-V (RV64IMAC) testbed for secure processor architectures.");
+        root.Subcommands.Add(ExecCommand.Create(console));
+        root.Subcommands.Add(DemoCommand.Create(console));
+        root.SetAction(_ => Fail(console, ExitCodes.UsageError, "no command given; try 'vbase exec <elf>', 'vbase demo' or 'vbase --help'"));
+        return root;
+    }
+
+    internal static int Fail(CliConsole console, int code, string message)
+    {
+        console.ProgramOutput.Flush();
+        console.Error.WriteLine($"vbase: error: {message}");
+        return code;
+    }
+
+    /// <summary>One line for the most telling parse error: our own validators' first, then unknown options.</summary>
+    private static string UsageMessage(ParseResult parsed)
+    {
+        ParseError? own = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("unknown option", StringComparison.Ordinal));
+        string? unknown = parsed.UnmatchedTokens.FirstOrDefault(t => t.Length > 1 && t[0] == '-');
+        string message = own is not null ? own.Message
+            : unknown is not null ? $"unknown option '{unknown}'"
+            : OneLine(parsed.Errors[0].Message).TrimEnd('.');
+        if (message.Length > 0 && char.IsUpper(message[0]) && !(message.Length > 1 && char.IsUpper(message[1])))
+        {
+            message = char.ToLowerInvariant(message[0]) + message[1..];
+        }
+        return $"{message} (see 'vbase --help')";
+    }
+
+    internal static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>
+    /// A parser for whole numbers that says what was wrong in vbase's words; underscores may group digits
+    /// (1_000_000).
+    /// </summary>
+    internal static Func<ArgumentResult, T> WholeNumber<T>(string option, T min, T max, string what)
+        where T : struct, System.Numerics.IBinaryInteger<T> => result =>
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (!T.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out T value)
+            || value < min || value > max)
+        {
+            result.AddError($"{option}: '{text}' is not {what}");
+            return default;
+        }
+        return value;
+    };
+}
