@@ -186,7 +186,8 @@ public sealed class Uart16550 : IDevice
         {
             transmitterEmptyPending = true;
         }
-        UpdateInterrupt();
+        PollInput(); // takes in what has arrived, so a newly enabled RX interrupt sees it, and updates the line
+
     }
 
     private ulong ReadInterruptIdentification()

@@ -94,6 +94,14 @@ public sealed class ElfImage
         }
     }
 
+    /// <summary>
+    /// A flat binary (no ELF container) loaded at <paramref name="address"/> and entered there: raw firmware,
+    /// or code assembled by a test.
+    /// </summary>
+    public static ElfImage FromBinary(string name, ulong address, byte[] bytes, IReadOnlyDictionary<string, ulong>? symbols = null) =>
+        new(name, address, [new ElfSegment(address, bytes, (ulong)bytes.Length)],
+            symbols is null ? [] : new Dictionary<string, ulong>(symbols, StringComparer.Ordinal));
+
     /// <summary>Copies every segment into <paramref name="ram"/> (zero-filling past its file bytes).</summary>
     public void LoadInto(Ram ram)
     {
@@ -128,10 +136,12 @@ public sealed class ElfImage
         ulong end = s.Address + s.MemorySize;
         if (s.Address >= ram.Base && s.Address < ram.End)
         {
-            throw new ElfLoadException($"{Name}: does not fit in {ram.Size >> 20} MiB of RAM: a segment ends at 0x{end:x}, RAM at 0x{ram.End:x}");
+            throw new ElfLoadException($"{Name}: does not fit in {SizeText(ram.Size)} of RAM: a segment ends at 0x{end:x}, RAM at 0x{ram.End:x}");
         }
         throw new ElfLoadException($"{Name}: segment [0x{s.Address:x}, 0x{end:x}) is outside RAM [0x{ram.Base:x}, 0x{ram.End:x})");
     }
+
+    private static string SizeText(ulong bytes) => bytes % (1 << 20) == 0 ? $"{bytes >> 20} MiB" : $"{bytes >> 10} KiB";
 
     private static void CheckHeader(string name, byte[] b)
     {
