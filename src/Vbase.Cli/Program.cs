@@ -7,5 +7,7 @@ using Vbase.Platform.Devices;
 using var stdout = new BufferedStream(Console.OpenStandardOutput(), 1 << 16);
 using var outWriter = new StreamWriter(stdout, new UTF8Encoding(false), 1024, leaveOpen: true) { AutoFlush = true };
 using var errWriter = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true };
-var console = new CliConsole(stdout, outWriter, errWriter, () => ConsoleInputQueue.FromStream(Console.OpenStandardInput()));
+// Stdin is read (by a background pump) only once a program runs, and only one pump ever reads it.
+var input = new Lazy<IConsoleInput>(() => ConsoleInputQueue.FromStream(Console.OpenStandardInput()));
+var console = new CliConsole(stdout, outWriter, errWriter, () => input.Value);
 return VbaseCli.Run(args, console);

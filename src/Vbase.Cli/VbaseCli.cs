@@ -16,7 +16,9 @@ public static class VbaseCli
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin)
     {
         using var programOutput = new TextWriterStream(stdout);
-        return Run(args, new CliConsole(programOutput, stdout, stderr, () => ConsoleInputQueue.FromReader(stdin)));
+        // One input for the whole invocation: the demo runs several programs over the same stdin.
+        var input = new Lazy<IConsoleInput>(() => ConsoleInputQueue.FromReader(stdin));
+        return Run(args, new CliConsole(programOutput, stdout, stderr, () => input.Value));
     }
 
     internal static int Run(string[] args, CliConsole console)
