@@ -34,6 +34,7 @@ internal static unsafe partial class Executors
 
     public static DecodedInstruction* ScW(Hart h, DecodedInstruction* d)
     {
+        DecodedInstruction* next = Next(d); // before the store, which may overwrite this slot
         byte* p = h.TranslateAtomic(h.X[d->Rs1], 4, isLoadReserved: false, out ulong physical);
         if (p is null)
         {
@@ -45,11 +46,12 @@ internal static unsafe partial class Executors
             *(uint*)p = (uint)h.X[d->Rs2];
         }
         h.X[d->Rd] = ok ? 0UL : 1UL;
-        return Next(d);
+        return next;
     }
 
     public static DecodedInstruction* ScD(Hart h, DecodedInstruction* d)
     {
+        DecodedInstruction* next = Next(d); // before the store, which may overwrite this slot
         byte* p = h.TranslateAtomic(h.X[d->Rs1], 8, isLoadReserved: false, out ulong physical);
         if (p is null)
         {
@@ -61,12 +63,13 @@ internal static unsafe partial class Executors
             *(ulong*)p = h.X[d->Rs2];
         }
         h.X[d->Rd] = ok ? 0UL : 1UL;
-        return Next(d);
+        return next;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static DecodedInstruction* AmoW(Hart h, DecodedInstruction* d, delegate*<uint, uint, uint> op)
     {
+        DecodedInstruction* next = Next(d); // before the store, which may overwrite this slot
         byte* p = h.TranslateAtomic(h.X[d->Rs1], 4, isLoadReserved: false, out _);
         if (p is null)
         {
@@ -75,12 +78,13 @@ internal static unsafe partial class Executors
         uint old = *(uint*)p;
         *(uint*)p = op(old, (uint)h.X[d->Rs2]);
         h.X[d->Rd] = (ulong)(int)old;
-        return Next(d);
+        return next;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static DecodedInstruction* AmoD(Hart h, DecodedInstruction* d, delegate*<ulong, ulong, ulong> op)
     {
+        DecodedInstruction* next = Next(d); // before the store, which may overwrite this slot
         byte* p = h.TranslateAtomic(h.X[d->Rs1], 8, isLoadReserved: false, out _);
         if (p is null)
         {
@@ -89,7 +93,7 @@ internal static unsafe partial class Executors
         ulong old = *(ulong*)p;
         *(ulong*)p = op(old, h.X[d->Rs2]);
         h.X[d->Rd] = old;
-        return Next(d);
+        return next;
     }
 
     private static uint SwapW(uint a, uint b) => b;

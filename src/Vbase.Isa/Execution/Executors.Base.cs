@@ -140,11 +140,18 @@ internal static unsafe partial class Executors
         return Next(d);
     }
 
-    // Stores
-    public static DecodedInstruction* Sb(Hart h, DecodedInstruction* d) => h.Store(h.X[d->Rs1] + (ulong)d->Imm, 1, h.X[d->Rs2]) ? Next(d) : null;
-    public static DecodedInstruction* Sh(Hart h, DecodedInstruction* d) => h.Store(h.X[d->Rs1] + (ulong)d->Imm, 2, h.X[d->Rs2]) ? Next(d) : null;
-    public static DecodedInstruction* Sw(Hart h, DecodedInstruction* d) => h.Store(h.X[d->Rs1] + (ulong)d->Imm, 4, h.X[d->Rs2]) ? Next(d) : null;
-    public static DecodedInstruction* Sd(Hart h, DecodedInstruction* d) => h.Store(h.X[d->Rs1] + (ulong)d->Imm, 8, h.X[d->Rs2]) ? Next(d) : null;
+    // Stores. The next slot is taken before the store: a store may overwrite (and invalidate) its own slot.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static DecodedInstruction* Store(Hart h, DecodedInstruction* d, ulong address, int size, ulong value)
+    {
+        DecodedInstruction* next = Next(d);
+        return h.Store(address, size, value) ? next : null;
+    }
+
+    public static DecodedInstruction* Sb(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 1, h.X[d->Rs2]);
+    public static DecodedInstruction* Sh(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 2, h.X[d->Rs2]);
+    public static DecodedInstruction* Sw(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 4, h.X[d->Rs2]);
+    public static DecodedInstruction* Sd(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 8, h.X[d->Rs2]);
 
     // Register-immediate
     public static DecodedInstruction* Addi(Hart h, DecodedInstruction* d)

@@ -392,7 +392,7 @@ public sealed unsafe partial class Hart
         {
             WriteHost(host + (address & 0xFFF), size, value);
         }
-        else if (!memory.Write(address, size, value))
+        else if (!memory.Write(address, size, size == 8 ? value : value & ((1UL << (8 * size)) - 1)))
         {
             return false;
         }
