@@ -154,26 +154,68 @@ public sealed class UartTests
         Assert.Equal("echo: ready\nABC\n", machine.Text);
     }
 
+    /// <summary>Input that "arrives" at the n-th look: lets a test place a byte's arrival while the hart sleeps.</summary>
+    private sealed class LateInput(int arrivesAtCall, byte value) : IConsoleInput
+    {
+        private int calls;
+        private bool taken;
+
+        public bool TryRead(out byte b)
+        {
+            b = value;
+            if (taken || ++calls < arrivesAtCall)
+            {
+                return false;
+            }
+            taken = true;
+            return true;
+        }
+
+        public bool IsAtEnd => taken;
+
+        public void WaitForInput()
+        {
+        }
+    }
+
+    private static readonly uint[] RxInterruptProgram =
+    [
+        .. Asm.SetTrapVector(),
+        Asm.Lui(Asm.T1, 0xC000), Asm.Addi(Asm.T2, Asm.Zero, 1), Asm.Sw(Asm.T2, Asm.T1, 4 * Uart16550.PlicSource),
+        Asm.Lui(Asm.T3, 0xC002), Asm.Addi(Asm.T4, Asm.Zero, 1 << Uart16550.PlicSource), Asm.Sw(Asm.T4, Asm.T3, 0),
+        Asm.Lui(Asm.T5, 0x10000), Asm.Addi(Asm.T6, Asm.Zero, 1), Asm.Sb(Asm.T6, Asm.T5, 1),
+        Asm.Lui(Asm.A1, 1), Asm.Addi(Asm.A1, Asm.A1, -2048), Asm.Csrrs(Asm.Zero, Asm.Mie, Asm.A1),
+        Asm.Csrrsi(Asm.Zero, Asm.Mstatus, 8),
+        Asm.Wfi, Asm.Jal(Asm.Zero, -4),
+    ];
+
+    private static readonly uint[] RxInterruptHandler =
+    [
+        Asm.Lui(Asm.T1, 0xC200), Asm.Lw(Asm.A2, Asm.T1, 4), Asm.Lbu(Asm.A0, Asm.T5, 0), Asm.Sw(Asm.A2, Asm.T1, 4),
+        Asm.Slli(Asm.A2, Asm.A2, 8), Asm.Or(Asm.A0, Asm.A0, Asm.A2), .. Asm.ExitWithA0(),
+    ];
+
+    [Fact]
+    public void AByteArrivingWhileTheHartSleepsWakesIt()
+    {
+        // Looks: at Run's start, at the IER write, then at the slice boundary after the hart went to sleep.
+        using var machine = MachineBuilder.Build(new MachineConfig
+        {
+            Image = Loading.ElfImage.FromBinary("rx", Ram.DefaultBase, Asm.Image(RxInterruptProgram, RxInterruptHandler)),
+            RamSize = 1 << 20,
+            ConsoleInput = new LateInput(arrivesAtCall: 3, (byte)'Z'),
+        });
+        MachineRunResult result = machine.Run(1_000_000);
+        Assert.Equal(MachineStopReason.Exited, result.Reason);
+        Assert.Equal((Uart16550.PlicSource << 8) | 'Z', result.ExitCode);
+    }
+
     [Fact]
     public void AReceivedByteInterruptsTheHartThroughThePlic()
     {
         // PLIC: priority[10] = 1, enable source 10 for context 0; UART IER = RX; mie.MEIE, mstatus.MIE; wfi.
         // The handler claims, reads RBR and exits with (claimed source << 8) | byte.
-        uint[] main =
-        [
-            .. Asm.SetTrapVector(),
-            Asm.Lui(Asm.T1, 0xC000), Asm.Addi(Asm.T2, Asm.Zero, 1), Asm.Sw(Asm.T2, Asm.T1, 4 * Uart16550.PlicSource),
-            Asm.Lui(Asm.T3, 0xC002), Asm.Addi(Asm.T4, Asm.Zero, 1 << Uart16550.PlicSource), Asm.Sw(Asm.T4, Asm.T3, 0),
-            Asm.Lui(Asm.T5, 0x10000), Asm.Addi(Asm.T6, Asm.Zero, 1), Asm.Sb(Asm.T6, Asm.T5, 1),
-            Asm.Lui(Asm.A1, 1), Asm.Addi(Asm.A1, Asm.A1, -2048), Asm.Csrrs(Asm.Zero, Asm.Mie, Asm.A1),
-            Asm.Csrrsi(Asm.Zero, Asm.Mstatus, 8),
-            Asm.Wfi, Asm.Jal(Asm.Zero, -4),
-        ];
-        uint[] handler =
-        [
-            Asm.Lui(Asm.T1, 0xC200), Asm.Lw(Asm.A2, Asm.T1, 4), Asm.Lbu(Asm.A0, Asm.T5, 0), Asm.Sw(Asm.A2, Asm.T1, 4),
-            Asm.Slli(Asm.A2, Asm.A2, 8), Asm.Or(Asm.A0, Asm.A0, Asm.A2), .. Asm.ExitWithA0(),
-        ];
+        uint[] main = RxInterruptProgram, handler = RxInterruptHandler;
 
         using var withInput = TestMachine.FromCode(main, handler, input: "A");
         MachineRunResult result = withInput.Run();

@@ -118,14 +118,17 @@ public sealed class Uart16550 : IDevice
         return true;
     }
 
-    /// <summary>Moves whatever the host has sent into the receive FIFO and updates the interrupt line.</summary>
-    public void PollInput()
+    /// <summary>Moves whatever the host has sent into the receive FIFO and updates the interrupt line; returns the bytes taken.</summary>
+    public int PollInput()
     {
+        int taken = 0;
         while (CanReceive && input.TryRead(out byte b))
         {
             Push(b);
+            taken++;
         }
         UpdateInterrupt();
+        return taken;
     }
 
     private ulong ReadData()

@@ -97,14 +97,16 @@ public sealed class Machine : IDisposable
                 HartExit hartExit = Hart.Run(Math.Min(budget, SliceInstructions));
                 budget -= Math.Min(budget, Hart.Cycle - before);
 
-                Uart.PollInput();
+                // Input that arrived during the slice may raise the UART's interrupt; a sleeping hart then
+                // gets to look at it before the machine decides that nothing can wake it.
+                bool inputArrived = Uart.PollInput() > 0;
                 Htif?.Poll();
                 if (clock.Elapsed - lastFlush >= FlushInterval)
                 {
                     output.Flush();
                     lastFlush = clock.Elapsed;
                 }
-                if (hartExit == HartExit.Idle && !exit.HasExited && !AwaitWakeUp())
+                if (hartExit == HartExit.Idle && !exit.HasExited && !inputArrived && !AwaitWakeUp())
                 {
                     return Result(MachineStopReason.IdleForever);
                 }
@@ -132,9 +134,7 @@ public sealed class Machine : IDisposable
             return false;
         }
         input.WaitForInput();
-        int before = Uart.ReceiveCount;
-        Uart.PollInput();
-        return Uart.ReceiveCount != before;
+        return Uart.PollInput() > 0;
     }
 
     public void Dispose()
