@@ -14,11 +14,13 @@ public sealed class PageTables
     public const ulong PoolBase = TestMachine.RamBase + 0x18_0000, PoolEnd = TestMachine.RamBase + 0x1F_F000;
 
     private readonly TestMachine machine;
-    private ulong next = PoolBase;
+    private ulong next;
 
-    public PageTables(TestMachine machine)
+    /// <summary>Tables come from <paramref name="pool"/> onwards: give a second instance its own part of the pool.</summary>
+    public PageTables(TestMachine machine, ulong pool = PoolBase)
     {
         this.machine = machine;
+        next = pool;
         Root = AllocateTable();
     }
 
