@@ -1,3 +1,6 @@
+using System.Reflection;
+using Vbase.Isa.Csrs;
+
 namespace Vbase.Isa.Decoding;
 
 /// <summary>Renders decoded instructions in the usual assembler syntax, driven by the table's operand formats.</summary>
@@ -22,11 +25,12 @@ public static class Disassembler
         {
             return d.Length == 2 ? $"illegal (c 0x{d.Raw:x4})" : $"illegal (0x{d.Raw:x8})";
         }
-        // Operands come from the (expanded) 32-bit word so that x0 destinations print as zero.
+        // Operands come from the (expanded) 32-bit word so that x0 destinations print as zero; compressed
+        // instructions keep their own name but show the operands of the instruction they stand for.
         uint word = d.Length == 2 ? CompressedDecoder.Expand((ushort)d.Raw) : d.Raw;
         ref readonly InstructionSpec spec = ref InstructionTable.Rows[d.TableIndex];
         string rd = AbiNames[(word >> 7) & 31], rs1 = AbiNames[(word >> 15) & 31], rs2 = AbiNames[(word >> 20) & 31];
-        string name = d.Length == 2 ? "c." + spec.Name : spec.Name;
+        string name = d.Length == 2 ? CompressedDecoder.Mnemonic((ushort)d.Raw) : spec.Name;
         return spec.Format switch
         {
             OperandFormat.R => $"{name} {rd}, {rs1}, {rs2}",
@@ -46,18 +50,11 @@ public static class Disassembler
         };
     }
 
-    private static readonly Dictionary<uint, string> CsrNames = new()
-    {
-        [0xC00] = "cycle", [0xC01] = "time", [0xC02] = "instret",
-        [0x100] = "sstatus", [0x104] = "sie", [0x105] = "stvec", [0x106] = "scounteren", [0x10A] = "senvcfg",
-        [0x140] = "sscratch", [0x141] = "sepc", [0x142] = "scause", [0x143] = "stval", [0x144] = "sip", [0x180] = "satp",
-        [0xF11] = "mvendorid", [0xF12] = "marchid", [0xF13] = "mimpid", [0xF14] = "mhartid", [0xF15] = "mconfigptr",
-        [0x300] = "mstatus", [0x301] = "misa", [0x302] = "medeleg", [0x303] = "mideleg", [0x304] = "mie", [0x305] = "mtvec",
-        [0x306] = "mcounteren", [0x30A] = "menvcfg", [0x320] = "mcountinhibit",
-        [0x340] = "mscratch", [0x341] = "mepc", [0x342] = "mcause", [0x343] = "mtval", [0x344] = "mip",
-        [0xB00] = "mcycle", [0xB02] = "minstret",
-        [0x7A0] = "tselect", [0x7A1] = "tdata1", [0x7A2] = "tdata2", [0x7A3] = "tdata3", [0x7A4] = "tinfo",
-    };
+    /// <summary>CSR names, taken from the constants of <see cref="CsrAddress"/> (their names lowercased).</summary>
+    private static readonly Dictionary<uint, string> CsrNames = typeof(CsrAddress)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.IsLiteral)
+        .ToDictionary(f => (uint)(ushort)f.GetRawConstantValue()!, f => f.Name.ToLowerInvariant());
 
     public static string CsrName(uint csr) => CsrNames.TryGetValue(csr, out string? n) ? n
         : csr is >= 0x3A0 and <= 0x3AF ? $"pmpcfg{csr - 0x3A0}"

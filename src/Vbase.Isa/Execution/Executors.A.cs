@@ -44,6 +44,10 @@ internal static unsafe partial class Executors
         if (ok)
         {
             *(uint*)p = (uint)h.X[d->Rs2];
+            if (!h.CommitAtomic(p))
+            {
+                return null;
+            }
         }
         h.X[d->Rd] = ok ? 0UL : 1UL;
         return next;
@@ -61,6 +65,10 @@ internal static unsafe partial class Executors
         if (ok)
         {
             *(ulong*)p = h.X[d->Rs2];
+            if (!h.CommitAtomic(p))
+            {
+                return null;
+            }
         }
         h.X[d->Rd] = ok ? 0UL : 1UL;
         return next;
@@ -77,6 +85,10 @@ internal static unsafe partial class Executors
         }
         uint old = *(uint*)p;
         *(uint*)p = op(old, (uint)h.X[d->Rs2]);
+        if (!h.CommitAtomic(p))
+        {
+            return null;
+        }
         h.X[d->Rd] = (ulong)(int)old;
         return next;
     }
@@ -92,6 +104,10 @@ internal static unsafe partial class Executors
         }
         ulong old = *(ulong*)p;
         *(ulong*)p = op(old, h.X[d->Rs2]);
+        if (!h.CommitAtomic(p))
+        {
+            return null;
+        }
         h.X[d->Rd] = old;
         return next;
     }

@@ -60,7 +60,7 @@ public sealed unsafe partial class Hart
                 {
                     return false;
                 }
-                value = csr switch { CsrAddress.Cycle => Cycle + cycleOffset, CsrAddress.Time => Time, CsrAddress.Instret => Instret, _ => 0 };
+                value = csr switch { CsrAddress.Cycle => McycleValue, CsrAddress.Time => Time, CsrAddress.Instret => MinstretValue, _ => 0 };
                 return true;
 
             case Sstatus: value = mstatus & MStatus.SupervisorView; return true;
@@ -110,8 +110,8 @@ public sealed unsafe partial class Hart
                 }
                 return true;
             case >= PmpAddr0 and <= PmpAddr63: value = pmpAddress[csr - PmpAddr0]; return true;
-            case Mcycle: value = Cycle + cycleOffset; return true;
-            case Minstret: value = Instret; return true;
+            case Mcycle: value = McycleValue; return true;
+            case Minstret: value = MinstretValue; return true;
             case >= MhpmCounter3 and <= MhpmCounter31: value = 0; return true;
 
             // Sdtrig with no triggers: tselect is 0, tdata1 reads type 0 ("no trigger here"), tinfo says only
@@ -167,7 +167,7 @@ public sealed unsafe partial class Hart
             case Mtvec: mtvec = LegalTvec(value, mtvec); break;
             case Mcounteren: mcounteren = value & 0xFFFF_FFFF; break;
             case Menvcfg: menvcfg = value & 1; break;
-            case Mcountinhibit: mcountinhibit = value & 0xFFFF_FFFD; break;
+            case Mcountinhibit: WriteCountInhibit(value & 0xFFFF_FFFD); break;
             case >= MhpmEvent3 and <= MhpmEvent31: break;
             case Mscratch: mscratch = value; break;
             case Mepc: mepc = value & ~1UL; break;
@@ -189,12 +189,48 @@ public sealed unsafe partial class Hart
                 }
                 break;
             // A write to a counter sets the value the next instruction sees, so cancel this one's increment.
-            case Mcycle: cycleOffset = value - (Cycle + 1); break;
-            case Minstret: instretOffset = value - (Cycle + 1 - notRetired); break;
+            case Mcycle:
+                cycleOffset = value - (Cycle + 1);
+                frozenCycle = value;
+                break;
+            case Minstret:
+                instretOffset = value - (Cycle + 1 - notRetired);
+                frozenInstret = value;
+                break;
             case >= MhpmCounter3 and <= MhpmCounter31: break;
             case Tselect: case Tdata1: case Tdata2: case Tdata3: case Tinfo: break;
         }
         BreakOutOfLoop();
+    }
+
+    // mcountinhibit: CY (bit 0) freezes mcycle, IR (bit 2) freezes minstret, at the value the next
+    // instruction would have seen; clearing the bit resumes counting from there.
+    private const ulong InhibitCycle = 1, InhibitInstret = 4;
+    private ulong frozenCycle, frozenInstret;
+
+    private ulong McycleValue => (mcountinhibit & InhibitCycle) != 0 ? frozenCycle : Cycle + cycleOffset;
+    private ulong MinstretValue => (mcountinhibit & InhibitInstret) != 0 ? frozenInstret : Instret;
+
+    private void WriteCountInhibit(ulong value)
+    {
+        ulong started = mcountinhibit & ~value, stopped = value & ~mcountinhibit;
+        if ((stopped & InhibitCycle) != 0)
+        {
+            frozenCycle = Cycle + 1 + cycleOffset;
+        }
+        if ((stopped & InhibitInstret) != 0)
+        {
+            frozenInstret = Cycle + 1 - notRetired + instretOffset;
+        }
+        if ((started & InhibitCycle) != 0)
+        {
+            cycleOffset = frozenCycle - (Cycle + 1);
+        }
+        if ((started & InhibitInstret) != 0)
+        {
+            instretOffset = frozenInstret - (Cycle + 1 - notRetired);
+        }
+        mcountinhibit = value;
     }
 
     private void WritePmpConfig(int index, byte value)

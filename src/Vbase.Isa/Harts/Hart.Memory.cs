@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Vbase.Isa.Memory;
 using Vbase.Isa.Traps;
 
@@ -179,14 +180,41 @@ public sealed unsafe partial class Hart
         byte* host = memory.TryGetPage(physical & ~0xFFFUL, access);
         if (host is null)
         {
-            RaiseException(isLoadReserved ? ExceptionCause.LoadAccessFault : ExceptionCause.StoreAccessFault, va);
-            return null;
+            // A slow-path page (a device, a write-protected or interposed frame): operate on a bounce copy
+            // that CommitAtomic writes back through the slow path.
+            if (!memory.Read(physical, size, MemoryAccess.Load, out ulong value))
+            {
+                RaiseException(isLoadReserved ? ExceptionCause.LoadAccessFault : ExceptionCause.StoreAccessFault, va);
+                return null;
+            }
+            *(ulong*)atomicBounce = value;
+            (bouncePhysical, bounceSize, bounceVirtual) = (physical, size, va);
+            return atomicBounce;
         }
         if (!isLoadReserved && decodedPages.Count != 0)
         {
             InvalidateDecoded(physical, (ulong)size);
         }
         return host + (physical & 0xFFF);
+    }
+
+    private readonly byte* atomicBounce = (byte*)NativeMemory.AllocZeroed(8);
+    private ulong bouncePhysical, bounceVirtual;
+    private int bounceSize;
+
+    /// <summary>Completes the store part of an atomic on <paramref name="p"/>; false (and a trap) if it faults.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool CommitAtomic(byte* p) => p != atomicBounce || CommitBounce();
+
+    private bool CommitBounce()
+    {
+        ulong value = *(ulong*)atomicBounce;
+        if (!memory.Write(bouncePhysical, bounceSize, bounceSize == 8 ? value : value & ((1UL << (8 * bounceSize)) - 1)))
+        {
+            RaiseException(ExceptionCause.StoreAccessFault, bounceVirtual);
+            return false;
+        }
+        return true;
     }
 
     internal void SetReservation(ulong physical)

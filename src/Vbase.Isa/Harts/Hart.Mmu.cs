@@ -259,10 +259,14 @@ public sealed unsafe partial class Hart
             return null;
         }
         InstructionDecoder.Decode(low | (high << 16), out *slot);
+        h.lastStraddling = *slot;
         DecodedInstruction* next = slot->Execute(h, slot);
         h.fetchPage!.Invalidate(DecodedPage.SlotCount - 1, DecodedPage.SlotCount - 1);
         return next;
     }
+
+    /// <summary>The last page-straddling instruction executed (its slot is not kept), for the tracer.</summary>
+    private DecodedInstruction lastStraddling;
 
     private bool FetchParcel(ulong va, out uint parcel)
     {

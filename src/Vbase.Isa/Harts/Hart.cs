@@ -140,10 +140,11 @@ public sealed unsafe partial class Hart : IDisposable
     }
 
     /// <summary>Asks the hart to return from <see cref="Run"/> after the current instruction.</summary>
+    /// <remarks>Safe to call from another thread (a Ctrl-C handler): the hart stops within one time slice.</remarks>
     public void RequestStop()
     {
-        stopRequested = true;
-        eventCycle = 0;
+        Volatile.Write(ref stopRequested, true);
+        Volatile.Write(ref eventCycle, 0);
     }
 
     /// <summary>Called for every executed instruction while set; runs a slower loop.</summary>
@@ -160,7 +161,7 @@ public sealed unsafe partial class Hart : IDisposable
         ulong executed = 0;
         while (true)
         {
-            if (stopRequested)
+            if (Volatile.Read(ref stopRequested))
             {
                 stopRequested = false;
                 return HartExit.Stopped;
@@ -174,9 +175,11 @@ public sealed unsafe partial class Hart : IDisposable
             {
                 return HartExit.Idle;
             }
+            ulong interruptedPc = pc;
             if (TakePendingInterrupt())
             {
                 pc = NextPc;
+                Tracer?.Invoke(new RetiredInstruction(interruptedPc, 0, 0, "(interrupt)", -1, 0, LastTrapCause));
             }
 
             // The inner loop runs until the budget ends or the next timer deadline; anything that may enable
@@ -188,6 +191,10 @@ public sealed unsafe partial class Hart : IDisposable
             if (eventCycle <= start)
             {
                 eventCycle = start + 1; // always make progress
+            }
+            if (Volatile.Read(ref stopRequested))
+            {
+                eventCycle = 0; // a stop from another thread raced with setting the slice
             }
             if (Tracer is null)
             {
@@ -256,7 +263,15 @@ public sealed unsafe partial class Hart : IDisposable
             DecodedInstruction executed = *d;
             if (executed.Length == 0)
             {
-                InstructionDecoder.Decode(FetchRawForTrace(at), out executed);
+                // Not kept in its slot: a straddling instruction, or one that overwrote itself.
+                if (lastStraddling.Length != 0 && (at & 0xFFF) == 0xFFE)
+                {
+                    executed = lastStraddling;
+                }
+                else
+                {
+                    InstructionDecoder.Decode(FetchRawForTrace(at), out executed);
+                }
             }
             int rd = !TrapTaken && executed.Rd is > 0 and < 32 ? executed.Rd : -1;
             tracer(new RetiredInstruction(at, executed.Raw, executed.Length, Disassembler.Disassemble(in executed, at),
@@ -323,6 +338,7 @@ public sealed unsafe partial class Hart : IDisposable
             disposed = true;
             NativeMemory.Free(X);
             NativeMemory.Free(tlb);
+            NativeMemory.Free(atomicBounce);
         }
         GC.SuppressFinalize(this);
     }
@@ -333,6 +349,7 @@ public sealed unsafe partial class Hart : IDisposable
         {
             NativeMemory.Free(X);
             NativeMemory.Free(tlb);
+            NativeMemory.Free(atomicBounce);
         }
     }
 }
