@@ -1,3 +1,4 @@
+using Vbase.Isa.Memory;
 using Vbase.Isa.Csrs;
 using Vbase.Isa.Tests.Infrastructure;
 using Vbase.Isa.Traps;
@@ -191,11 +192,41 @@ public class AtomicTests
     [InlineData("lr.d", ExceptionCause.LoadAccessFault)]
     [InlineData("sc.d", ExceptionCause.StoreAccessFault)]
     [InlineData("amoor.w", ExceptionCause.StoreAccessFault)]
-    public void AtomicsOutsideRamRaiseAccessFaults(string op, ExceptionCause cause)
+    public void AtomicsOnUnmappedAddressesRaiseAccessFaults(string op, ExceptionCause cause)
+    {
+        using var m = new TestMachine();
+        const ulong unmapped = 0x2000_0008;
+        m[A0] = unmapped;
+        m.Load(p => p.Emit(Encode(op, A2, A0, A1), Ebreak()));
+        Assert.Equal(new TrapInfo((ulong)cause, TestMachine.RamBase, unmapped), m.RunToTrap());
+    }
+
+    [Fact]
+    public void AmoOnADevicePageReadsThenWritesThroughTheSlowPath()
     {
         using var m = new TestMachine();
         m[A0] = TestMemory.MmioPage + 8;
-        m.Load(p => p.Emit(Encode(op, A2, A0, A1), Ebreak()));
-        Assert.Equal(new TrapInfo((ulong)cause, TestMachine.RamBase, TestMemory.MmioPage + 8), m.RunToTrap());
+        m[A1] = 0xF0;
+        m.Load(p => p.Emit(Encode("amoor.w", A2, A0, A1), Ebreak()));
+        m.RunToBreak();
+        Assert.Equal(
+            [
+                new DeviceAccess(TestMemory.MmioPage + 8, 4, false, 0, MemoryAccess.Load),
+                new DeviceAccess(TestMemory.MmioPage + 8, 4, true, 0xF0, MemoryAccess.Store),
+            ],
+            m.Memory.DeviceAccesses);
+        Assert.Equal(0UL, m[A2]);
+    }
+
+    [Fact]
+    public void ScOnADevicePageWithAReservationStoresThroughTheSlowPath()
+    {
+        using var m = new TestMachine();
+        m[A0] = TestMemory.MmioPage + 16;
+        m[A1] = 0x1234_5678_9ABC_DEF0;
+        m.Load(p => p.Emit(Encode("lr.d", A3, A0, Zero), Encode("sc.d", A2, A0, A1), Ebreak()));
+        m.RunToBreak();
+        Assert.Equal(0UL, m[A2]);
+        Assert.Equal(new DeviceAccess(TestMemory.MmioPage + 16, 8, true, 0x1234_5678_9ABC_DEF0, MemoryAccess.Store), m.Memory.DeviceAccesses[^1]);
     }
 }
