@@ -43,10 +43,26 @@ public sealed unsafe partial class Hart
     /// Reads a CSR as the instruction at the current privilege would; false if that is illegal.
     /// <paramref name="willWrite"/> makes writes to read-only CSRs illegal, as csrrw/csrrs with rs1≠0 are.
     /// </summary>
-    internal bool TryReadCsr(uint csr, bool willWrite, out ulong value)
+    internal bool TryReadCsr(uint csr, bool willWrite, out ulong value) => TryReadCsrAs(Privilege, csr, willWrite, out value);
+
+    /// <summary>Reads any implemented CSR with M-mode rights (debuggers, Dom0's vCPU access). False if it does not exist.</summary>
+    public bool TryGetCsr(ushort csr, out ulong value) => TryReadCsrAs(Privilege.Machine, csr, false, out value);
+
+    /// <summary>Writes any implemented, writable CSR with M-mode rights; WARL fields keep legal values.</summary>
+    public bool TrySetCsr(ushort csr, ulong value)
+    {
+        if (!TryReadCsrAs(Privilege.Machine, csr, true, out _))
+        {
+            return false;
+        }
+        WriteCsr(csr, value);
+        return true;
+    }
+
+    private bool TryReadCsrAs(Privilege privilege, uint csr, bool willWrite, out ulong value)
     {
         value = 0;
-        if ((int)((csr >> 8) & 3) > (int)Privilege || (willWrite && (csr >> 10) == 3))
+        if ((int)((csr >> 8) & 3) > (int)privilege || (willWrite && (csr >> 10) == 3))
         {
             return false;
         }
@@ -56,7 +72,7 @@ public sealed unsafe partial class Hart
             case CsrAddress.Time:
             case CsrAddress.Instret:
             case >= HpmCounter3 and <= HpmCounter31:
-                if (!CounterAccessible(csr - CsrAddress.Cycle))
+                if (!CounterAccessible(privilege, csr - CsrAddress.Cycle))
                 {
                     return false;
                 }
@@ -74,7 +90,7 @@ public sealed unsafe partial class Hart
             case Stval: value = stval; return true;
             case Sip: value = ReadMip() & mideleg; return true;
             case CsrAddress.Satp:
-                if (Privilege == Privilege.Supervisor && (mstatus & MStatus.Tvm) != 0)
+                if (privilege == Privilege.Supervisor && (mstatus & MStatus.Tvm) != 0)
                 {
                     return false;
                 }
@@ -122,9 +138,9 @@ public sealed unsafe partial class Hart
         return false;
     }
 
-    private bool CounterAccessible(uint index)
+    private bool CounterAccessible(Privilege privilege, uint index)
     {
-        if (Privilege == Privilege.Machine)
+        if (privilege == Privilege.Machine)
         {
             return true;
         }
@@ -132,7 +148,7 @@ public sealed unsafe partial class Hart
         {
             return false;
         }
-        return Privilege == Privilege.Supervisor || ((scounteren >> (int)index) & 1) != 0;
+        return privilege == Privilege.Supervisor || ((scounteren >> (int)index) & 1) != 0;
     }
 
     /// <summary>Writes a CSR whose read (and privilege check) has already succeeded; WARL fields keep legal values.</summary>

@@ -72,6 +72,10 @@ public sealed unsafe partial class Hart
             NextPc = (stvec & ~3UL) + vectorOffset;
             SetPrivilege(Privilege.Supervisor);
         }
+        else if (MachineTrapHandler is { } firmware)
+        {
+            NextPc = firmware.HandleMachineTrap(this, cause, tval, epc);
+        }
         else
         {
             mcause = cause;
@@ -112,6 +116,19 @@ public sealed unsafe partial class Hart
         NextPc = sepc;
         SetPrivilege(target);
         BreakOutOfLoop();
+    }
+
+    /// <summary>
+    /// When set, traps that would enter M-mode go to this host-side handler instead (the hart then models a
+    /// guest whose M-mode belongs to the hypervisor, as with the H extension's HS-mode).
+    /// </summary>
+    public IMachineTrapHandler? MachineTrapHandler { get; set; }
+
+    /// <summary>Puts the hart in <paramref name="level"/> at <paramref name="entry"/>, between instructions (boot).</summary>
+    public void Enter(Privilege level, ulong entry)
+    {
+        SetPrivilege(level);
+        Pc = entry;
     }
 
     private void SetPrivilege(Privilege level)
