@@ -147,3 +147,16 @@ public class Rv64iControlFlowTests
         Assert.Equal(500500UL, m[A1]);
     }
 }
+
+public class FenceTests
+{
+    [Fact]
+    public void FenceVariantsAreNoOps()
+    {
+        using var m = new TestMachine();
+        m.Load(p => p.Emit(Fence(), Fence(1, 1), 0x8330_000Fu /* fence.tso */, 0x0100_000Fu /* pause */, Addi(A0, Zero, 1), Ebreak()));
+        m.RunToBreak();
+        Assert.Equal(1UL, m[A0]);
+        Assert.Equal(0x0110_000FU, Fence(1, 1));
+    }
+}

@@ -522,3 +522,45 @@ public class Sv39Tests
         Assert.Equal((1UL, 2UL), (m[S3], m[S4]));
     }
 }
+
+public class Sv39FetchTests
+{
+    private const ulong Base = TestMachine.RamBase;
+
+    [Fact]
+    public void MprvDoesNotTranslateInstructionFetch()
+    {
+        // The page table maps only a data page: with MPRV (MPP = S) M-mode code keeps running from physical
+        // addresses while its loads are translated.
+        using var m = new TestMachine();
+        var pt = new PageTables(m);
+        const ulong va = 0x1_0000_0000;
+        pt.Map(va, TestMachine.DataBase, PageTables.R | PageTables.A);
+        m.Write64(TestMachine.DataBase, 0xFEED);
+        m.SetCsr(Satp, pt.Satp);
+        m[S0] = va;
+        m.Load(p =>
+        {
+            p.Li(T0, (long)(MStatus.Mprv | (1UL << 11))).Emit(Csrrs(Zero, Mstatus, T0));
+            p.Emit(Ld(A0, S0, 0), Csrrc(Zero, Mstatus, T0), Ebreak());
+        });
+        m.RunToBreak();
+        Assert.Equal(0xFEEDUL, m[A0]);
+    }
+
+    [Fact]
+    public void InstructionFetchSetsTheAccessedBit()
+    {
+        using var m = new TestMachine();
+        var pt = new PageTables(m);
+        pt.Map(Base, Base, PageTables.Rwx | PageTables.AccessedDirty, level: 2);
+        const ulong va = 0x1_0000_0000;
+        pt.Map(va, TestMachine.DataBase, PageTables.X);     // A = 0
+        m.WriteWords(TestMachine.DataBase, Ecall());
+        m.SetCsr(Satp, pt.Satp);
+        m[S0] = va;
+        TrapInfo t = m.RunIn(Privilege.Supervisor, p => p.Emit(Jr(S0)));
+        Assert.Equal(new TrapInfo(9, va, 0), t);
+        Assert.Equal(PageTables.A, pt.GetPte(va, 0) & (PageTables.A | PageTables.D));
+    }
+}
