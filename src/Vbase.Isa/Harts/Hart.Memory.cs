@@ -7,7 +7,8 @@ namespace Vbase.Isa.Harts;
 
 // Data accesses. Misaligned loads and stores are performed, not trapped (the privileged spec allows either;
 // QEMU's virt does the same, so programs behave alike on both): within a page they use the fast path, across
-// a page boundary both pages are translated before any byte moves, so a fault leaves memory untouched.
+// a page boundary both pages are translated before any byte moves, so a page fault leaves memory untouched
+// (an access fault from a device behind the second page may follow a partial write, as the spec allows).
 // LR/SC and AMOs must be naturally aligned and raise address-misaligned otherwise.
 public sealed unsafe partial class Hart
 {
