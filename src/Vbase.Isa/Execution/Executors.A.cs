@@ -8,34 +8,27 @@ namespace Vbase.Isa.Execution;
 // 32-bit value into rd.
 internal static unsafe partial class Executors
 {
-    public static DecodedInstruction* LrW(Hart h, DecodedInstruction* d)
+    public static DecodedInstruction* LrW(Hart h, DecodedInstruction* d) => LoadReserved(h, d, 4);
+    public static DecodedInstruction* LrD(Hart h, DecodedInstruction* d) => LoadReserved(h, d, 8);
+    public static DecodedInstruction* ScW(Hart h, DecodedInstruction* d) => StoreConditional(h, d, 4);
+    public static DecodedInstruction* ScD(Hart h, DecodedInstruction* d) => StoreConditional(h, d, 8);
+
+    private static DecodedInstruction* LoadReserved(Hart h, DecodedInstruction* d, int size)
     {
-        byte* p = h.TranslateAtomic(h.X[d->Rs1], 4, isLoadReserved: true, out ulong physical);
+        byte* p = h.TranslateAtomic(h.X[d->Rs1], size, isLoadReserved: true, out ulong physical);
         if (p is null)
         {
             return null;
         }
         h.SetReservation(physical);
-        h.X[d->Rd] = (ulong)*(int*)p;
+        h.X[d->Rd] = size == 4 ? (ulong)*(int*)p : *(ulong*)p;
         return Next(d);
     }
 
-    public static DecodedInstruction* LrD(Hart h, DecodedInstruction* d)
-    {
-        byte* p = h.TranslateAtomic(h.X[d->Rs1], 8, isLoadReserved: true, out ulong physical);
-        if (p is null)
-        {
-            return null;
-        }
-        h.SetReservation(physical);
-        h.X[d->Rd] = *(ulong*)p;
-        return Next(d);
-    }
-
-    public static DecodedInstruction* ScW(Hart h, DecodedInstruction* d)
+    private static DecodedInstruction* StoreConditional(Hart h, DecodedInstruction* d, int size)
     {
         DecodedInstruction* next = Next(d); // before the store, which may overwrite this slot
-        byte* p = h.TranslateAtomic(h.X[d->Rs1], 4, isLoadReserved: false, out ulong physical);
+        byte* p = h.TranslateAtomic(h.X[d->Rs1], size, isLoadReserved: false, out ulong physical);
         if (p is null)
         {
             return null;
@@ -43,28 +36,14 @@ internal static unsafe partial class Executors
         bool ok = h.ConsumeReservation(physical);
         if (ok)
         {
-            *(uint*)p = (uint)h.X[d->Rs2];
-            if (!h.CommitAtomic(p))
+            if (size == 4)
             {
-                return null;
+                *(uint*)p = (uint)h.X[d->Rs2];
             }
-        }
-        h.X[d->Rd] = ok ? 0UL : 1UL;
-        return next;
-    }
-
-    public static DecodedInstruction* ScD(Hart h, DecodedInstruction* d)
-    {
-        DecodedInstruction* next = Next(d); // before the store, which may overwrite this slot
-        byte* p = h.TranslateAtomic(h.X[d->Rs1], 8, isLoadReserved: false, out ulong physical);
-        if (p is null)
-        {
-            return null;
-        }
-        bool ok = h.ConsumeReservation(physical);
-        if (ok)
-        {
-            *(ulong*)p = h.X[d->Rs2];
+            else
+            {
+                *(ulong*)p = h.X[d->Rs2];
+            }
             if (!h.CommitAtomic(p))
             {
                 return null;
