@@ -1,0 +1,76 @@
+using Vbase.Testbed.Scenarios;
+
+namespace Vbase.Testbed.Running;
+
+/// <summary>
+/// The hypervisor as the testbed drives it, through Dom0's privileged API: create paused domains, unpause them,
+/// run the deterministic scheduler, read each domain's outcome. <see cref="HypervisorHost"/> adapts the real
+/// hypervisor; tests may script one.
+/// </summary>
+public interface IGuestHost : IDisposable
+{
+    /// <summary>
+    /// Builds a paused domain from its images and returns its domain id. Every byte the domain writes to its
+    /// console is passed to <paramref name="console"/>, in order, on the thread that runs <see cref="Run"/>.
+    /// </summary>
+    int CreateDomain(DomainImages images, Action<ReadOnlySpan<byte>> console);
+
+    void Unpause(int domainId);
+
+    /// <summary>
+    /// Runs the guests until every domain has shut down, <paramref name="maxInstructions"/> have retired (all
+    /// vCPUs together), no vCPU can run ever again, or <see cref="RequestStop"/> is called.
+    /// </summary>
+    HostStop Run(ulong maxInstructions);
+
+    /// <summary>Asks <see cref="Run"/> to return soon, at an instruction boundary. Callable from any thread.</summary>
+    void RequestStop();
+
+    /// <summary>Where a domain stands now.</summary>
+    DomainOutcome Outcome(int domainId);
+
+    /// <summary>Global virtual time in ticks (it advances with retired instructions, so it is reproducible).</summary>
+    ulong VirtualTime { get; }
+}
+
+/// <summary>What the hypervisor is built with, besides the domains.</summary>
+/// <param name="SliceInstructions">The scheduler's slice; null: the hypervisor's default.</param>
+public sealed record HostSettings(ulong Seed, ulong? SliceInstructions);
+
+/// <summary>A domain's images, read from disk by the testbed.</summary>
+public sealed record DomainImages(DomainSpec Spec, byte[] Kernel, IReadOnlyList<GuestModule> Modules);
+
+/// <summary>A user program packed into a domain's module area; <see cref="Name"/> is its file name.</summary>
+public sealed record GuestModule(string Name, byte[] Image);
+
+/// <summary>Why <see cref="IGuestHost.Run"/> returned.</summary>
+public enum HostStop
+{
+    AllShutDown,
+    InstructionLimit,
+    /// <summary>Every remaining vCPU is blocked with no timer armed and no event that could ever come.</summary>
+    Idle,
+    /// <summary><see cref="IGuestHost.RequestStop"/> was called.</summary>
+    Stopped,
+}
+
+public enum DomainState
+{
+    Paused,
+    Running,
+    Blocked,
+    Shutdown,
+}
+
+/// <summary>Why a domain shut down (sched_op shutdown's reason, docs/abi.md).</summary>
+public enum ShutdownReason
+{
+    Poweroff,
+    Reboot,
+    Suspend,
+    Crash,
+}
+
+/// <summary>A domain's state and, once it has shut down, why and with which exit code.</summary>
+/// <param name="Instructions">Instructions its vCPUs have retired.</param>
+public sealed record DomainOutcome(DomainState State, ShutdownReason? Reason, int? ExitCode, ulong Instructions);

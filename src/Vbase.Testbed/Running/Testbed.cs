@@ -1,0 +1,180 @@
+using Vbase.Testbed.Scenarios;
+
+namespace Vbase.Testbed.Running;
+
+/// <summary>How a run is observed and bounded, beyond what the scenario says.</summary>
+/// <param name="Console">Every domain's console, line by line, prefixed by the domain's name.</param>
+/// <param name="OutDirectory">Where console-&lt;domain&gt;.log and summary.json go; null: nowhere.</param>
+/// <param name="MaxInstructions">Overrides the scenario's limits.max_instructions.</param>
+public sealed record TestbedOptions(Stream Console, string? OutDirectory = null, ulong? MaxInstructions = null);
+
+/// <summary>
+/// Runs a scenario: builds its domains in the hypervisor (Dom0's API), unpauses them, runs the deterministic
+/// scheduler within the scenario's limits, streams the consoles and writes the outputs. Same scenario, same
+/// seed: byte-identical console logs and summary.
+/// </summary>
+public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> hostFactory)
+{
+    public const string SummaryFile = "summary.json";
+
+    private readonly Lock gate = new();
+    private IGuestHost? host;
+    private bool stopRequested, timedOut;
+
+    public static string ConsoleLogFile(string domain) => $"console-{domain}.log";
+
+    /// <summary>Stops a run in progress (or the one about to start) soon; its outputs so far are kept. Any thread.</summary>
+    public void RequestStop()
+    {
+        lock (gate)
+        {
+            stopRequested = true;
+            host?.RequestStop();
+        }
+    }
+
+    /// <exception cref="TestbedException">An image could not be read or loaded, or an output could not be written.</exception>
+    public TestbedResult Run(TestbedOptions options)
+    {
+        List<DomainImages> images = scenario.Domains.Select(ReadImages).ToList();
+        if (options.OutDirectory is string outDirectory)
+        {
+            CreateOutDirectory(outDirectory);
+        }
+        ulong? limit = options.MaxInstructions ?? scenario.Limits.MaxInstructions;
+        var sharedLock = new object();
+        var consoles = new List<ConsoleFanOut>();
+        try
+        {
+            foreach (DomainSpec domain in scenario.Domains)
+            {
+                consoles.Add(new ConsoleFanOut(domain.Name, options.Console, OpenLog(options.OutDirectory, domain.Name), sharedLock));
+            }
+            using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions));
+            var ids = new List<int>();
+            for (int i = 0; i < images.Count; i++)
+            {
+                ConsoleFanOut console = consoles[i];
+                ids.Add(guests.CreateDomain(images[i], bytes => console.Write(bytes)));
+            }
+            foreach (int id in ids)
+            {
+                guests.Unpause(id);
+            }
+            lock (gate)
+            {
+                host = guests;
+                if (stopRequested)
+                {
+                    guests.RequestStop();
+                }
+            }
+            HostStop stop;
+            using (var timer = scenario.Limits.Timeout is TimeSpan timeout ? new Timer(_ => TimeOut(), null, timeout, Timeout.InfiniteTimeSpan) : null)
+            {
+                stop = guests.Run(limit ?? ulong.MaxValue);
+            }
+            lock (gate)
+            {
+                host = null;
+            }
+            foreach (ConsoleFanOut console in consoles)
+            {
+                console.Finish();
+            }
+            var domains = scenario.Domains.Select((d, i) => new DomainResult(d.Name, ids[i], guests.Outcome(ids[i]), consoles[i].Bytes)).ToList();
+            RunOutcome outcome = stop switch
+            {
+                HostStop.AllShutDown => RunOutcome.AllShutDown,
+                HostStop.InstructionLimit => RunOutcome.InstructionLimit,
+                HostStop.Idle => RunOutcome.Idle,
+                _ => timedOut ? RunOutcome.Timeout : RunOutcome.Stopped,
+            };
+            var result = new TestbedResult(scenario, outcome, guests.VirtualTime, limit, domains);
+            if (options.OutDirectory is string directory)
+            {
+                WriteSummary(directory, result);
+            }
+            return result;
+        }
+        finally
+        {
+            foreach (ConsoleFanOut console in consoles)
+            {
+                console.Dispose();
+            }
+        }
+    }
+
+    private void TimeOut()
+    {
+        lock (gate)
+        {
+            timedOut = true;
+        }
+        RequestStop();
+    }
+
+    private static DomainImages ReadImages(DomainSpec domain)
+    {
+        byte[] kernel = ReadImage(domain, domain.Kernel);
+        var modules = domain.Programs.Select(p => new GuestModule(Path.GetFileName(p), ReadImage(domain, p))).ToList();
+        return new DomainImages(domain, kernel, modules);
+    }
+
+    private static byte[] ReadImage(DomainSpec domain, string path)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TestbedException(TestbedStage.Images, $"domain {domain.Name}: cannot read {path}: {OneLine(e.Message)}");
+        }
+    }
+
+    private static void CreateOutDirectory(string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new TestbedException(TestbedStage.Outputs, $"cannot create output folder {directory}: {OneLine(e.Message)}");
+        }
+    }
+
+    private static FileStream? OpenLog(string? directory, string domain)
+    {
+        if (directory is null)
+        {
+            return null;
+        }
+        string path = Path.Combine(directory, ConsoleLogFile(domain));
+        try
+        {
+            return new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TestbedException(TestbedStage.Outputs, $"cannot write {path}: {OneLine(e.Message)}");
+        }
+    }
+
+    private static void WriteSummary(string directory, TestbedResult result)
+    {
+        string path = Path.Combine(directory, SummaryFile);
+        try
+        {
+            File.WriteAllBytes(path, Summary.ToJson(result));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TestbedException(TestbedStage.Outputs, $"cannot write {path}: {OneLine(e.Message)}");
+        }
+    }
+
+    internal static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+}

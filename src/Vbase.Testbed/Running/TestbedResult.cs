@@ -1,0 +1,51 @@
+using Vbase.Testbed.Scenarios;
+
+namespace Vbase.Testbed.Running;
+
+/// <summary>How a run ended as a whole.</summary>
+public enum RunOutcome
+{
+    /// <summary>Every domain shut down (each with its own reason and exit code).</summary>
+    AllShutDown,
+    /// <summary>The instruction limit ran out first.</summary>
+    InstructionLimit,
+    /// <summary>No vCPU could ever run again, yet some domain had not shut down.</summary>
+    Idle,
+    /// <summary>Stopped on request (Ctrl-C).</summary>
+    Stopped,
+    /// <summary>The scenario's wall-clock timeout ran out.</summary>
+    Timeout,
+}
+
+/// <summary>One domain at the end of a run.</summary>
+/// <param name="ConsoleBytes">Bytes it wrote to its console.</param>
+public sealed record DomainResult(string Name, int DomainId, DomainOutcome Outcome, long ConsoleBytes)
+{
+    /// <summary>Powered off with exit code 0.</summary>
+    public bool Succeeded => Outcome is { State: DomainState.Shutdown, Reason: ShutdownReason.Poweroff, ExitCode: 0 };
+}
+
+/// <summary>The outcome of <see cref="Testbed.Run"/>.</summary>
+/// <param name="MaxInstructions">The instruction limit in force; null: none.</param>
+public sealed record TestbedResult(Scenario Scenario, RunOutcome Outcome, ulong VirtualTime, ulong? MaxInstructions, IReadOnlyList<DomainResult> Domains)
+{
+    /// <summary>Every domain powered off with exit code 0.</summary>
+    public bool Succeeded => Outcome == RunOutcome.AllShutDown && Domains.All(d => d.Succeeded);
+
+    public ulong Instructions => Domains.Aggregate(0UL, (sum, d) => sum + d.Outcome.Instructions);
+}
+
+/// <summary>Which stage of a run failed.</summary>
+public enum TestbedStage
+{
+    /// <summary>A kernel or program image could not be read or loaded into its domain.</summary>
+    Images,
+    /// <summary>The output folder or a file in it could not be written.</summary>
+    Outputs,
+}
+
+/// <summary>A run that could not be carried out; the message is one line that says what and where.</summary>
+public sealed class TestbedException(TestbedStage stage, string message) : Exception(message)
+{
+    public TestbedStage Stage { get; } = stage;
+}

@@ -1,0 +1,35 @@
+namespace Vbase.Testbed.Scenarios;
+
+/// <summary>
+/// A run declared in a scenario file (docs/scenarios.md): guest domains, their images, a seed and limits.
+/// Built only by <see cref="ScenarioLoader"/>, so every value here has been checked.
+/// </summary>
+/// <param name="Path">The scenario file as the user named it (messages quote it so).</param>
+/// <param name="Name">The scenario's name (letters, digits, '-', '_', '.').</param>
+/// <param name="Seed">Seeds every choice the run makes; same scenario and seed, same run.</param>
+/// <param name="Domains">The guest domains, in the order they are created (domain ids 1, 2, …).</param>
+public sealed record Scenario(string Path, string Name, ulong Seed, ScenarioLimits Limits, IReadOnlyList<DomainSpec> Domains);
+
+/// <summary>How far a run may go.</summary>
+/// <param name="MaxInstructions">Instructions retired by all vCPUs together before the run is stopped; null: no limit.</param>
+/// <param name="SliceInstructions">The scheduler's time slice in retired instructions; null: the hypervisor's default.</param>
+/// <param name="Timeout">Wall-clock time before the run is stopped; null: none. The one limit that is not reproducible.</param>
+public sealed record ScenarioLimits(ulong? MaxInstructions, ulong? SliceInstructions, TimeSpan? Timeout)
+{
+    public static readonly ScenarioLimits None = new(null, null, null);
+}
+
+/// <summary>One guest domain.</summary>
+/// <param name="Name">Unique within the scenario; prefixes its console lines and names its log file.</param>
+/// <param name="MemoryBytes">Guest RAM at guest-physical 0x8000_0000.</param>
+/// <param name="Kernel">Full path of the kernel ELF.</param>
+/// <param name="Programs">Full paths of the user program ELFs, packed as modules in this order.</param>
+/// <param name="ConsoleInput">Bytes the domain's console reads, in order; empty: none.</param>
+public sealed record DomainSpec(
+    string Name,
+    ulong MemoryBytes,
+    int Vcpus,
+    string Kernel,
+    IReadOnlyList<string> Programs,
+    string Cmdline,
+    string ConsoleInput);

@@ -1,0 +1,392 @@
+using System.Globalization;
+using System.Text;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Vbase.Testbed.Scenarios;
+
+/// <summary>
+/// Reads and checks a scenario file (docs/scenarios.md). Every problem becomes one <see cref="ScenarioException"/>
+/// that names the file, line, column and field; unknown keys are errors, so a typo never passes silently.
+/// </summary>
+public static class ScenarioLoader
+{
+    public const int MaxDomains = 64;
+    /// <summary>The shared-info page has room for 8 vCPUs (docs/abi.md).</summary>
+    public const int MaxVcpus = 8;
+    /// <summary>The start-info page lists at most 16 modules, each named in 47 bytes (docs/abi.md).</summary>
+    public const int MaxPrograms = 16;
+    public const int MaxModuleNameBytes = 47;
+    /// <summary>Modules are packed from 0x8001_0000 up to the kernel at 0x8020_0000.</summary>
+    public const ulong ModuleAreaBytes = 0x8020_0000 - 0x8001_0000;
+    public const int MaxCmdlineBytes = 255;
+    public const ulong MinMemory = 4UL << 20, MaxMemory = 4UL << 30, MemoryGranule = 4096;
+    public const ulong DefaultMemory = 16UL << 20;
+    public const ulong MinSliceInstructions = 100, MaxSliceInstructions = 100_000_000;
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(24);
+
+    private static readonly string[] RootKeys = ["name", "seed", "limits", "domains"];
+    private static readonly string[] LimitKeys = ["max_instructions", "slice_instructions", "timeout"];
+    private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input"];
+
+    /// <summary>Loads the scenario in <paramref name="path"/>; relative image paths are relative to its folder.</summary>
+    public static Scenario Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path, Encoding.UTF8);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ScenarioException(path, 0, 0, "", "no such file");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new ScenarioException(path, 0, 0, "", $"cannot read: {e.Message.ReplaceLineEndings(" ").Trim()}");
+        }
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? Directory.GetCurrentDirectory();
+        return Parse(text, path, directory);
+    }
+
+    /// <summary>Parses scenario text; <paramref name="path"/> is only quoted in messages.</summary>
+    public static Scenario Parse(string yaml, string path, string baseDirectory) => new Reader(path, baseDirectory).Read(yaml);
+
+    private sealed class Reader(string file, string baseDirectory)
+    {
+        public Scenario Read(string yaml)
+        {
+            var stream = new YamlStream();
+            try
+            {
+                stream.Load(new StringReader(yaml));
+            }
+            catch (YamlException e)
+            {
+                // YamlDotNet's messages carry their own "(Line: …)" position; ours comes first.
+                string problem = (e.InnerException is YamlException inner ? inner.Message : e.Message).ReplaceLineEndings(" ");
+                int cut = problem.IndexOf("(Line:", StringComparison.Ordinal);
+                problem = (cut > 0 ? problem[..cut] : problem).Trim().TrimEnd('.');
+                throw new ScenarioException(file, (int)e.Start.Line, (int)e.Start.Column, "", $"not valid YAML: {problem}");
+            }
+            if (stream.Documents.Count == 0)
+            {
+                throw new ScenarioException(file, 0, 0, "", "the file is empty; a scenario needs at least 'name' and 'domains'");
+            }
+            if (stream.Documents.Count > 1)
+            {
+                YamlNode second = stream.Documents[1].RootNode;
+                throw Error(second, "", "more than one YAML document; a scenario file holds one");
+            }
+            YamlMappingNode root = Mapping(stream.Documents[0].RootNode, "", "the scenario");
+            CheckKeys(root, "", RootKeys);
+
+            string name = Name(Required(root, "", "name", "every scenario needs a name"), "name");
+            ulong seed = Get(root, "seed") is YamlNode seedNode ? Seed(seedNode) : 0;
+            ScenarioLimits limits = Get(root, "limits") is YamlNode limitsNode ? Limits(limitsNode) : ScenarioLimits.None;
+            IReadOnlyList<DomainSpec> domains = Domains(Required(root, "", "domains", "a scenario needs at least one domain"));
+            return new Scenario(file, name, seed, limits, domains);
+        }
+
+        private ScenarioLimits Limits(YamlNode node)
+        {
+            YamlMappingNode map = Mapping(node, "limits", "the run's limits");
+            CheckKeys(map, "limits", LimitKeys);
+            ulong? max = null, slice = null;
+            TimeSpan? timeout = null;
+            if (Get(map, "max_instructions") is YamlNode m)
+            {
+                max = WholeNumber(m, "limits.max_instructions", 1, ulong.MaxValue, "a number of instructions from 1 up");
+            }
+            if (Get(map, "slice_instructions") is YamlNode s)
+            {
+                slice = WholeNumber(s, "limits.slice_instructions", MinSliceInstructions, MaxSliceInstructions,
+                    $"a number of instructions from {MinSliceInstructions} to {MaxSliceInstructions:N0}".Replace(",", "_", StringComparison.Ordinal));
+            }
+            if (Get(map, "timeout") is YamlNode t)
+            {
+                timeout = Timeout(t, "limits.timeout");
+            }
+            return new ScenarioLimits(max, slice, timeout);
+        }
+
+        private List<DomainSpec> Domains(YamlNode node)
+        {
+            if (node is not YamlSequenceNode list)
+            {
+                throw Error(node, "domains", $"expected a list of domains, not {Kind(node)}");
+            }
+            if (list.Children.Count == 0)
+            {
+                throw Error(node, "domains", "the list is empty; a scenario needs at least one domain");
+            }
+            if (list.Children.Count > MaxDomains)
+            {
+                throw Error(list.Children[MaxDomains], "domains", $"more than {MaxDomains} domains");
+            }
+            var domains = new List<DomainSpec>();
+            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < list.Children.Count; i++)
+            {
+                string at = $"domains[{i}]";
+                YamlMappingNode map = Mapping(list.Children[i], at, "a domain");
+                CheckKeys(map, at, DomainKeys);
+                YamlNode nameNode = Required(map, at, "name", "every domain needs a name");
+                string name = Name(nameNode, $"{at}.name");
+                if (seen.TryGetValue(name, out int first))
+                {
+                    throw Error(nameNode, $"{at}.name", $"'{name}' is already the name of domains[{first}]; domain names must be unique");
+                }
+                seen.Add(name, i);
+
+                ulong memory = DefaultMemory;
+                if (Get(map, "memory") is YamlNode memoryNode)
+                {
+                    memory = Memory(memoryNode, $"{at}.memory");
+                }
+                int vcpus = 1;
+                if (Get(map, "vcpus") is YamlNode vcpuNode)
+                {
+                    vcpus = (int)WholeNumber(vcpuNode, $"{at}.vcpus", 1, MaxVcpus, $"a number of vCPUs from 1 to {MaxVcpus}");
+                }
+                string kernel = ImageFile(Required(map, at, "kernel", "every domain needs a kernel ELF"), $"{at}.kernel");
+                List<string> programs = Programs(map, at);
+                string cmdline = "";
+                if (Get(map, "cmdline") is YamlNode cmdlineNode)
+                {
+                    cmdline = Text(cmdlineNode, $"{at}.cmdline");
+                    if (Encoding.UTF8.GetByteCount(cmdline) > MaxCmdlineBytes)
+                    {
+                        throw Error(cmdlineNode, $"{at}.cmdline", $"longer than {MaxCmdlineBytes} bytes");
+                    }
+                }
+                string input = Get(map, "console_input") is YamlNode inputNode ? Text(inputNode, $"{at}.console_input") : "";
+                domains.Add(new DomainSpec(name, memory, vcpus, kernel, programs, cmdline, input));
+            }
+            return domains;
+        }
+
+        private List<string> Programs(YamlMappingNode domain, string at)
+        {
+            var programs = new List<string>();
+            if (Get(domain, "programs") is not YamlNode node)
+            {
+                return programs;
+            }
+            string field = $"{at}.programs";
+            if (node is YamlScalarNode empty && IsNull(empty))
+            {
+                return programs;
+            }
+            if (node is not YamlSequenceNode list)
+            {
+                throw Error(node, field, $"expected a list of ELF paths, not {Kind(node)}");
+            }
+            if (list.Children.Count > MaxPrograms)
+            {
+                throw Error(list.Children[MaxPrograms], field, $"more than {MaxPrograms} programs (the start info lists at most {MaxPrograms} modules)");
+            }
+            ulong packed = 0;
+            for (int i = 0; i < list.Children.Count; i++)
+            {
+                string itemField = $"{field}[{i}]";
+                string path = ImageFile(list.Children[i], itemField);
+                int nameBytes = Encoding.UTF8.GetByteCount(Path.GetFileName(path));
+                if (nameBytes > MaxModuleNameBytes)
+                {
+                    throw Error(list.Children[i], itemField, $"the file name is longer than {MaxModuleNameBytes} bytes (a module's name in the start info)");
+                }
+                packed = ((packed + 7) & ~7UL) + (ulong)new FileInfo(path).Length;
+                if (packed > ModuleAreaBytes)
+                {
+                    throw Error(list.Children[i], itemField,
+                        $"the programs up to this one take {packed} bytes, more than the {ModuleAreaBytes} bytes of the module area");
+                }
+                programs.Add(path);
+            }
+            return programs;
+        }
+
+        private string ImageFile(YamlNode node, string field)
+        {
+            string relative = Text(node, field);
+            if (relative.Length == 0)
+            {
+                throw Error(node, field, "an empty path; give the ELF file's path, relative to the scenario file");
+            }
+            string full;
+            try
+            {
+                full = Path.GetFullPath(Path.Combine(baseDirectory, relative));
+            }
+            catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+            {
+                throw Error(node, field, $"'{relative}' is not a usable path");
+            }
+            if (!File.Exists(full))
+            {
+                throw Error(node, field, Directory.Exists(full)
+                    ? $"'{relative}' is a folder, not an ELF file"
+                    : $"'{relative}' not found (no file {full})");
+            }
+            Span<byte> magic = stackalloc byte[4];
+            int read;
+            try
+            {
+                using FileStream stream = File.OpenRead(full);
+                read = stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw Error(node, field, $"'{relative}' cannot be read: {e.Message.ReplaceLineEndings(" ").Trim()}");
+            }
+            if (read < 4 || !magic.SequenceEqual("\u007fELF"u8))
+            {
+                throw Error(node, field, $"'{relative}' is not an ELF file");
+            }
+            return full;
+        }
+
+        private ulong Memory(YamlNode node, string field)
+        {
+            string text = Text(node, field);
+            if (!Sizes.TryParse(text, out ulong bytes))
+            {
+                throw Error(node, field, $"'{text}' is not a size (use e.g. 16M)");
+            }
+            if (bytes < MinMemory || bytes > MaxMemory)
+            {
+                throw Error(node, field, $"{text} is out of range: a domain has from {Sizes.Format(MinMemory)} to {Sizes.Format(MaxMemory)}");
+            }
+            if (bytes % MemoryGranule != 0)
+            {
+                throw Error(node, field, $"{text} is not a whole number of 4K pages");
+            }
+            return bytes;
+        }
+
+        private ulong Seed(YamlNode node)
+        {
+            string text = Text(node, "seed").Replace("_", "", StringComparison.Ordinal);
+            bool ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+                ? ulong.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong seed)
+                : ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out seed);
+            return ok ? seed : throw Error(node, "seed", $"'{Text(node, "seed")}' is not a seed (a whole number from 0 to 2^64-1, decimal or 0x hex)");
+        }
+
+        private TimeSpan Timeout(YamlNode node, string field)
+        {
+            string text = Text(node, field);
+            string s = text.Trim().Replace("_", "", StringComparison.Ordinal);
+            (string digits, double unit) = s.EndsWith("ms", StringComparison.Ordinal) ? (s[..^2], 0.001)
+                : s.EndsWith('s') ? (s[..^1], 1)
+                : s.EndsWith('m') ? (s[..^1], 60)
+                : s.EndsWith('h') ? (s[..^1], 3600)
+                : (s, 1);
+            if (!double.TryParse(digits, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double amount))
+            {
+                throw Error(node, field, $"'{text}' is not a duration (use e.g. 30s, 5m, 500ms)");
+            }
+            double seconds = amount * unit;
+            if (seconds <= 0 || seconds > MaxTimeout.TotalSeconds)
+            {
+                throw Error(node, field, $"{text} is out of range: more than 0 and at most 24h");
+            }
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        private ulong WholeNumber(YamlNode node, string field, ulong min, ulong max, string what)
+        {
+            string text = Text(node, field);
+            if (!ulong.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out ulong value))
+            {
+                throw Error(node, field, $"'{text}' is not {what}");
+            }
+            if (value < min || value > max)
+            {
+                throw Error(node, field, $"{text} is out of range: expected {what}");
+            }
+            return value;
+        }
+
+        private string Name(YamlNode node, string field)
+        {
+            string name = Text(node, field);
+            if (name.Length == 0 || name.Length > 32 || name[0] == '.'
+                || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            {
+                throw Error(node, field, $"'{name}' is not a name: use 1 to 32 letters, digits, '-', '_' or '.', not starting with '.'");
+            }
+            return name;
+        }
+
+        private string Text(YamlNode node, string field)
+        {
+            if (node is not YamlScalarNode scalar)
+            {
+                throw Error(node, field, $"expected a single value, not {Kind(node)}");
+            }
+            if (IsNull(scalar))
+            {
+                throw Error(node, field, "has no value");
+            }
+            return scalar.Value ?? "";
+        }
+
+        private static bool IsNull(YamlScalarNode scalar) =>
+            scalar.Style == YamlDotNet.Core.ScalarStyle.Plain && scalar.Value is null or "" or "~" or "null";
+
+        private YamlMappingNode Mapping(YamlNode node, string field, string what) =>
+            node as YamlMappingNode ?? throw Error(node, field, $"expected {what} as 'key: value' lines, not {Kind(node)}");
+
+        private static YamlNode? Get(YamlMappingNode map, string key) =>
+            map.Children.TryGetValue(new YamlScalarNode(key), out YamlNode? value) ? value : null;
+
+        private YamlNode Required(YamlMappingNode map, string at, string key, string why) =>
+            Get(map, key) ?? throw Error(map, Join(at, key), $"missing: {why}");
+
+        private void CheckKeys(YamlMappingNode map, string at, string[] known)
+        {
+            foreach (YamlNode keyNode in map.Children.Keys)
+            {
+                string key = keyNode is YamlScalarNode s ? s.Value ?? "" : "";
+                if (!known.Contains(key, StringComparer.Ordinal))
+                {
+                    string? near = known.FirstOrDefault(k => Distance(k, key) <= 2);
+                    string hint = near is not null ? $"did you mean '{near}'? " : "";
+                    throw Error(keyNode, Join(at, key), $"unknown key ({hint}{(at.Length == 0 ? "a scenario" : at.StartsWith("domains", StringComparison.Ordinal) ? "a domain" : at)} has: {string.Join(", ", known)})");
+                }
+            }
+        }
+
+        private static string Join(string at, string key) => at.Length == 0 ? key : $"{at}.{key}";
+
+        private static string Kind(YamlNode node) => node switch
+        {
+            YamlMappingNode => "a mapping",
+            YamlSequenceNode => "a list",
+            _ => "a single value",
+        };
+
+        private ScenarioException Error(YamlNode node, string field, string problem) =>
+            new(file, (int)node.Start.Line, (int)node.Start.Column, field, problem);
+
+        /// <summary>Levenshtein distance, for "did you mean".</summary>
+        private static int Distance(string a, string b)
+        {
+            int[] row = Enumerable.Range(0, b.Length + 1).ToArray();
+            for (int i = 1; i <= a.Length; i++)
+            {
+                int diagonal = row[0];
+                row[0] = i;
+                for (int j = 1; j <= b.Length; j++)
+                {
+                    int above = row[j];
+                    row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                    diagonal = above;
+                }
+            }
+            return row[b.Length];
+        }
+    }
+}
