@@ -354,7 +354,7 @@ public static class ScenarioLoader
                 {
                     string? near = known.FirstOrDefault(k => Distance(k, key) <= 2);
                     string hint = near is not null ? $"did you mean '{near}'? " : "";
-                    throw Error(keyNode, Join(at, key), $"unknown key ({hint}{(at.Length == 0 ? "a scenario" : at.StartsWith("domains", StringComparison.Ordinal) ? "a domain" : at)} has: {string.Join(", ", known)})");
+                    throw Error(keyNode, Join(at, key), $"unknown key ({hint}known keys: {string.Join(", ", known)})");
                 }
             }
         }
