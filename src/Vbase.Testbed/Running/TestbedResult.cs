@@ -42,6 +42,8 @@ public enum TestbedStage
     Images,
     /// <summary>The output folder or a file in it could not be written.</summary>
     Outputs,
+    /// <summary>The hypervisor could not be built or refused the domains.</summary>
+    Host,
 }
 
 /// <summary>A run that could not be carried out; the message is one line that says what and where.</summary>
