@@ -56,6 +56,7 @@ public static class VbaseCli
         var root = new RootCommand("Vbase: a RISC-V (RV64IMAC) testbed for secure processor architectures.");
         root.Subcommands.Add(ExecCommand.Create(console));
         root.Subcommands.Add(DemoCommand.Create(console));
+        root.Subcommands.Add(RunCommand.Create(console));
         root.SetAction(_ => Fail(console, ExitCodes.UsageError, "no command given; try 'vbase exec <elf>', 'vbase demo' or 'vbase --help'"));
         return root;
     }

@@ -1,0 +1,151 @@
+using System.CommandLine;
+using System.Globalization;
+using Vbase.Testbed.Running;
+using Vbase.Testbed.Scenarios;
+
+namespace Vbase.Cli;
+
+/// <summary>What <c>vbase run</c>'s exit status means (docs/cli.md, "vbase run").</summary>
+public static class RunExitCodes
+{
+    public const int Success = 0;
+    /// <summary>Every domain shut down, but at least one not with poweroff and exit code 0.</summary>
+    public const int DomainFailed = 1;
+    public const int UsageError = ExitCodes.UsageError;
+    /// <summary>The scenario file is invalid (EX_DATAERR): the message names file, line, column and field.</summary>
+    public const int ScenarioError = 65;
+    public const int InternalError = ExitCodes.InternalError;
+    /// <summary>The output folder or a file in it cannot be written (EX_CANTCREAT).</summary>
+    public const int OutputError = 73;
+    /// <summary>The instruction limit or the wall-clock timeout ran out before every domain shut down.</summary>
+    public const int Limit = ExitCodes.InstructionLimit;
+    /// <summary>Some domain never shut down and no vCPU can ever run again.</summary>
+    public const int IdleForever = ExitCodes.IdleForever;
+    /// <summary>Stopped by Ctrl-C (128 + SIGINT), outputs so far kept.</summary>
+    public const int Interrupted = 130;
+}
+
+/// <summary><c>vbase run</c>: boots a scenario's domains on the hypervisor and streams their consoles.</summary>
+internal static class RunCommand
+{
+    private static readonly AsyncLocal<Func<HostSettings, IGuestHost>?> HostOverride = new();
+
+    /// <summary>The hypervisor that runs scenarios; tests put a scripted one in their own async flow.</summary>
+    internal static Func<HostSettings, IGuestHost> Hosts
+    {
+        get => HostOverride.Value ?? HypervisorHost.Create;
+        set => HostOverride.Value = value;
+    }
+
+    public static Command Create(CliConsole console)
+    {
+        var scenario = new Argument<string>("scenario") { Description = "The scenario file (YAML, docs/scenarios.md)." };
+        scenario.Validators.Add(result =>
+        {
+            string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (token.Length > 1 && token[0] == '-')
+            {
+                result.AddError($"unknown option '{token}'");
+            }
+        });
+        var outDirectory = new Option<string?>("--out")
+        {
+            Description = "Write console-<domain>.log for each domain and summary.json into DIR (created if needed).",
+            HelpName = "DIR",
+        };
+        Func<System.CommandLine.Parsing.ArgumentResult, ulong> parseLimit =
+            VbaseCli.WholeNumber("--max-instructions", 1UL, ulong.MaxValue, "a whole number of instructions from 1 up");
+        var maxInstructions = new Option<ulong?>("--max-instructions")
+        {
+            Description = $"Stop after N instructions (all vCPUs together) with exit code {RunExitCodes.Limit}; overrides the scenario's limit.",
+            HelpName = "N",
+            CustomParser = result => parseLimit(result),
+        };
+        var command = new Command("run", "Run a scenario: boot its guest domains and stream their consoles, each line prefixed by the domain's name.")
+        {
+            scenario, outDirectory, maxInstructions,
+        };
+        command.SetAction(parsed => Run(console, parsed.GetValue(scenario)!, parsed.GetValue(outDirectory), parsed.GetValue(maxInstructions)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string path, string? outDirectory, ulong? maxInstructions)
+    {
+        Scenario scenario;
+        try
+        {
+            scenario = ScenarioLoader.Load(path);
+        }
+        catch (ScenarioException e)
+        {
+            return VbaseCli.Fail(console, RunExitCodes.ScenarioError, e.Message);
+        }
+
+        var testbed = new Testbed.Running.Testbed(scenario, Hosts);
+        bool interrupted = false;
+        void OnCancel(object? sender, ConsoleCancelEventArgs e)
+        {
+            // The first Ctrl-C stops the run cleanly, keeping its outputs; a second one ends vbase at once.
+            if (!interrupted)
+            {
+                interrupted = true;
+                e.Cancel = true;
+                testbed.RequestStop();
+            }
+        }
+        Console.CancelKeyPress += OnCancel;
+        TestbedResult result;
+        try
+        {
+            result = testbed.Run(new TestbedOptions(console.ProgramOutput, outDirectory, maxInstructions));
+        }
+        catch (TestbedException e)
+        {
+            int code = e.Stage switch
+            {
+                TestbedStage.Outputs => RunExitCodes.OutputError,
+                TestbedStage.Images => RunExitCodes.ScenarioError,
+                _ => RunExitCodes.InternalError,
+            };
+            return VbaseCli.Fail(console, code, VbaseCli.OneLine(e.Message));
+        }
+        finally
+        {
+            Console.CancelKeyPress -= OnCancel;
+        }
+        console.ProgramOutput.Flush();
+        return Report(console, result, outDirectory);
+    }
+
+    private static int Report(CliConsole console, TestbedResult result, string? outDirectory)
+    {
+        string unfinished = string.Join(", ", result.Domains.Where(d => d.Outcome.State != DomainState.Shutdown).Select(d => d.Name));
+        string kept = outDirectory is null ? "" : $"; outputs so far are in {outDirectory}";
+        (int code, string? message) = result.Outcome switch
+        {
+            RunOutcome.AllShutDown when result.Succeeded => (RunExitCodes.Success, null),
+            RunOutcome.AllShutDown => (RunExitCodes.DomainFailed,
+                "vbase: run failed: " + string.Join(", ", result.Domains.Where(d => !d.Succeeded).Select(Describe))),
+            RunOutcome.InstructionLimit => (RunExitCodes.Limit, string.Create(CultureInfo.InvariantCulture,
+                $"vbase: instruction limit {result.MaxInstructions} reached before every domain shut down (still running: {unfinished})")),
+            RunOutcome.Timeout => (RunExitCodes.Limit, string.Create(CultureInfo.InvariantCulture,
+                $"vbase: wall-clock timeout {result.Scenario.Limits.Timeout!.Value.TotalSeconds:0.###} s reached before every domain shut down (still running: {unfinished}){kept}")),
+            RunOutcome.Idle => (RunExitCodes.IdleForever,
+                $"vbase: every vCPU is blocked with nothing that could wake it; not shut down: {unfinished}"),
+            _ => (RunExitCodes.Interrupted, $"vbase: stopped (Ctrl-C){kept}"),
+        };
+        if (message is not null)
+        {
+            console.Error.WriteLine(message);
+        }
+        return code;
+    }
+
+    private static string Describe(DomainResult domain) => domain.Outcome switch
+    {
+        { Reason: ShutdownReason.Poweroff, ExitCode: int code } => $"{domain.Name} exited with code {code}",
+        { Reason: ShutdownReason reason } => $"{domain.Name} shut down with reason {reason.ToString().ToLowerInvariant()}"
+            + (domain.Outcome.ExitCode is int c && c != 0 ? $" (exit code {c})" : ""),
+        _ => $"{domain.Name} did not shut down",
+    };
+}
