@@ -143,9 +143,9 @@ internal static class RunCommand
 
     private static string Describe(DomainResult domain) => domain.Outcome switch
     {
-        { Reason: ShutdownReason.Poweroff, ExitCode: int code } => $"{domain.Name} exited with code {code}",
+        { Reason: ShutdownReason.Poweroff, ExitCode: long code } => $"{domain.Name} exited with code {code}",
         { Reason: ShutdownReason reason } => $"{domain.Name} shut down with reason {reason.ToString().ToLowerInvariant()}"
-            + (domain.Outcome.ExitCode is int c && c != 0 ? $" (exit code {c})" : ""),
+            + (domain.Outcome.ExitCode is long c && c != 0 ? $" (exit code {c})" : ""),
         _ => $"{domain.Name} did not shut down",
     };
 }

@@ -60,6 +60,8 @@ public enum DomainState
     Running,
     Blocked,
     Shutdown,
+    /// <summary>Destroyed by Dom0.</summary>
+    Destroyed,
 }
 
 /// <summary>Why a domain shut down (sched_op shutdown's reason, docs/abi.md).</summary>
@@ -73,4 +75,4 @@ public enum ShutdownReason
 
 /// <summary>A domain's state and, once it has shut down, why and with which exit code.</summary>
 /// <param name="Instructions">Instructions its vCPUs have retired.</param>
-public sealed record DomainOutcome(DomainState State, ShutdownReason? Reason, int? ExitCode, ulong Instructions);
+public sealed record DomainOutcome(DomainState State, ShutdownReason? Reason, long? ExitCode, ulong Instructions);

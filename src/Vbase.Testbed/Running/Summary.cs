@@ -43,7 +43,7 @@ public static class Summary
                 {
                     json.WriteNull("shutdown_reason");
                 }
-                if (domain.Outcome.ExitCode is int code)
+                if (domain.Outcome.ExitCode is long code)
                 {
                     json.WriteNumber("exit_code", code);
                 }

@@ -93,7 +93,7 @@ internal sealed class ScriptedHost(HostSettings settings) : IGuestHost
             case "write": d.Console(Encoding.UTF8.GetBytes(argument)); break;
             case "input": d.Console(Encoding.UTF8.GetBytes(d.Images.Spec.ConsoleInput)); break;
             case "modules": d.Console(Encoding.UTF8.GetBytes(string.Join(" ", d.Images.Modules.Select(m => m.Name)) + "\n")); break;
-            case "exit": d.Reason = ShutdownReason.Poweroff; d.ExitCode = int.Parse(argument, System.Globalization.CultureInfo.InvariantCulture); break;
+            case "exit": d.Reason = ShutdownReason.Poweroff; d.ExitCode = long.Parse(argument, System.Globalization.CultureInfo.InvariantCulture); break;
             case "crash": d.Reason = ShutdownReason.Crash; d.ExitCode = 0; break;
             case "block": d.Blocked = true; break;
             case "spin": break;
@@ -113,7 +113,7 @@ internal sealed class ScriptedHost(HostSettings settings) : IGuestHost
         public bool Paused { get; set; } = true;
         public bool Blocked { get; set; }
         public ShutdownReason? Reason { get; set; }
-        public int? ExitCode { get; set; }
+        public long? ExitCode { get; set; }
         public ulong Instructions { get; set; }
     }
 }
