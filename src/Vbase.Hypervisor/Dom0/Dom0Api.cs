@@ -1,0 +1,306 @@
+using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
+using Vbase.Hypervisor.Scheduling;
+using Vbase.Isa.Traps;
+
+namespace Vbase.Hypervisor.Dom0;
+
+/// <summary>A VIRQ delivered to Dom0 (its C# programs bind VIRQs as Xen's Dom0 binds them to ports).</summary>
+public sealed record Dom0Virq(int Virq, ulong Time);
+
+/// <summary>
+/// The privileged API of the MoCo domain, Dom0: domain control (libxc), foreign memory by GFN with per-page
+/// errors (libxenforeignmemory), vCPU state, p2m changes, VIRQs and consoles. Dom0 is trusted C#: a bad
+/// handle throws <see cref="ArgumentException"/>; guest-memory failures are per-page error codes.
+/// </summary>
+public sealed class Dom0Api
+{
+    private readonly Hypervisor hv;
+    private readonly Dictionary<int, List<Action<Dom0Virq>>> virqHandlers = [];
+
+    internal Dom0Api(Hypervisor hv) => this.hv = hv;
+
+    // ---- domain control ----
+
+    /// <summary>Builds a paused domain. <exception cref="DomainBuildException">A stage of the build failed.</exception></summary>
+    public DomainHandle CreateDomain(DomainConfig config)
+    {
+        Domain d = DomainBuilder.Build(hv, config);
+        hv.AddDomain(d);
+        hv.Record(EventKind.DomainCreated, d.Id, null,
+            $"name={config.Name} memory={config.MemoryBytes} vcpus={config.VcpuCount} modules={config.Modules.Count}");
+        return new DomainHandle(d.Id, d.Name);
+    }
+
+    public void Unpause(DomainId id)
+    {
+        Domain d = Get(id);
+        d.Paused = false;
+        hv.Record(EventKind.DomainUnpaused, id, null, "");
+    }
+
+    public void Pause(DomainId id)
+    {
+        Domain d = Get(id);
+        d.Paused = true;
+        foreach (Vcpu v in d.Vcpus)
+        {
+            v.Hart.RequestStop();
+        }
+        hv.Record(EventKind.DomainPaused, id, null, "");
+    }
+
+    /// <summary>Removes the domain and scrubs and frees its frames. Grant mappings of them held elsewhere are removed.</summary>
+    public void Destroy(DomainId id)
+    {
+        Domain d = Get(id);
+        if (hv.Current?.Domain == d)
+        {
+            throw new InvalidOperationException("a domain cannot be destroyed from inside its own slice");
+        }
+        foreach (Domain other in hv.Domains.Where(o => o != d).ToList())
+        {
+            // No domain may keep a mapping of a frame that is about to be reused.
+            foreach (var (gfn, e) in other.P2m.Snapshot())
+            {
+                if (e.Type is not (P2mType.RamRw or P2mType.RamRo) && hv.Machine.OwnerOf(e.Mfn) == id)
+                {
+                    other.P2m.Remove(gfn);
+                }
+            }
+        }
+        foreach (Vcpu v in d.Vcpus)
+        {
+            v.Dispose();
+        }
+        d.IsDestroyed = true;
+        hv.RemoveDomain(d);
+        hv.Machine.Free(id);
+        hv.Record(EventKind.DomainDestroyed, id, null, "");
+    }
+
+    public DomainInfo GetInfo(DomainId id)
+    {
+        Domain d = Get(id);
+        return new DomainInfo(d.Id, d.Name, d.State, d.Reason, d.ExitCode, d.Instructions, d.Config.MemoryBytes, d.Vcpus.Count);
+    }
+
+    public IReadOnlyList<DomainInfo> ListDomains() => [.. hv.Domains.Select(d => GetInfo(d.Id))];
+
+    // ---- consoles ----
+
+    /// <summary>Everything the domain has written to its console so far.</summary>
+    public string ReadConsole(DomainId id) => Get(id).ConsoleText.ToString();
+
+    /// <summary>Queues console input for the domain and sends it VIRQ_CONSOLE.</summary>
+    public void PushConsoleInput(DomainId id, ReadOnlySpan<byte> bytes)
+    {
+        Domain d = Get(id);
+        foreach (byte b in bytes)
+        {
+            d.ConsoleInput.Enqueue(b);
+        }
+        hv.SendVirq(id, Virq.Console);
+    }
+
+    // ---- foreign memory ----
+
+    /// <summary>
+    /// Maps guest frames of <paramref name="id"/> into Dom0 (libxenforeignmemory's map): one error per page
+    /// (0, or -EFAULT for a GFN that is not RAM of that domain, -EPERM to write a read-only one).
+    /// </summary>
+    public ForeignMapping MapForeign(DomainId id, IReadOnlyList<Gfn> gfns, bool writable)
+    {
+        Domain d = Get(id);
+        var mfns = new Mfn[gfns.Count];
+        var errors = new int[gfns.Count];
+        for (int i = 0; i < gfns.Count; i++)
+        {
+            P2mEntry e = d.P2m.Lookup(gfns[i]);
+            if (!e.Type.IsReadable())
+            {
+                errors[i] = (int)Errno.EFAULT;
+            }
+            else if (writable && !e.Type.IsWritable() && e.Type != P2mType.RamRo)
+            {
+                errors[i] = (int)Errno.EPERM;
+            }
+            else
+            {
+                mfns[i] = e.Mfn;
+            }
+        }
+        return new ForeignMapping(hv, d, [.. gfns], mfns, errors, writable);
+    }
+
+    /// <summary>Reads guest-physical memory; returns 0 or the first page's error (-EFAULT).</summary>
+    public int ReadGuest(DomainId id, GuestPhysicalAddress gpa, Span<byte> dest) =>
+        Get(id).TryRead(gpa.Value, dest) ? 0 : (int)Errno.EFAULT;
+
+    /// <summary>
+    /// Writes guest-physical memory as Dom0 may: RAM of any type, ram_ro included (Dom0 builds start info);
+    /// the domain's harts drop decoded code and reservations for the range.
+    /// </summary>
+    public int WriteGuest(DomainId id, GuestPhysicalAddress gpa, ReadOnlySpan<byte> source)
+    {
+        Domain d = Get(id);
+        var gfns = new List<Gfn>();
+        for (ulong a = gpa.Value & ~PageSize.Mask; a < gpa.Value + (ulong)source.Length; a += PageSize.Bytes)
+        {
+            gfns.Add(new Gfn(a >> PageSize.Shift));
+        }
+        ForeignMapping m = MapForeign(id, gfns, writable: true);
+        if (m.Errors.FirstOrDefault(e => e != 0) is int err && err != 0)
+        {
+            return err;
+        }
+        int done = 0;
+        for (int i = 0; i < gfns.Count; i++)
+        {
+            int off = i == 0 ? gpa.PageOffset : 0;
+            int n = Math.Min(PageSize.Bytes - off, source.Length - done);
+            m.Write(i, off, source.Slice(done, n));
+            done += n;
+        }
+        hv.Record(EventKind.ForeignWrite, id, null, $"gpa=0x{gpa.Value:x} length={source.Length}");
+        return 0;
+    }
+
+    // ---- vCPU state ----
+
+    public int VcpuCount(DomainId id) => Get(id).Vcpus.Count;
+
+    public ulong GetRegister(DomainId id, int vcpu, int index) => Vcpu(id, vcpu).Hart.GetRegister(index);
+
+    public void SetRegister(DomainId id, int vcpu, int index, ulong value) => Vcpu(id, vcpu).Hart.SetRegister(index, value);
+
+    public ulong GetPc(DomainId id, int vcpu) => Vcpu(id, vcpu).Hart.Pc;
+
+    public void SetPc(DomainId id, int vcpu, ulong pc) => Vcpu(id, vcpu).Hart.Pc = pc;
+
+    public Privilege GetPrivilege(DomainId id, int vcpu) => Vcpu(id, vcpu).Hart.Privilege;
+
+    public bool TryGetCsr(DomainId id, int vcpu, ushort csr, out ulong value) => Vcpu(id, vcpu).Hart.TryGetCsr(csr, out value);
+
+    public bool TrySetCsr(DomainId id, int vcpu, ushort csr, ulong value) => Vcpu(id, vcpu).Hart.TrySetCsr(csr, value);
+
+    /// <summary>Instructions the vCPU has retired.</summary>
+    public ulong GetInstret(DomainId id, int vcpu) => Vcpu(id, vcpu).Hart.Instret;
+
+    // ---- p2m ----
+
+    public P2mEntry GetP2mEntry(DomainId id, Gfn gfn) => Get(id).P2m.Lookup(gfn);
+
+    public IReadOnlyList<KeyValuePair<Gfn, P2mEntry>> GetP2m(DomainId id) => Get(id).P2m.Snapshot();
+
+    /// <summary>Changes one p2m entry (type and/or frame); the domain's vCPUs drop their cached translations.</summary>
+    public void SetP2mEntry(DomainId id, Gfn gfn, P2mEntry entry)
+    {
+        Domain d = Get(id);
+        if (entry.Type != P2mType.Invalid && !hv.Machine.IsValid(entry.Mfn))
+        {
+            throw new ArgumentOutOfRangeException(nameof(entry), $"{entry.Mfn} is outside machine memory");
+        }
+        P2mEntry old = d.P2m.Lookup(gfn);
+        d.P2m.Set(gfn, entry);
+        hv.Record(EventKind.P2mChanged, id, null,
+            $"{gfn}: {old.Type.ToXenName()} {old.Mfn} -> {entry.Type.ToXenName()} {entry.Mfn}");
+    }
+
+    // ---- VIRQs ----
+
+    /// <summary>Receives <paramref name="virq"/> when the hypervisor sends it to Dom0 (e.g. VIRQ_DOM_EXC on a shutdown).</summary>
+    public void BindVirq(int virq, Action<Dom0Virq> handler)
+    {
+        if (!virqHandlers.TryGetValue(virq, out List<Action<Dom0Virq>>? list))
+        {
+            virqHandlers[virq] = list = [];
+        }
+        list.Add(handler);
+    }
+
+    /// <summary>Sends a VIRQ to a guest domain without its cooperation; false if the guest has not bound it.</summary>
+    public bool SendVirq(DomainId id, int virq, int vcpu = 0) => hv.SendVirq(Get(id).Id, virq, vcpu);
+
+    internal bool DeliverVirq(int virq)
+    {
+        if (!virqHandlers.TryGetValue(virq, out List<Action<Dom0Virq>>? list))
+        {
+            return false;
+        }
+        var e = new Dom0Virq(virq, hv.Now);
+        foreach (Action<Dom0Virq> h in list.ToList())
+        {
+            h(e);
+        }
+        return true;
+    }
+
+    private Domain Get(DomainId id) =>
+        hv.FindDomain(id) ?? throw new ArgumentException($"no domain {id}", nameof(id));
+
+    private Vcpu Vcpu(DomainId id, int vcpu)
+    {
+        Domain d = Get(id);
+        return vcpu >= 0 && vcpu < d.Vcpus.Count ? d.Vcpus[vcpu] : throw new ArgumentOutOfRangeException(nameof(vcpu));
+    }
+}
+
+/// <summary>
+/// Guest frames mapped into Dom0. Reads see the frames as they are now; writes go through <see cref="Write"/>
+/// so that the owning domain's harts drop decoded code and reservations.
+/// </summary>
+public sealed class ForeignMapping
+{
+    private readonly Hypervisor hv;
+    private readonly Domain domain;
+    private readonly Gfn[] gfns;
+    private readonly Mfn[] mfns;
+    private readonly bool writable;
+
+    internal ForeignMapping(Hypervisor hv, Domain domain, Gfn[] gfns, Mfn[] mfns, int[] errors, bool writable)
+    {
+        this.hv = hv;
+        this.domain = domain;
+        this.gfns = gfns;
+        this.mfns = mfns;
+        Errors = errors;
+        this.writable = writable;
+    }
+
+    /// <summary>Per page: 0, or a negative errno (the page is not mapped).</summary>
+    public IReadOnlyList<int> Errors { get; }
+
+    public int Count => gfns.Length;
+
+    public ReadOnlySpan<byte> Read(int page)
+    {
+        Check(page);
+        return hv.Machine.Frame(mfns[page]);
+    }
+
+    public void Write(int page, int offset, ReadOnlySpan<byte> data)
+    {
+        Check(page);
+        if (!writable)
+        {
+            throw new InvalidOperationException("mapped read-only");
+        }
+        if (offset < 0 || offset + data.Length > PageSize.Bytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset));
+        }
+        data.CopyTo(hv.Machine.Frame(mfns[page])[offset..]);
+        hv.NotifyMachineWrite(mfns[page], (uint)offset, (uint)data.Length);
+    }
+
+    private void Check(int page)
+    {
+        if (page < 0 || page >= gfns.Length || Errors[page] != 0 || domain.IsDestroyed)
+        {
+            throw new InvalidOperationException($"page {page} is not mapped (error {(page >= 0 && page < gfns.Length ? Errors[page] : 0)})");
+        }
+    }
+}

@@ -1,0 +1,51 @@
+namespace Vbase.Hypervisor.Domains;
+
+/// <summary>What Dom0 asks for when it builds a guest domain (Xen's domain config, xl's cfg file).</summary>
+public sealed record DomainConfig
+{
+    public required string Name { get; init; }
+    public ulong MemoryBytes { get; init; } = Abi.GuestLayout.DefaultRamBytes;
+    public int VcpuCount { get; init; } = 1;
+    /// <summary>The kernel: an ELF file (loaded at its physical addresses) or raw code, loaded and entered at 0x8020_0000.</summary>
+    public required byte[] Kernel { get; init; }
+    /// <summary>User programs packed at 0x8001_0000 (8-byte aligned, in order) and listed in the start info.</summary>
+    public IReadOnlyList<DomainModule> Modules { get; init; } = [];
+    public string Cmdline { get; init; } = "";
+    /// <summary>
+    /// Receives every byte the domain writes to its console, in order, on the thread that runs the hypervisor.
+    /// </summary>
+    public Action<DomainId, ReadOnlySpan<byte>>? ConsoleOutput { get; init; }
+    /// <summary>Whether privileged-only hypercalls (domctl, map_foreign) are allowed: Xen's "is_privileged".</summary>
+    public bool Privileged { get; init; }
+}
+
+/// <summary>A packed user program: its name (≤ 47 bytes in the start info) and image.</summary>
+public sealed record DomainModule(string Name, byte[] Image);
+
+public enum DomainState
+{
+    /// <summary>Built (or paused by Dom0): its vCPUs do not run.</summary>
+    Paused,
+    /// <summary>At least one vCPU can run.</summary>
+    Running,
+    /// <summary>Every vCPU waits for an event or a timer.</summary>
+    Blocked,
+    /// <summary>Shut down (sched_op shutdown, a crash); <see cref="DomainInfo.Reason"/> and the exit code say why.</summary>
+    Shutdown,
+    /// <summary>Destroyed by Dom0; its frames are back in the free pool.</summary>
+    Destroyed,
+}
+
+/// <summary>What Dom0 can learn about a domain (Xen's xc_dominfo).</summary>
+/// <param name="Instructions">Instructions its vCPUs have retired.</param>
+public sealed record DomainInfo(DomainId Id, string Name, DomainState State, Abi.ShutdownReason? Reason, long? ExitCode,
+    ulong Instructions, ulong MemoryBytes, int VcpuCount);
+
+/// <summary>Dom0's handle on a guest domain (libxc's domid, typed).</summary>
+public sealed record DomainHandle(DomainId Id, string Name);
+
+/// <summary>A domain could not be built: which stage failed and why.</summary>
+public sealed class DomainBuildException(string stage, string message) : Exception($"{stage}: {message}")
+{
+    public string Stage { get; } = stage;
+}

@@ -1,0 +1,226 @@
+using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Dom0;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Hypercalls;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.Scheduling;
+using Vbase.Isa.Traps;
+
+namespace Vbase.Hypervisor;
+
+/// <summary>How the hypervisor is built.</summary>
+public sealed record HypervisorOptions
+{
+    /// <summary>Machine memory ("DRAM") shared by all domains.</summary>
+    public ulong MachineMemory { get; init; } = 256UL << 20;
+    /// <summary>Instructions a vCPU runs before the scheduler moves on (the slice).</summary>
+    public ulong SliceInstructions { get; init; } = 10_000;
+    /// <summary>Receives the event log; null: events are dropped.</summary>
+    public IHypervisorEventSink? EventSink { get; init; }
+}
+
+/// <summary>Why <see cref="Hypervisor.Run"/> returned.</summary>
+public enum HypervisorStop
+{
+    /// <summary>Every guest domain has shut down (or none was ever unpaused and none is left).</summary>
+    AllShutDown,
+    InstructionLimit,
+    /// <summary>Every live vCPU is blocked with no timer armed: nothing could ever wake one.</summary>
+    Idle,
+    /// <summary><see cref="Hypervisor.RequestStop"/> was called.</summary>
+    Stopped,
+}
+
+/// <param name="Instructions">Instructions executed by all vCPUs during this call.</param>
+public sealed record HypervisorRunResult(HypervisorStop Stop, ulong Instructions, ulong VirtualTime);
+
+/// <summary>
+/// The Xen of Vbase: machine memory, guest domains (each vCPU a hart whose M-mode is this object), hypercalls,
+/// event channels, grants and a deterministic scheduler. Dom0 is <see cref="Dom0"/>: a C# API, not a guest.
+/// Single-threaded: call it from one thread (only <see cref="RequestStop"/> may come from another).
+/// </summary>
+public sealed class Hypervisor : IDisposable
+{
+    private readonly SortedDictionary<ushort, Domain> domains = [];
+    private readonly Scheduler scheduler;
+    private ushort nextDomainId = 1;
+
+    public Hypervisor(HypervisorOptions? options = null)
+    {
+        Options = options ?? new HypervisorOptions();
+        if (Options.SliceInstructions == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "the slice must be at least one instruction");
+        }
+        Machine = new MachineMemory(Options.MachineMemory);
+        scheduler = new Scheduler(this);
+        Dom0 = new Dom0Api(this);
+    }
+
+    public HypervisorOptions Options { get; }
+
+    /// <summary>Machine memory: what a physical attacker sees, below every p2m.</summary>
+    public MachineMemory Machine { get; }
+
+    /// <summary>The privileged API (Xen's libxc and libxenforeignmemory for the MoCo domain).</summary>
+    public Dom0Api Dom0 { get; }
+
+    /// <summary>Where a secure-architecture plug-in claims vbase_op and its VIRQs.</summary>
+    public HypervisorExtensions Extensions { get; } = new();
+
+    /// <summary>Global virtual time in ticks: the sum of what every slice executed, plus skips while all wait.</summary>
+    public ulong Now { get; internal set; }
+
+    /// <summary>The vCPU running now (inside <see cref="Run"/>), for the event log.</summary>
+    internal Vcpu? Current { get; set; }
+    internal int? CurrentVcpuId => Current?.Id;
+
+    internal IEnumerable<Domain> Domains => domains.Values;
+
+    internal Domain? FindDomain(DomainId id) =>
+        domains.TryGetValue(id.Value, out Domain? d) && !d.IsDestroyed ? d : null;
+
+    internal DomainId NextDomainId() => new(nextDomainId++);
+
+    internal void AddDomain(Domain d) => domains.Add(d.Id.Value, d);
+
+    internal void RemoveDomain(Domain d) => domains.Remove(d.Id.Value);
+
+    /// <summary>Runs guest vCPUs until <paramref name="maxInstructions"/> have executed or nothing can run.</summary>
+    public HypervisorRunResult Run(ulong maxInstructions) => scheduler.Run(maxInstructions);
+
+    /// <summary>Makes <see cref="Run"/> return soon, at an instruction boundary. Any thread.</summary>
+    public void RequestStop() => scheduler.RequestStop();
+
+    /// <summary>
+    /// Sends <paramref name="virq"/> to <paramref name="domain"/> without its cooperation (the paper's "event
+    /// trigger"): on the port the guest bound it to on vCPU 0, or, for Dom0, to its C# handlers. False if unbound.
+    /// </summary>
+    public bool SendVirq(DomainId domain, int virq, int vcpu = 0)
+    {
+        if (domain == DomainId.Dom0)
+        {
+            return Dom0.DeliverVirq(virq);
+        }
+        if (FindDomain(domain) is not Domain d)
+        {
+            return false;
+        }
+        int port = d.Events.VirqPort(virq, vcpu);
+        Record(EventKind.VirqSent, domain, vcpu, $"virq={virq} port={port}");
+        if (port == 0)
+        {
+            return false;
+        }
+        d.Events.SetPending(port);
+        return true;
+    }
+
+    internal void Record(string kind, DomainId? domain, int? vcpu, string details) =>
+        Options.EventSink?.Record(new HypervisorEvent(Current is Vcpu v ? v.Hart.Time : Now, kind, domain, vcpu, details));
+
+    /// <summary>A frame changed behind the harts' backs (grant copy, Dom0): every domain mapping it must know.</summary>
+    internal void NotifyMachineWrite(Mfn mfn, uint offset, uint length)
+    {
+        foreach (Domain d in domains.Values)
+        {
+            foreach (var (gfn, e) in d.P2m.Snapshot())
+            {
+                if (e.Mfn == mfn && e.Type != P2m.P2mType.Invalid)
+                {
+                    d.NotifyWritten(gfn.Address.Value + offset, length);
+                    if (gfn == d.SharedInfoGfn)
+                    {
+                        d.Events.UpdateUpcallLines();
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Every trap a guest hart does not delegate to its own kernel: ecall from S, and nothing else.</summary>
+    internal ulong HandleTrap(Vcpu vcpu, ulong cause, ulong tval, ulong epc)
+    {
+        if (cause != (ulong)ExceptionCause.EcallFromS)
+        {
+            // A guest has no M-mode; anything else reaching here is a hypervisor bug or a broken guest state.
+            Record(EventKind.DomainCrashed, vcpu.Domain.Id, vcpu.Id, $"unexpected trap cause=0x{cause:x} tval=0x{tval:x} epc=0x{epc:x}");
+            vcpu.Domain.Shutdown(ShutdownReason.Crash, -1);
+            return epc;
+        }
+        var c = new HypercallContext(this, vcpu);
+        ulong a7 = vcpu.Hart.GetRegister(17);
+        if (SbiCalls.IsSbi(a7))
+        {
+            var (error, value, hasValue) = SbiCalls.Handle(c, a7, vcpu.Hart.GetRegister(16));
+            vcpu.Hart.SetRegister(10, (ulong)error);
+            if (hasValue)
+            {
+                vcpu.Hart.SetRegister(11, value);
+            }
+            return epc + 4;
+        }
+        long result;
+        if (HypercallTable.Find(a7) is not HypercallDefinition def)
+        {
+            result = Errno.ENOSYS;
+        }
+        else if (def.PrivilegedOnly && !vcpu.Domain.Privileged)
+        {
+            Record(EventKind.HypercallDenied, vcpu.Domain.Id, vcpu.Id, $"{def.Name}: not privileged");
+            result = Errno.EPERM;
+        }
+        else
+        {
+            result = def.Handler(c);
+        }
+        vcpu.Hart.SetRegister(10, (ulong)result);
+        return epc + 4;
+    }
+
+    public void Dispose()
+    {
+        foreach (Domain d in domains.Values)
+        {
+            foreach (Vcpu v in d.Vcpus)
+            {
+                v.Dispose();
+            }
+        }
+        domains.Clear();
+        Machine.Dispose();
+    }
+}
+
+/// <summary>The extension points a secure-architecture plug-in uses (SAPI): vbase_op and VIRQ numbers.</summary>
+public sealed class HypervisorExtensions
+{
+    private readonly Dictionary<int, string> virqOwners = [];
+
+    /// <summary>The vbase_op handler; null: vbase_op answers -ENOSYS.</summary>
+    public HypercallHandler? VbaseOp { get; private set; }
+
+    public void ClaimVbaseOp(HypercallHandler handler)
+    {
+        if (VbaseOp is not null)
+        {
+            throw new InvalidOperationException("vbase_op is already claimed");
+        }
+        VbaseOp = handler;
+    }
+
+    /// <summary>Reserves a plug-in VIRQ (16–23) for <paramref name="owner"/>.</summary>
+    public void ClaimVirq(int virq, string owner)
+    {
+        if (virq is < Virq.FirstPlugin or > Virq.LastPlugin)
+        {
+            throw new ArgumentOutOfRangeException(nameof(virq), $"plug-in VIRQs are {Virq.FirstPlugin}..{Virq.LastPlugin}");
+        }
+        if (!virqOwners.TryAdd(virq, owner))
+        {
+            throw new InvalidOperationException($"VIRQ {virq} is already claimed by {virqOwners[virq]}");
+        }
+    }
+
+    public string? OwnerOfVirq(int virq) => virqOwners.GetValueOrDefault(virq);
+}

@@ -1,0 +1,33 @@
+using Vbase.Hypervisor.Domains;
+
+namespace Vbase.Hypervisor;
+
+/// <summary>One line of the event log (events.jsonl): what happened, where, and at which virtual time.</summary>
+/// <param name="Vcpu">The vCPU involved, or null for domain- or hypervisor-wide events.</param>
+public sealed record HypervisorEvent(ulong Time, string Kind, DomainId? Domain, int? Vcpu, string Details);
+
+/// <summary>Receives the hypervisor's event log. Called on the thread that runs the hypervisor.</summary>
+public interface IHypervisorEventSink
+{
+    void Record(HypervisorEvent e);
+}
+
+/// <summary>The event kinds the hypervisor records (stable strings: scenario reports match on them).</summary>
+public static class EventKind
+{
+    public const string DomainCreated = "domain.created";
+    public const string DomainUnpaused = "domain.unpaused";
+    public const string DomainPaused = "domain.paused";
+    public const string DomainShutdown = "domain.shutdown";
+    public const string DomainDestroyed = "domain.destroyed";
+    public const string DomainCrashed = "domain.crashed";
+    public const string P2mReadOnlyWrite = "p2m.write_to_readonly";
+    public const string P2mChanged = "p2m.changed";
+    public const string HypercallDenied = "hypercall.denied";
+    public const string GrantMapped = "grant.mapped";
+    public const string GrantUnmapped = "grant.unmapped";
+    public const string GrantRefused = "grant.refused";
+    public const string VirqSent = "virq.sent";
+    public const string RunIdle = "run.idle";
+    public const string ForeignWrite = "dom0.foreign_write";
+}

@@ -1,0 +1,93 @@
+using System.Runtime.InteropServices;
+using Vbase.Hypervisor.Domains;
+
+namespace Vbase.Hypervisor.Memory;
+
+/// <summary>
+/// Machine memory: every frame in one pinned native buffer (so the hart's TLB can hold host pointers) with a
+/// deterministic allocator (lowest free frame first) and the owner of each frame, as Xen's frame table keeps.
+/// </summary>
+public sealed unsafe class MachineMemory : IDisposable
+{
+    private readonly byte* frames;
+    private readonly DomainId?[] owners;
+    private bool disposed;
+
+    public MachineMemory(ulong bytes)
+    {
+        if (bytes == 0 || bytes % PageSize.Bytes != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(bytes), "machine memory must be a positive number of 4 KiB frames");
+        }
+        FrameCount = bytes / PageSize.Bytes;
+        frames = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, PageSize.Bytes);
+        NativeMemory.Clear(frames, (nuint)bytes);
+        owners = new DomainId?[FrameCount];
+    }
+
+    public ulong FrameCount { get; }
+
+    /// <summary>Who owns <paramref name="mfn"/>; null: free.</summary>
+    public DomainId? OwnerOf(Mfn mfn) => mfn.Value < FrameCount ? owners[mfn.Value] : null;
+
+    public bool IsValid(Mfn mfn) => mfn.Value < FrameCount;
+
+    /// <summary>Host pointer to the first byte of <paramref name="mfn"/>.</summary>
+    public byte* HostPointer(Mfn mfn)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (mfn.Value >= FrameCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(mfn));
+        }
+        return frames + (mfn.Value << PageSize.Shift);
+    }
+
+    /// <summary>The bytes of one frame — what a physical attacker on the bus sees.</summary>
+    public Span<byte> Frame(Mfn mfn) => new(HostPointer(mfn), PageSize.Bytes);
+
+    /// <summary>Allocates <paramref name="count"/> zeroed frames to <paramref name="owner"/>, lowest first; null if short.</summary>
+    public Mfn[]? Allocate(DomainId owner, ulong count)
+    {
+        var result = new List<Mfn>((int)Math.Min(count, 1 << 20));
+        for (ulong i = 0; i < FrameCount && (ulong)result.Count < count; i++)
+        {
+            if (owners[i] is null)
+            {
+                result.Add(new Mfn(i));
+            }
+        }
+        if ((ulong)result.Count < count)
+        {
+            return null;
+        }
+        foreach (Mfn m in result)
+        {
+            owners[m.Value] = owner;
+            Frame(m).Clear();
+        }
+        return [.. result];
+    }
+
+    /// <summary>Returns the frames of a destroyed domain; they are scrubbed so the next owner sees zeros.</summary>
+    public void Free(DomainId owner)
+    {
+        for (ulong i = 0; i < FrameCount; i++)
+        {
+            if (owners[i] == owner)
+            {
+                owners[i] = null;
+                Frame(new Mfn(i)).Clear();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (!disposed)
+        {
+            disposed = true;
+            NativeMemory.AlignedFree(frames);
+        }
+    }
+}

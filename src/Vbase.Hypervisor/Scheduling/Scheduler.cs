@@ -1,0 +1,168 @@
+using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Domains;
+using Vbase.Isa.Harts;
+
+namespace Vbase.Hypervisor.Scheduling;
+
+/// <summary>
+/// Deterministic round-robin over runnable vCPUs (by domain id, then vCPU id) in slices of executed
+/// instructions. One global virtual time: each hart's <see cref="Hart.Time"/> is set from it before its slice
+/// and it advances by what the slice executed, so the same inputs always give the same interleaving.
+/// </summary>
+internal sealed class Scheduler(Hypervisor hv)
+{
+    private int cursor;
+    private volatile bool stopRequested;
+
+    public void RequestStop()
+    {
+        stopRequested = true;
+        hv.Current?.Hart.RequestStop();
+    }
+
+    public HypervisorRunResult Run(ulong maxInstructions)
+    {
+        ulong executed = 0;
+        while (true)
+        {
+            if (stopRequested)
+            {
+                stopRequested = false;
+                return new(HypervisorStop.Stopped, executed, hv.Now);
+            }
+            List<Vcpu> all = [.. hv.Domains.Where(d => !d.IsDestroyed).SelectMany(d => d.Vcpus)];
+            if (all.Count > 0 && all.All(v => v.Domain.IsShutdown) || all.Count == 0)
+            {
+                return new(HypervisorStop.AllShutDown, executed, hv.Now);
+            }
+            if (executed >= maxInstructions)
+            {
+                return new(HypervisorStop.InstructionLimit, executed, hv.Now);
+            }
+            FireTimers(all);
+            Vcpu? next = PickNext(all);
+            ulong nextDeadline = NextDeadline(all);
+            if (next is null)
+            {
+                if (nextDeadline == Vcpu.NoDeadline)
+                {
+                    hv.Record(EventKind.RunIdle, null, null, "every live vCPU is blocked and no timer is armed");
+                    return new(HypervisorStop.Idle, executed, hv.Now);
+                }
+                // Nobody can run before the next deadline: skip virtual time to it, as an idle CPU would.
+                hv.Now = nextDeadline;
+                continue;
+            }
+            ulong budget = Math.Min(hv.Options.SliceInstructions, maxInstructions - executed);
+            if (nextDeadline != Vcpu.NoDeadline)
+            {
+                budget = Math.Min(budget, Math.Max(1, nextDeadline - hv.Now));
+            }
+            executed += RunSlice(next, budget);
+        }
+    }
+
+    private ulong RunSlice(Vcpu v, ulong budget)
+    {
+        Hart hart = v.Hart;
+        hart.Time = hv.Now;
+        ulong before = hart.Cycle;
+        hv.Current = v;
+        HartExit exit;
+        try
+        {
+            exit = hart.Run(budget);
+        }
+        finally
+        {
+            hv.Current = null;
+        }
+        ulong ran = hart.Cycle - before;
+        hv.Now += ran;
+        if (exit == HartExit.Idle && !v.Domain.IsShutdown)
+        {
+            // WFI with nothing pending: the vCPU waits for an event or a timer like a blocked one.
+            v.Blocked = true;
+            v.InWfi = true;
+        }
+        if (!v.Domain.IsShutdown)
+        {
+            v.Domain.Events.UpdateUpcallLines();
+        }
+        return ran;
+    }
+
+    private void FireTimers(List<Vcpu> all)
+    {
+        foreach (Vcpu v in all)
+        {
+            if (!v.IsAlive)
+            {
+                continue;
+            }
+            if (v.TimerDeadline <= hv.Now)
+            {
+                v.TimerDeadline = Vcpu.NoDeadline;
+                hv.SendVirq(v.Domain.Id, Virq.Timer, v.Id);
+                // The timer ends a block even when VIRQ_TIMER is not bound ("block until an event or the timer").
+                if (!v.InWfi)
+                {
+                    v.Blocked = false;
+                }
+            }
+            if (v.SbiTimerDeadline <= hv.Now && !v.TimerInterruptLine)
+            {
+                v.SetTimerLine(true);
+            }
+        }
+    }
+
+    private Vcpu? PickNext(List<Vcpu> all)
+    {
+        for (int i = 0; i < all.Count; i++)
+        {
+            int index = (cursor + i) % all.Count;
+            Vcpu v = all[index];
+            if (!v.IsAlive)
+            {
+                continue;
+            }
+            if (v.Blocked && CanWake(v))
+            {
+                v.Blocked = false;
+                v.InWfi = false;
+            }
+            if (!v.Blocked)
+            {
+                cursor = (index + 1) % all.Count;
+                return v;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// WFI resumes only on an interrupt line the hart sees; sched_op block also on a pending port whose upcall
+    /// is masked (as Xen's block, which re-enables event delivery).
+    /// </summary>
+    private static bool CanWake(Vcpu v) =>
+        v.TimerInterruptLine || (v.InWfi ? v.Domain.Events.UpcallLevel(v.Id) : v.Domain.Events.HasDeliverableEvent(v.Id));
+
+    private ulong NextDeadline(List<Vcpu> all)
+    {
+        ulong next = Vcpu.NoDeadline;
+        foreach (Vcpu v in all)
+        {
+            if (!v.IsAlive)
+            {
+                continue;
+            }
+            next = Math.Min(next, v.TimerDeadline);
+            if (!v.TimerInterruptLine)
+            {
+                next = Math.Min(next, v.SbiTimerDeadline);
+            }
+        }
+        return next;
+    }
+}

@@ -1,0 +1,58 @@
+using Vbase.Hypervisor.Domains;
+using Vbase.Isa.Harts;
+using Vbase.Isa.Traps;
+
+namespace Vbase.Hypervisor.Scheduling;
+
+/// <summary>A guest vCPU: one hart whose M-mode is the hypervisor, plus the scheduler's view of it.</summary>
+internal sealed class Vcpu : IMachineTrapHandler, IDisposable
+{
+    public const ulong NoDeadline = ulong.MaxValue;
+
+    public Vcpu(Domain domain, int id)
+    {
+        Domain = domain;
+        Id = id;
+        Hart = new Hart(domain.Physical, new HartOptions { HartId = (ulong)id }) { MachineTrapHandler = this };
+    }
+
+    public Domain Domain { get; }
+    public int Id { get; }
+    public Hart Hart { get; }
+
+    /// <summary>Waiting (sched_op block, or WFI with nothing pending) until an event or a timer wakes it.</summary>
+    public bool Blocked { get; set; }
+
+    /// <summary>Blocked because the hart idled in WFI (rather than sched_op block).</summary>
+    public bool InWfi { get; set; }
+
+    /// <summary>set_timer_op deadline: VIRQ_TIMER at this time.</summary>
+    public ulong TimerDeadline { get; set; } = NoDeadline;
+
+    /// <summary>SBI set_timer deadline: STIP rises at this time (stimecmp semantics).</summary>
+    public ulong SbiTimerDeadline { get; set; } = NoDeadline;
+
+    public bool TimerInterruptLine { get; set; }
+
+    public bool CanRun => !Domain.Paused && !Domain.IsShutdown && !Domain.IsDestroyed && !Blocked;
+
+    /// <summary>Lives for as long as it is not shut down: it can still be woken.</summary>
+    public bool IsAlive => !Domain.Paused && !Domain.IsShutdown && !Domain.IsDestroyed;
+
+    public ulong HandleMachineTrap(Hart hart, ulong cause, ulong tval, ulong epc) =>
+        Domain.Hypervisor.HandleTrap(this, cause, tval, epc);
+
+    public void SetSbiTimer(ulong deadline, ulong now)
+    {
+        SbiTimerDeadline = deadline;
+        SetTimerLine(deadline <= now);
+    }
+
+    public void SetTimerLine(bool level)
+    {
+        TimerInterruptLine = level;
+        Hart.SetInterruptLine(InterruptCause.SupervisorTimer, level);
+    }
+
+    public void Dispose() => Hart.Dispose();
+}
