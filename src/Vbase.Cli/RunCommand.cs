@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Vbase.Testbed.Running;
 using Vbase.Testbed.Scenarios;
+using TestbedRun = Vbase.Testbed.Running.Testbed;
 
 namespace Vbase.Cli;
 
@@ -81,7 +82,7 @@ internal static class RunCommand
             return VbaseCli.Fail(console, RunExitCodes.ScenarioError, e.Message);
         }
 
-        var testbed = new Testbed.Running.Testbed(scenario, Hosts);
+        var testbed = new TestbedRun(scenario, Hosts);
         bool interrupted = false;
         void OnCancel(object? sender, ConsoleCancelEventArgs e)
         {

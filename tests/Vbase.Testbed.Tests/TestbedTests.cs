@@ -54,7 +54,7 @@ public sealed class TestbedTests : IDisposable
         Assert.Equal(RunOutcome.AllShutDown, result.Outcome);
         Assert.True(result.Succeeded);
         Assert.True(lastHost!.Disposed);
-        Assert.Equal(new HostSettings(7, null), lastHost.Settings);
+        Assert.Equal(new HostSettings(7, null, 32UL << 20), lastHost.Settings);
     }
 
     [Fact]

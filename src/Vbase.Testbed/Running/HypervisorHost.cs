@@ -1,17 +1,102 @@
+using System.Text;
+using Vbase.Hypervisor;
+using Vbase.Hypervisor.Domains;
+using HvDomainState = Vbase.Hypervisor.Domains.DomainState;
+using HvShutdownReason = Vbase.Hypervisor.Abi.ShutdownReason;
+using Hv = Vbase.Hypervisor.Hypervisor;
+
 namespace Vbase.Testbed.Running;
 
 /// <summary>
-/// The real hypervisor (src/Vbase.Hypervisor) behind <see cref="IGuestHost"/>: domains created and unpaused
-/// through its Dom0 API, consoles read through its console callbacks.
+/// The real hypervisor (src/Vbase.Hypervisor) behind <see cref="IGuestHost"/>: domains are built and unpaused
+/// through its Dom0 API, consoles arrive through each domain's console callback.
 /// </summary>
-public static class HypervisorHost
+public sealed class HypervisorHost : IGuestHost
 {
+    private readonly Hv hypervisor;
+
+    private HypervisorHost(HostSettings settings)
+    {
+        var options = new HypervisorOptions { MachineMemory = Math.Max(settings.MachineMemoryBytes, 1UL << 20) };
+        if (settings.SliceInstructions is ulong slice)
+        {
+            options = options with { SliceInstructions = slice };
+        }
+        hypervisor = new Hv(options);
+    }
+
     /// <summary>Builds an empty hypervisor for a run.</summary>
-    /// <exception cref="TestbedException">The hypervisor is not available in this build.</exception>
     public static IGuestHost Create(HostSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        throw new TestbedException(TestbedStage.Host,
-            "the hypervisor (src/Vbase.Hypervisor) is not part of this build yet; scenarios can be checked but not run");
+        return new HypervisorHost(settings);
     }
+
+    public ulong VirtualTime => hypervisor.Now;
+
+    public int CreateDomain(DomainImages images, Action<ReadOnlySpan<byte>> console)
+    {
+        var config = new DomainConfig
+        {
+            Name = images.Spec.Name,
+            MemoryBytes = images.Spec.MemoryBytes,
+            VcpuCount = images.Spec.Vcpus,
+            Kernel = images.Kernel,
+            Modules = [.. images.Modules.Select(m => new DomainModule(m.Name, m.Image))],
+            Cmdline = images.Spec.Cmdline,
+            ConsoleOutput = (_, bytes) => console(bytes),
+        };
+        DomainHandle handle;
+        try
+        {
+            handle = hypervisor.Dom0.CreateDomain(config);
+        }
+        catch (DomainBuildException e)
+        {
+            throw new TestbedException(TestbedStage.Images, $"domain {images.Spec.Name}: {Testbed.OneLine(e.Message)}");
+        }
+        if (images.Spec.ConsoleInput.Length > 0)
+        {
+            hypervisor.Dom0.PushConsoleInput(handle.Id, Encoding.UTF8.GetBytes(images.Spec.ConsoleInput));
+        }
+        return handle.Id.Value;
+    }
+
+    public void Unpause(int domainId) => hypervisor.Dom0.Unpause(Id(domainId));
+
+    public HostStop Run(ulong maxInstructions) => hypervisor.Run(maxInstructions).Stop switch
+    {
+        HypervisorStop.AllShutDown => HostStop.AllShutDown,
+        HypervisorStop.InstructionLimit => HostStop.InstructionLimit,
+        HypervisorStop.Idle => HostStop.Idle,
+        _ => HostStop.Stopped,
+    };
+
+    public void RequestStop() => hypervisor.RequestStop();
+
+    public DomainOutcome Outcome(int domainId)
+    {
+        DomainInfo info = hypervisor.Dom0.GetInfo(Id(domainId));
+        DomainState state = info.State switch
+        {
+            HvDomainState.Paused => DomainState.Paused,
+            HvDomainState.Running => DomainState.Running,
+            HvDomainState.Blocked => DomainState.Blocked,
+            HvDomainState.Shutdown => DomainState.Shutdown,
+            _ => DomainState.Destroyed,
+        };
+        ShutdownReason? reason = info.Reason switch
+        {
+            null => null,
+            HvShutdownReason.Poweroff => ShutdownReason.Poweroff,
+            HvShutdownReason.Reboot => ShutdownReason.Reboot,
+            HvShutdownReason.Suspend => ShutdownReason.Suspend,
+            _ => ShutdownReason.Crash,
+        };
+        return new DomainOutcome(state, reason, info.ExitCode, info.Instructions);
+    }
+
+    public void Dispose() => hypervisor.Dispose();
+
+    private static DomainId Id(int domainId) => new(checked((ushort)domainId));
 }

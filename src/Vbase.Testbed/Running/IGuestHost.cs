@@ -35,7 +35,8 @@ public interface IGuestHost : IDisposable
 
 /// <summary>What the hypervisor is built with, besides the domains.</summary>
 /// <param name="SliceInstructions">The scheduler's slice; null: the hypervisor's default.</param>
-public sealed record HostSettings(ulong Seed, ulong? SliceInstructions);
+/// <param name="MachineMemoryBytes">Machine memory for all domains together.</param>
+public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong MachineMemoryBytes);
 
 /// <summary>A domain's images, read from disk by the testbed.</summary>
 public sealed record DomainImages(DomainSpec Spec, byte[] Kernel, IReadOnlyList<GuestModule> Modules);

@@ -50,7 +50,7 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             {
                 consoles.Add(new ConsoleFanOut(domain.Name, options.Console, OpenLog(options.OutDirectory, domain.Name), sharedLock));
             }
-            using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions));
+            using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario)));
             var ids = new List<int>();
             for (int i = 0; i < images.Count; i++)
             {
@@ -105,6 +105,9 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             }
         }
     }
+
+    /// <summary>Every domain's RAM, and nothing more: the hypervisor takes no frames of its own.</summary>
+    private static ulong MachineMemory(Scenario scenario) => scenario.Domains.Aggregate(0UL, (sum, d) => sum + d.MemoryBytes);
 
     private void TimeOut()
     {
