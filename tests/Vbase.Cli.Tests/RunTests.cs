@@ -155,3 +155,48 @@ public sealed class RunTests : IDisposable
         Assert.Contains("--max-instructions <N>", r.Stdout);
     }
 }
+
+/// <summary><c>vbase run</c> on the real hypervisor, with tiny kernels assembled in the test.</summary>
+public sealed class RunOnHypervisorTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("vbase-run-hv-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    private string TwoDomains(long rightExit)
+    {
+        File.WriteAllBytes(Path.Combine(directory, "left.elf"), AsmKernel.Printer("left says hi", 2));
+        File.WriteAllBytes(Path.Combine(directory, "right.elf"), AsmKernel.Printer("right says hi", 2, rightExit));
+        string path = Path.Combine(directory, "two.yaml");
+        File.WriteAllText(path, "name: two\ndomains:\n  - name: left\n    kernel: left.elf\n  - name: right\n    kernel: right.elf\n");
+        return path;
+    }
+
+    [Fact]
+    public void ConsolesArePrefixedAndAllZeroExitsGiveZero()
+    {
+        string outDirectory = Path.Combine(directory, "out");
+        CliResult r = CliRunner.Run("run", TwoDomains(0), "--out", outDirectory);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal("", r.Stderr);
+        Assert.Equal(2, r.Stdout.Split('\n').Count(l => l == "[left] left says hi"));
+        Assert.Equal(2, r.Stdout.Split('\n').Count(l => l == "[right] right says hi"));
+        Assert.Equal("right says hi\nright says hi\n", File.ReadAllText(Path.Combine(outDirectory, "console-right.log")));
+    }
+
+    [Fact]
+    public void ADomainsNonZeroExitFailsTheRun()
+    {
+        CliResult r = CliRunner.Run("run", TwoDomains(9));
+        Assert.Equal(RunExitCodes.DomainFailed, r.ExitCode);
+        Assert.Equal("vbase: run failed: right exited with code 9", Assert.Single(r.StderrLines));
+    }
+
+    [Fact]
+    public void TheInstructionLimit()
+    {
+        CliResult r = CliRunner.Run("run", "--max-instructions", "100", TwoDomains(0));
+        Assert.Equal(RunExitCodes.Limit, r.ExitCode);
+        Assert.StartsWith("vbase: instruction limit 100 reached before every domain shut down (still running: left, right)", Assert.Single(r.StderrLines));
+    }
+}
