@@ -1,0 +1,60 @@
+/*
+ * events.c - event channel upcalls (Vbase only).
+ *
+ * At boot we bind VIRQ_CONSOLE and VIRQ_VBASE to ports on our vCPU and
+ * enable the supervisor external interrupt: the hypervisor raises it while
+ * a port is pending and unmasked and upcall_mask is clear.  The handler
+ * clears upcall_pending first (an event arriving while we scan sets it
+ * again), then clears each pending, unmasked port with an atomic AND (the
+ * hypervisor may set other bits of the same word concurrently), and says
+ * once per port that it saw an event there.  Under QEMU there is no shared
+ * info page and nothing is bound.
+ */
+#include "kernel.h"
+
+static uint64_t seen[4];            /* ports already reported */
+static uint64_t event_count;
+
+static void bind(int virq, const char *name)
+{
+    long port = hypercall(HYPERVISOR_event_channel_op, EVTCHNOP_bind_virq, virq, (long)plat.vcpu, 0);
+    if (port < 0)
+        kprintf("kernel: bind_virq(%s) failed: %ld\n", name, port);
+    else
+        kprintf("kernel: %s bound to port %ld\n", name, port);
+}
+
+void events_init(void)
+{
+    if (!plat.vbase || !plat.shared)
+        return;
+    bind(VIRQ_CONSOLE, "VIRQ_CONSOLE");
+    bind(VIRQ_VBASE, "VIRQ_VBASE");
+    plat.shared->vcpu_info[plat.vcpu].upcall_mask = 0;
+    csr_set(sie, SIE_SEIE);
+}
+
+void events_handle(void)
+{
+    struct vbase_shared_info *s = plat.shared;
+    if (!s)
+        return;
+    s->vcpu_info[plat.vcpu].upcall_pending = 0;
+    for (int w = 0; w < 4; w++) {
+        uint64_t ready = __atomic_load_n(&s->evtchn_pending[w], __ATOMIC_ACQUIRE) &
+                         ~__atomic_load_n(&s->evtchn_mask[w], __ATOMIC_RELAXED);
+        while (ready) {
+            int bit = 0;               /* lowest set bit, without libgcc */
+            while (!(ready >> bit & 1))
+                bit++;
+            uint64_t m = 1UL << bit;
+            ready &= ~m;
+            __atomic_fetch_and(&s->evtchn_pending[w], ~m, __ATOMIC_ACQ_REL);
+            event_count++;
+            if (!(seen[w] & m)) {
+                seen[w] |= m;
+                kprintf("kernel: event on port %d\n", w * 64 + bit);
+            }
+        }
+    }
+}
