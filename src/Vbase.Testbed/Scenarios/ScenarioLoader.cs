@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Vbase.Hypervisor.Abi;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -13,15 +14,15 @@ public static class ScenarioLoader
 {
     public const int MaxDomains = 64;
     /// <summary>The shared-info page has room for 8 vCPUs (docs/abi.md).</summary>
-    public const int MaxVcpus = 8;
-    /// <summary>The start-info page lists at most 16 modules, each named in 47 bytes (docs/abi.md).</summary>
-    public const int MaxPrograms = 16;
-    public const int MaxModuleNameBytes = 47;
+    public const int MaxVcpus = SharedInfoLayout.MaxVcpus;
+    /// <summary>The start-info page lists at most 16 modules, each named in 47 bytes and a NUL (docs/abi.md).</summary>
+    public const int MaxPrograms = StartInfoLayout.MaxModules;
+    public const int MaxModuleNameBytes = StartInfoLayout.ModuleNameBytes - 1;
     /// <summary>Modules are packed from 0x8001_0000 up to the kernel at 0x8020_0000.</summary>
-    public const ulong ModuleAreaBytes = 0x8020_0000 - 0x8001_0000;
-    public const int MaxCmdlineBytes = 255;
+    public const ulong ModuleAreaBytes = GuestLayout.ModulesEnd - GuestLayout.ModulesBase;
+    public const int MaxCmdlineBytes = StartInfoLayout.CmdlineBytes - 1;
     public const ulong MinMemory = 4UL << 20, MaxMemory = 4UL << 30, MemoryGranule = 4096;
-    public const ulong DefaultMemory = 16UL << 20;
+    public const ulong DefaultMemory = GuestLayout.DefaultRamBytes;
     public const ulong MinSliceInstructions = 100, MaxSliceInstructions = 100_000_000;
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(24);
 
