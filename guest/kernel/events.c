@@ -14,24 +14,46 @@
 
 static uint64_t seen[4];            /* ports already reported */
 static uint64_t event_count;
+static long console_port = -1;
 
-static void bind(int virq, const char *name)
+static long bind(int virq, const char *name)
 {
     long port = hypercall(HYPERVISOR_event_channel_op, EVTCHNOP_bind_virq, virq, (long)plat.vcpu, 0);
     if (port < 0)
         kprintf("kernel: bind_virq(%s) failed: %ld\n", name, port);
     else
         kprintf("kernel: %s bound to port %ld\n", name, port);
+    return port;
+}
+
+/* Reads and reports whatever console input is waiting (nobody consumes
+   it: there is no read syscall yet). */
+static void drain_console(void)
+{
+    static char buf[64];
+    long n;
+    while ((n = hypercall(HYPERVISOR_console_io, CONSOLEIO_read, sizeof buf, (long)buf, 0)) > 0) {
+        kprintf("kernel: console input, %ld bytes: \"", n);
+        for (long i = 0; i < n; i++) {
+            if (buf[i] >= 32 && buf[i] < 127)
+                kprintf("%c", buf[i]);
+            else
+                kprintf("\\x%02x", (unsigned char)buf[i]);
+        }
+        kprintf("\"\n");
+    }
 }
 
 void events_init(void)
 {
     if (!plat.vbase || !plat.shared)
         return;
-    bind(VIRQ_CONSOLE, "VIRQ_CONSOLE");
+    console_port = bind(VIRQ_CONSOLE, "VIRQ_CONSOLE");
     bind(VIRQ_VBASE, "VIRQ_VBASE");
+
     plat.shared->vcpu_info[plat.vcpu].upcall_mask = 0;
     csr_set(sie, SIE_SEIE);
+    drain_console();   /* input queued before VIRQ_CONSOLE was bound */
 }
 
 void events_handle(void)
@@ -55,6 +77,8 @@ void events_handle(void)
                 seen[w] |= m;
                 kprintf("kernel: event on port %d\n", w * 64 + bit);
             }
+            if (w * 64 + bit == console_port)
+                drain_console();
         }
     }
 }

@@ -131,10 +131,19 @@ void kmain(uint64_t vcpu, uint64_t a1)
     if (si) {
         uint64_t n = si->nr_modules < VBASE_MAX_MODULES ? si->nr_modules : VBASE_MAX_MODULES;
         for (uint64_t i = 0; i < n; i++) {
+            /* The process name: the module name without a directory or a
+               ".elf" suffix ("../bin/apps/hello.elf" -> "hello"). */
             char name[sizeof si->modules[i].name];
-            for (size_t k = 0; k < sizeof name; k++)
-                name[k] = si->modules[i].name[k];
-            name[sizeof name - 1] = 0;
+            size_t len = 0, start = 0;
+            for (size_t k = 0; k < sizeof name - 1 && si->modules[i].name[k]; k++)
+                if (si->modules[i].name[k] == '/')
+                    start = k + 1;
+            for (size_t k = start; k < sizeof name - 1 && si->modules[i].name[k]; k++)
+                name[len++] = si->modules[i].name[k];
+            if (len > 4 && name[len - 4] == '.' && name[len - 3] == 'e' && name[len - 2] == 'l' &&
+                name[len - 1] == 'f')
+                len -= 4;
+            name[len] = 0;
             if (proc_spawn(name, (const void *)si->modules[i].gpa, si->modules[i].size) > 0)
                 started++;
         }
