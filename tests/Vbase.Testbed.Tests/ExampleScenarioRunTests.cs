@@ -1,0 +1,89 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Vbase.Testbed.Running;
+using Vbase.Testbed.Scenarios;
+
+namespace Vbase.Testbed.Tests;
+
+/// <summary>
+/// The example scenarios (scenarios/*.yaml) run end to end: the real hypervisor, the guest kernel
+/// (guest/bin/kernel.elf) and its user programs (guest/bin/apps).
+/// </summary>
+public sealed class ExampleScenarioRunTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("vbase-examples-run-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    private static (TestbedResult Result, string Console) Run(string name, string? outDirectory = null)
+    {
+        Scenario scenario = ScenarioLoader.Load(Path.Combine(ExampleScenarioTests.ScenariosFolder(), name));
+        var console = new MemoryStream();
+        TestbedResult result = new Running.Testbed(scenario, HypervisorHost.Create).Run(new TestbedOptions(console, outDirectory));
+        return (result, Encoding.UTF8.GetString(console.ToArray()));
+    }
+
+    private static string[] Lines(string console) => console.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    [Fact]
+    public void HelloRunsHelloAndTwoCountersAndPowersOff()
+    {
+        (TestbedResult result, string console) = Run("hello.yaml");
+        Assert.True(result.Succeeded, console);
+        string[] lines = Lines(console);
+        Assert.All(lines, l => Assert.StartsWith("[app] ", l));
+        Assert.Contains("[app] kernel: domain 1, RAM 0x80000000-0x81000000, 3 modules, cmdline \"\"", lines);
+        // Process names come from the module names (the kernel may drop their ".elf").
+        Assert.Contains(lines, l => Regex.IsMatch(l, @"^\[app\] hello(\.elf)?: hello from pid 1$"));
+        Assert.Contains(lines, l => Regex.IsMatch(l, @"^\[app\] kernel: pid 1 \(hello(\.elf)?\) exited with 0$"));
+        Assert.Equal(2, lines.Count(l => l.EndsWith(" done", StringComparison.Ordinal)));
+        Assert.Equal("[app] kernel: shutting down, exit code 0", lines[^1]);
+        Assert.Equal(ShutdownReason.Poweroff, result.Domains[0].Outcome.Reason);
+    }
+
+    [Fact]
+    public void TwoDomainsInterleaveTheirConsoles()
+    {
+        (TestbedResult result, string console) = Run("two-domains.yaml");
+        Assert.True(result.Succeeded, console);
+        // "[left] counter 3" (or "counter.elf 3": process names come from module names) → "left 3".
+        string[] counters = [.. Lines(console).Select(l => Regex.Match(l, @"^\[(\w+)\] counter(?:\.elf)? (\d+)$"))
+            .Where(m => m.Success).Select(m => $"{m.Groups[1].Value} {m.Groups[2].Value}")];
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"left {i}"), counters.Where(l => l.StartsWith("left", StringComparison.Ordinal)));
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"right {i}"), counters.Where(l => l.StartsWith("right", StringComparison.Ordinal)));
+        // Interleaved, not one after the other: the right domain counts before the left one has finished.
+        Assert.True(Array.IndexOf(counters, "right 0") < Array.IndexOf(counters, "left 7"), console);
+        Assert.Equal([1, 2], result.Domains.Select(d => d.DomainId));
+    }
+
+    [Fact]
+    public void TheVbaseSyscallReachesTheHypervisor()
+    {
+        (TestbedResult result, string console) = Run("vbase-syscall.yaml");
+        Assert.True(result.Succeeded, console);
+        string[] lines = Lines(console);
+        // No architecture is plugged in: vbase_op answers -ENOSYS (-38) through the kernel to the process.
+        Assert.Contains(lines, l => Regex.IsMatch(l, @"^\[app\] kernel: vbase\(0x[0-9a-f]+, \d+, enter\) by pid 1: \d+ frames from GFN 0x[0-9a-f]+ -> -38$"));
+        Assert.Contains(lines, l => Regex.IsMatch(l, @"^\[app\] vbase-demo: vbase enter\(0x[0-9a-f]+, \d+\) = -38$"));
+        Assert.Contains(lines, l => l.StartsWith("[app] vbase-demo: secret checksum 0x", StringComparison.Ordinal) && l.EndsWith(" (intact)", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("hello.yaml")]
+    [InlineData("two-domains.yaml")]
+    [InlineData("vbase-syscall.yaml")]
+    public void TwoRunsGiveByteIdenticalOutputs(string name)
+    {
+        string first = Path.Combine(directory, "first"), second = Path.Combine(directory, "second");
+        (_, string console1) = Run(name, first);
+        (_, string console2) = Run(name, second);
+        Assert.Equal(console1, console2);
+        string[] files = [.. Directory.GetFiles(first).Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+        Assert.Contains("summary.json", files);
+        Assert.Equal(files, Directory.GetFiles(second).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        foreach (string file in files)
+        {
+            Assert.Equal(File.ReadAllBytes(Path.Combine(first, file)), File.ReadAllBytes(Path.Combine(second, file)));
+        }
+    }
+}
