@@ -58,6 +58,14 @@ internal static class GuestCode
         return p.Emit(Ecall());
     }
 
+    /// <summary>Where <see cref="Save"/> stores results (s11 holds it after <see cref="WithResults"/>).</summary>
+    public const ulong Results = 0x8080_0000;
+
+    public static ProgramBuilder WithResults(this ProgramBuilder p) => p.Li(S11, (long)Results);
+
+    /// <summary>Stores a0 in result slot <paramref name="slot"/>.</summary>
+    public static ProgramBuilder Save(this ProgramBuilder p, int slot) => p.Emit(Sd(A0, S11, slot * 8));
+
     /// <summary>An endless loop (the last instruction of a guest that should not get further).</summary>
     public static ProgramBuilder Hang(this ProgramBuilder p)
     {
