@@ -1,6 +1,7 @@
 using Vbase.Cli.Tests.Support;
 using Vbase.Testbed.Running;
 using Vbase.Testbed.Tests.Support;
+using Vbase.Tests.Support;
 
 namespace Vbase.Cli.Tests;
 
@@ -198,5 +199,20 @@ public sealed class RunOnHypervisorTests : IDisposable
         CliResult r = CliRunner.Run("run", "--max-instructions", "100", TwoDomains(0));
         Assert.Equal(RunExitCodes.Limit, r.ExitCode);
         Assert.StartsWith("vbase: instruction limit 100 reached before every domain shut down (still running: left, right)", Assert.Single(r.StderrLines));
+    }
+
+    [Fact]
+    public void TheExampleScenarioRunsFromTheRepository()
+    {
+        // guest/bin/../../scenarios: the example as committed, with its paths relative to itself.
+        string scenario = Path.GetFullPath(Path.Combine(GuestPrograms.Path(""), "..", "..", "scenarios", "vbase-syscall.yaml"));
+        string outDirectory = Path.Combine(directory, "out");
+        CliResult r = CliRunner.Run("run", scenario, "--out", outDirectory);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        string[] lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(lines, l => Assert.StartsWith("[app] ", l));
+        Assert.Contains(lines, l => l.StartsWith("[app] vbase-demo: ", StringComparison.Ordinal));
+        Assert.Equal("[app] kernel: shutting down, exit code 0", lines[^1]);
+        Assert.Equal(string.Concat(lines.Select(l => l["[app] ".Length..] + "\n")), File.ReadAllText(Path.Combine(outDirectory, "console-app.log")));
     }
 }
