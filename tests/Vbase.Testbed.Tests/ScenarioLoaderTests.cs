@@ -187,6 +187,14 @@ public sealed class ScenarioLoaderTests : IDisposable
     }
 
     [Fact]
+    public void AllDomainsTogetherHaveAtMost8G()
+    {
+        ScenarioException e = Fails("name: a\ndomains:\n  - name: d\n    memory: 4G\n    kernel: bin/kernel.elf\n  - name: e\n    memory: 4G\n    kernel: bin/kernel.elf\n  - name: f\n    kernel: bin/kernel.elf\n");
+        Assert.Equal((9, 5, "domains[2].memory"), (e.Line, e.Column, e.Field));
+        Assert.Equal("the domains up to this one have 8208M of memory together, more than the 8G a run may use", e.Problem);
+    }
+
+    [Fact]
     public void DuplicateDomainNames()
     {
         ScenarioException e = Fails("name: a\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n  - name: d\n    kernel: bin/kernel.elf\n");

@@ -22,10 +22,19 @@ public sealed class HypervisorHost : IGuestHost
         {
             options = options with { SliceInstructions = slice };
         }
-        hypervisor = new Hv(options);
+        try
+        {
+            hypervisor = new Hv(options);
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ArgumentException)
+        {
+            throw new TestbedException(TestbedStage.Host,
+                $"cannot build the hypervisor with {settings.MachineMemoryBytes} bytes of machine memory: {Testbed.OneLine(e.Message)}");
+        }
     }
 
     /// <summary>Builds an empty hypervisor for a run.</summary>
+    /// <exception cref="TestbedException">The hypervisor cannot be built (<see cref="TestbedStage.Host"/>).</exception>
     public static IGuestHost Create(HostSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);

@@ -23,6 +23,8 @@ public static class ScenarioLoader
     public const int MaxCmdlineBytes = StartInfoLayout.CmdlineBytes - 1;
     public const ulong MinMemory = 4UL << 20, MaxMemory = 4UL << 30, MemoryGranule = 4096;
     public const ulong DefaultMemory = GuestLayout.DefaultRamBytes;
+    /// <summary>Machine memory is allocated and cleared up front: all domains together stay well inside the host.</summary>
+    public const ulong MaxTotalMemory = 8UL << 30;
     public const ulong MinSliceInstructions = 100, MaxSliceInstructions = 100_000_000;
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(24);
 
@@ -126,6 +128,7 @@ public static class ScenarioLoader
                 throw Error(list.Children[MaxDomains], "domains", $"more than {MaxDomains} domains");
             }
             var domains = new List<DomainSpec>();
+            ulong total = 0;
             var seen = new Dictionary<string, int>(StringComparer.Ordinal);
             for (int i = 0; i < list.Children.Count; i++)
             {
@@ -141,9 +144,16 @@ public static class ScenarioLoader
                 seen.Add(name, i);
 
                 ulong memory = DefaultMemory;
-                if (Get(map, "memory") is YamlNode memoryNode)
+                YamlNode? memoryNode = Get(map, "memory");
+                if (memoryNode is not null)
                 {
                     memory = Memory(memoryNode, $"{at}.memory");
+                }
+                total += memory;
+                if (total > MaxTotalMemory)
+                {
+                    throw Error(memoryNode ?? map, $"{at}.memory",
+                        $"the domains up to this one have {Sizes.Format(total)} of memory together, more than the {Sizes.Format(MaxTotalMemory)} a run may use");
                 }
                 int vcpus = 1;
                 if (Get(map, "vcpus") is YamlNode vcpuNode)
