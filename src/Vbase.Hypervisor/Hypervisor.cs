@@ -124,16 +124,20 @@ public sealed class Hypervisor : IDisposable
     {
         foreach (Domain d in domains.Values)
         {
-            foreach (var (gfn, e) in d.P2m.Snapshot())
+            // A linear scan: grant copies and Dom0 writes are rare next to guest execution, and a reverse map
+            // would have to follow every p2m change.
+            bool sharedInfo = false;
+            foreach (var (gfn, e) in d.P2m.Entries)
             {
-                if (e.Mfn == mfn && e.Type != P2m.P2mType.Invalid)
+                if (e.Mfn == mfn)
                 {
-                    d.NotifyWritten(gfn.Address.Value + offset, length);
-                    if (gfn == d.SharedInfoGfn)
-                    {
-                        d.Events.UpdateUpcallLines();
-                    }
+                    d.NotifyWritten((gfn << Memory.PageSize.Shift) + offset, length);
+                    sharedInfo |= gfn == d.SharedInfoGfn.Value;
                 }
+            }
+            if (sharedInfo)
+            {
+                d.Events.UpdateUpcallLines();
             }
         }
     }

@@ -61,6 +61,7 @@ internal sealed unsafe class Domain
             return;
         }
         IsShutdown = true;
+        FlushConsoleLine();
         Reason = reason;
         ExitCode = exitCode;
         foreach (Vcpu v in Vcpus)
@@ -71,13 +72,36 @@ internal sealed unsafe class Domain
         Hypervisor.SendVirq(DomainId.Dom0, Abi.Virq.DomainException);
     }
 
+    private readonly StringBuilder pendingLine = new();
+
     public void WriteConsole(ReadOnlySpan<byte> bytes)
     {
         foreach (byte b in bytes)
         {
             ConsoleText.Append((char)b);
+            if (Config.ConsoleLine is not null)
+            {
+                if (b == (byte)'\n')
+                {
+                    Config.ConsoleLine(Id, pendingLine.ToString());
+                    pendingLine.Clear();
+                }
+                else
+                {
+                    pendingLine.Append((char)b);
+                }
+            }
         }
         Config.ConsoleOutput?.Invoke(Id, bytes);
+    }
+
+    private void FlushConsoleLine()
+    {
+        if (pendingLine.Length > 0)
+        {
+            Config.ConsoleLine?.Invoke(Id, pendingLine.ToString());
+            pendingLine.Clear();
+        }
     }
 
     private void OnP2mChanged(Gfn gfn)

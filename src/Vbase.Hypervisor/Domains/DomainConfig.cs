@@ -15,6 +15,11 @@ public sealed record DomainConfig
     /// Receives every byte the domain writes to its console, in order, on the thread that runs the hypervisor.
     /// </summary>
     public Action<DomainId, ReadOnlySpan<byte>>? ConsoleOutput { get; init; }
+    /// <summary>
+    /// Receives the console line by line (without the newline; Latin-1 decoded). A last line without a newline is
+    /// passed when the domain shuts down.
+    /// </summary>
+    public Action<DomainId, string>? ConsoleLine { get; init; }
     /// <summary>Whether privileged-only hypercalls (domctl, map_foreign) are allowed: Xen's "is_privileged".</summary>
     public bool Privileged { get; init; }
 }

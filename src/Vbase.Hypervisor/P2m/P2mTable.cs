@@ -39,6 +39,9 @@ public sealed class P2mTable
 
     public void Remove(Gfn gfn) => Set(gfn, P2mEntry.Invalid);
 
+    /// <summary>Every valid entry in no particular order, without copying (hypervisor-internal scans).</summary>
+    internal Dictionary<ulong, P2mEntry> Entries => entries;
+
     /// <summary>A copy of every valid entry, ordered by GFN (for tests, the Monitor and the Oracle).</summary>
     public IReadOnlyList<KeyValuePair<Gfn, P2mEntry>> Snapshot() =>
         [.. entries.OrderBy(kv => kv.Key).Select(kv => new KeyValuePair<Gfn, P2mEntry>(new Gfn(kv.Key), kv.Value))];

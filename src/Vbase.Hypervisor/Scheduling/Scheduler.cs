@@ -31,7 +31,8 @@ internal sealed class Scheduler(Hypervisor hv)
                 return new(HypervisorStop.Stopped, executed, hv.Now);
             }
             List<Vcpu> all = [.. hv.Domains.Where(d => !d.IsDestroyed).SelectMany(d => d.Vcpus)];
-            if (all.Count > 0 && all.All(v => v.Domain.IsShutdown) || all.Count == 0)
+            // No domain left, or every one shut down (true for an empty list too).
+            if (all.All(v => v.Domain.IsShutdown))
             {
                 return new(HypervisorStop.AllShutDown, executed, hv.Now);
             }

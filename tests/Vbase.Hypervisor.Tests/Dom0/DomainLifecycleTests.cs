@@ -13,19 +13,22 @@ public class DomainLifecycleTests
     public void GuestPrintsAndShutsDownWithItsExitCode()
     {
         using var rig = new Rig();
+        var chunks = new List<string>();
         var lines = new List<string>();
         DomainHandle h = rig.Hv.Dom0.CreateDomain(new DomainConfig
         {
             Name = "hello",
-            Kernel = GuestCode.New().Print("hello\n").Shutdown(7).ToArray(),
-            ConsoleOutput = (id, bytes) => lines.Add($"{id}:{Encoding.ASCII.GetString(bytes)}"),
+            Kernel = GuestCode.New().Print("hello\n").Print("wor").Print("ld\nbye").Shutdown(7).ToArray(),
+            ConsoleOutput = (id, bytes) => chunks.Add($"{id}:{Encoding.ASCII.GetString(bytes)}"),
+            ConsoleLine = (id, line) => lines.Add(line),
         });
         Assert.Equal(DomainState.Paused, rig.Info(h.Id).State);
         rig.Hv.Dom0.Unpause(h.Id);
         HypervisorRunResult r = rig.Run();
         Assert.Equal(HypervisorStop.AllShutDown, r.Stop);
-        Assert.Equal("hello\n", rig.Console(h.Id));
-        Assert.Equal(["d1:hello\n"], lines);
+        Assert.Equal("hello\nworld\nbye", rig.Console(h.Id));
+        Assert.Equal(["d1:hello\n", "d1:wor", "d1:ld\nbye"], chunks);
+        Assert.Equal(["hello", "world", "bye"], lines);
         DomainInfo info = rig.Info(h.Id);
         Assert.Equal(DomainState.Shutdown, info.State);
         Assert.Equal(ShutdownReason.Poweroff, info.Reason);
