@@ -91,11 +91,28 @@ public sealed class HypervisorRunTests : IDisposable
         (_, string console1) = Run(scenario, first);
         (_, string console2) = Run(scenario, second);
         Assert.Equal(console1, console2);
-        foreach (string name in new[] { "console-left.log", "console-right.log", "summary.json" })
+        foreach (string name in new[] { "console-left.log", "console-right.log", "events.jsonl", "summary.json" })
         {
             Assert.Equal(File.ReadAllBytes(Path.Combine(first, name)), File.ReadAllBytes(Path.Combine(second, name)));
         }
         Assert.Contains("\"succeeded\": true", File.ReadAllText(Path.Combine(first, "summary.json")));
+    }
+
+    [Fact]
+    public void TheEventLogHasOneJsonObjectPerLineInVirtualTimeOrder()
+    {
+        string outDirectory = Path.Combine(directory, "out");
+        Run(TwoPrinters(), outDirectory);
+        string[] lines = File.ReadAllLines(Path.Combine(outDirectory, "events.jsonl"));
+        var events = lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal("domain.created", events[0].GetProperty("kind").GetString());
+        Assert.Equal("left", events[0].GetProperty("domain").GetString());
+        Assert.Equal(1, events[0].GetProperty("domain_id").GetInt32());
+        var shutdowns = events.Where(e => e.GetProperty("kind").GetString() == "domain.shutdown").ToList();
+        Assert.Equal(["left", "right"], shutdowns.Select(e => e.GetProperty("domain").GetString()).Order(StringComparer.Ordinal));
+        Assert.All(shutdowns, e => Assert.Equal("reason=poweroff exit_code=0", e.GetProperty("details").GetString()));
+        ulong[] times = [.. events.Select(e => e.GetProperty("time").GetUInt64())];
+        Assert.Equal(times.Order(), times);
     }
 
     [Fact]

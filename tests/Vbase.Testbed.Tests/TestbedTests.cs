@@ -55,6 +55,7 @@ public sealed class TestbedTests : IDisposable
         Assert.True(result.Succeeded);
         Assert.True(lastHost!.Disposed);
         Assert.Equal(new HostSettings(7, null, 32UL << 20), lastHost.Settings);
+        Assert.Null(lastHost.Settings.Events); // no --out, no event log
     }
 
     [Fact]
@@ -107,7 +108,7 @@ public sealed class TestbedTests : IDisposable
         (_, string console1) = Run(scenario, first);
         (_, string console2) = Run(scenario, second);
         Assert.Equal(console1, console2);
-        string[] names = ["console-a.log", "console-b.log", "summary.json"];
+        string[] names = ["console-a.log", "console-b.log", "events.jsonl", "summary.json"];
         Assert.Equal(names, Directory.GetFiles(first).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         foreach (string name in names)
         {

@@ -17,7 +17,11 @@ public sealed class HypervisorHost : IGuestHost
 
     private HypervisorHost(HostSettings settings)
     {
-        var options = new HypervisorOptions { MachineMemory = Math.Max(settings.MachineMemoryBytes, 1UL << 20) };
+        var options = new HypervisorOptions
+        {
+            MachineMemory = Math.Max(settings.MachineMemoryBytes, 1UL << 20),
+            EventSink = settings.Events is Action<HostEvent> events ? new EventForwarder(events) : null,
+        };
         if (settings.SliceInstructions is ulong slice)
         {
             options = options with { SliceInstructions = slice };
@@ -108,4 +112,9 @@ public sealed class HypervisorHost : IGuestHost
     public void Dispose() => hypervisor.Dispose();
 
     private static DomainId Id(int domainId) => new(checked((ushort)domainId));
+
+    private sealed class EventForwarder(Action<HostEvent> events) : IHypervisorEventSink
+    {
+        public void Record(HypervisorEvent e) => events(new HostEvent(e.Time, e.Kind, e.Domain?.Value, e.Vcpu, e.Details));
+    }
 }

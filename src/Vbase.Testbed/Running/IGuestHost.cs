@@ -36,7 +36,14 @@ public interface IGuestHost : IDisposable
 /// <summary>What the hypervisor is built with, besides the domains.</summary>
 /// <param name="SliceInstructions">The scheduler's slice; null: the hypervisor's default.</param>
 /// <param name="MachineMemoryBytes">Machine memory for all domains together.</param>
-public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong MachineMemoryBytes);
+/// <param name="Events">Receives the hypervisor's event log, in order, on the thread that runs it; null: none.</param>
+public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong MachineMemoryBytes, Action<HostEvent>? Events = null);
+
+/// <summary>One entry of the hypervisor's event log (docs/scenarios.md, events.jsonl).</summary>
+/// <param name="Time">Virtual time.</param>
+/// <param name="DomainId">The domain involved, or null for hypervisor-wide events.</param>
+/// <param name="Vcpu">The vCPU involved, or null.</param>
+public sealed record HostEvent(ulong Time, string Kind, int? DomainId, int? Vcpu, string Details);
 
 /// <summary>A domain's images, read from disk by the testbed.</summary>
 public sealed record DomainImages(DomainSpec Spec, byte[] Kernel, IReadOnlyList<GuestModule> Modules);

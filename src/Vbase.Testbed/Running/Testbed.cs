@@ -16,6 +16,7 @@ public sealed record TestbedOptions(Stream Console, string? OutDirectory = null,
 public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> hostFactory)
 {
     public const string SummaryFile = "summary.json";
+    public const string EventsFile = "events.jsonl";
 
     private readonly Lock gate = new();
     private IGuestHost? host;
@@ -44,13 +45,18 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
         ulong? limit = options.MaxInstructions ?? scenario.Limits.MaxInstructions;
         var sharedLock = new object();
         var consoles = new List<ConsoleFanOut>();
+        EventLog? events = null;
         try
         {
+            if (options.OutDirectory is string eventsDirectory)
+            {
+                events = new EventLog(OpenOutput(Path.Combine(eventsDirectory, EventsFile)), scenario.Domains.Select(d => d.Name).ToList());
+            }
             foreach (DomainSpec domain in scenario.Domains)
             {
                 consoles.Add(new ConsoleFanOut(domain.Name, options.Console, OpenLog(options.OutDirectory, domain.Name), sharedLock));
             }
-            using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario)));
+            using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario), events is null ? null : events.Write));
             var ids = new List<int>();
             for (int i = 0; i < images.Count; i++)
             {
@@ -82,6 +88,7 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             {
                 console.Finish();
             }
+            events?.Flush();
             var domains = scenario.Domains.Select((d, i) => new DomainResult(d.Name, ids[i], guests.Outcome(ids[i]), consoles[i].Bytes)).ToList();
             RunOutcome outcome = stop switch
             {
@@ -103,6 +110,7 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             {
                 console.Dispose();
             }
+            events?.Dispose();
         }
     }
 
@@ -149,13 +157,11 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
         }
     }
 
-    private static FileStream? OpenLog(string? directory, string domain)
+    private static FileStream? OpenLog(string? directory, string domain) =>
+        directory is null ? null : OpenOutput(Path.Combine(directory, ConsoleLogFile(domain)));
+
+    private static FileStream OpenOutput(string path)
     {
-        if (directory is null)
-        {
-            return null;
-        }
-        string path = Path.Combine(directory, ConsoleLogFile(domain));
         try
         {
             return new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
