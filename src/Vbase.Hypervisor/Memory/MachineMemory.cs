@@ -9,6 +9,7 @@ namespace Vbase.Hypervisor.Memory;
 /// </summary>
 public sealed unsafe class MachineMemory : IDisposable
 {
+    private readonly byte* block;
     private readonly byte* frames;
     private readonly DomainId?[] owners;
     private bool disposed;
@@ -20,8 +21,10 @@ public sealed unsafe class MachineMemory : IDisposable
             throw new ArgumentOutOfRangeException(nameof(bytes), "machine memory must be a positive number of 4 KiB frames");
         }
         FrameCount = bytes / PageSize.Bytes;
-        frames = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, PageSize.Bytes);
-        NativeMemory.Clear(frames, (nuint)bytes);
+        // calloc-style zeroed memory is committed lazily by the OS, so a large machine costs only the frames
+        // guests touch; aligned by hand because AlignedAlloc has no zeroed variant.
+        block = (byte*)NativeMemory.AllocZeroed((nuint)bytes + PageSize.Bytes);
+        frames = (byte*)(((nuint)block + PageSize.Mask) & ~(nuint)PageSize.Mask);
         owners = new DomainId?[FrameCount];
     }
 
@@ -63,8 +66,8 @@ public sealed unsafe class MachineMemory : IDisposable
         }
         foreach (Mfn m in result)
         {
+            // Free frames are always zero (zeroed at start, scrubbed by Free), so nothing is cleared here.
             owners[m.Value] = owner;
-            Frame(m).Clear();
         }
         return [.. result];
     }
@@ -87,7 +90,7 @@ public sealed unsafe class MachineMemory : IDisposable
         if (!disposed)
         {
             disposed = true;
-            NativeMemory.AlignedFree(frames);
+            NativeMemory.Free(block);
         }
     }
 }
