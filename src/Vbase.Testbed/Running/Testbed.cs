@@ -80,9 +80,11 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             {
                 stop = guests.Run(limit ?? ulong.MaxValue);
             }
+            bool wallClockRanOut;
             lock (gate)
             {
                 host = null;
+                wallClockRanOut = timedOut;
             }
             foreach (ConsoleFanOut console in consoles)
             {
@@ -95,7 +97,7 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
                 HostStop.AllShutDown => RunOutcome.AllShutDown,
                 HostStop.InstructionLimit => RunOutcome.InstructionLimit,
                 HostStop.Idle => RunOutcome.Idle,
-                _ => timedOut ? RunOutcome.Timeout : RunOutcome.Stopped,
+                _ => wallClockRanOut ? RunOutcome.Timeout : RunOutcome.Stopped,
             };
             var result = new TestbedResult(scenario, outcome, guests.VirtualTime, limit, domains);
             if (options.OutDirectory is string directory)
@@ -106,6 +108,10 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
         }
         finally
         {
+            lock (gate)
+            {
+                host = null;
+            }
             foreach (ConsoleFanOut console in consoles)
             {
                 console.Dispose();
