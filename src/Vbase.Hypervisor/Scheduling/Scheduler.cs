@@ -12,6 +12,7 @@ namespace Vbase.Hypervisor.Scheduling;
 internal sealed class Scheduler(Hypervisor hv)
 {
     private int cursor;
+    private Vcpu? lastRun;
     private volatile bool stopRequested;
 
     public void RequestStop()
@@ -66,6 +67,13 @@ internal sealed class Scheduler(Hypervisor hv)
     private ulong RunSlice(Vcpu v, ulong budget)
     {
         Hart hart = v.Hart;
+        if (lastRun != v)
+        {
+            // Other vCPUs stored through host pointers while this one was descheduled, unseen by its LR/SC
+            // reservation; dropping it is always allowed (an SC may fail) and keeps SC from succeeding wrongly.
+            hart.InvalidateReservation(0, ulong.MaxValue);
+            lastRun = v;
+        }
         hart.Time = hv.Now;
         ulong before = hart.Cycle;
         hv.Current = v;

@@ -122,6 +122,22 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void AStoreByAnotherVcpuWhileDescheduledBreaksTheReservation()
+    {
+        using var rig = new Rig(slice: 20);
+        var p = GuestCode.New();
+        p.Li(T0, 0x8030_0000).Bne(A0, Zero, "v1");
+        // vCPU 0: lr.d, lose the CPU to vCPU 1 (which stores to the address), then sc.d.
+        p.Emit(LrD(T1, T0)).Li(T2, 200).Label("spin").Emit(Addi(T2, T2, -1)).Bne(T2, Zero, "spin");
+        p.Li(T3, 5).Emit(ScD(S2, T3, T0)).ShutdownWith(S2);
+        p.Label("v1").Li(T3, 9).Emit(Sd(T3, T0, 0)).Hang();
+        DomainId d = rig.Add(p, vcpus: 2);
+        rig.Run();
+        Assert.Equal(1L, rig.Info(d).ExitCode); // sc.d failed
+        Assert.Equal(9UL, rig.ReadU64(d, 0x8030_0000));
+    }
+
+    [Fact]
     public void RequestStopEndsTheRunAtAnInstructionBoundary()
     {
         using var rig = new Rig();
