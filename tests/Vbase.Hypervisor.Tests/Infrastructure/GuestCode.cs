@@ -59,7 +59,7 @@ internal static class GuestCode
     }
 
     /// <summary>Where <see cref="Save"/> stores results (s11 holds it after <see cref="WithResults"/>).</summary>
-    public const ulong Results = 0x8080_0000;
+    public const ulong Results = 0x803F_0000; // inside the 4 MiB a test domain gets by default
 
     public static ProgramBuilder WithResults(this ProgramBuilder p) => p.Li(S11, (long)Results);
 
