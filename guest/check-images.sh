@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Verifies that the committed guest images (guest/bin/*.elf) are exactly
-# what the sources build: rebuilds guest/ in a scratch directory and
-# compares byte for byte.  Exits 1 naming every image that differs, is
-# missing from git, or is committed but no longer built.
+# Verifies that the committed guest images (every file under guest/bin:
+# bin/*.elf, bin/apps/*.elf, ...) are exactly what the sources build:
+# rebuilds guest/ in a scratch directory and compares byte for byte.
+# Exits 1 naming every image that differs, is missing from git, or is
+# committed but no longer built.
 #
 # Needs the cross toolchain (gcc-riscv64-unknown-elf).  Building in another
 # directory on purpose also checks that the build does not depend on where
@@ -23,25 +24,27 @@ if ! make -C "$scratch/guest" -j"$(nproc 2>/dev/null || echo 2)" > "$scratch/bui
     exit 1
 fi
 
+# Every file under bin/, as paths relative to guest/ (bin/x.elf, bin/apps/y.elf).
+images() {
+    (cd "$1" && find bin -type f | LC_ALL=C sort)
+}
+
 bad=()
-for fresh in "$scratch"/guest/bin/*.elf; do
-    name=$(basename "$fresh")
-    if [[ ! -f "$guest/bin/$name" ]]; then
-        bad+=("bin/$name (built but not committed)")
-    elif ! cmp -s "$fresh" "$guest/bin/$name"; then
-        bad+=("bin/$name (differs from a fresh build)")
+while IFS= read -r name; do
+    if [[ ! -f "$guest/$name" ]]; then
+        bad+=("$name (built but not committed)")
+    elif ! cmp -s "$scratch/guest/$name" "$guest/$name"; then
+        bad+=("$name (differs from a fresh build)")
     fi
-done
-for committed in "$guest"/bin/*.elf; do
-    [[ -e "$committed" ]] || continue
-    name=$(basename "$committed")
-    [[ -f "$scratch/guest/bin/$name" ]] || bad+=("bin/$name (committed but no longer built)")
-done
+done < <(images "$scratch/guest")
+while IFS= read -r name; do
+    [[ -f "$scratch/guest/$name" ]] || bad+=("$name (committed but no longer built)")
+done < <(images "$guest")
 
 if ((${#bad[@]})); then
     echo "check-images: stale guest images - run 'make -C guest' and commit guest/bin:" >&2
     printf '  %s\n' "${bad[@]}" >&2
     exit 1
 fi
-count=$(ls "$guest"/bin/*.elf | wc -l)
+count=$(images "$guest" | wc -l)
 echo "check-images: all $count guest images match a fresh build"
