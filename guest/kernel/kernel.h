@@ -32,18 +32,24 @@
 /* ---- ecall to the hypervisor / SBI ---- */
 struct sbiret { long error, value; };
 
-static inline long hypercall(long nr, long a0, long a1, long a2, long a3)
+static inline long hypercall5(long nr, long a0, long a1, long a2, long a3, long a4)
 {
     register long r_a0 asm("a0") = a0;
     register long r_a1 asm("a1") = a1;
     register long r_a2 asm("a2") = a2;
     register long r_a3 asm("a3") = a3;
+    register long r_a4 asm("a4") = a4;
     register long r_a7 asm("a7") = nr;
     asm volatile("ecall"
                  : "+r"(r_a0), "+r"(r_a1)
-                 : "r"(r_a2), "r"(r_a3), "r"(r_a7)
+                 : "r"(r_a2), "r"(r_a3), "r"(r_a4), "r"(r_a7)
                  : "memory");
     return r_a0;
+}
+
+static inline long hypercall(long nr, long a0, long a1, long a2, long a3)
+{
+    return hypercall5(nr, a0, a1, a2, a3, 0);
 }
 
 static inline struct sbiret sbi_call(long ext, long fid, long a0, long a1, long a2)

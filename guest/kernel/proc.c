@@ -308,7 +308,7 @@ static long sys_write(struct proc *p, uint64_t fd, uint64_t va, uint64_t len)
  * the process's page table for every page, collects the guest frame
  * numbers into a frame list in kernel memory and hands the list's GPA to
  * the hypervisor (vbase_op: a0 = cmd (0 enter, 1 exit), a1 = list GPA,
- * a2 = count, a3 = op).  The architecture plugged into the hypervisor does
+ * a2 = count, a3 = op, a4 = the region's VA, for the Monitor).  The architecture plugged into the hypervisor does
  * the rest; without one the answer is -ENOSYS.
  */
 #define VBASE_MAX_FRAMES 512       /* one page of GFNs: 2 MiB of user memory */
@@ -327,8 +327,8 @@ static long sys_vbase(struct proc *p, uint64_t va, uint64_t len, uint64_t op)
         frame_list[i] = PTE_PPN(*pte);    /* PPN of a guest PTE = GFN */
     }
     /* Under QEMU there is no hypervisor to ask (OpenSBI would say -2). */
-    long r = plat.vbase ? hypercall(HYPERVISOR_vbase_op, (long)op, (long)(uint64_t)frame_list,
-                                    (long)count, (long)op)
+    long r = plat.vbase ? hypercall5(HYPERVISOR_vbase_op, (long)op, (long)(uint64_t)frame_list,
+                                     (long)count, (long)op, (long)va)
                         : -ENOSYS;
     kprintf("kernel: vbase(0x%lx, %lu, %s) by pid %d: %lu frames from GFN 0x%lx -> %ld\n",
             (unsigned long)va, (unsigned long)len, op == VBASEOP_enter ? "enter" : "exit", p->pid,

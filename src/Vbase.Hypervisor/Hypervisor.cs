@@ -55,6 +55,7 @@ public sealed class Hypervisor : IDisposable
         Machine = new MachineMemory(Options.MachineMemory);
         scheduler = new Scheduler(this);
         Dom0 = new Dom0Api(this);
+        Sapi = new Sapi.SapiHost(this);
     }
 
     public HypervisorOptions Options { get; }
@@ -67,6 +68,12 @@ public sealed class Hypervisor : IDisposable
 
     /// <summary>Where a secure-architecture plug-in claims vbase_op and its VIRQs.</summary>
     public HypervisorExtensions Extensions { get; } = new();
+
+    /// <summary>The SAPI: the plugged-in architecture, protected regions, secure contexts, golden shadow.</summary>
+    public Sapi.SapiHost Sapi { get; }
+
+    /// <summary>Plugs a secure architecture in; once, before any domain is created.</summary>
+    public void Plug(Sapi.ISecureArchitecture architecture) => Sapi.Plug(architecture);
 
     /// <summary>Global virtual time in ticks: the sum of what every slice executed, plus skips while all wait.</summary>
     public ulong Now { get; internal set; }
@@ -100,6 +107,8 @@ public sealed class Hypervisor : IDisposable
     {
         if (domain == DomainId.Dom0)
         {
+            // Logged before delivery, so that what Dom0's handlers do appears after it.
+            Record(EventKind.VirqSent, domain, null, $"virq={virq} to=dom0 bound={(Dom0.IsVirqBound(virq) ? "yes" : "no")}");
             return Dom0.DeliverVirq(virq);
         }
         if (FindDomain(domain) is not Domain d)

@@ -30,4 +30,18 @@ public static class EventKind
     public const string VirqSent = "virq.sent";
     public const string RunIdle = "run.idle";
     public const string ForeignWrite = "dom0.foreign_write";
+
+    // SAPI: recorded by the hypervisor around the plugged-in architecture.
+    public const string ArchitecturePlugged = "sapi.plugged";
+    public const string RegionProtected = "sapi.region_protected";
+    public const string RegionReleased = "sapi.region_released";
+    public const string SecureSuspend = "sapi.secure_suspend";
+    public const string SecureResume = "sapi.secure_resume";
+    public const string ProtectedWriteDropped = "sapi.write_dropped";
+    public const string ProtectedAccessRefused = "sapi.access_refused";
+    public const string Violation = "sapi.violation";
+    public const string VbaseOp = "sapi.vbase_op";
+
+    /// <summary>Oracle: the application read protected data that differs from the golden shadow.</summary>
+    public const string ShadowMismatch = "oracle.read_mismatch";
 }

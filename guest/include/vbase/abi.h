@@ -78,6 +78,7 @@
 /* VIRQs */
 #define VIRQ_TIMER    0
 #define VIRQ_CONSOLE  2
+#define VIRQ_DOM_EXC  3   /* to Dom0: a domain shut down */
 #define VIRQ_VBASE   16   /* 16..23 reserved for plug-ins */
 
 /* grant_table_op (a0) */
@@ -109,7 +110,7 @@ struct vbase_gnttab_copy {
 };
 
 /* vbase_op (a0) */
-#define VBASEOP_enter  0   /* a1 GPA of a frame list (u64 GFNs), a2 count, a3 op */
+#define VBASEOP_enter  0   /* a1 GPA of a frame list (u64 GFNs), a2 count, a3 op, a4 VA */
 #define VBASEOP_exit   1
 #define VBASEOP_query  2   /* privileged */
 

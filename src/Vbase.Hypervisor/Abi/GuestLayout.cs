@@ -88,6 +88,16 @@ public static class Virq
     public const int Count = 24;
 }
 
+/// <summary>vbase_op sub-calls (a0). The guest kernel passes a1 = frame-list GPA, a2 = count, a3 = op, a4 = VA.</summary>
+public static class VbaseOpCommand
+{
+    public const ulong Enter = 0, Exit = 1;
+    /// <summary>Privileged: Dom0's Monitor asks for region details (guests get -EPERM).</summary>
+    public const ulong Query = 2;
+    /// <summary>Sub-calls from here on belong to the plugged-in architecture.</summary>
+    public const ulong FirstPlugin = 16;
+}
+
 public static class GrantTableCommand
 {
     public const ulong MapGrantRef = 0, UnmapGrantRef = 1, SetupTable = 2, Copy = 5, QuerySize = 6;

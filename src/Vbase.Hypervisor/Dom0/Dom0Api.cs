@@ -2,6 +2,7 @@ using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
+using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Scheduling;
 using Vbase.Isa.Traps;
 
@@ -137,7 +138,7 @@ public sealed class Dom0Api
 
     /// <summary>Reads guest-physical memory; returns 0 or the first page's error (-EFAULT).</summary>
     public int ReadGuest(DomainId id, GuestPhysicalAddress gpa, Span<byte> dest) =>
-        Get(id).TryRead(gpa.Value, dest) ? 0 : (int)Errno.EFAULT;
+        Get(id).TryRead(gpa.Value, dest, Accessor.Dom0) ? 0 : (int)Errno.EFAULT;
 
     /// <summary>
     /// Writes guest-physical memory as Dom0 may: RAM of any type, ram_ro included (Dom0 builds start info);
@@ -209,6 +210,31 @@ public sealed class Dom0Api
             $"{gfn}: {old.Type.ToXenName()} {old.Mfn} -> {entry.Type.ToXenName()} {entry.Mfn}");
     }
 
+    // ---- SAPI (the Monitor's view) ----
+
+    /// <summary>
+    /// The privileged <c>vbase_op(query)</c>: every protected region (VA, GFNs, MFNs, state) with the plugged-in
+    /// architecture's description of it — what the paper's Monitor asks for after VIRQ_VBASE.
+    /// </summary>
+    public IReadOnlyList<RegionReport> QueryRegions() => hv.Sapi.Query();
+
+    /// <summary>
+    /// Reads a protected region in one of three views (DRAM, what the application would read, the golden
+    /// shadow) without side effects; -ENOENT for an unknown region, -EINVAL for a range outside it.
+    /// </summary>
+    public int ReadRegion(int regionId, ulong offset, Span<byte> dest, MemoryView view)
+    {
+        ProtectedRegion? r = hv.Sapi.Regions.FirstOrDefault(x => x.Id == regionId);
+        if (r is null)
+        {
+            return (int)Errno.ENOENT;
+        }
+        return hv.Sapi.ReadView(r, offset, dest, view) ? 0 : (int)Errno.EINVAL;
+    }
+
+    /// <summary>The Oracle's record: every application read of protected data that differed from the golden shadow.</summary>
+    public IReadOnlyList<ShadowMismatch> ShadowMismatches => hv.Sapi.Mismatches;
+
     // ---- VIRQs ----
 
     /// <summary>Receives <paramref name="virq"/> when the hypervisor sends it to Dom0 (e.g. VIRQ_DOM_EXC on a shutdown).</summary>
@@ -224,13 +250,15 @@ public sealed class Dom0Api
     /// <summary>Sends a VIRQ to a guest domain without its cooperation; false if the guest has not bound it.</summary>
     public bool SendVirq(DomainId id, int virq, int vcpu = 0) => hv.SendVirq(Get(id).Id, virq, vcpu);
 
+    internal bool IsVirqBound(int virq) => virqHandlers.ContainsKey(virq);
+
     internal bool DeliverVirq(int virq)
     {
         if (!virqHandlers.TryGetValue(virq, out List<Action<Dom0Virq>>? list))
         {
             return false;
         }
-        var e = new Dom0Virq(virq, hv.Now);
+        var e = new Dom0Virq(virq, hv.Current?.Hart.Time ?? hv.Now);
         foreach (Action<Dom0Virq> h in list.ToList())
         {
             h(e);
@@ -275,10 +303,20 @@ public sealed class ForeignMapping
 
     public int Count => gfns.Length;
 
+    /// <summary>The page as Dom0 sees it: a protected frame is read through the plugged-in architecture.</summary>
     public ReadOnlySpan<byte> Read(int page)
     {
         Check(page);
-        return hv.Machine.Frame(mfns[page]);
+        if (!hv.Sapi.IsInterposed(mfns[page]))
+        {
+            return hv.Machine.Frame(mfns[page]);
+        }
+        byte[] copy = new byte[PageSize.Bytes];
+        if (!hv.Sapi.Read(Accessor.Dom0, AccessKind.Load, DomainId.Dom0, null, mfns[page], 0, copy))
+        {
+            throw new UnauthorizedAccessException($"page {page} ({gfns[page]}): the architecture refused the read");
+        }
+        return copy;
     }
 
     public void Write(int page, int offset, ReadOnlySpan<byte> data)
@@ -292,7 +330,17 @@ public sealed class ForeignMapping
         {
             throw new ArgumentOutOfRangeException(nameof(offset));
         }
-        data.CopyTo(hv.Machine.Frame(mfns[page])[offset..]);
+        if (hv.Sapi.IsInterposed(mfns[page]))
+        {
+            if (!hv.Sapi.Write(Accessor.Dom0, AccessKind.Store, DomainId.Dom0, null, mfns[page], offset, data))
+            {
+                throw new UnauthorizedAccessException($"page {page} ({gfns[page]}): the architecture refused the write");
+            }
+        }
+        else
+        {
+            data.CopyTo(hv.Machine.Frame(mfns[page])[offset..]);
+        }
         hv.NotifyMachineWrite(mfns[page], (uint)offset, (uint)data.Length);
     }
 

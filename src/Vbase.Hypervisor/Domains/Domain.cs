@@ -4,6 +4,7 @@ using Vbase.Hypervisor.Events;
 using Vbase.Hypervisor.Grants;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
+using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Scheduling;
 
 namespace Vbase.Hypervisor.Domains;
@@ -118,8 +119,12 @@ internal sealed unsafe class Domain
     // Guest memory as the hypervisor reaches it on a guest's behalf. Guest pointers and lengths are untrusted:
     // every helper checks each page against the p2m and answers false instead of throwing.
 
-    /// <summary>Copies guest-physical [gpa, gpa+dest.Length) out; false if any page is not readable.</summary>
-    public bool TryRead(ulong gpa, Span<byte> dest)
+    /// <summary>
+    /// Copies guest-physical [gpa, gpa+dest.Length) out; false if any page is not readable. Protected frames are
+    /// read through the plugged-in architecture as <paramref name="accessor"/> (the hypervisor on the guest's
+    /// behalf unless told otherwise).
+    /// </summary>
+    public bool TryRead(ulong gpa, Span<byte> dest, Accessor accessor = Accessor.Hypervisor)
     {
         if (!RangeOk(gpa, dest.Length))
         {
@@ -136,14 +141,28 @@ internal sealed unsafe class Domain
             }
             int off = (int)(a & PageSize.Mask);
             int n = Math.Min(PageSize.Bytes - off, dest.Length - done);
-            new ReadOnlySpan<byte>(Machine.HostPointer(e.Mfn) + off, n).CopyTo(dest[done..]);
+            if (Hypervisor.Sapi.IsInterposed(e.Mfn))
+            {
+                if (!Hypervisor.Sapi.Read(accessor, AccessKind.Load, Initiator(accessor), Hypervisor.Current, e.Mfn, off, dest.Slice(done, n)))
+                {
+                    return false;
+                }
+            }
+            else
+            {
+                new ReadOnlySpan<byte>(Machine.HostPointer(e.Mfn) + off, n).CopyTo(dest[done..]);
+            }
             done += n;
         }
         return true;
     }
 
-    /// <summary>Copies into guest-physical memory; false (and nothing written) if any page is not writable.</summary>
-    public bool TryWrite(ulong gpa, ReadOnlySpan<byte> source)
+    /// <summary>
+    /// Copies into guest-physical memory; false (and nothing written) if any page is not writable. Protected
+    /// frames are written through the plugged-in architecture, which may drop the write or refuse it (false,
+    /// with the pages before it written).
+    /// </summary>
+    public bool TryWrite(ulong gpa, ReadOnlySpan<byte> source, Accessor accessor = Accessor.Hypervisor)
     {
         if (!RangeOk(gpa, source.Length))
         {
@@ -165,7 +184,18 @@ internal sealed unsafe class Domain
             P2mEntry e = P2m.Lookup(gfn);
             int off = (int)(a & PageSize.Mask);
             int n = Math.Min(PageSize.Bytes - off, source.Length - done);
-            source.Slice(done, n).CopyTo(new Span<byte>(Machine.HostPointer(e.Mfn) + off, n));
+            if (Hypervisor.Sapi.IsInterposed(e.Mfn))
+            {
+                if (!Hypervisor.Sapi.Write(accessor, AccessKind.Store, Initiator(accessor), Hypervisor.Current, e.Mfn, off, source.Slice(done, n)))
+                {
+                    NotifyWritten(gpa, (ulong)done);
+                    return false;
+                }
+            }
+            else
+            {
+                source.Slice(done, n).CopyTo(new Span<byte>(Machine.HostPointer(e.Mfn) + off, n));
+            }
             sharedInfo |= gfn == SharedInfoGfn;
             done += n;
         }
@@ -194,6 +224,8 @@ internal sealed unsafe class Domain
         value = ok ? BitConverter.ToUInt64(b) : 0;
         return ok;
     }
+
+    private DomainId Initiator(Accessor accessor) => accessor == Accessor.Dom0 ? DomainId.Dom0 : Id;
 
     private static bool RangeOk(ulong gpa, int length) => length >= 0 && gpa <= ulong.MaxValue - (ulong)length;
 

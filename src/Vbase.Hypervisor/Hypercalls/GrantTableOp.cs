@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.P2m;
 
 namespace Vbase.Hypervisor.Hypercalls;
@@ -64,15 +65,55 @@ internal static class GrantTableOp
                 }
                 else
                 {
-                    c.Hypervisor.Machine.Frame(from).Slice((int)sourceOffset, (int)length)
-                        .CopyTo(c.Hypervisor.Machine.Frame(to).Slice((int)destOffset, (int)length));
-                    c.Hypervisor.NotifyMachineWrite(to, destOffset, length);
+                    status = CopyFrames(c, from, (int)sourceOffset, to, (int)destOffset, (int)length);
                 }
             }
         }
         Span<byte> s = stackalloc byte[4];
         BinaryPrimitives.WriteInt32LittleEndian(s, (int)status);
         return c.TryWrite(gpa + GrantCopyLayout.Status, s) ? 0 : Errno.EFAULT;
+    }
+
+    /// <summary>
+    /// The copy itself, on the device path: protected frames at either end are read or written through the
+    /// plugged-in architecture, which may refuse (-EPERM) or drop the write.
+    /// </summary>
+    private static long CopyFrames(in HypercallContext c, Mfn from, int fromOffset, Mfn to, int toOffset, int length)
+    {
+        SapiHost sapi = c.Hypervisor.Sapi;
+        MachineMemory machine = c.Hypervisor.Machine;
+        if (!sapi.IsInterposed(from) && !sapi.IsInterposed(to))
+        {
+            machine.Frame(from).Slice(fromOffset, length).CopyTo(machine.Frame(to).Slice(toOffset, length));
+        }
+        else
+        {
+            byte[] buffer = new byte[length];
+            if (sapi.IsInterposed(from))
+            {
+                if (!sapi.Read(Accessor.Device, AccessKind.Load, c.Caller, c.Vcpu, from, fromOffset, buffer))
+                {
+                    return Errno.EPERM;
+                }
+            }
+            else
+            {
+                machine.Frame(from).Slice(fromOffset, length).CopyTo(buffer);
+            }
+            if (sapi.IsInterposed(to))
+            {
+                if (!sapi.Write(Accessor.Device, AccessKind.Store, c.Caller, c.Vcpu, to, toOffset, buffer))
+                {
+                    return Errno.EPERM;
+                }
+            }
+            else
+            {
+                buffer.CopyTo(machine.Frame(to).Slice(toOffset, length));
+            }
+        }
+        c.Hypervisor.NotifyMachineWrite(to, (uint)toOffset, (uint)length);
+        return 0;
     }
 
     /// <summary>A copy end: a grant of another domain, or a GFN of the caller's own (never another's GFN).</summary>

@@ -1,5 +1,9 @@
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.Sapi;
+using Vbase.Hypervisor.Scheduling;
+using Vbase.Isa.Harts;
+using Vbase.Isa.Traps;
 using Vbase.Isa.Memory;
 
 namespace Vbase.Hypervisor.P2m;
@@ -8,6 +12,7 @@ namespace Vbase.Hypervisor.P2m;
 /// A domain's guest-physical space as its harts see it: the G-stage. Plain RAM is handed to the hart's TLB as
 /// a host pointer; read-only frames refuse only stores (which come back here, are dropped and reported);
 /// the shared-info frame takes stores on the slow path so that the event line follows every guest write.
+/// Frames inside a protected region (SAPI) never get a host pointer: every access goes to the plug-in.
 /// </summary>
 internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemory
 {
@@ -15,6 +20,10 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
     {
         var gfn = new Gfn(pageAddress >> PageSize.Shift);
         P2mEntry e = domain.P2m.Lookup(gfn);
+        if (e.Type.IsReadable() && domain.Hypervisor.Sapi.IsInterposed(e.Mfn))
+        {
+            return null;
+        }
         if (access == MemoryAccess.Store)
         {
             return e.Type.IsWritable() && gfn != domain.SharedInfoGfn ? domain.Machine.HostPointer(e.Mfn) : null;
@@ -29,6 +38,21 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
         {
             value = 0;
             return false;
+        }
+        if (domain.Hypervisor.Sapi.IsInterposed(e.Mfn))
+        {
+            Span<byte> bytes = stackalloc byte[8];
+            bytes.Clear();
+            Vcpu? v = domain.Hypervisor.Current;
+            AccessKind kind = access switch
+            {
+                MemoryAccess.Fetch => AccessKind.Fetch,
+                MemoryAccess.PageWalk => AccessKind.PageWalk,
+                _ => AccessKind.Load,
+            };
+            bool ok = domain.Hypervisor.Sapi.Read(AccessorOf(v, kind), kind, domain.Id, v, e.Mfn, (int)(address & PageSize.Mask), bytes[..size]);
+            value = ok ? BitConverter.ToUInt64(bytes) : 0;
+            return ok;
         }
         byte* p = domain.Machine.HostPointer(e.Mfn) + (address & PageSize.Mask);
         value = size switch
@@ -45,6 +69,14 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
     {
         var gfn = new Gfn(address >> PageSize.Shift);
         P2mEntry e = domain.P2m.Lookup(gfn);
+        if (e.Type.IsReadable() && domain.Hypervisor.Sapi.IsInterposed(e.Mfn))
+        {
+            Span<byte> bytes = stackalloc byte[8];
+            BitConverter.TryWriteBytes(bytes, value);
+            Vcpu? v = domain.Hypervisor.Current;
+            return domain.Hypervisor.Sapi.Write(AccessorOf(v, AccessKind.Store), AccessKind.Store, domain.Id, v, e.Mfn,
+                (int)(address & PageSize.Mask), bytes[..size]);
+        }
         if (e.Type.IsReadOnly())
         {
             // Xen drops the write and logs "p2m write to read-only gfn"; the guest carries on.
@@ -70,4 +102,8 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
         }
         return true;
     }
+
+    /// <summary>Guest code in U-mode is the user; S-mode code and the MMU's walks are the kernel.</summary>
+    private static Accessor AccessorOf(Vcpu? v, AccessKind kind) =>
+        v is not null && v.Hart.Privilege == Privilege.User && kind != AccessKind.PageWalk ? Accessor.GuestUser : Accessor.GuestKernel;
 }

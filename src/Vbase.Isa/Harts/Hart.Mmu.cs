@@ -321,7 +321,7 @@ public sealed unsafe partial class Hart
         for (int level = 2; level >= 0; level--)
         {
             ulong pteAddress = table + (((va >> (12 + 9 * level)) & 511) << 3);
-            if (!ReadPhysical(pteAddress, 8, out ulong pte))
+            if (!ReadPhysical(pteAddress, 8, out ulong pte, MemoryAccess.PageWalk))
             {
                 RaiseException(AccessFault(access), va);
                 return false;
@@ -377,15 +377,15 @@ public sealed unsafe partial class Hart
     }
 
     /// <summary>A physical read below translation (page-table walks, slow paths). False = access fault.</summary>
-    private bool ReadPhysical(ulong address, int size, out ulong value)
+    private bool ReadPhysical(ulong address, int size, out ulong value, MemoryAccess access = MemoryAccess.Load)
     {
-        byte* host = memory.TryGetPage(address & ~0xFFFUL, MemoryAccess.Load);
+        byte* host = memory.TryGetPage(address & ~0xFFFUL, access);
         if (host is not null)
         {
             value = ReadHost(host + (address & 0xFFF), size);
             return true;
         }
-        return memory.Read(address, size, MemoryAccess.Load, out value);
+        return memory.Read(address, size, access, out value);
     }
 
     /// <summary>A physical write below translation; keeps decoded code coherent. False = access fault.</summary>

@@ -131,9 +131,20 @@ public sealed unsafe partial class Hart
         Pc = entry;
     }
 
+    /// <summary>
+    /// Called after every change of privilege (traps, xRET, <see cref="Enter"/>); null costs nothing. The
+    /// hypervisor's SAPI uses it to see a secure process leave and regain the hart.
+    /// </summary>
+    public Action<Hart>? PrivilegeChanged { get; set; }
+
     private void SetPrivilege(Privilege level)
     {
+        Privilege previous = Privilege;
         Privilege = level;
         SelectTranslationContext();
+        if (PrivilegeChanged is not null && previous != level)
+        {
+            PrivilegeChanged(this);
+        }
     }
 }

@@ -1,12 +1,17 @@
 namespace Vbase.Isa.Memory;
 
-/// <summary>The kind of access a hart makes; page-table walks use <see cref="Load"/>/<see cref="Store"/>.</summary>
+/// <summary>The kind of access a hart makes.</summary>
 public enum MemoryAccess : byte
 {
     Fetch = 0,
     Load = 1,
-    /// <summary>Stores, AMOs and SC (the spec's "store/AMO").</summary>
+    /// <summary>Stores, AMOs and SC (the spec's "store/AMO"); also the MMU's A/D-bit updates.</summary>
     Store = 2,
+    /// <summary>
+    /// A page-table read by the MMU. Only <see cref="IPhysicalMemory"/> sees it (so that a layer below can tell
+    /// walks from loads); faults it causes are reported as the access that needed the walk.
+    /// </summary>
+    PageWalk = 3,
 }
 
 /// <summary>

@@ -1,6 +1,9 @@
 using System.Text;
 using Vbase.Hypervisor;
+using Vbase.Architectures;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi.Registry;
 using HvDomainState = Vbase.Hypervisor.Domains.DomainState;
 using HvShutdownReason = Vbase.Hypervisor.Abi.ShutdownReason;
 using Hv = Vbase.Hypervisor.Hypervisor;
@@ -35,7 +38,19 @@ public sealed class HypervisorHost : IGuestHost
             throw new TestbedException(TestbedStage.Host,
                 $"cannot build the hypervisor with {settings.MachineMemoryBytes} bytes of machine memory: {Testbed.OneLine(e.Message)}");
         }
+        if (settings.Architecture is string arch)
+        {
+            ArchitectureInfo info = BuiltInArchitectures.CreateRegistry().Find(arch)
+                ?? throw new TestbedException(TestbedStage.Host, $"unknown architecture '{arch}'");
+            architecture = info.Create(new ArchitectureOptions { Seed = settings.Seed });
+            hypervisor.Plug(architecture);
+        }
     }
+
+    private readonly ISecureArchitecture? architecture;
+
+    /// <summary>The hypervisor itself, for Dom0 programs (the Monitor, the Controller, the Oracle).</summary>
+    public Hv Hypervisor => hypervisor;
 
     /// <summary>Builds an empty hypervisor for a run.</summary>
     /// <exception cref="TestbedException">The hypervisor cannot be built (<see cref="TestbedStage.Host"/>).</exception>
@@ -109,7 +124,11 @@ public sealed class HypervisorHost : IGuestHost
         return new DomainOutcome(state, reason, info.ExitCode, info.Instructions);
     }
 
-    public void Dispose() => hypervisor.Dispose();
+    public void Dispose()
+    {
+        hypervisor.Dispose();
+        (architecture as IDisposable)?.Dispose();
+    }
 
     private static DomainId Id(int domainId) => new(checked((ushort)domainId));
 

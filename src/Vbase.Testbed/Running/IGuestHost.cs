@@ -37,7 +37,9 @@ public interface IGuestHost : IDisposable
 /// <param name="SliceInstructions">The scheduler's slice; null: the hypervisor's default.</param>
 /// <param name="MachineMemoryBytes">Machine memory for all domains together.</param>
 /// <param name="Events">Receives the hypervisor's event log, in order, on the thread that runs it; null: none.</param>
-public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong MachineMemoryBytes, Action<HostEvent>? Events = null);
+/// <param name="Architecture">The secure architecture to plug in (a registry name); null: none.</param>
+public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong MachineMemoryBytes, Action<HostEvent>? Events = null,
+    string? Architecture = null);
 
 /// <summary>One entry of the hypervisor's event log (docs/scenarios.md, events.jsonl).</summary>
 /// <param name="Time">Virtual time.</param>

@@ -56,7 +56,7 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             {
                 consoles.Add(new ConsoleFanOut(domain.Name, options.Console, OpenLog(options.OutDirectory, domain.Name), sharedLock));
             }
-            using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario), events is null ? null : events.Write));
+            using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario), events is null ? null : events.Write, scenario.Architecture));
             var ids = new List<int>();
             for (int i = 0; i < images.Count; i++)
             {

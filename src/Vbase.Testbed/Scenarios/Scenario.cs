@@ -8,7 +8,11 @@ namespace Vbase.Testbed.Scenarios;
 /// <param name="Name">The scenario's name (letters, digits, '-', '_', '.').</param>
 /// <param name="Seed">Seeds every choice the run makes; same scenario and seed, same run.</param>
 /// <param name="Domains">The guest domains, in the order they are created (domain ids 1, 2, …).</param>
-public sealed record Scenario(string Path, string Name, ulong Seed, ScenarioLimits Limits, IReadOnlyList<DomainSpec> Domains);
+public sealed record Scenario(string Path, string Name, ulong Seed, ScenarioLimits Limits, IReadOnlyList<DomainSpec> Domains)
+{
+    /// <summary>The secure architecture plugged into the hypervisor (a registry name); null: none plugged in.</summary>
+    public string? Architecture { get; init; }
+}
 
 /// <summary>How far a run may go.</summary>
 /// <param name="MaxInstructions">Instructions retired by all vCPUs together before the run is stopped; null: no limit.</param>

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Vbase.Hypervisor.Abi;
+using Vbase.Architectures;
+using Vbase.Sapi.Registry;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -28,7 +30,7 @@ public static class ScenarioLoader
     public const ulong MinSliceInstructions = 100, MaxSliceInstructions = 100_000_000;
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(24);
 
-    private static readonly string[] RootKeys = ["name", "seed", "limits", "domains"];
+    private static readonly string[] RootKeys = ["name", "arch", "seed", "limits", "domains"];
     private static readonly string[] LimitKeys = ["max_instructions", "slice_instructions", "timeout"];
     private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input"];
 
@@ -87,8 +89,18 @@ public static class ScenarioLoader
             string name = Name(Required(root, "", "name", "every scenario needs a name"), "name");
             ulong seed = Get(root, "seed") is YamlNode seedNode ? Seed(seedNode) : 0;
             ScenarioLimits limits = Get(root, "limits") is YamlNode limitsNode ? Limits(limitsNode) : ScenarioLimits.None;
+            string? arch = Get(root, "arch") is YamlNode archNode ? Architecture(archNode) : null;
             IReadOnlyList<DomainSpec> domains = Domains(Required(root, "", "domains", "a scenario needs at least one domain"));
-            return new Scenario(file, name, seed, limits, domains);
+            return new Scenario(file, name, seed, limits, domains) { Architecture = arch };
+        }
+
+        private string Architecture(YamlNode node)
+        {
+            string name = Text(node, "arch");
+            ArchitectureRegistry registry = BuiltInArchitectures.CreateRegistry();
+            return registry.Find(name) is null
+                ? throw Error(node, "arch", $"unknown architecture '{name}' (known: {string.Join(", ", registry.All.Select(a => a.Name))})")
+                : name;
         }
 
         private ScenarioLimits Limits(YamlNode node)

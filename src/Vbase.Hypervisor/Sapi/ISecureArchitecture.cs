@@ -1,0 +1,109 @@
+namespace Vbase.Hypervisor.Sapi;
+
+/// <summary>
+/// A secure processor architecture plugged into the hypervisor (layer 5 of DESIGN.md). One instance serves
+/// one hypervisor. It reaches the machine only through the <see cref="SapiHost"/> given to
+/// <see cref="Attach"/>, and the hypervisor reaches it only through the four hook sets below.
+/// </summary>
+/// <remarks>
+/// Derive from <see cref="SecureArchitectureBase"/>, which answers every hook with "no effect", and override
+/// what the design changes.
+/// </remarks>
+public interface ISecureArchitecture : IVcpuHooks, IVmmuHooks, IIntrospection
+{
+    /// <summary>The name scenarios and <c>--arch</c> use (lower case, e.g. <c>vbase</c>).</summary>
+    string Name { get; }
+
+    /// <summary>Called once, before any domain runs.</summary>
+    void Attach(SapiHost host);
+}
+
+/// <summary>VCPU hooks: the plug-in's own hypercalls, secure registers and secure-execution transitions.</summary>
+public interface IVcpuHooks
+{
+    /// <summary>
+    /// Per-vCPU secure registers this architecture adds. The hypervisor keeps them per vCPU, hides them (saves
+    /// and zeroes) whenever the vCPU leaves secure execution and restores them when it comes back; a guest
+    /// sees them only through the plug-in's own sub-calls (<see cref="SapiHost.SecureRegisters"/>).
+    /// </summary>
+    int SecureRegisterCount { get; }
+
+    /// <summary>
+    /// A guest's <c>vbase_op</c> sub-call (enter, exit or one of the plug-in's own from
+    /// <see cref="Abi.VbaseOpCommand.FirstPlugin"/>). Returns a0: ≥ 0, or a negative errno. Arguments are untrusted.
+    /// </summary>
+    long OnVbaseOp(VbaseOpCall call);
+
+    /// <summary>A vCPU entered, left, suspended or resumed secure execution (see <see cref="SecureTransitionKind"/>).</summary>
+    void OnSecureTransition(SecureTransition transition);
+}
+
+/// <summary>
+/// VMMU hooks: called for every access to a frame the plug-in protects (<see cref="SapiHost.Protect"/>), from
+/// every accessor — guest fetch, load, store, AMO, page walk; the hypervisor on a guest's behalf; Dom0; the
+/// device path. Frames nobody protects never reach these hooks and keep the hart's fast path.
+/// </summary>
+public interface IVmmuHooks
+{
+    /// <summary>
+    /// A read of <paramref name="data"/>.Length bytes at <see cref="MemoryAccessContext.Mfn"/> +
+    /// <see cref="MemoryAccessContext.Offset"/> (never crossing a frame). On entry <paramref name="data"/> holds
+    /// the DRAM bytes; <see cref="AccessVerdict.Transformed"/> means the plug-in replaced them (e.g. decrypted).
+    /// </summary>
+    AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data);
+
+    /// <summary>
+    /// A write of <paramref name="data"/> (the plaintext the accessor stores). <see cref="AccessVerdict.Pass"/>:
+    /// the hypervisor stores it as is; <see cref="AccessVerdict.Transformed"/>: the plug-in already wrote DRAM
+    /// (e.g. ciphertext) itself; <see cref="AccessVerdict.Dropped"/>: nothing changes and the drop is reported.
+    /// </summary>
+    AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data);
+}
+
+/// <summary>Introspection: what the Monitor and the Oracle may learn about protected regions.</summary>
+public interface IIntrospection
+{
+    /// <summary>Architecture-specific state of <paramref name="region"/> (e.g. "encryption": "aes-128-ctr").</summary>
+    IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region);
+}
+
+/// <summary>What a VMMU hook decided about one access.</summary>
+public enum AccessVerdict
+{
+    /// <summary>Unchanged: the DRAM bytes are read, the written bytes are stored.</summary>
+    Pass,
+    /// <summary>The plug-in produced the bytes read or wrote DRAM itself.</summary>
+    Transformed,
+    /// <summary>A write that does not happen; the accessor carries on (Xen's dropped write to <c>ram_ro</c>).</summary>
+    Dropped,
+    /// <summary>Refused with a fault: an access fault for a hart, an error for Dom0 and hypercalls.</summary>
+    Fault,
+}
+
+/// <summary>Who makes an access to a protected frame.</summary>
+public enum Accessor
+{
+    /// <summary>Guest code in U-mode.</summary>
+    GuestUser,
+    /// <summary>Guest code in S-mode (the guest kernel), including the MMU walking its page tables.</summary>
+    GuestKernel,
+    /// <summary>The hypervisor copying guest memory on the guest's behalf (hypercall arguments and buffers).</summary>
+    Hypervisor,
+    /// <summary>Dom0 through the privileged API (foreign mapping, guest memory reads and writes).</summary>
+    Dom0,
+    /// <summary>The I/O path: grant copies, which is how Xen's backends move device data (DMA).</summary>
+    Device,
+    /// <summary>The Monitor or Oracle inspecting memory; the plug-in must not count or report it.</summary>
+    Inspection,
+}
+
+/// <summary>The kind of access.</summary>
+public enum AccessKind
+{
+    Fetch,
+    Load,
+    /// <summary>Stores, AMOs and SC.</summary>
+    Store,
+    /// <summary>A page-table read by the guest's MMU.</summary>
+    PageWalk,
+}

@@ -1,0 +1,423 @@
+using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Hypercalls;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
+using Vbase.Hypervisor.Scheduling;
+using Vbase.Isa.Harts;
+using Vbase.Isa.Traps;
+
+namespace Vbase.Hypervisor.Sapi;
+
+/// <summary>
+/// The hypervisor side of the SAPI. Public members are what a plug-in may use; internal ones are how the
+/// hypervisor routes every access to a protected frame through the plug-in, keeps the secure contexts and
+/// the golden shadow, and answers the Monitor.
+/// </summary>
+/// <remarks>
+/// Only frames inside a protected region are "interposed": their pages never reach a hart's TLB as host
+/// pointers, so each access comes here. Every other frame keeps the fast path.
+/// </remarks>
+public sealed class SapiHost
+{
+    private readonly Hypervisor hv;
+    private readonly byte[] interposed;                       // per MFN: 1 = inside an active region
+    private readonly Dictionary<ulong, (ProtectedRegion Region, int Page)> regionOfMfn = [];
+    private readonly List<ProtectedRegion> regions = [];
+    private readonly List<SecureContext> contexts = [];
+    private readonly List<ShadowMismatch> mismatches = [];
+    private ISecureArchitecture? architecture;
+
+    internal SapiHost(Hypervisor hv)
+    {
+        this.hv = hv;
+        interposed = new byte[hv.Machine.FrameCount];
+    }
+
+    /// <summary>The plugged-in architecture, or null.</summary>
+    public ISecureArchitecture? Architecture => architecture;
+
+    // ---- for plug-ins ----
+
+    /// <summary>Machine memory, raw: what the architecture writes to DRAM goes here.</summary>
+    public MachineMemory Dram => hv.Machine;
+
+    /// <summary>Global virtual time (the accessing vCPU's, inside a slice).</summary>
+    public ulong Now => hv.Current is Vcpu v ? v.Hart.Time : hv.Now;
+
+    /// <summary>Every region ever registered, released ones included, in registration order.</summary>
+    public IReadOnlyList<ProtectedRegion> Regions => regions;
+
+    /// <summary>Every secure context (process) that ever registered a region.</summary>
+    public IReadOnlyList<SecureContext> Contexts => contexts;
+
+    /// <summary>The p2m entry of <paramref name="gfn"/> in <paramref name="domain"/> (Invalid if none).</summary>
+    public P2mEntry Translate(DomainId domain, Gfn gfn) => Find(domain)?.P2m.Lookup(gfn) ?? P2mEntry.Invalid;
+
+    /// <summary>Changes the p2m type of a guest frame (Xen's p2m_change_type), recorded in the event log.</summary>
+    public void ChangeP2mType(DomainId domain, Gfn gfn, P2mType type)
+    {
+        Domain d = Find(domain) ?? throw new ArgumentException($"no domain {domain}", nameof(domain));
+        P2mEntry old = d.P2m.Lookup(gfn);
+        if (old.Type == type)
+        {
+            return;
+        }
+        d.P2m.Set(gfn, old with { Type = type });
+        hv.Record(EventKind.P2mChanged, domain, hv.CurrentVcpuId, $"{gfn}: {old.Type.ToXenName()} {old.Mfn} -> {type.ToXenName()} {old.Mfn}");
+    }
+
+    /// <summary>
+    /// Registers a region and interposes on its frames. Call it before changing the frames' DRAM contents
+    /// (e.g. encrypting): the golden shadow starts as the plaintext in DRAM now. Null (and nothing changes) if a
+    /// GFN is not the domain's own RAM or a frame is already protected.
+    /// </summary>
+    public ProtectedRegion? Protect(RegionRequest request)
+    {
+        Domain? d = Find(request.Domain);
+        if (d is null || request.Gfns.Count == 0 || request.Vcpu < 0 || request.Vcpu >= d.Vcpus.Count)
+        {
+            return null;
+        }
+        var mfns = new Mfn[request.Gfns.Count];
+        for (int i = 0; i < mfns.Length; i++)
+        {
+            P2mEntry e = d.P2m.Lookup(request.Gfns[i]);
+            if (e.Type is not (P2mType.RamRw or P2mType.RamRo) || hv.Machine.OwnerOf(e.Mfn) != d.Id
+                || interposed[e.Mfn.Value] != 0 || Array.IndexOf(mfns, e.Mfn, 0, i) >= 0)
+            {
+                return null;
+            }
+            mfns[i] = e.Mfn;
+        }
+        var region = new ProtectedRegion(regions.Count + 1, d.Id, request.Vcpu, request.Satp, request.VirtualAddress,
+            [.. request.Gfns], mfns, Now);
+        for (int i = 0; i < mfns.Length; i++)
+        {
+            hv.Machine.Frame(mfns[i]).CopyTo(region.Shadow.AsSpan(i * PageSize.Bytes));
+            interposed[mfns[i].Value] = 1;
+            regionOfMfn[mfns[i].Value] = (region, i);
+        }
+        regions.Add(region);
+        SecureContext context = ContextOf(d.Id, request.Vcpu, request.Satp) ?? NewContext(d, request.Vcpu, request.Satp);
+        context.Regions.Add(region);
+        FlushHarts();
+        hv.Record(EventKind.RegionProtected, d.Id, request.Vcpu,
+            $"region={region.Id} va=0x{request.VirtualAddress.Value:x} pages={mfns.Length} gfn=0x{request.Gfns[0].Value:x} mfn=0x{mfns[0].Value:x} satp=0x{request.Satp:x}");
+        Transition(SecureTransitionKind.Enter, context, region);
+        return region;
+    }
+
+    /// <summary>Ends the protection of <paramref name="region"/>: its frames go back to the fast path.</summary>
+    public void Release(ProtectedRegion region)
+    {
+        if (!region.IsActive)
+        {
+            return;
+        }
+        region.ReleasedAt = Now;
+        foreach (Mfn m in region.Mfns)
+        {
+            interposed[m.Value] = 0;
+            regionOfMfn.Remove(m.Value);
+        }
+        FlushHarts();
+        hv.Record(EventKind.RegionReleased, region.Domain, region.Vcpu, $"region={region.Id}");
+        SecureContext? context = ContextOf(region.Domain, region.Vcpu, region.Satp);
+        if (context is not null)
+        {
+            context.Regions.Remove(region);
+            if (context.Regions.Count == 0)
+            {
+                if (context.Running)
+                {
+                    context.Running = false;
+                }
+                Transition(SecureTransitionKind.Exit, context, region);
+            }
+        }
+    }
+
+    /// <summary>The active regions registered by this process (domain, vCPU, address space).</summary>
+    public IReadOnlyList<ProtectedRegion> RegionsOf(DomainId domain, int vcpu, ulong satp) =>
+        ContextOf(domain, vcpu, satp)?.Regions ?? [];
+
+    /// <summary>The secure context of the calling process, or null if it has registered nothing.</summary>
+    public SecureContext? ContextOf(VbaseOpCall call) => ContextOf(call.Caller, call.VcpuId, call.Satp);
+
+    /// <summary>Sends a VIRQ to a domain, or to Dom0's handlers (<see cref="DomainId.Dom0"/>).</summary>
+    public bool SendVirq(DomainId domain, int virq) => hv.SendVirq(domain, virq);
+
+    /// <summary>Reserves a plug-in VIRQ (16–23).</summary>
+    public void ClaimVirq(int virq) => hv.Extensions.ClaimVirq(virq, architecture?.Name ?? "plug-in");
+
+    /// <summary>Adds a line to the event log.</summary>
+    public void Record(string kind, DomainId? domain, int? vcpu, string details) => hv.Record(kind, domain, vcpu, details);
+
+    /// <summary>Reports a violation the architecture detected (e.g. a MAC mismatch), with what it saw.</summary>
+    public void ReportViolation(in MemoryAccessContext access, string details) =>
+        hv.Record(EventKind.Violation, access.Domain, access.Vcpu,
+            $"region={access.Region.Id} accessor={Name(access.Accessor)} kind={Name(access.Kind)} gpa=0x{access.Address.Value:x} mfn=0x{access.Mfn.Value:x} {details}");
+
+    /// <summary>After a plug-in rewrote DRAM outside an access hook (e.g. encrypting at enter): harts drop stale code.</summary>
+    public void NotifyDramWritten(Mfn mfn) => hv.NotifyMachineWrite(mfn, 0, PageSize.Bytes);
+
+    // ---- for the hypervisor ----
+
+    internal void Plug(ISecureArchitecture arch)
+    {
+        if (architecture is not null)
+        {
+            throw new InvalidOperationException($"an architecture ({architecture.Name}) is already plugged in");
+        }
+        if (hv.Domains.Any())
+        {
+            throw new InvalidOperationException("plug the architecture in before creating domains");
+        }
+        architecture = arch;
+        hv.Extensions.ClaimVbaseOp(HandleVbaseOp);
+        arch.Attach(this);
+        hv.Record(EventKind.ArchitecturePlugged, null, null, $"arch={arch.Name}");
+    }
+
+    private long HandleVbaseOp(in HypercallContext c)
+    {
+        ulong command = c.Arg(0);
+        if (command == VbaseOpCommand.Query && !c.Domain.Privileged)
+        {
+            hv.Record(EventKind.HypercallDenied, c.Caller, c.VcpuId, "vbase_op query: not privileged");
+            return Errno.EPERM;
+        }
+        long result = architecture!.OnVbaseOp(new VbaseOpCall(c));
+        hv.Record(EventKind.VbaseOp, c.Caller, c.VcpuId, $"cmd={command} a1=0x{c.Arg(1):x} a2={c.Arg(2)} a3={c.Arg(3)} -> {result}");
+        return result;
+    }
+
+    /// <summary>Dom0's <c>vbase_op(query)</c>: every region with the architecture's description of it.</summary>
+    internal IReadOnlyList<RegionReport> Query()
+    {
+        hv.Record(EventKind.VbaseOp, DomainId.Dom0, null, $"cmd={VbaseOpCommand.Query} (query) -> {regions.Count} regions");
+        var list = new List<RegionReport>(regions.Count);
+        foreach (ProtectedRegion r in regions)
+        {
+            list.Add(new RegionReport(r.Id, r.Domain, r.Vcpu, r.Satp, r.VirtualAddress, r.Gfns, r.Mfns, r.IsActive, r.ProtectedAt,
+                architecture?.DescribeRegion(r) ?? []));
+        }
+        return list;
+    }
+
+    internal bool IsInterposed(Mfn mfn) => mfn.Value < (ulong)interposed.Length && interposed[mfn.Value] != 0;
+
+    /// <summary>
+    /// A read of a protected frame: DRAM bytes, then the plug-in. False = refused (fault). Reads by the
+    /// application are compared against the golden shadow.
+    /// </summary>
+    internal unsafe bool Read(Accessor accessor, AccessKind kind, DomainId initiator, Vcpu? vcpu, Mfn mfn, int offset, Span<byte> data)
+    {
+        MemoryAccessContext ctx = Context(accessor, kind, initiator, vcpu, mfn, offset);
+        new ReadOnlySpan<byte>(hv.Machine.HostPointer(mfn) + offset, data.Length).CopyTo(data);
+        AccessVerdict verdict = architecture?.OnRead(ctx, data) ?? AccessVerdict.Pass;
+        if (verdict is AccessVerdict.Fault or AccessVerdict.Dropped)
+        {
+            Refused(ctx, data.Length);
+            return false;
+        }
+        if (ctx.IsApplication)
+        {
+            ReadOnlySpan<byte> expected = ctx.Region.Shadow.AsSpan(ctx.RegionPage * PageSize.Bytes + offset, data.Length);
+            if (!expected.SequenceEqual(data))
+            {
+                var m = new ShadowMismatch(ctx.Time, ctx.Region.Id, ctx.Address, expected.ToArray(), data.ToArray());
+                mismatches.Add(m);
+                hv.Record(EventKind.ShadowMismatch, ctx.Domain, ctx.Vcpu,
+                    $"region={m.RegionId} gpa=0x{m.Address.Value:x} expected={Convert.ToHexStringLower(m.Expected)} read={Convert.ToHexStringLower(m.Actual)}");
+            }
+        }
+        return true;
+    }
+
+    /// <summary>A write to a protected frame through the plug-in. False = refused (fault); a dropped write is true.</summary>
+    internal unsafe bool Write(Accessor accessor, AccessKind kind, DomainId initiator, Vcpu? vcpu, Mfn mfn, int offset, ReadOnlySpan<byte> data)
+    {
+        MemoryAccessContext ctx = Context(accessor, kind, initiator, vcpu, mfn, offset);
+        AccessVerdict verdict = architecture?.OnWrite(ctx, data) ?? AccessVerdict.Pass;
+        switch (verdict)
+        {
+            case AccessVerdict.Fault:
+                Refused(ctx, data.Length);
+                return false;
+            case AccessVerdict.Dropped:
+                hv.Record(EventKind.ProtectedWriteDropped, ctx.Domain, ctx.Vcpu,
+                    $"region={ctx.Region.Id} accessor={Name(accessor)} gpa=0x{ctx.Address.Value:x} mfn=0x{mfn.Value:x} size={data.Length} p2m={Translate(ctx.Domain, ctx.Gfn).Type.ToXenName()}");
+                return true;
+            case AccessVerdict.Pass:
+                data.CopyTo(new Span<byte>(hv.Machine.HostPointer(mfn) + offset, data.Length));
+                break;
+        }
+        if (ctx.IsApplication)
+        {
+            data.CopyTo(ctx.Region.Shadow.AsSpan(ctx.RegionPage * PageSize.Bytes + offset));
+        }
+        return true;
+    }
+
+    private void Refused(in MemoryAccessContext ctx, int size) =>
+        hv.Record(EventKind.ProtectedAccessRefused, ctx.Domain, ctx.Vcpu,
+            $"region={ctx.Region.Id} accessor={Name(ctx.Accessor)} kind={Name(ctx.Kind)} gpa=0x{ctx.Address.Value:x} mfn=0x{ctx.Mfn.Value:x} size={size}");
+
+    private MemoryAccessContext Context(Accessor accessor, AccessKind kind, DomainId initiator, Vcpu? vcpu, Mfn mfn, int offset)
+    {
+        (ProtectedRegion region, int page) = regionOfMfn[mfn.Value];
+        return new MemoryAccessContext
+        {
+            Accessor = accessor,
+            Kind = kind,
+            Domain = region.Domain,
+            Initiator = initiator,
+            Vcpu = vcpu?.Id,
+            Satp = vcpu?.Hart.Satp ?? 0,
+            Gfn = region.Gfns[page],
+            Mfn = mfn,
+            Offset = offset,
+            Region = region,
+            RegionPage = page,
+            Time = Now,
+        };
+    }
+
+    /// <summary>Every mismatch between what the application read and the golden shadow, in order.</summary>
+    internal IReadOnlyList<ShadowMismatch> Mismatches => mismatches;
+
+    /// <summary>Reads a region through a view, for the Monitor and the Oracle (no events, no plug-in side effects).</summary>
+    internal bool ReadView(ProtectedRegion region, ulong offset, Span<byte> dest, MemoryView view)
+    {
+        if (offset > region.Length || (ulong)dest.Length > region.Length - offset)
+        {
+            return false;
+        }
+        if (view == MemoryView.Shadow)
+        {
+            region.Shadow.AsSpan((int)offset, dest.Length).CopyTo(dest);
+            return true;
+        }
+        Domain? d = Find(region.Domain);
+        int done = 0;
+        while (done < dest.Length)
+        {
+            ulong at = offset + (ulong)done;
+            int page = (int)(at / PageSize.Bytes), off = (int)(at % PageSize.Bytes);
+            int n = Math.Min(PageSize.Bytes - off, dest.Length - done);
+            Mfn mfn = region.Mfns[page];
+            Span<byte> chunk = dest.Slice(done, n);
+            hv.Machine.Frame(mfn).Slice(off, n).CopyTo(chunk);
+            if (view == MemoryView.Application && region.IsActive && architecture is not null && d is not null)
+            {
+                var ctx = new MemoryAccessContext
+                {
+                    Accessor = Accessor.Inspection,
+                    Kind = AccessKind.Load,
+                    Domain = region.Domain,
+                    Initiator = region.Domain,
+                    Vcpu = region.Vcpu,
+                    Satp = region.Satp,
+                    Gfn = region.Gfns[page],
+                    Mfn = mfn,
+                    Offset = off,
+                    Region = region,
+                    RegionPage = page,
+                    Time = Now,
+                };
+                architecture.OnRead(ctx, chunk);
+            }
+            done += n;
+        }
+        return true;
+    }
+
+    // ---- secure contexts ----
+
+    private SecureContext? ContextOf(DomainId domain, int vcpu, ulong satp)
+    {
+        foreach (SecureContext c in contexts)
+        {
+            if (c.Domain == domain && c.Vcpu == vcpu && c.Satp == satp && c.Regions.Count != 0)
+            {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    private SecureContext NewContext(Domain d, int vcpu, ulong satp)
+    {
+        var c = new SecureContext(d.Id, vcpu, satp, architecture?.SecureRegisterCount ?? 0);
+        contexts.Add(c);
+        Hart hart = d.Vcpus[vcpu].Hart;
+        hart.PrivilegeChanged ??= OnPrivilegeChanged;
+        return c;
+    }
+
+    /// <summary>A hart of a domain with secure contexts changed privilege: its secure process may have left or come back.</summary>
+    private void OnPrivilegeChanged(Hart hart)
+    {
+        Vcpu? v = hv.Current;
+        if (v is null || v.Hart != hart)
+        {
+            return;
+        }
+        foreach (SecureContext c in contexts)
+        {
+            if (c.Domain != v.Domain.Id || c.Vcpu != v.Id || c.Regions.Count == 0)
+            {
+                continue;
+            }
+            bool running = hart.Privilege == Privilege.User && hart.Satp == c.Satp;
+            if (running != c.Running)
+            {
+                c.Running = running;
+                Transition(running ? SecureTransitionKind.Resume : SecureTransitionKind.Suspend, c, null);
+            }
+        }
+    }
+
+    private void Transition(SecureTransitionKind kind, SecureContext context, ProtectedRegion? region)
+    {
+        if (kind is SecureTransitionKind.Suspend or SecureTransitionKind.Resume)
+        {
+            hv.Record(kind == SecureTransitionKind.Suspend ? EventKind.SecureSuspend : EventKind.SecureResume, context.Domain, context.Vcpu,
+                $"satp=0x{context.Satp:x}");
+        }
+        architecture?.OnSecureTransition(new SecureTransition(kind, context, region, Now));
+    }
+
+    private void FlushHarts()
+    {
+        foreach (Domain d in hv.Domains)
+        {
+            foreach (Vcpu v in d.Vcpus)
+            {
+                v.Hart.FlushTranslationCaches();
+            }
+        }
+    }
+
+    private Domain? Find(DomainId id) => hv.FindDomain(id);
+
+    internal static string Name(Accessor a) => a switch
+    {
+        Accessor.GuestUser => "guest_user",
+        Accessor.GuestKernel => "guest_kernel",
+        Accessor.Hypervisor => "hypervisor",
+        Accessor.Dom0 => "dom0",
+        Accessor.Device => "device",
+        _ => "inspection",
+    };
+
+    internal static string Name(AccessKind k) => k switch
+    {
+        AccessKind.Fetch => "fetch",
+        AccessKind.Load => "load",
+        AccessKind.Store => "store",
+        _ => "page_walk",
+    };
+}

@@ -1,0 +1,168 @@
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Hypercalls;
+using Vbase.Hypervisor.Memory;
+
+namespace Vbase.Hypervisor.Sapi;
+
+/// <summary>One access to a protected frame, as a VMMU hook sees it.</summary>
+public readonly record struct MemoryAccessContext
+{
+    public required Accessor Accessor { get; init; }
+    public required AccessKind Kind { get; init; }
+    /// <summary>The domain whose memory is accessed (whose p2m led to the frame).</summary>
+    public required DomainId Domain { get; init; }
+    /// <summary>Who initiated it: the domain itself, Dom0, or the domain that asked for a grant copy.</summary>
+    public required DomainId Initiator { get; init; }
+    /// <summary>The accessing vCPU of <see cref="Initiator"/> (guest accesses and hypercalls), else null.</summary>
+    public int? Vcpu { get; init; }
+    /// <summary>The accessing hart's satp (its address space) for guest accesses; 0 otherwise.</summary>
+    public ulong Satp { get; init; }
+    public required Gfn Gfn { get; init; }
+    public required Mfn Mfn { get; init; }
+    /// <summary>Byte offset in the frame; the access never crosses the frame.</summary>
+    public required int Offset { get; init; }
+    public required ProtectedRegion Region { get; init; }
+    /// <summary>Which page of <see cref="Region"/> (index into its frame list).</summary>
+    public required int RegionPage { get; init; }
+    public required ulong Time { get; init; }
+
+    public GuestPhysicalAddress Address => new((Gfn.Value << PageSize.Shift) + (ulong)Offset);
+
+    /// <summary>
+    /// The application that registered <see cref="Region"/>, running: guest user code on the registering vCPU
+    /// in the registering address space. Page walks are the MMU's, not the application's.
+    /// </summary>
+    public bool IsApplication =>
+        Accessor == Accessor.GuestUser && Kind != AccessKind.PageWalk && Initiator == Region.Domain
+        && Domain == Region.Domain && Vcpu == Region.Vcpu && Satp == Region.Satp;
+}
+
+/// <summary>A region an architecture protects: page-aligned, registered by one process of one domain.</summary>
+public sealed class ProtectedRegion
+{
+    internal ProtectedRegion(int id, DomainId domain, int vcpu, ulong satp, GuestVirtualAddress va, Gfn[] gfns, Mfn[] mfns, ulong time)
+    {
+        Id = id;
+        Domain = domain;
+        Vcpu = vcpu;
+        Satp = satp;
+        VirtualAddress = va;
+        Gfns = gfns;
+        Mfns = mfns;
+        ProtectedAt = time;
+        Shadow = new byte[gfns.Length * PageSize.Bytes];
+    }
+
+    /// <summary>Numbered from 1 in registration order (deterministic).</summary>
+    public int Id { get; }
+    public DomainId Domain { get; }
+    /// <summary>The vCPU that registered it.</summary>
+    public int Vcpu { get; }
+    /// <summary>The address space (satp) that registered it.</summary>
+    public ulong Satp { get; }
+    /// <summary>Where the application sees it (as its kernel reported it; 0 if unknown).</summary>
+    public GuestVirtualAddress VirtualAddress { get; }
+    public IReadOnlyList<Gfn> Gfns { get; }
+    public IReadOnlyList<Mfn> Mfns { get; }
+    public ulong Length => (ulong)Gfns.Count * PageSize.Bytes;
+    public ulong ProtectedAt { get; }
+    public ulong? ReleasedAt { get; internal set; }
+    public bool IsActive => ReleasedAt is null;
+
+    /// <summary>The golden shadow: the plaintext as the application last wrote it through accepted writes.</summary>
+    internal byte[] Shadow { get; }
+
+    public override string ToString() =>
+        $"region {Id} (dom {Domain.Value}, vcpu {Vcpu}, va 0x{VirtualAddress.Value:x}, {Gfns.Count} pages)";
+}
+
+/// <summary>What a registration asks for (built by a plug-in from a guest's <c>vbase_op(enter)</c>).</summary>
+public sealed record RegionRequest(DomainId Domain, int Vcpu, ulong Satp, GuestVirtualAddress VirtualAddress, IReadOnlyList<Gfn> Gfns);
+
+public enum SecureTransitionKind
+{
+    /// <summary>A region was registered: the process becomes a secure one.</summary>
+    Enter,
+    /// <summary>Its last region was released.</summary>
+    Exit,
+    /// <summary>The secure process lost the hart (trap to its kernel: syscall, interrupt, fault).</summary>
+    Suspend,
+    /// <summary>It has the hart again (the kernel returned to it).</summary>
+    Resume,
+}
+
+/// <summary>A secure context (one process on one vCPU) changed state.</summary>
+public sealed record SecureTransition(SecureTransitionKind Kind, SecureContext Context, ProtectedRegion? Region, ulong Time);
+
+/// <summary>
+/// A secure process as the hypervisor tracks it: domain, vCPU and address space, its regions, whether it holds
+/// the hart now, and the plug-in's secure registers (kept here, out of the guest's reach).
+/// </summary>
+public sealed class SecureContext
+{
+    internal SecureContext(DomainId domain, int vcpu, ulong satp, int registers)
+    {
+        Domain = domain;
+        Vcpu = vcpu;
+        Satp = satp;
+        Registers = new ulong[registers];
+    }
+
+    public DomainId Domain { get; }
+    public int Vcpu { get; }
+    public ulong Satp { get; }
+    /// <summary>The plug-in's secure registers for this process.</summary>
+    public ulong[] Registers { get; }
+    public List<ProtectedRegion> Regions { get; } = [];
+    /// <summary>True while the process runs in U-mode on its vCPU.</summary>
+    public bool Running { get; internal set; }
+}
+
+/// <summary>A guest's <c>vbase_op</c>, as the plug-in receives it.</summary>
+public sealed class VbaseOpCall
+{
+    private readonly HypercallContext context;
+
+    internal VbaseOpCall(in HypercallContext context)
+    {
+        this.context = context;
+        Command = context.Arg(0);
+        Satp = context.Vcpu.Hart.Satp;
+    }
+
+    /// <summary>a0: <see cref="Abi.VbaseOpCommand"/> or a plug-in sub-call.</summary>
+    public ulong Command { get; }
+    public DomainId Caller => context.Caller;
+    public int VcpuId => context.VcpuId;
+    /// <summary>The calling hart's address space: the process on whose behalf its kernel calls.</summary>
+    public ulong Satp { get; }
+    public ulong Time => context.Now;
+
+    /// <summary>Argument register a<paramref name="index"/> (untrusted).</summary>
+    public ulong Arg(int index) => context.Arg(index);
+
+    /// <summary>Copies the caller's guest-physical memory; false = -EFAULT.</summary>
+    public bool TryRead(ulong gpa, Span<byte> dest) => context.TryRead(gpa, dest);
+
+    public bool TryWrite(ulong gpa, ReadOnlySpan<byte> source) => context.TryWrite(gpa, source);
+}
+
+/// <summary>One region as the Monitor's <c>vbase_op(query)</c> reports it.</summary>
+public sealed record RegionReport(
+    int Id, DomainId Domain, int Vcpu, ulong Satp, GuestVirtualAddress VirtualAddress,
+    IReadOnlyList<Gfn> Gfns, IReadOnlyList<Mfn> Mfns, bool Active, ulong ProtectedAt,
+    IReadOnlyList<KeyValuePair<string, string>> State);
+
+/// <summary>The application read data that differs from the golden shadow.</summary>
+public sealed record ShadowMismatch(ulong Time, int RegionId, GuestPhysicalAddress Address, byte[] Expected, byte[] Actual);
+
+/// <summary>How memory is viewed by the Monitor.</summary>
+public enum MemoryView
+{
+    /// <summary>The bytes in machine memory (ciphertext where the architecture encrypts).</summary>
+    Dram,
+    /// <summary>What the owning application would read now (through the plug-in, without side effects).</summary>
+    Application,
+    /// <summary>The golden shadow: what the application last wrote.</summary>
+    Shadow,
+}

@@ -1,0 +1,46 @@
+using Vbase.Hypervisor.Abi;
+
+namespace Vbase.Hypervisor.Sapi;
+
+/// <summary>
+/// A plug-in that changes nothing: every access passes, every sub-call is unknown. Architectures derive from it
+/// and override the hooks their design needs; <see cref="Host"/> is set by <see cref="Attach"/>.
+/// </summary>
+public abstract class SecureArchitectureBase : ISecureArchitecture
+{
+    private SapiHost? host;
+
+    public abstract string Name { get; }
+
+    /// <summary>The hypervisor's services; available from <see cref="OnAttached"/> on.</summary>
+    protected SapiHost Host => host ?? throw new InvalidOperationException($"{Name} is not attached to a hypervisor");
+
+    public virtual int SecureRegisterCount => 0;
+
+    public void Attach(SapiHost host)
+    {
+        if (this.host is not null)
+        {
+            throw new InvalidOperationException($"{Name} is already attached");
+        }
+        this.host = host;
+        OnAttached();
+    }
+
+    /// <summary>Claim VIRQs, set up keys and tables.</summary>
+    protected virtual void OnAttached()
+    {
+    }
+
+    public virtual long OnVbaseOp(VbaseOpCall call) => Errno.ENOSYS;
+
+    public virtual void OnSecureTransition(SecureTransition transition)
+    {
+    }
+
+    public virtual AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data) => AccessVerdict.Pass;
+
+    public virtual AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data) => AccessVerdict.Pass;
+
+    public virtual IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region) => [];
+}
