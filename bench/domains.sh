@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Hypervisor and architecture costs, measured in one run (Release build):
+#
+#   bench/domains.sh [--no-build]
+#
+#   1. the CPU benchmark bare-metal (`vbase exec guest/bin/cpubench.elf`) against the same benchmark as a
+#      process under the guest kernel in a guest domain (bench/scenarios/cpubench-domain.yaml);
+#   2. the vault application (guest/apps/vault.c) under the `none` and the `vbase` architectures
+#      (bench/scenarios/vault-*.yaml).
+#
+# Wall seconds include start-up and, for domains, the guest kernel's boot. See bench/README.md.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+build=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-build) build=0 ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "domains.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
+
+if ((build)); then
+    echo "building src/Vbase.Cli (Release)..."
+    dotnet build -c Release src/Vbase.Cli > "$work/build.log" 2>&1 ||
+        { cat "$work/build.log" >&2; echo "domains.sh: build failed" >&2; exit 1; }
+fi
+dll=$(find src/Vbase.Cli/bin/Release -type f -name vbase.dll | sort | head -n1)
+[[ -n "$dll" ]] || { echo "domains.sh: no vbase.dll under src/Vbase.Cli/bin/Release" >&2; exit 1; }
+vbase() { dotnet "$dll" "$@"; }
+
+# Runs a scenario; sets secs and insns (from summary.json).
+run_scenario() {
+    local t0 t1 out=$work/$(basename "$1" .yaml)
+    t0=$(now)
+    vbase run "$1" --out "$out" > "$out.console" 2>&1 || { cat "$out.console" >&2; echo "domains.sh: $1 failed" >&2; exit 1; }
+    t1=$(now)
+    secs=$(calc "$t1 - $t0")
+    insns=$(grep -oE '"instructions": *[0-9]+' "$out/summary.json" | head -n1 | grep -oE '[0-9]+$')
+}
+
+echo "running: vbase exec --stats guest/bin/cpubench.elf"
+t0=$(now)
+vbase exec --stats guest/bin/cpubench.elf > /dev/null 2> "$work/bare.err"
+t1=$(now)
+bare_secs=$(calc "$t1 - $t0")
+bare_insns=$(grep -oE '[0-9][0-9,_]* instructions' "$work/bare.err" | head -n1 | tr -d ',_' | grep -oE '^[0-9]+')
+
+echo "running: vbase run bench/scenarios/cpubench-domain.yaml"
+run_scenario bench/scenarios/cpubench-domain.yaml
+dom_secs=$secs dom_insns=$insns
+echo "running: vbase run bench/scenarios/vault-none.yaml"
+run_scenario bench/scenarios/vault-none.yaml
+none_secs=$secs none_insns=$insns
+echo "running: vbase run bench/scenarios/vault-vbase.yaml"
+run_scenario bench/scenarios/vault-vbase.yaml
+vb_secs=$secs vb_insns=$insns
+
+echo
+printf '%-34s %14s %10s %10s\n' "" "instructions" "seconds" "MIPS"
+row() { printf '%-34s %14s %10s %10s\n' "$1" "$2" "$3" "$(calc "$2 / $3 / 1e6" 1)"; }
+row "cpubench, bare metal (exec)" "$bare_insns" "$bare_secs"
+row "cpubench, guest domain (run)" "$dom_insns" "$dom_secs"
+row "vault, arch none" "$none_insns" "$none_secs"
+row "vault, arch vbase" "$vb_insns" "$vb_secs"
+echo
+echo "guest domain / bare metal time: $(calc "$dom_secs / $bare_secs" 3)"
+echo "vault vbase / none time:        $(calc "$vb_secs / $none_secs" 3)"
