@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Running;
 using Vbase.Testbed.Scenarios;
 using TestbedRun = Vbase.Testbed.Running.Testbed;
@@ -24,6 +25,8 @@ public static class RunExitCodes
     public const int IdleForever = ExitCodes.IdleForever;
     /// <summary>Stopped by Ctrl-C (128 + SIGINT), outputs so far kept.</summary>
     public const int Interrupted = 130;
+    /// <summary>The monitor ended the run before every domain shut down: a <c>stop</c> rule, or <c>quit</c> in the REPL.</summary>
+    public const int MonitorStopped = 3;
 }
 
 /// <summary><c>vbase run</c>: boots a scenario's domains on the hypervisor and streams their consoles.</summary>
@@ -62,15 +65,35 @@ internal static class RunCommand
             HelpName = "N",
             CustomParser = result => parseLimit(result),
         };
+        var monitorScript = new Option<string?>("--monitor")
+        {
+            Description = "Run the Monitor with the watch rules in FILE (YAML, docs/monitor.md).",
+            HelpName = "FILE",
+        };
+        var monitorRepl = new Option<bool>("--monitor-repl")
+        {
+            Description = "Drive the run with Monitor commands from stdin, starting before the first instruction (docs/monitor.md).",
+        };
+        var monitorCommands = new Option<string?>("--monitor-commands")
+        {
+            Description = "Drive the run with the Monitor commands in FILE, as --monitor-repl does with stdin.",
+            HelpName = "FILE",
+        };
         var command = new Command("run", "Run a scenario: boot its guest domains and stream their consoles, each line prefixed by the domain's name.")
         {
-            scenario, outDirectory, maxInstructions,
+            scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands,
         };
-        command.SetAction(parsed => Run(console, parsed.GetValue(scenario)!, parsed.GetValue(outDirectory), parsed.GetValue(maxInstructions)));
+        command.SetAction(parsed => Run(console, parsed.GetValue(scenario)!, parsed.GetValue(outDirectory), parsed.GetValue(maxInstructions),
+            new MonitorArguments(parsed.GetValue(monitorScript), parsed.GetValue(monitorRepl), parsed.GetValue(monitorCommands))));
         return command;
     }
 
-    private static int Run(CliConsole console, string path, string? outDirectory, ulong? maxInstructions)
+    private sealed record MonitorArguments(string? Script, bool Repl, string? CommandsFile)
+    {
+        public bool Wanted => Script is not null || Repl || CommandsFile is not null;
+    }
+
+    private static int Run(CliConsole console, string path, string? outDirectory, ulong? maxInstructions, MonitorArguments monitorArguments)
     {
         Scenario scenario;
         try
@@ -80,6 +103,33 @@ internal static class RunCommand
         catch (ScenarioException e)
         {
             return VbaseCli.Fail(console, RunExitCodes.ScenarioError, e.Message);
+        }
+        if (monitorArguments.Repl && monitorArguments.CommandsFile is not null)
+        {
+            return VbaseCli.Fail(console, RunExitCodes.UsageError, "--monitor-repl and --monitor-commands both give the commands; use one");
+        }
+        MonitorSetup? monitor = null;
+        if (monitorArguments.Wanted)
+        {
+            IReadOnlyList<WatchRule> rules;
+            TextReader? commands = monitorArguments.Repl ? Console.In : null;
+            try
+            {
+                rules = monitorArguments.Script is string script ? MonitorScriptLoader.Load(script) : [];
+                if (monitorArguments.CommandsFile is string file)
+                {
+                    commands = new StringReader(File.ReadAllText(file));
+                }
+            }
+            catch (MonitorScriptException e)
+            {
+                return VbaseCli.Fail(console, RunExitCodes.ScenarioError, e.Message);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return VbaseCli.Fail(console, RunExitCodes.ScenarioError, $"{monitorArguments.CommandsFile}: cannot read: {VbaseCli.OneLine(e.Message)}");
+            }
+            monitor = new MonitorSetup { Rules = rules, Commands = commands, EchoCommands = monitorArguments.CommandsFile is not null };
         }
 
         var testbed = new TestbedRun(scenario, Hosts);
@@ -98,7 +148,7 @@ internal static class RunCommand
         TestbedResult result;
         try
         {
-            result = testbed.Run(new TestbedOptions(console.ProgramOutput, outDirectory, maxInstructions));
+            result = testbed.Run(new TestbedOptions(console.ProgramOutput, outDirectory, maxInstructions, monitor));
         }
         catch (TestbedException e)
         {
@@ -115,10 +165,10 @@ internal static class RunCommand
             Console.CancelKeyPress -= OnCancel;
         }
         console.ProgramOutput.Flush();
-        return Report(console, result, outDirectory);
+        return Report(console, result, outDirectory, monitor?.StopReason);
     }
 
-    private static int Report(CliConsole console, TestbedResult result, string? outDirectory)
+    private static int Report(CliConsole console, TestbedResult result, string? outDirectory, string? monitorStop)
     {
         string unfinished = string.Join(", ", result.Domains.Where(d => d.Outcome.State != DomainState.Shutdown).Select(d => d.Name));
         string kept = outDirectory is null ? "" : $"; outputs so far are in {outDirectory}";
@@ -133,6 +183,8 @@ internal static class RunCommand
                 $"vbase: wall-clock timeout {result.Scenario.Limits.Timeout!.Value.TotalSeconds:0.###} s reached before every domain shut down (still running: {unfinished}){kept}")),
             RunOutcome.Idle => (RunExitCodes.IdleForever,
                 $"vbase: every vCPU is blocked with nothing that could wake it; not shut down: {unfinished}"),
+            RunOutcome.Stopped when monitorStop is not null => (RunExitCodes.MonitorStopped,
+                $"vbase: stopped by the monitor ({monitorStop}); still running: {unfinished}{kept}"),
             _ => (RunExitCodes.Interrupted, $"vbase: stopped (Ctrl-C){kept}"),
         };
         if (message is not null)

@@ -4,7 +4,8 @@ namespace Vbase.Testbed.Running;
 
 /// <summary>
 /// events.jsonl: one JSON object per line for each event the hypervisor records (virtual time, kind, domain,
-/// vCPU, details), in the order it records them; no wall-clock time, so reruns give the same bytes.
+/// vCPU, details), in the order it records them; no wall-clock time, so reruns give the same bytes. Every line is
+/// flushed to the file as it is written.
 /// </summary>
 internal sealed class EventLog(Stream output, IReadOnlyList<string> domainNames) : IDisposable
 {
@@ -33,6 +34,9 @@ internal sealed class EventLog(Stream output, IReadOnlyList<string> domainNames)
         json.WriteEndObject();
         json.Flush();
         output.WriteByte((byte)'\n');
+        // Each event reaches the file at once, so a run that is killed (a second Ctrl-C, a crash) keeps every
+        // event up to that moment; events are few enough per run for this to cost little.
+        output.Flush();
     }
 
     public void Flush() => output.Flush();

@@ -23,7 +23,8 @@ public sealed class HypervisorHost : IGuestHost
         var options = new HypervisorOptions
         {
             MachineMemory = Math.Max(settings.MachineMemoryBytes, 1UL << 20),
-            EventSink = settings.Events is Action<HostEvent> events ? new EventForwarder(events) : null,
+            // Always installed: Dom0 programs (the Monitor) subscribe after the hypervisor is built.
+            EventSink = new EventForwarder(settings.Events, subscribers),
         };
         if (settings.SliceInstructions is ulong slice)
         {
@@ -48,6 +49,17 @@ public sealed class HypervisorHost : IGuestHost
     }
 
     private readonly ISecureArchitecture? architecture;
+    private readonly List<IHypervisorEventSink> subscribers = [];
+
+    /// <summary>
+    /// Adds a receiver of the hypervisor's event stream (after <see cref="HostSettings.Events"/>, in the order
+    /// added), e.g. the Monitor.
+    /// </summary>
+    public void AddEventSink(IHypervisorEventSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        subscribers.Add(sink);
+    }
 
     /// <summary>The hypervisor itself, for Dom0 programs (the Monitor, the Controller, the Oracle).</summary>
     public Hv Hypervisor => hypervisor;
@@ -132,8 +144,16 @@ public sealed class HypervisorHost : IGuestHost
 
     private static DomainId Id(int domainId) => new(checked((ushort)domainId));
 
-    private sealed class EventForwarder(Action<HostEvent> events) : IHypervisorEventSink
+    private sealed class EventForwarder(Action<HostEvent>? events, List<IHypervisorEventSink> subscribers) : IHypervisorEventSink
     {
-        public void Record(HypervisorEvent e) => events(new HostEvent(e.Time, e.Kind, e.Domain?.Value, e.Vcpu, e.Details));
+        public void Record(HypervisorEvent e)
+        {
+            events?.Invoke(new HostEvent(e.Time, e.Kind, e.Domain?.Value, e.Vcpu, e.Details));
+            // A subscriber may record events of its own while handling this one; they go through here again.
+            foreach (IHypervisorEventSink sink in subscribers.ToList())
+            {
+                sink.Record(e);
+            }
+        }
     }
 }

@@ -1,3 +1,5 @@
+using System.Text;
+using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Scenarios;
 
 namespace Vbase.Testbed.Running;
@@ -6,7 +8,8 @@ namespace Vbase.Testbed.Running;
 /// <param name="Console">Every domain's console, line by line, prefixed by the domain's name.</param>
 /// <param name="OutDirectory">Where console-&lt;domain&gt;.log and summary.json go; null: nowhere.</param>
 /// <param name="MaxInstructions">Overrides the scenario's limits.max_instructions.</param>
-public sealed record TestbedOptions(Stream Console, string? OutDirectory = null, ulong? MaxInstructions = null);
+/// <param name="Monitor">Runs the Monitor (docs/monitor.md) with these rules and, for the REPL, commands; null: none.</param>
+public sealed record TestbedOptions(Stream Console, string? OutDirectory = null, ulong? MaxInstructions = null, MonitorSetup? Monitor = null);
 
 /// <summary>
 /// Runs a scenario: builds its domains in the hypervisor (Dom0's API), unpauses them, runs the deterministic
@@ -57,6 +60,10 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
                 consoles.Add(new ConsoleFanOut(domain.Name, options.Console, OpenLog(options.OutDirectory, domain.Name), sharedLock));
             }
             using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario), events is null ? null : events.Write, scenario.Architecture));
+            // Attached before the domains are built, so that the monitor sees every event.
+            MonitorSession? monitor = options.Monitor is MonitorSetup setup
+                ? MonitorSession.Start(setup, guests, line => WriteLine(options.Console, line, sharedLock), options.OutDirectory)
+                : null;
             var ids = new List<int>();
             for (int i = 0; i < images.Count; i++)
             {
@@ -76,9 +83,11 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
                 }
             }
             HostStop stop;
-            using (var timer = scenario.Limits.Timeout is TimeSpan timeout ? new Timer(_ => TimeOut(), null, timeout, Timeout.InfiniteTimeSpan) : null)
+            // The REPL waits for its user, so the wall-clock timeout does not apply to it.
+            bool interactive = options.Monitor?.Commands is not null;
+            using (var timer = scenario.Limits.Timeout is TimeSpan timeout && !interactive ? new Timer(_ => TimeOut(), null, timeout, Timeout.InfiniteTimeSpan) : null)
             {
-                stop = guests.Run(limit ?? ulong.MaxValue);
+                stop = monitor is null ? guests.Run(limit ?? ulong.MaxValue) : monitor.Drive(limit ?? ulong.MaxValue);
             }
             bool wallClockRanOut;
             lock (gate)
@@ -90,6 +99,7 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             {
                 console.Finish();
             }
+            monitor?.Finish();
             events?.Flush();
             var domains = scenario.Domains.Select((d, i) => new DomainResult(d.Name, ids[i], guests.Outcome(ids[i]), consoles[i].Bytes)).ToList();
             RunOutcome outcome = stop switch
@@ -102,7 +112,7 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             var result = new TestbedResult(scenario, outcome, guests.VirtualTime, limit, domains);
             if (options.OutDirectory is string directory)
             {
-                WriteSummary(directory, result);
+                WriteSummary(directory, result, monitor?.Monitor);
             }
             return result;
         }
@@ -178,12 +188,23 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
         }
     }
 
-    private static void WriteSummary(string directory, TestbedResult result)
+    private static void WriteLine(Stream console, string line, object sharedLock)
+    {
+        // The same lock as the domains' consoles, so that a monitor line never lands inside a console line.
+        lock (sharedLock)
+        {
+            console.Write(Encoding.UTF8.GetBytes(line + "\n"));
+            console.Flush();
+        }
+    }
+
+    private static void WriteSummary(string directory, TestbedResult result, Dom0Monitor? monitor)
     {
         string path = Path.Combine(directory, SummaryFile);
         try
         {
-            File.WriteAllBytes(path, Summary.ToJson(result));
+            byte[] summary = Summary.ToJson(result);
+            File.WriteAllBytes(path, monitor is null ? summary : MonitorSummary.AddTo(summary, monitor));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,0 +1,362 @@
+using System.Globalization;
+using System.Text;
+using Vbase.Hypervisor;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
+using Vbase.Hypervisor.Sapi;
+using Vbase.Testbed.Running;
+using Hv = Vbase.Hypervisor.Hypervisor;
+
+namespace Vbase.Testbed.Monitoring;
+
+/// <summary>
+/// The Monitor inside one testbed run: attaches it to the hypervisor before the domains are built, then drives
+/// the run, either straight to its end or command by command (the REPL, docs/monitor.md).
+/// </summary>
+internal sealed class MonitorSession
+{
+    private const int DefaultReadLength = 16;
+
+    private readonly MonitorSetup setup;
+    private readonly Hv hv;
+    private readonly Dom0Monitor monitor;
+    private readonly string? outDirectory;
+    private ulong executed;
+    private HostStop? last;
+
+    private MonitorSession(MonitorSetup setup, HypervisorHost host, Action<string> output, string? outDirectory)
+    {
+        this.setup = setup;
+        this.outDirectory = outDirectory;
+        hv = host.Hypervisor;
+        monitor = Dom0Monitor.Attach(host, new MonitorOptions { Output = setup.Output ?? output, Rules = setup.Rules, SnapshotDirectory = outDirectory });
+        setup.Monitor = monitor;
+    }
+
+    public const string LogFile = "monitor.log";
+
+    /// <exception cref="TestbedException">The host is not the real hypervisor (the monitor needs Dom0's API).</exception>
+    public static MonitorSession Start(MonitorSetup setup, IGuestHost host, Action<string> output, string? outDirectory) =>
+        host is HypervisorHost real
+            ? new MonitorSession(setup, real, output, outDirectory)
+            : throw new TestbedException(TestbedStage.Host, "the monitor needs the real hypervisor (Dom0's privileged API)");
+
+    public Dom0Monitor Monitor => monitor;
+
+    /// <summary>Runs to the end (no REPL) or as the commands say; returns why the run ended.</summary>
+    public HostStop Drive(ulong limit)
+    {
+        if (setup.Commands is not TextReader commands)
+        {
+            HostStop stop = Convert(hv.Run(limit).Stop);
+            if (stop == HostStop.Stopped && monitor.StopReason is string reason)
+            {
+                setup.StopReason = reason;
+            }
+            return stop;
+        }
+        monitor.Print($"ready at t={hv.Now}: domains built and unpaused, no instruction run yet; 'help' lists the commands");
+        while (commands.ReadLine() is string line)
+        {
+            string trimmed = line.Trim();
+            if (trimmed.Length == 0 || trimmed.StartsWith('#'))
+            {
+                continue;
+            }
+            if (setup.EchoCommands)
+            {
+                (setup.Output ?? (l => monitor.Print(l)))("> " + trimmed);
+            }
+            try
+            {
+                if (!Execute(trimmed, limit, out HostStop? external))
+                {
+                    return Finish(external);
+                }
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or MonitorScriptException)
+            {
+                monitor.Print("error: " + e.Message.ReplaceLineEndings(" "));
+            }
+        }
+        // The end of the commands is a quit: the run ends where it stands.
+        return Finish(null);
+    }
+
+    /// <summary>Prints the counters and writes monitor.log (after the run).</summary>
+    public void Finish()
+    {
+        monitor.PrintCounters();
+        if (outDirectory is string directory)
+        {
+            try
+            {
+                File.WriteAllText(Path.Combine(directory, LogFile), string.Concat(monitor.Lines.Select(l => l + "\n")));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new TestbedException(TestbedStage.Outputs, $"cannot write {Path.Combine(directory, LogFile)}: {Testbed.Running.Testbed.OneLine(e.Message)}");
+            }
+        }
+    }
+
+    private HostStop Finish(HostStop? external)
+    {
+        if (external is HostStop stop)
+        {
+            return stop;
+        }
+        if (last is HostStop done && done != HostStop.Stopped)
+        {
+            return done;
+        }
+        setup.StopReason = "quit";
+        return HostStop.Stopped;
+    }
+
+    /// <summary>False: the REPL ends (quit, or the run was stopped from outside: Ctrl-C, timeout).</summary>
+    private bool Execute(string line, ulong limit, out HostStop? external)
+    {
+        external = null;
+        List<(string Word, int Column)> words = CommandLine.Split(line);
+        string command = words[0].Word;
+        string[] args = [.. words.Skip(1).Select(w => w.Word)];
+        switch (command)
+        {
+            case "help":
+                monitor.Print("commands: domains | regions | read REGION [OFFSET] [LENGTH] [dram|plain|shadow|all] | mem DOMAIN GPA [LENGTH] [dom0|dram] | "
+                    + "watch KEY=VALUE… do=ACTIONS | watches | unwatch NAME|all | counters | pause DOMAIN | resume DOMAIN | run N | continue | quit");
+                return true;
+            case "domains":
+                foreach (DomainInfo d in hv.Dom0.ListDomains())
+                {
+                    string how = d.Reason is null ? "" : $" {d.Reason.ToString()!.ToLowerInvariant()}" + (d.ExitCode is long c ? string.Create(CultureInfo.InvariantCulture, $" exit {c}") : "");
+                    monitor.Print(string.Create(CultureInfo.InvariantCulture,
+                        $"dom {d.Id.Value} {d.Name}: {d.State.ToString().ToLowerInvariant()}{how}, {d.Instructions} instructions, {d.VcpuCount} vcpu, {d.MemoryBytes >> 20} MiB"));
+                }
+                return true;
+            case "regions":
+                IReadOnlyList<RegionReport> regions = hv.Dom0.QueryRegions();
+                if (regions.Count == 0)
+                {
+                    monitor.Print("no protected regions");
+                }
+                foreach (RegionReport r in regions)
+                {
+                    monitor.Print(string.Create(CultureInfo.InvariantCulture,
+                        $"region {r.Id}: dom {r.Domain.Value} ({monitor.DomainName(r.Domain.Value)}) vcpu {r.Vcpu} va 0x{r.VirtualAddress.Value:x} {r.Gfns.Count} pages gfn 0x{r.Gfns[0].Value:x} mfn 0x{r.Mfns[0].Value:x} {(r.Active ? "active" : "released")} since t={r.ProtectedAt}")
+                        + (r.State.Count > 0 ? "; " + string.Join(", ", r.State.Select(kv => $"{kv.Key} {kv.Value}")) : ""));
+                }
+                return true;
+            case "read":
+                ReadRegion(args);
+                return true;
+            case "mem":
+                ReadGuest(args);
+                return true;
+            case "watch":
+                string ruleText = line[words[0].Word.Length..].Trim();
+                WatchRule rule = monitor.AddWatch(MonitorScriptLoader.ParseLine(ruleText, monitor.NextRuleNumber));
+                monitor.Print($"watch {rule}");
+                return true;
+            case "watches":
+                if (monitor.Watches.Count == 0)
+                {
+                    monitor.Print("no watches");
+                }
+                foreach (WatchRule w in monitor.Watches)
+                {
+                    monitor.Print($"watch {w}");
+                }
+                return true;
+            case "unwatch":
+                Need(args, 1, "unwatch NAME|all");
+                if (args[0] == "all")
+                {
+                    monitor.ClearWatches();
+                    monitor.Print("no watches");
+                }
+                else
+                {
+                    monitor.Print(monitor.RemoveWatch(args[0]) ? $"unwatched {args[0]}" : $"error: no watch named '{args[0]}'");
+                }
+                return true;
+            case "counters":
+                monitor.PrintCounters();
+                return true;
+            case "pause":
+            case "resume":
+                Need(args, 1, $"{command} DOMAIN");
+                DomainInfo target = FindDomain(args[0]);
+                if (command == "pause")
+                {
+                    hv.Dom0.Pause(target.Id);
+                }
+                else
+                {
+                    hv.Dom0.Unpause(target.Id);
+                }
+                monitor.Print($"dom {target.Id.Value} ({target.Name}) {(command == "pause" ? "paused" : "resumed")}");
+                return true;
+            case "run":
+                Need(args, 1, "run N");
+                ulong n = WatchRule.TryParseAddress(args[0], out ulong count) && count > 0 ? count : throw new ArgumentException($"'{args[0]}' is not a number of instructions");
+                return RunFor(Math.Min(n, limit - Math.Min(executed, limit)), limit, out external);
+            case "continue":
+                return RunFor(limit - Math.Min(executed, limit), limit, out external);
+            case "quit":
+                return false;
+            default:
+                monitor.Print($"error: unknown command '{command}' ('help' lists the commands)");
+                return true;
+        }
+    }
+
+    private bool RunFor(ulong budget, ulong limit, out HostStop? external)
+    {
+        external = null;
+        if (budget == 0)
+        {
+            monitor.Print(string.Create(CultureInfo.InvariantCulture, $"the instruction limit {limit} is reached; nothing more runs"));
+            last = HostStop.InstructionLimit;
+            return true;
+        }
+        HypervisorRunResult result = hv.Run(budget);
+        executed += result.Instructions;
+        HostStop stop = Convert(result.Stop);
+        string at = string.Create(CultureInfo.InvariantCulture, $"t={result.VirtualTime}, {executed} instructions in all");
+        switch (stop)
+        {
+            case HostStop.Stopped when monitor.StopReason is string reason:
+                monitor.Print($"stopped by {reason} ({at})");
+                monitor.ClearStop();
+                last = HostStop.Stopped;
+                return true;
+            case HostStop.Stopped:
+                // Ctrl-C or the wall-clock timeout: the run ends as it would without the REPL.
+                external = HostStop.Stopped;
+                return false;
+            case HostStop.AllShutDown:
+                monitor.Print($"every domain has shut down ({at})");
+                break;
+            case HostStop.Idle:
+                monitor.Print($"nothing can run: every vCPU is blocked or paused ({at})");
+                break;
+            default:
+                monitor.Print(executed >= limit
+                    ? string.Create(CultureInfo.InvariantCulture, $"instruction limit {limit} reached ({at})")
+                    : string.Create(CultureInfo.InvariantCulture, $"ran {result.Instructions} instructions ({at})"));
+                stop = executed >= limit ? HostStop.InstructionLimit : HostStop.Stopped;
+                break;
+        }
+        last = stop;
+        return true;
+    }
+
+    private void ReadRegion(string[] args)
+    {
+        Need(args, 1, "read REGION [OFFSET] [LENGTH] [dram|plain|shadow|all]");
+        int region = int.TryParse(args[0], NumberStyles.None, CultureInfo.InvariantCulture, out int r) ? r : throw new ArgumentException($"'{args[0]}' is not a region id");
+        ulong offset = args.Length > 1 ? Number(args[1], "offset") : 0;
+        int length = args.Length > 2 ? (int)Math.Min(Number(args[2], "length"), 1 << 20) : DefaultReadLength;
+        string which = args.Length > 3 ? args[3] : "all";
+        (string Name, MemoryView View)[] views = which switch
+        {
+            "all" => [("dram", MemoryView.Dram), ("plain", MemoryView.Application), ("shadow", MemoryView.Shadow)],
+            "dram" => [("dram", MemoryView.Dram)],
+            "plain" or "application" or "app" => [("plain", MemoryView.Application)],
+            "shadow" => [("shadow", MemoryView.Shadow)],
+            _ => throw new ArgumentException($"unknown view '{which}' (dram, plain, shadow, all)"),
+        };
+        byte[] buffer = new byte[length];
+        foreach (var (name, view) in views)
+        {
+            int error = hv.Dom0.ReadRegion(region, offset, buffer, view);
+            if (error != 0)
+            {
+                monitor.Print(string.Create(CultureInfo.InvariantCulture, $"error: region {region} +0x{offset:x} length {length}: {(error == -2 ? "no such region" : "outside the region")}"));
+                return;
+            }
+            Dump($"region {region} {name}", offset, buffer);
+        }
+    }
+
+    private void ReadGuest(string[] args)
+    {
+        Need(args, 2, "mem DOMAIN GPA [LENGTH] [dom0|dram]");
+        DomainInfo domain = FindDomain(args[0]);
+        ulong gpa = Number(args[1], "gpa");
+        int length = args.Length > 2 ? (int)Math.Min(Number(args[2], "length"), 1 << 20) : DefaultReadLength;
+        string view = args.Length > 3 ? args[3] : "dom0";
+        byte[] buffer = new byte[length];
+        if (view == "dom0")
+        {
+            // What Dom0 reads through the p2m and the plugged-in architecture.
+            if (hv.Dom0.ReadGuest(domain.Id, new GuestPhysicalAddress(gpa), buffer) != 0)
+            {
+                monitor.Print(string.Create(CultureInfo.InvariantCulture, $"error: dom {domain.Id.Value} gpa 0x{gpa:x}: not readable"));
+                return;
+            }
+        }
+        else if (view == "dram")
+        {
+            // The machine frames behind the guest pages, below every MMU and plug-in (a physical attacker's view).
+            for (int done = 0; done < length;)
+            {
+                ulong at = gpa + (ulong)done;
+                P2mEntry entry = hv.Dom0.GetP2mEntry(domain.Id, new Gfn(at >> PageSize.Shift));
+                if (entry.Type is not (P2mType.RamRw or P2mType.RamRo))
+                {
+                    monitor.Print(string.Create(CultureInfo.InvariantCulture, $"error: dom {domain.Id.Value} gpa 0x{at:x}: not RAM"));
+                    return;
+                }
+                int offset = (int)(at & PageSize.Mask), n = Math.Min(PageSize.Bytes - offset, length - done);
+                hv.Machine.Frame(entry.Mfn).Slice(offset, n).CopyTo(buffer.AsSpan(done, n));
+                done += n;
+            }
+        }
+        else
+        {
+            throw new ArgumentException($"unknown view '{view}' (dom0, dram)");
+        }
+        Dump($"dom {domain.Id.Value} {view}", gpa, buffer);
+    }
+
+    private void Dump(string label, ulong address, byte[] bytes)
+    {
+        for (int i = 0; i < bytes.Length; i += 16)
+        {
+            ReadOnlySpan<byte> row = bytes.AsSpan(i, Math.Min(16, bytes.Length - i));
+            var hex = new StringBuilder();
+            foreach (byte b in row)
+            {
+                hex.Append(CultureInfo.InvariantCulture, $" {b:x2}");
+            }
+            monitor.Print(string.Create(CultureInfo.InvariantCulture, $"{label} 0x{address + (ulong)i:x}:{hex}"));
+        }
+    }
+
+    private DomainInfo FindDomain(string nameOrId) =>
+        hv.Dom0.ListDomains().FirstOrDefault(d => d.Name == nameOrId || d.Id.Value.ToString(CultureInfo.InvariantCulture) == nameOrId)
+        ?? throw new ArgumentException($"no domain '{nameOrId}'");
+
+    private static ulong Number(string text, string what) =>
+        WatchRule.TryParseAddress(text, out ulong value) ? value : throw new ArgumentException($"'{text}' is not a valid {what}");
+
+    private static void Need(string[] args, int count, string usage)
+    {
+        if (args.Length < count)
+        {
+            throw new ArgumentException($"usage: {usage}");
+        }
+    }
+
+    private static HostStop Convert(HypervisorStop stop) => stop switch
+    {
+        HypervisorStop.AllShutDown => HostStop.AllShutDown,
+        HypervisorStop.InstructionLimit => HostStop.InstructionLimit,
+        HypervisorStop.Idle => HostStop.Idle,
+        _ => HostStop.Stopped,
+    };
+}
