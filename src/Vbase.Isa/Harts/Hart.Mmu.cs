@@ -50,12 +50,18 @@ internal sealed unsafe class DecodedPage
         return ((DecodedChunks >> (int)(first >> 6)) & 1) != 0 || ((DecodedChunks >> (int)(last >> 6)) & 1) != 0;
     }
 
+    /// <summary>
+    /// A page the hart may not read directly (its memory answered null to a fetch: a frame a secure architecture
+    /// interposes on). Nothing is kept decoded: every slot fetches its parcels through the slow path, each time.
+    /// </summary>
+    public bool Uncached => Host is null;
+
     public void Invalidate(int firstSlot, int lastSlot)
     {
         for (int i = Math.Max(0, firstSlot); i <= Math.Min(SlotCount - 1, lastSlot); i++)
         {
             Slots[i] = default;
-            Slots[i].Execute = &Hart.DecodeAndExecute;
+            Slots[i].Execute = Uncached ? &Hart.FetchSlowAndExecute : &Hart.DecodeAndExecute;
         }
     }
 
@@ -172,10 +178,15 @@ public sealed unsafe partial class Hart
             byte* host = memory.TryGetPage(physical & ~0xFFFUL, MemoryAccess.Fetch);
             if (host is null)
             {
-                RaiseException(ExceptionCause.InstructionAccessFault, pc);
-                return false;
+                // No direct access: every instruction of the page is fetched through the slow path (which
+                // may still refuse it, with an access fault, when the instruction runs).
+                if (!uncachedPages.TryGetValue(physical >> 12, out page))
+                {
+                    page = new DecodedPage(physical >> 12, null);
+                    uncachedPages[physical >> 12] = page;
+                }
             }
-            if (!decodedPages.TryGetValue(physical >> 12, out page) || page.Host != host)
+            else if (!decodedPages.TryGetValue(physical >> 12, out page) || page.Host != host)
             {
                 page = new DecodedPage(physical >> 12, host);
                 decodedPages[physical >> 12] = page;
@@ -260,13 +271,15 @@ public sealed unsafe partial class Hart
         }
         InstructionDecoder.Decode(low | (high << 16), out *slot);
         h.lastStraddling = *slot;
+        h.lastStraddlingPc = h.PcOf(slot);
         DecodedInstruction* next = slot->Execute(h, slot);
         h.fetchPage!.Invalidate(DecodedPage.SlotCount - 1, DecodedPage.SlotCount - 1);
         return next;
     }
 
-    /// <summary>The last page-straddling instruction executed (its slot is not kept), for the tracer.</summary>
+    /// <summary>The last instruction executed without keeping its slot (straddling or uncached), for the tracer.</summary>
     private DecodedInstruction lastStraddling;
+    private ulong lastStraddlingPc = ulong.MaxValue;
 
     private bool FetchParcel(ulong va, out uint parcel)
     {
@@ -276,13 +289,62 @@ public sealed unsafe partial class Hart
             return false;
         }
         byte* host = memory.TryGetPage(physical & ~0xFFFUL, MemoryAccess.Fetch);
-        if (host is null)
+        if (host is not null)
+        {
+            parcel = *(ushort*)(host + (physical & 0xFFF));
+            return true;
+        }
+        if (!memory.Read(physical, 2, MemoryAccess.Fetch, out ulong value))
         {
             RaiseException(ExceptionCause.InstructionAccessFault, va);
             return false;
         }
-        parcel = *(ushort*)(host + (physical & 0xFFF));
+        parcel = (uint)value;
         return true;
+    }
+
+    /// <summary>Pages fetched through the slow path, by physical page: their slot arrays are reused, never filled.</summary>
+    private readonly Dictionary<ulong, DecodedPage> uncachedPages = [];
+
+    /// <summary>
+    /// Every slot of an uncached page: fetch the parcel(s) through the slow path, decode into the slot, run it,
+    /// and put the sentinel back, so the next execution fetches (and the plug-in sees the fetch) again.
+    /// </summary>
+    internal static DecodedInstruction* FetchSlowAndExecute(Hart h, DecodedInstruction* slot)
+    {
+        DecodedPage page = h.fetchPage!;
+        ulong pc = h.PcOf(slot);
+        ulong physical = (page.PhysicalPage << 12) | (pc & 0xFFF);
+        if (!h.memory.Read(physical, 2, MemoryAccess.Fetch, out ulong low))
+        {
+            h.RaiseException(ExceptionCause.InstructionAccessFault, pc);
+            return null;
+        }
+        uint word = (uint)low;
+        if ((word & 3) == 3)
+        {
+            uint high;
+            if ((pc & 0xFFF) <= 0xFFC)
+            {
+                if (!h.memory.Read(physical + 2, 2, MemoryAccess.Fetch, out ulong upper))
+                {
+                    h.RaiseException(ExceptionCause.InstructionAccessFault, pc);
+                    return null;
+                }
+                high = (uint)upper;
+            }
+            else if (!h.FetchParcel(pc + 2, out high))
+            {
+                return null;
+            }
+            word |= high << 16;
+        }
+        InstructionDecoder.Decode(word, out *slot);
+        h.lastStraddling = *slot;
+        h.lastStraddlingPc = pc;
+        DecodedInstruction* next = slot->Execute(h, slot);
+        page.Invalidate((int)((pc & 0xFFF) >> 1), (int)((pc & 0xFFF) >> 1));
+        return next;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -264,7 +264,7 @@ public sealed unsafe partial class Hart : IDisposable
             if (executed.Length == 0)
             {
                 // Not kept in its slot: a straddling instruction, or one that overwrote itself.
-                if (lastStraddling.Length != 0 && (at & 0xFFF) == 0xFFE)
+                if (lastStraddling.Length != 0 && lastStraddlingPc == at)
                 {
                     executed = lastStraddling;
                 }
@@ -282,6 +282,10 @@ public sealed unsafe partial class Hart : IDisposable
 
     private uint FetchRawForTrace(ulong at)
     {
+        if (fetchHost is null)
+        {
+            return 0; // an uncached page whose fetch was refused: nothing was read
+        }
         uint low = *(ushort*)(fetchHost + (at & 0xFFF));
         return (low & 3) != 3 || (at & 0xFFF) > 0xFFC ? low : *(uint*)(fetchHost + (at & 0xFFF));
     }

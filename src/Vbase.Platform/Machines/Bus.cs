@@ -103,6 +103,11 @@ public sealed unsafe class Bus : IPhysicalMemory
             value = ram.Read(address, size);
             return true;
         }
+        if (access == MemoryAccess.Fetch)
+        {
+            value = 0; // devices are not executable (and a fetch must not pop a UART byte)
+            return false;
+        }
         foreach (Mapping m in devices)
         {
             if (m.Contains(address, size))

@@ -22,7 +22,7 @@ public sealed class SapiPathTests
     {
         public required Rig Rig { get; init; }
         public required DomainId Domain { get; init; }
-        public ulong[] Slots { get; } = new ulong[8];
+        public ulong[] Slots { get; } = new ulong[9];
         public byte[]? Dom0ReadAtVirq { get; set; }
         public ulong? VirqTime { get; set; }
         public IEnumerable<HypervisorEvent> Of(string kind) => Rig.Events.Where(e => e.Kind == kind);
@@ -68,6 +68,7 @@ public sealed class SapiPathTests
         Assert.Equal(Secret, run.Slots[5]);              // A again, after a context switch through B: plaintext
         Assert.Equal(0UL, run.Slots[6]);                 // exit
         Assert.Equal(Secret, run.Slots[7]);              // after exit DRAM holds the plaintext again
+        Assert.Equal((ulong)FunctionResult, run.Slots[8]); // code in the protected page ran, fetched as plaintext
     }
 
     [Fact]

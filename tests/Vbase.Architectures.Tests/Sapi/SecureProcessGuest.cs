@@ -16,13 +16,15 @@ namespace Vbase.Architectures.Tests.Sapi;
 /// <see cref="GuestCode.Results"/>:
 /// 0 enter's result · 1 A reads · 2 A reads after its own write of <see cref="AppWrite"/> · 3 kernel reads ·
 /// 4 B reads (after the kernel wrote <see cref="KernelWrite"/>) · 5 A reads again · 6 exit's result ·
-/// 7 kernel reads after exit.
+/// 7 kernel reads after exit · 8 what a function that lives in the protected page returned to A.
 /// </remarks>
 internal static class SecureProcessGuest
 {
     public const ulong SecretGpa = 0x8030_0000;
     public const ulong Secret = 0x1122_3344_5566_7788;
     public const ulong AppWrite = 0xDEAD, KernelWrite = 0xBEEF;
+    /// <summary>A function in the protected page (at +0x100) returns this in t3: code fetched through the plug-in.</summary>
+    public const long FunctionResult = 42;
     private const ulong FrameList = 0x8030_1000, RootA = 0x8030_2000, RootB = 0x8030_3000;
     private const ulong UserAlias = 0x8000_0000;   // process VA = GPA - this
 
@@ -31,6 +33,9 @@ internal static class SecureProcessGuest
         ProgramBuilder p = GuestCode.New().WithResults();
         p.Li(S9, (long)(GuestCode.Results - UserAlias));        // the result slots as processes see them
         p.Li(T0, (long)SecretGpa).Li(T1, unchecked((long)Secret)).Emit(Sd(T1, T0, 0));
+        p.Li(T0, (long)SecretGpa);
+        p.Li(T1, Addi(T3, Zero, FunctionResult)).Emit(Sw(T1, T0, 0x100));
+        p.Li(T1, Jalr(Zero, Ra, 0)).Emit(Sw(T1, T0, 0x104), FenceI());
         p.Li(T0, (long)FrameList).Li(T1, (long)(SecretGpa >> 12)).Emit(Sd(T1, T0, 0));
         foreach (ulong root in new[] { RootA, RootB })
         {
@@ -50,7 +55,8 @@ internal static class SecureProcessGuest
         p.Li(T0, (long)(SecretGpa - UserAlias));
         p.Emit(Ld(T1, T0, 0), Sd(T1, S9, 1 * 8));
         p.Li(T2, (long)AppWrite).Emit(Sd(T2, T0, 0));
-        p.Emit(Ld(T1, T0, 0), Sd(T1, S9, 2 * 8), Ecall());
+        p.Emit(Ld(T1, T0, 0), Sd(T1, S9, 2 * 8));
+        p.Emit(Addi(T4, T0, 0x100), Jalr(Ra, T4, 0), Sd(T3, S9, 8 * 8), Ecall());
         // Process B: read the same page through its own address space.
         p.Label("processB");
         p.Li(T0, (long)(SecretGpa - UserAlias));

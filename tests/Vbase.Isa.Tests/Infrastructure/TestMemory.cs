@@ -51,9 +51,23 @@ public sealed unsafe class TestMemory : IPhysicalMemory, IDisposable
     public byte* TryGetPage(ulong pageAddress, MemoryAccess access) =>
         IsRam(pageAddress) && !slowPages.Contains(pageAddress) ? ram + (pageAddress - RamBase) : null;
 
+    /// <summary>Fetches that took the slow path (pages moved there by <see cref="ForceSlowPath"/>).</summary>
+    public int SlowFetches { get; private set; }
+
+    /// <summary>While set, slow-path fetches are refused (as a secure architecture may refuse them).</summary>
+    public bool RefuseSlowFetches { get; set; }
+
     public bool Read(ulong address, int size, MemoryAccess access, out ulong value)
     {
         value = 0;
+        if (access == MemoryAccess.Fetch)
+        {
+            SlowFetches++;
+            if (RefuseSlowFetches)
+            {
+                return false;
+            }
+        }
         if (IsRam(address) && IsRam(address + (ulong)size - 1))
         {
             value = ReadBytes(ram + (address - RamBase), size);
