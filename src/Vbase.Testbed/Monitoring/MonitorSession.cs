@@ -66,7 +66,7 @@ internal sealed class MonitorSession
             }
             if (setup.EchoCommands)
             {
-                (setup.Output ?? (l => monitor.Print(l)))("> " + trimmed);
+                monitor.Print("> " + trimmed);
             }
             try
             {

@@ -1,0 +1,94 @@
+using Vbase.Hypervisor;
+using Vbase.Hypervisor.Domains;
+using Vbase.Testbed.Monitoring;
+
+namespace Vbase.Testbed.Tests.Monitoring;
+
+/// <summary>Monitoring scripts and one-line rules: what they mean, and errors that name file, line, column and field.</summary>
+public sealed class MonitorScriptTests
+{
+    private static MonitorScriptException Error(string yaml) =>
+        Assert.Throws<MonitorScriptException>(() => MonitorScriptLoader.Parse(yaml, "watch.yaml"));
+
+    [Theory]
+    [InlineData("- kind: sapi.*\n  do: paws\n", "watch.yaml:2:7: [0].do: unknown action 'paws' (known: log, count, snapshot, pause, stop, print)")]
+    [InlineData("- kind: sapi.*\n  do: [count, stpo]\n", "watch.yaml:2:15: [0].do: unknown action 'stpo' (known: log, count, snapshot, pause, stop, print)")]
+    [InlineData("- kind: sapi.*\n  regoin: 1\n  do: count\n", "watch.yaml:2:3: [0].regoin: unknown key (known keys: name, kind, domain, region, gpa, details, do, message)")]
+    [InlineData("- kind: sapi.*\n  do: count\n- kind: x\n  region: one\n  do: log\n", "watch.yaml:4:11: [1].region: 'one' is not a region id (a whole number from 1)")]
+    [InlineData("- gpa: 0x2000-0x1000\n  do: log\n", "watch.yaml:1:8: [0].gpa: '0x2000-0x1000' is not an address or range (0x80212000, 0x80212000-0x80212fff or 0x80212000+0x1000)")]
+    [InlineData("- kind: sapi.*\n", "watch.yaml:1:3: [0].do: missing; say what the rule does (log, count, snapshot, pause, stop, print)")]
+    [InlineData("- {name: a, do: log}\n- {name: a, do: count}\n", "watch.yaml:2:3: [1].name: 'a' names an earlier rule too; rule names must be unique")]
+    [InlineData("kind: sapi.*\n", "watch.yaml:1:1: a monitoring script is a list of watch rules ('- kind: sapi.write_dropped' …)")]
+    [InlineData("- kind: [sapi\n", "watch.yaml:2:1: not valid YAML: While scanning a plain scalar value, found invalid mapping")]
+    public void ErrorsNameFileLineColumnAndField(string yaml, string message)
+    {
+        // YamlDotNet words its own syntax errors; only their start is ours to fix.
+        Assert.StartsWith(message.Split(" While ")[0], Error(yaml).Message, StringComparison.Ordinal);
+        if (!message.Contains("not valid YAML", StringComparison.Ordinal))
+        {
+            Assert.Equal(message, Error(yaml).Message);
+        }
+    }
+
+    [Fact]
+    public void AMissingScriptIsNamed() =>
+        Assert.Equal("/nonexistent/watch.yaml: no such file", Assert.Throws<MonitorScriptException>(() => MonitorScriptLoader.Load("/nonexistent/watch.yaml")).Message);
+
+    [Fact]
+    public void OneLineRulesMeanWhatScriptRulesMean()
+    {
+        WatchRule line = MonitorScriptLoader.ParseLine("kind=sapi.* domain=app region=1 gpa=0x80212000-0x80212fff accessor=dom0 do=print,count message=\"at {gpa}\" name=w", 1);
+        WatchRule script = Assert.Single(MonitorScriptLoader.Parse("""
+            - name: w
+              kind: sapi.*
+              domain: app
+              region: 1
+              gpa: 0x80212000-0x80212fff
+              details: { accessor: dom0 }
+              do: [print, count]
+              message: at {gpa}
+            """, "w.yaml"));
+        Assert.Equal(script.ToString(), line.ToString());
+        Assert.Equal("name=w kind=sapi.* domain=app region=1 gpa=0x80212000-0x80212fff accessor=dom0 do=count,print message=\"at {gpa}\"", line.ToString());
+        Assert.Equal("rule7", MonitorScriptLoader.ParseLine("do=log", 7).Name);
+        MonitorScriptException e = Assert.Throws<MonitorScriptException>(() => MonitorScriptLoader.ParseLine("kind=x do=jump", 1));
+        Assert.Equal("watch:1:8: do: unknown action 'jump' (known: log, count, snapshot, pause, stop, print)", e.Message);
+    }
+
+    [Theory]
+    [InlineData("sapi.*", "sapi.write_dropped", true)]
+    [InlineData("sapi.*", "oracle.read_mismatch", false)]
+    [InlineData("*.write_*", "sapi.write_dropped", true)]
+    [InlineData("sapi.write_dropped", "sapi.write_dropped", true)]
+    [InlineData("sapi.write", "sapi.write_dropped", false)]
+    [InlineData("virq.sen?", "virq.sent", true)]
+    public void KindsMatchExactlyOrByGlob(string pattern, string kind, bool matches)
+    {
+        var rule = new WatchRule { Name = "r", Kind = pattern, Actions = WatchAction.Count };
+        var e = new HypervisorEvent(0, kind, null, null, "");
+        Assert.Equal(matches, rule.Matches(e, null, WatchRule.ParseDetails(e.Details)));
+    }
+
+    [Fact]
+    public void ConditionsOnDomainRegionAddressAndDetailsMustAllHold()
+    {
+        var e = new HypervisorEvent(5, "sapi.write_dropped", new DomainId(1), 0, "region=1 accessor=guest_user gpa=0x80212010 mfn=0x212 size=4 p2m=ram_ro");
+        var details = WatchRule.ParseDetails(e.Details);
+        var all = new WatchRule
+        {
+            Name = "r",
+            Domain = "app",
+            Region = 1,
+            Gpa = new AddressRange(0x80212000, 0x80212fff),
+            Details = [new("accessor", "guest_*"), new("size", "4")],
+            Actions = WatchAction.Count,
+        };
+        Assert.True(all.Matches(e, "app", details));
+        Assert.True((all with { Domain = "1" }).Matches(e, "app", details));
+        Assert.False((all with { Domain = "attacker" }).Matches(e, "app", details));
+        Assert.False((all with { Region = 2 }).Matches(e, "app", details));
+        Assert.False((all with { Gpa = new AddressRange(0x80213000, 0x80213fff) }).Matches(e, "app", details));
+        Assert.False((all with { Details = [new("accessor", "dom0")] }).Matches(e, "app", details));
+        Assert.False((all with { Details = [new("missing", "*")] }).Matches(e, "app", details));
+    }
+}
