@@ -145,7 +145,7 @@ internal sealed class MonitorSession
                 foreach (RegionReport r in regions)
                 {
                     monitor.Print(string.Create(CultureInfo.InvariantCulture,
-                        $"region {r.Id}: dom {r.Domain.Value} ({monitor.DomainName(r.Domain.Value)}) vcpu {r.Vcpu} va 0x{r.VirtualAddress.Value:x} {r.Gfns.Count} pages gfn 0x{r.Gfns[0].Value:x} mfn 0x{r.Mfns[0].Value:x} {(r.Active ? "active" : "released")} since t={r.ProtectedAt}")
+                        $"region {r.Id}: dom {r.Domain.Value} ({monitor.DomainName(r.Domain.Value)}) vcpu {r.Vcpu} va 0x{r.VirtualAddress.Value:x} {r.Gfns.Count} page{(r.Gfns.Count == 1 ? "" : "s")} gfn 0x{r.Gfns[0].Value:x} mfn 0x{r.Mfns[0].Value:x} {(r.Active ? "active" : "released")} since t={r.ProtectedAt}")
                         + (r.State.Count > 0 ? "; " + string.Join(", ", r.State.Select(kv => $"{kv.Key} {kv.Value}")) : ""));
                 }
                 return true;
