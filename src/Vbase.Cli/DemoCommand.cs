@@ -1,51 +1,114 @@
 using System.CommandLine;
-using Vbase.Platform.Loading;
-using Vbase.Platform.Machines;
+using System.Globalization;
+using System.Text;
+using Vbase.Hypervisor;
+using Vbase.Hypervisor.Sapi;
+using Vbase.Testbed.Monitoring;
+using Vbase.Testbed.Running;
+using Vbase.Testbed.Scenarios;
+using TestbedRun = Vbase.Testbed.Running.Testbed;
 
 namespace Vbase.Cli;
 
 /// <summary>
-/// <c>vbase demo</c>: until the full Vbase demo (a secure application under attack) exists, it runs the guest
-/// programs bundled in the tool: hello, then the quick CPU benchmark with its statistics.
+/// <c>vbase demo</c>: the paper's story end to end. The application VM boots the guest kernel with the paper's
+/// secure application under the <c>vbase</c> architecture; the Monitor runs in Dom0; a narrator maps what the
+/// hypervisor logs to the steps of Algorithm 1 as they happen. The guest images travel inside the tool.
 /// </summary>
 internal static class DemoCommand
 {
-    private static readonly string[] Programs = ["hello.elf", "cpubench-quick.elf"];
+    public const string DefaultOut = "out/demo";
+    private const string Kernel = "kernel.elf", App = "secure-app.elf";
 
     public static Command Create(CliConsole console)
     {
-        var command = new Command("demo", "Run the bundled bare-metal demo programs (a placeholder for the full Vbase demo).");
-        command.SetAction(_ => Run(console));
+        var outDirectory = new Option<string>("--out")
+        {
+            Description = $"Where the event log, consoles, summary and images go (default: {DefaultOut}).",
+            HelpName = "DIR",
+            DefaultValueFactory = _ => DefaultOut,
+        };
+        var command = new Command("demo", "The paper's secure application under the vbase architecture, step by step, with the Monitor.")
+        {
+            outDirectory,
+        };
+        command.SetAction(parsed => Run(console, parsed.GetValue(outDirectory)!));
         return command;
     }
 
-    private static int Run(CliConsole console)
+    private static int Run(CliConsole console, string outDirectory)
     {
-        console.Out.WriteLine("vbase demo: running bundled bare-metal programs (hello, cpubench-quick) until the full Vbase demo exists.");
-        console.Out.Flush();
-        foreach (string name in Programs)
+        string images = Path.Combine(outDirectory, "images");
+        try
         {
-            ElfImage image;
-            try
-            {
-                image = ElfImage.Parse(name, LoadBundled(name));
-            }
-            catch (ElfLoadException e)
-            {
-                return VbaseCli.Fail(console, ExitCodes.InternalError, $"bundled program {VbaseCli.OneLine(e.Message)}");
-            }
-            bool isBenchmark = name.StartsWith("cpubench", StringComparison.Ordinal);
-            int code = ProgramRunner.Run(console, new MachineConfig { Image = image },
-                new RunOptions(ulong.MaxValue, Stats: isBenchmark, TracePath: null));
-            if (code != ExitCodes.Success)
-            {
-                return code;
-            }
+            Directory.CreateDirectory(images);
+            File.WriteAllBytes(Path.Combine(images, Kernel), LoadBundled(Kernel));
+            File.WriteAllBytes(Path.Combine(images, App), LoadBundled(App));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return VbaseCli.Fail(console, RunExitCodes.OutputError, $"cannot write to {outDirectory}: {VbaseCli.OneLine(e.Message)}");
+        }
+        var scenario = new Scenario("(demo)", "demo", Seed: 1, new ScenarioLimits(50_000_000, null, null),
+            [new DomainSpec("app", 16UL << 20, 1, Path.GetFullPath(Path.Combine(images, Kernel)), [Path.GetFullPath(Path.Combine(images, App))], "", "")])
+        {
+            Architecture = "vbase",
+        };
+
+        var story = new Narrator(console.ProgramOutput);
+        story.Say("Vbase demo: the paper's secure application (Algorithm 1, Listings 1-7) under the vbase architecture.");
+        story.Say("  hypervisor  emulated Xen-like hypervisor, one RV64 hart per vCPU, deterministic virtual time (t)");
+        story.Say("  domain app  the Vbase guest kernel (S-mode, Sv39) running one process: secure-app");
+        story.Say("  plug-in     vbase: registered pages become read-only and encrypted in DRAM, plaintext only to their owner");
+        story.Say("  Dom0        the Monitor, bound to VIRQ_VBASE");
+        story.Say("");
+
+        HypervisorHost? host = null;
+        var testbed = new TestbedRun(scenario, settings =>
+        {
+            host = (HypervisorHost)HypervisorHost.Create(settings);
+            story.Attach(host.Hypervisor);
+            host.AddEventSink(story);
+            return host;
+        });
+        TestbedResult result;
+        try
+        {
+            result = testbed.Run(new TestbedOptions(console.ProgramOutput, outDirectory, Monitor: new MonitorSetup()));
+        }
+        catch (TestbedException e)
+        {
+            return VbaseCli.Fail(console, e.Stage == TestbedStage.Outputs ? RunExitCodes.OutputError : RunExitCodes.InternalError, VbaseCli.OneLine(e.Message));
+        }
+        console.ProgramOutput.Flush();
+
+        string events = Path.GetFullPath(Path.Combine(outDirectory, TestbedRun.EventsFile));
+        story.Say("");
+        story.Say(story.Conclusion(result, ReadConsoleLog(outDirectory)));
+        story.Say($"Event log: {events}");
+        story.Say($"Consoles and summary: {Path.GetFullPath(outDirectory)}");
+        console.ProgramOutput.Flush();
+        if (!result.Succeeded || !story.StoryHeld)
+        {
+            console.Error.WriteLine("vbase: demo: the run did not go as the paper says (see the event log)");
+            return RunExitCodes.DomainFailed;
         }
         return ExitCodes.Success;
     }
 
-    /// <summary>The bytes of a guest program embedded in this assembly (see the csproj).</summary>
+    private static string ReadConsoleLog(string outDirectory)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(outDirectory, TestbedRun.ConsoleLogFile("app")));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>The bytes of a guest image embedded in this assembly (see the csproj).</summary>
     internal static byte[] LoadBundled(string name)
     {
         using Stream stream = typeof(DemoCommand).Assembly.GetManifestResourceStream($"Vbase.Cli.Programs.{name}")
@@ -53,5 +116,111 @@ internal static class DemoCommand
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         return copy.ToArray();
+    }
+
+    /// <summary>Turns the hypervisor's events into the paper's steps, on the run's console stream, as they happen.</summary>
+    private sealed class Narrator(Stream output) : IHypervisorEventSink
+    {
+        private Hypervisor.Hypervisor? hv;
+        private int dropped;
+        private bool registered, virqToDom0;
+        private string? droppedData;
+
+        public bool StoryHeld => registered && virqToDom0 && dropped > 0 && before == "654321" && after == "654321";
+
+        private string? before, after;
+
+        public void Attach(Hypervisor.Hypervisor hypervisor) => hv = hypervisor;
+
+        public void Say(string line)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(line + "\n");
+            output.Write(bytes);
+            output.Flush();
+        }
+
+        private void Step(string steps, string text) => Say($"  >> {steps,-10} {text}");
+
+        public void Record(HypervisorEvent e)
+        {
+            Dictionary<string, string> d = Fields(e.Details);
+            switch (e.Kind)
+            {
+                case EventKind.RegionProtected:
+                    registered = true;
+                    Step("steps 3-6", $"secure-app passed its secure page (va {d.GetValueOrDefault("va")}) to the kernel's vbase syscall; the kernel module walked the page table (GFN {d.GetValueOrDefault("gfn")}) and called HYPERVISOR_vbase_op");
+                    Step("steps 7-8", $"the hypercall handler translated GFN {d.GetValueOrDefault("gfn")} to MFN {d.GetValueOrDefault("mfn")} (t={e.Time})");
+                    break;
+                case EventKind.P2mChanged when e.Details.Contains("-> ram_ro", StringComparison.Ordinal):
+                    Step("step 9", $"the MFN is now read-only in the p2m ({e.Details})");
+                    break;
+                case "vbase.encrypted":
+                    Step("", $"the frame is encrypted in DRAM (aes-128-ctr): {DramVersusPlaintext()}");
+                    break;
+                case EventKind.VirqSent when e.Details.Contains("to=dom0", StringComparison.Ordinal) && e.Details.Contains("virq=16", StringComparison.Ordinal):
+                    virqToDom0 = true;
+                    Step("step 10", $"VIRQ_VBASE sent to Dom0 at t={e.Time}, while secure-app waits in its system call; steps 11-13 are the Monitor's:");
+                    break;
+                case EventKind.ProtectedWriteDropped:
+                    dropped++;
+                    droppedData ??= d.GetValueOrDefault("data");
+                    Step("", $"secure-app wrote {Value(d.GetValueOrDefault("data"))} to secret_key: the write was dropped ({d.GetValueOrDefault("p2m")}) and reported (t={e.Time})");
+                    break;
+                case EventKind.RegionReleased:
+                    Step("", "secure-app left secure mode (vbase exit): the frame is decrypted and writable again");
+                    break;
+            }
+        }
+
+        public string Conclusion(TestbedResult result, string console)
+        {
+            before = Printed(console, "before");
+            after = Printed(console, "after");
+            return string.Create(CultureInfo.InvariantCulture,
+                $"Result: secret_key printed {before} before and {after} after; {dropped} write(s) dropped (tried: {Value(droppedData)}); {result.Instructions:N0} instructions, virtual time {result.VirtualTime:N0}.");
+        }
+
+        private static string Printed(string console, string when)
+        {
+            string marker = $"The secret_key {when} system call is: ";
+            int at = console.IndexOf(marker, StringComparison.Ordinal);
+            return at < 0 ? "?" : console[(at + marker.Length)..].Split('\n')[0].Trim();
+        }
+
+        /// <summary>The first bytes of the region as a physical attacker and as the owner see them.</summary>
+        private string DramVersusPlaintext()
+        {
+            if (hv is null)
+            {
+                return "";
+            }
+            byte[] dram = new byte[8], plain = new byte[8];
+            int id = hv.Sapi.Regions.Count;
+            if (hv.Dom0.ReadRegion(id, 0, dram, MemoryView.Dram) != 0 || hv.Dom0.ReadRegion(id, 0, plain, MemoryView.Application) != 0)
+            {
+                return "";
+            }
+            return $"DRAM holds {Hex(dram)}, the owner reads {Hex(plain)} (secret_key = {BitConverter.ToInt32(plain)})";
+        }
+
+        private static string Hex(byte[] b) => string.Join(' ', b.Select(x => x.ToString("x2", CultureInfo.InvariantCulture)));
+
+        /// <summary>A little-endian 32-bit store's data as a number ("40e20100" → 123456).</summary>
+        private static string Value(string? hex) =>
+            hex is { Length: 8 } ? BitConverter.ToInt32(Convert.FromHexString(hex)).ToString(CultureInfo.InvariantCulture) : hex ?? "?";
+
+        private static Dictionary<string, string> Fields(string details)
+        {
+            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (string part in details.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                int eq = part.IndexOf('=', StringComparison.Ordinal);
+                if (eq > 0)
+                {
+                    fields[part[..eq]] = part[(eq + 1)..];
+                }
+            }
+            return fields;
+        }
     }
 }

@@ -1,27 +1,100 @@
+using System.Text.Json;
 using Vbase.Cli.Tests.Support;
 
 namespace Vbase.Cli.Tests;
 
-public sealed class DemoTests
+/// <summary><c>vbase demo</c>: the paper's story under the vbase architecture, told as it happens.</summary>
+public sealed class DemoTests : IDisposable
 {
-    [Fact]
-    public void TheDemoRunsTheBundledProgramsAfterAOneLineHeader()
-    {
-        CliResult r = CliRunner.Run("demo");
+    private readonly string outDirectory = Path.Combine(Path.GetTempPath(), $"vbase-demo-{Guid.NewGuid():N}");
 
-        Assert.Equal(0, r.ExitCode);
-        string[] lines = r.Stdout.Split('\n');
-        Assert.StartsWith("vbase demo: running bundled bare-metal programs", lines[0]);
-        Assert.Contains("until the full Vbase demo exists", lines[0]);
-        Assert.Equal("Hello from Vbase!", lines[1]);
-        Assert.Contains("cpubench: checksum ok", r.Stdout);
-        Assert.Matches(@"^vbase: \d+ instructions in \d+\.\d{3} s, \d+\.\d MIPS$", Assert.Single(r.StderrLines));
+    public void Dispose()
+    {
+        if (Directory.Exists(outDirectory))
+        {
+            Directory.Delete(outDirectory, recursive: true);
+        }
     }
 
     [Fact]
-    public void TheBundledProgramsAreTheCommittedImages()
+    public void TheDemoPrintsTheSecretBeforeAndAfterAndTheDroppedWrite()
     {
-        Assert.Equal(Vbase.Tests.Support.GuestPrograms.Bytes("hello.elf"), DemoCommand.LoadBundled("hello.elf"));
-        Assert.Equal(Vbase.Tests.Support.GuestPrograms.Bytes("cpubench-quick.elf"), DemoCommand.LoadBundled("cpubench-quick.elf"));
+        CliResult r = CliRunner.Run("demo", "--out", outDirectory);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("[app] secure-app: The secret_key before system call is: 654321", r.Stdout);
+        Assert.Contains("[app] secure-app: The secret_key after system call is: 654321", r.Stdout);
+        Assert.Contains("secure-app wrote 123456 to secret_key: the write was dropped (ram_ro) and reported", r.Stdout);
+        Assert.Contains("monitor: dropped write by guest_user to region 1", r.Stdout);
+        Assert.Contains("Result: secret_key printed 654321 before and 654321 after; 1 write(s) dropped (tried: 123456)", r.Stdout);
+        Assert.Contains($"Event log: {Path.Combine(outDirectory, "events.jsonl")}", r.Stdout);
+        Assert.Empty(r.Stderr);
+    }
+
+    [Fact]
+    public void TheStepsOfAlgorithm1AppearInOrderWithTheMonitorsMessagesBeforeTheApplicationContinues()
+    {
+        CliResult r = CliRunner.Run("demo", "--out", outDirectory);
+        string[] marks =
+        [
+            "The secret_key before system call is",
+            ">> steps 3-6",
+            ">> steps 7-8",
+            ">> step 9",
+            "the frame is encrypted in DRAM",
+            ">> step 10",
+            "monitor: VIRQ_VBASE at t=",
+            "[app] secure-app: vbase(secure_mem, 4096, enter) = 1",
+            "the write was dropped",
+            "The secret_key after system call is",
+        ];
+        int last = -1;
+        foreach (string mark in marks)
+        {
+            int at = r.Stdout.IndexOf(mark, StringComparison.Ordinal);
+            Assert.True(at > last, $"'{mark}' is not after the previous step");
+            last = at;
+        }
+    }
+
+    [Fact]
+    public void TheEventLogHasTheDroppedWriteAndTheVirqReachedDom0BeforeTheApplicationWroteAgain()
+    {
+        Assert.Equal(0, CliRunner.Run("demo", "--out", outDirectory).ExitCode);
+        List<JsonElement> events = [.. File.ReadAllLines(Path.Combine(outDirectory, "events.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)];
+        JsonElement virq = events.First(e => e.GetProperty("kind").GetString() == "virq.sent"
+            && e.GetProperty("details").GetString()!.Contains("to=dom0", StringComparison.Ordinal)
+            && e.GetProperty("details").GetString()!.Contains("virq=16", StringComparison.Ordinal));
+        JsonElement drop = Assert.Single(events, e => e.GetProperty("kind").GetString() == "sapi.write_dropped");
+        Assert.Contains("data=40e20100", drop.GetProperty("details").GetString());   // 123456, little-endian
+        Assert.True(virq.GetProperty("time").GetUInt64() < drop.GetProperty("time").GetUInt64());
+        int virqIndex = events.IndexOf(virq);
+        int query = events.FindIndex(e => e.GetProperty("kind").GetString() == "sapi.vbase_op"
+            && e.GetProperty("details").GetString()!.Contains("(query)", StringComparison.Ordinal));
+        Assert.True(query > virqIndex, "the Monitor queried the region after the VIRQ");
+        Assert.True(query < events.IndexOf(drop));
+    }
+
+    [Fact]
+    public void TheBundledImagesAreTheCommittedOnes()
+    {
+        Assert.Equal(Vbase.Tests.Support.GuestPrograms.Bytes("kernel.elf"), DemoCommand.LoadBundled("kernel.elf"));
+        Assert.Equal(Vbase.Tests.Support.GuestPrograms.Bytes("apps/secure-app.elf"), DemoCommand.LoadBundled("secure-app.elf"));
+    }
+
+    [Fact]
+    public void TwoDemoRunsWriteTheSameEventLog()
+    {
+        string second = outDirectory + "-2";
+        try
+        {
+            Assert.Equal(0, CliRunner.Run("demo", "--out", outDirectory).ExitCode);
+            Assert.Equal(0, CliRunner.Run("demo", "--out", second).ExitCode);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(outDirectory, "events.jsonl")), File.ReadAllBytes(Path.Combine(second, "events.jsonl")));
+        }
+        finally
+        {
+            Directory.Delete(second, recursive: true);
+        }
     }
 }

@@ -248,7 +248,7 @@ public sealed class SapiHost
                 return false;
             case AccessVerdict.Dropped:
                 hv.Record(EventKind.ProtectedWriteDropped, ctx.Domain, ctx.Vcpu,
-                    $"region={ctx.Region.Id} accessor={Name(accessor)} gpa=0x{ctx.Address.Value:x} mfn=0x{mfn.Value:x} size={data.Length} p2m={Translate(ctx.Domain, ctx.Gfn).Type.ToXenName()}");
+                    $"region={ctx.Region.Id} accessor={Name(accessor)} gpa=0x{ctx.Address.Value:x} mfn=0x{mfn.Value:x} size={data.Length} data={Convert.ToHexStringLower(data[..Math.Min(data.Length, 16)])} p2m={Translate(ctx.Domain, ctx.Gfn).Type.ToXenName()}");
                 return true;
             case AccessVerdict.Pass:
                 data.CopyTo(new Span<byte>(hv.Machine.HostPointer(mfn) + offset, data.Length));
