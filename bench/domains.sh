@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
 # Hypervisor and architecture costs, measured in one run (Release build):
 #
-#   bench/domains.sh [--no-build]
+#   bench/domains.sh [--no-build] [--repeat N]
 #
 #   1. the CPU benchmark bare-metal (`vbase exec guest/bin/cpubench.elf`) against the same benchmark as a
 #      process under the guest kernel in a guest domain (bench/scenarios/cpubench-domain.yaml);
 #   2. the vault application (guest/apps/vault.c) under the `none` and the `vbase` architectures
 #      (bench/scenarios/vault-*.yaml).
 #
-# Wall seconds include start-up and, for domains, the guest kernel's boot. See bench/README.md.
+# Wall seconds include start-up and, for domains, the guest kernel's boot. Each row is the best of N runs
+# (default 3): on a shared machine the minimum is the least disturbed measurement. See bench/README.md.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 build=1
-for arg in "$@"; do
-    case "$arg" in
+repeat=3
+while (($#)); do
+    case "$1" in
         --no-build) build=0 ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "domains.sh: unknown option $arg" >&2; exit 2 ;;
+        --repeat) shift; repeat=${1:-}; [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || { echo "domains.sh: --repeat needs a positive number" >&2; exit 2; } ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "domains.sh: unknown option $1" >&2; exit 2 ;;
     esac
+    shift
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -35,21 +39,29 @@ dll=$(find src/Vbase.Cli/bin/Release -type f -name vbase.dll | sort | head -n1)
 [[ -n "$dll" ]] || { echo "domains.sh: no vbase.dll under src/Vbase.Cli/bin/Release" >&2; exit 1; }
 vbase() { dotnet "$dll" "$@"; }
 
-# Runs a scenario; sets secs and insns (from summary.json).
+min() { awk "BEGIN { print ($1 < $2) ? $1 : $2 }"; }
+
+# Runs a scenario $repeat times; sets secs (the best) and insns (from summary.json).
 run_scenario() {
-    local t0 t1 out=$work/$(basename "$1" .yaml)
-    t0=$(now)
-    vbase run "$1" --out "$out" > "$out.console" 2>&1 || { cat "$out.console" >&2; echo "domains.sh: $1 failed" >&2; exit 1; }
-    t1=$(now)
-    secs=$(calc "$t1 - $t0")
+    local t0 t1 i out=$work/$(basename "$1" .yaml)
+    secs=""
+    for ((i = 0; i < repeat; i++)); do
+        t0=$(now)
+        vbase run "$1" --out "$out" > "$out.console" 2>&1 || { cat "$out.console" >&2; echo "domains.sh: $1 failed" >&2; exit 1; }
+        t1=$(now)
+        secs=$([[ -z "$secs" ]] && calc "$t1 - $t0" || min "$secs" "$(calc "$t1 - $t0")")
+    done
     insns=$(grep -oE '"instructions": *[0-9]+' "$out/summary.json" | head -n1 | grep -oE '[0-9]+$')
 }
 
-echo "running: vbase exec --stats guest/bin/cpubench.elf"
-t0=$(now)
-vbase exec --stats guest/bin/cpubench.elf > /dev/null 2> "$work/bare.err"
-t1=$(now)
-bare_secs=$(calc "$t1 - $t0")
+echo "running: vbase exec --stats guest/bin/cpubench.elf (best of $repeat)"
+bare_secs=""
+for ((i = 0; i < repeat; i++)); do
+    t0=$(now)
+    vbase exec --stats guest/bin/cpubench.elf > /dev/null 2> "$work/bare.err"
+    t1=$(now)
+    bare_secs=$([[ -z "$bare_secs" ]] && calc "$t1 - $t0" || min "$bare_secs" "$(calc "$t1 - $t0")")
+done
 bare_insns=$(grep -oE '[0-9][0-9,_]* instructions' "$work/bare.err" | head -n1 | tr -d ',_' | grep -oE '^[0-9]+')
 
 echo "running: vbase run bench/scenarios/cpubench-domain.yaml"
