@@ -98,3 +98,26 @@ public sealed class DemoTests : IDisposable
         }
     }
 }
+
+public sealed class ListTests
+{
+    [Fact]
+    public void ListArchsShowsEachArchitectureWithItsThreatModel()
+    {
+        CliResult r = CliRunner.Run("list", "archs");
+        Assert.Equal(0, r.ExitCode);
+        string[] lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("none ", lines[0]);
+        Assert.EndsWith("defends against nobody", lines[1]);
+        Assert.StartsWith("vbase ", lines[2]);
+        Assert.Contains("trusts hypervisor, application; defends against guest kernel, other processes, other VMs, Dom0, bus/DRAM", lines[3]);
+    }
+
+    [Fact]
+    public void ListWithoutWhatIsAUsageError()
+    {
+        CliResult r = CliRunner.Run("list");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Single(r.StderrLines);
+    }
+}

@@ -11,7 +11,8 @@ namespace Vbase.Architectures.None;
 /// The baseline: regions are registered (so the Monitor sees them and the Oracle keeps their golden shadow) but
 /// nothing is protected. Every access passes; DRAM holds plaintext.
 /// </summary>
-[Architecture("none", "no protection: regions are registered and watched, every access passes", Principal.None)]
+[Architecture("none", "no protection: regions are registered and watched, every access passes",
+    Principal.Application | Principal.GuestKernel | Principal.OtherProcesses | Principal.OtherVms | Principal.Dom0 | Principal.Physical)]
 public sealed class NoneArchitecture(ArchitectureOptions options) : SecureArchitectureBase
 {
     public override string Name => "none";
