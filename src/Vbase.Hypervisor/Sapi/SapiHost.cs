@@ -21,7 +21,8 @@ namespace Vbase.Hypervisor.Sapi;
 public sealed class SapiHost
 {
     private readonly Hypervisor hv;
-    private readonly byte[] interposed;                       // per MFN: 1 = inside an active region
+    private readonly byte[] interposed;                       // per MFN: Protected, Observed, or 0
+    private const byte Protected = 1, Observed = 2;
     private readonly Dictionary<ulong, (ProtectedRegion Region, int Page)> regionOfMfn = [];
     private readonly List<ProtectedRegion> regions = [];
     private readonly List<SecureContext> contexts = [];
@@ -95,7 +96,7 @@ public sealed class SapiHost
         for (int i = 0; i < mfns.Length; i++)
         {
             hv.Machine.Frame(mfns[i]).CopyTo(region.Shadow.AsSpan(i * PageSize.Bytes));
-            interposed[mfns[i].Value] = 1;
+            interposed[mfns[i].Value] = Protected;
             regionOfMfn[mfns[i].Value] = (region, i);
         }
         regions.Add(region);
@@ -116,7 +117,7 @@ public sealed class SapiHost
             return;
         }
         region.ReleasedAt = Now;
-        foreach (Mfn m in region.Mfns)
+        foreach (Mfn m in region.Mfns.Concat(region.ObservedFrames))
         {
             interposed[m.Value] = 0;
             regionOfMfn.Remove(m.Value);
@@ -136,6 +137,26 @@ public sealed class SapiHost
                 Transition(SecureTransitionKind.Exit, context, region);
             }
         }
+    }
+
+    /// <summary>
+    /// For the Oracle, not for plug-ins: after an attacker made a page of <paramref name="region"/> resolve to
+    /// another frame (a remap in the guest's page table or in the p2m), the application's reads and writes of
+    /// <paramref name="mfn"/> are compared with and recorded in the region's golden shadow (page
+    /// <paramref name="page"/>) as if it were the region's own frame. The plug-in is not consulted for it: it did
+    /// not protect that frame. False if the frame is already interposed or not machine memory.
+    /// </summary>
+    public bool Observe(ProtectedRegion region, int page, Mfn mfn)
+    {
+        if (!region.IsActive || page < 0 || page >= region.Gfns.Count || !hv.Machine.IsValid(mfn) || interposed[mfn.Value] != 0)
+        {
+            return false;
+        }
+        interposed[mfn.Value] = Observed;
+        regionOfMfn[mfn.Value] = (region, page);
+        region.ObservedFrames.Add(mfn);
+        FlushHarts();
+        return true;
     }
 
     /// <summary>The active regions registered by this process (domain, vCPU, address space).</summary>
@@ -216,7 +237,7 @@ public sealed class SapiHost
     {
         MemoryAccessContext ctx = Context(accessor, kind, initiator, vcpu, mfn, offset);
         new ReadOnlySpan<byte>(hv.Machine.HostPointer(mfn) + offset, data.Length).CopyTo(data);
-        AccessVerdict verdict = architecture?.OnRead(ctx, data) ?? AccessVerdict.Pass;
+        AccessVerdict verdict = interposed[mfn.Value] == Protected ? architecture?.OnRead(ctx, data) ?? AccessVerdict.Pass : AccessVerdict.Pass;
         if (verdict is AccessVerdict.Fault or AccessVerdict.Dropped)
         {
             Refused(ctx, data.Length);
@@ -240,7 +261,7 @@ public sealed class SapiHost
     internal unsafe bool Write(Accessor accessor, AccessKind kind, DomainId initiator, Vcpu? vcpu, Mfn mfn, int offset, ReadOnlySpan<byte> data)
     {
         MemoryAccessContext ctx = Context(accessor, kind, initiator, vcpu, mfn, offset);
-        AccessVerdict verdict = architecture?.OnWrite(ctx, data) ?? AccessVerdict.Pass;
+        AccessVerdict verdict = interposed[mfn.Value] == Protected ? architecture?.OnWrite(ctx, data) ?? AccessVerdict.Pass : AccessVerdict.Pass;
         switch (verdict)
         {
             case AccessVerdict.Fault:
@@ -248,7 +269,7 @@ public sealed class SapiHost
                 return false;
             case AccessVerdict.Dropped:
                 hv.Record(EventKind.ProtectedWriteDropped, ctx.Domain, ctx.Vcpu,
-                    $"region={ctx.Region.Id} accessor={Name(accessor)} gpa=0x{ctx.Address.Value:x} mfn=0x{mfn.Value:x} size={data.Length} data={Convert.ToHexStringLower(data[..Math.Min(data.Length, 16)])} p2m={Translate(ctx.Domain, ctx.Gfn).Type.ToXenName()}");
+                    $"region={ctx.Region.Id} accessor={Name(accessor)} owner={(ctx.IsApplication ? "yes" : "no")} gpa=0x{ctx.Address.Value:x} mfn=0x{mfn.Value:x} size={data.Length} data={Convert.ToHexStringLower(data[..Math.Min(data.Length, 16)])} p2m={Translate(ctx.Domain, ctx.Gfn).Type.ToXenName()}");
                 return true;
             case AccessVerdict.Pass:
                 data.CopyTo(new Span<byte>(hv.Machine.HostPointer(mfn) + offset, data.Length));
@@ -263,7 +284,7 @@ public sealed class SapiHost
 
     private void Refused(in MemoryAccessContext ctx, int size) =>
         hv.Record(EventKind.ProtectedAccessRefused, ctx.Domain, ctx.Vcpu,
-            $"region={ctx.Region.Id} accessor={Name(ctx.Accessor)} kind={Name(ctx.Kind)} gpa=0x{ctx.Address.Value:x} mfn=0x{ctx.Mfn.Value:x} size={size}");
+            $"region={ctx.Region.Id} accessor={Name(ctx.Accessor)} owner={(ctx.IsApplication ? "yes" : "no")} kind={Name(ctx.Kind)} gpa=0x{ctx.Address.Value:x} mfn=0x{ctx.Mfn.Value:x} size={size}");
 
     private MemoryAccessContext Context(Accessor accessor, AccessKind kind, DomainId initiator, Vcpu? vcpu, Mfn mfn, int offset)
     {

@@ -72,6 +72,9 @@ public sealed class ProtectedRegion
     /// <summary>The golden shadow: the plaintext as the application last wrote it through accepted writes.</summary>
     internal byte[] Shadow { get; }
 
+    /// <summary>Frames an attacker remapped a page of this region to, watched for the Oracle (<see cref="SapiHost.Observe"/>).</summary>
+    internal List<Mfn> ObservedFrames { get; } = [];
+
     public override string ToString() =>
         $"region {Id} (dom {Domain.Value}, vcpu {Vcpu}, va 0x{VirtualAddress.Value:x}, {Gfns.Count} pages)";
 }

@@ -9,7 +9,9 @@ namespace Vbase.Testbed.Running;
 /// <param name="OutDirectory">Where console-&lt;domain&gt;.log and summary.json go; null: nowhere.</param>
 /// <param name="MaxInstructions">Overrides the scenario's limits.max_instructions.</param>
 /// <param name="Monitor">Runs the Monitor (docs/monitor.md) with these rules and, for the REPL, commands; null: none.</param>
-public sealed record TestbedOptions(Stream Console, string? OutDirectory = null, ulong? MaxInstructions = null, MonitorSetup? Monitor = null);
+/// <param name="Driver">Runs the guests instead of running them straight to the end (the attack suite's Controller); null: none.</param>
+public sealed record TestbedOptions(Stream Console, string? OutDirectory = null, ulong? MaxInstructions = null, MonitorSetup? Monitor = null,
+    IRunDriver? Driver = null);
 
 /// <summary>
 /// Runs a scenario: builds its domains in the hypervisor (Dom0's API), unpauses them, runs the deterministic
@@ -82,12 +84,15 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
                     guests.RequestStop();
                 }
             }
+            options.Driver?.Start(guests, ids);
             HostStop stop;
             // The REPL waits for its user, so the wall-clock timeout does not apply to it.
             bool interactive = options.Monitor?.Commands is not null;
             using (var timer = scenario.Limits.Timeout is TimeSpan timeout && !interactive ? new Timer(_ => TimeOut(), null, timeout, Timeout.InfiniteTimeSpan) : null)
             {
-                stop = monitor is null ? guests.Run(limit ?? ulong.MaxValue) : monitor.Drive(limit ?? ulong.MaxValue);
+                stop = options.Driver is IRunDriver driver ? driver.Drive(guests, limit ?? ulong.MaxValue)
+                    : monitor is null ? guests.Run(limit ?? ulong.MaxValue)
+                    : monitor.Drive(limit ?? ulong.MaxValue);
             }
             bool wallClockRanOut;
             lock (gate)

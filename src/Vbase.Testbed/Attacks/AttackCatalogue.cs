@@ -1,0 +1,60 @@
+namespace Vbase.Testbed.Attacks;
+
+/// <summary>Every attack Vbase knows (<c>vbase list attacks</c>), in the order reports show them.</summary>
+public static class AttackCatalogue
+{
+    private static readonly AttackParameter Delay = new("delay", "app", "instructions after the region is registered before the attack fires (app: the application's default)");
+    private static readonly AttackParameter Repeat = new("repeat", "1", "how many times the attack fires");
+    private static readonly AttackParameter Interval = new("interval", "100000", "instructions between repeated firings");
+    private static readonly AttackParameter Block = new("block", "app", "offset in the region of the 64-byte block attacked (app: the application's default)");
+    private static readonly AttackParameter Data = new("data", "0x41", "the byte the attacker writes, repeated");
+
+    private static readonly IReadOnlyList<AttackParameter> Timing = [Delay, Repeat, Interval];
+
+    public static readonly IReadOnlyList<AttackSpec> All =
+    [
+        new("phys-snoop", AttackPosition.Physical, AttackGoal.Confidentiality,
+            "read the target's frames straight from machine memory and search them for the secret", Timing),
+        new("phys-spoof", AttackPosition.Physical, AttackGoal.Integrity,
+            "overwrite a 64-byte block of a protected frame in machine memory with chosen data", [.. Timing, Block, Data]),
+        new("phys-splice", AttackPosition.Physical, AttackGoal.Integrity,
+            "copy a 64-byte block from another protected address of the application over the target block", [.. Timing, Block,
+                new AttackParameter("source", "app", "offset in the region of the block copied (app: the application's default)")]),
+        new("phys-replay", AttackPosition.Physical, AttackGoal.Integrity,
+            "snapshot a 64-byte block, wait until the application has written it again, restore the snapshot", [Delay, Block,
+                new AttackParameter("wait", "5000000", "instructions to wait for the application's write before restoring anyway")]),
+        new("os-read", AttackPosition.GuestKernel, AttackGoal.Confidentiality,
+            "the guest kernel reads the application's protected page through its own page tables", Timing),
+        new("os-write", AttackPosition.GuestKernel, AttackGoal.Integrity,
+            "the guest kernel writes chosen data over a block of the protected page through its own page tables", [.. Timing, Block, Data]),
+        new("os-remap", AttackPosition.GuestKernel, AttackGoal.Integrity,
+            "the guest kernel points the application's virtual page at a fresh frame holding chosen data", [Delay, Data]),
+        new("dom0-read", AttackPosition.Dom0, AttackGoal.Confidentiality,
+            "Dom0 maps the protected frames with the foreign-memory API and reads them", Timing),
+        new("dom0-write", AttackPosition.Dom0, AttackGoal.Integrity,
+            "Dom0 writes chosen data over a block of a protected frame through the foreign-memory API", [.. Timing, Block, Data]),
+        new("dom0-remap", AttackPosition.Dom0, AttackGoal.Integrity,
+            "Dom0 changes the application domain's p2m so that a protected GFN maps another frame holding chosen data", [Delay, Data]),
+        new("vm-map-foreign", AttackPosition.CoResidentVm, AttackGoal.Confidentiality,
+            "guest code in the Attacker VM tries every hypercall an unprivileged VM has (foreign map, forged grant references, grant copy) on the protected frames", [Delay]),
+    ];
+
+    public static AttackSpec? Find(string id) => All.FirstOrDefault(a => a.Id == id);
+
+    /// <summary>The implementation of an attack (a fresh object per run).</summary>
+    internal static Attack Create(AttackSpec spec) => spec.Id switch
+    {
+        "phys-snoop" => new PhysicalSnoop(spec),
+        "phys-spoof" => new PhysicalSpoof(spec),
+        "phys-splice" => new PhysicalSplice(spec),
+        "phys-replay" => new PhysicalReplay(spec),
+        "os-read" => new KernelRead(spec),
+        "os-write" => new KernelWrite(spec),
+        "os-remap" => new KernelRemap(spec),
+        "dom0-read" => new Dom0Read(spec),
+        "dom0-write" => new Dom0Write(spec),
+        "dom0-remap" => new Dom0Remap(spec),
+        "vm-map-foreign" => new ForeignVmSweep(spec),
+        _ => throw new ArgumentException($"no implementation for attack {spec.Id}", nameof(spec)),
+    };
+}

@@ -1,0 +1,64 @@
+using Vbase.Architectures;
+using Vbase.Sapi.Registry;
+using Vbase.Testbed.Oracle;
+using Vbase.Testbed.Running;
+using Vbase.Testbed.Scenarios;
+
+namespace Vbase.Testbed.Attacks;
+
+/// <summary>
+/// Runs one attack against one architecture in a fresh testbed: the application VM (guest kernel + the secure
+/// application), an Attacker VM when the attack needs one, the Controller, and the Oracle's verdict.
+/// Thread-safe: every call builds its own hypervisor.
+/// </summary>
+public static class AttackRunner
+{
+    /// <summary>Enough for the longest application (the vault, ~11 M instructions) several times over.</summary>
+    public const ulong MaxInstructions = 200_000_000;
+
+    /// <exception cref="ArgumentException">An unknown architecture, attack or application.</exception>
+    /// <exception cref="TestbedException">An output could not be written.</exception>
+    public static AttackRunResult Run(AttackRunRequest request)
+    {
+        ArchitectureInfo arch = BuiltInArchitectures.CreateRegistry().Find(request.Architecture)
+            ?? throw new ArgumentException($"unknown architecture '{request.Architecture}'", nameof(request));
+        AttackSpec spec = AttackCatalogue.Find(request.Attack)
+            ?? throw new ArgumentException($"unknown attack '{request.Attack}' (known: {string.Join(", ", AttackCatalogue.All.Select(a => a.Id))})", nameof(request));
+        SecureApp app = AppCatalogue.Find(request.App)
+            ?? throw new ArgumentException($"unknown application '{request.App}' (known: {string.Join(", ", AppCatalogue.Names)})", nameof(request));
+        foreach (string name in request.Parameters?.Keys ?? [])
+        {
+            if (spec.Parameters.All(p => p.Name != name))
+            {
+                throw new ArgumentException($"attack {spec.Id} has no parameter '{name}' (it has: {string.Join(", ", spec.Parameters.Select(p => p.Name))})", nameof(request));
+            }
+        }
+
+        bool attackerVm = spec.Position == AttackPosition.CoResidentVm;
+        string kernel = GuestImages.PathOf("kernel.elf");
+        var domains = new List<DomainSpec> { new("app", 16UL << 20, 1, kernel, [GuestImages.PathOf(app.Program)], "", "") };
+        if (attackerVm)
+        {
+            domains.Add(new DomainSpec("attacker", 8UL << 20, 1, kernel, [], "attacker", ""));
+        }
+        var scenario = new Scenario($"({arch.Name} x {spec.Id})", $"{arch.Name}-{spec.Id}", request.Seed,
+            new ScenarioLimits(MaxInstructions, null, null), domains)
+        {
+            Architecture = arch.Name,
+        };
+        var controller = new Controller(spec, app, request.Parameters ?? new Dictionary<string, string>(), attackerVm);
+        var testbed = new Running.Testbed(scenario, settings =>
+        {
+            var host = (HypervisorHost)HypervisorHost.Create(settings);
+            host.AddEventSink(controller);
+            return host;
+        });
+        TestbedResult result = testbed.Run(new TestbedOptions(Stream.Null, request.OutDirectory, Driver: controller));
+        Judgement judgement = controller.Judgement
+            ?? new Judgement(Verdict.Error, null, "the run ended before the Controller could hand it to the Oracle");
+        return new AttackRunResult(arch.Name, spec.Id, app.Name, judgement.Verdict, judgement.Impact,
+            OutsideThreatModel: !arch.ThreatModel.Covers(spec.Principal), judgement.Evidence,
+            request.OutDirectory is string dir ? Path.Combine(dir, Running.Testbed.EventsFile) : null,
+            result.Instructions, result.VirtualTime);
+    }
+}

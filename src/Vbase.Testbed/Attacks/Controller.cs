@@ -1,0 +1,212 @@
+using System.Globalization;
+using Vbase.Hypervisor;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Sapi;
+using Vbase.Platform.Loading;
+using Vbase.Testbed.Oracle;
+using Vbase.Testbed.Running;
+using Hv = Vbase.Hypervisor.Hypervisor;
+
+namespace Vbase.Testbed.Attacks;
+
+/// <summary>
+/// The paper's Controller, made automatic: it runs the guests in steps, waits until the application has
+/// registered its region, lets it run into secure execution for the chosen delay, fires the attack (repeatedly
+/// if asked), gives multi-phase attacks their later steps, runs the guests to the end, and hands what it saw to
+/// the Oracle. Every step is counted in instructions, so a run is deterministic.
+/// </summary>
+internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictionary<string, string> parameters, bool hasAttackerVm)
+    : IRunDriver, IHypervisorEventSink
+{
+    /// <summary>Instructions per step while waiting for the guest kernel's answer or a later phase.</summary>
+    private const ulong Step = 1_000, PhaseStep = 10_000;
+
+    private readonly Attack attack = AttackCatalogue.Create(spec);
+    private readonly List<HypervisorEvent> violations = [];
+    private readonly List<HypervisorEvent> refusals = [];
+    private HypervisorHost? host;
+    private DomainId appDomain, attackerDomain;
+    private bool registered, stopOnRegistration = true, stoppedForRegistration;
+    private ulong start, limit;
+
+    public AttackEvidence Evidence { get; } = new();
+
+    /// <summary>The Oracle's verdict, set when the run is over.</summary>
+    public Judgement? Judgement { get; private set; }
+
+    public void Start(IGuestHost guests, IReadOnlyList<int> domainIds)
+    {
+        host = guests as HypervisorHost ?? throw new InvalidOperationException("attacks need the real hypervisor");
+        appDomain = new DomainId(checked((ushort)domainIds[0]));
+        if (hasAttackerVm)
+        {
+            attackerDomain = new DomainId(checked((ushort)domainIds[1]));
+        }
+    }
+
+    public void Record(HypervisorEvent e)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.RegionProtected when e.Domain == appDomain && !registered:
+                registered = true;
+                if (stopOnRegistration)
+                {
+                    // Stop right after the registering hypercall, before the application runs on.
+                    stoppedForRegistration = true;
+                    host!.RequestStop();
+                }
+                break;
+            case EventKind.Violation when Evidence.FiredAt is not null:
+                violations.Add(e);
+                break;
+            // The application's own dropped writes (vbase drops them all) are not the attacker's.
+            case EventKind.ProtectedAccessRefused or EventKind.ProtectedWriteDropped
+                when Evidence.FiredAt is not null && !e.Details.Contains(" owner=yes", StringComparison.Ordinal):
+                refusals.Add(e);
+                break;
+        }
+    }
+
+    public HostStop Drive(IGuestHost guests, ulong maxInstructions)
+    {
+        Hv hv = host!.Hypervisor;
+        start = guests.VirtualTime;
+        limit = maxInstructions;
+        HostStop? stop = WaitForRegistration(guests);
+        ProtectedRegion? region = hv.Sapi.Regions.FirstOrDefault(r => r.Domain == appDomain);
+        if (region is null)
+        {
+            Evidence.Error = "the application never registered a protected region";
+            return Finish(hv, guests, stop);
+        }
+        var context = new AttackContext
+        {
+            Hv = hv,
+            App = appDomain,
+            AttackerVm = hasAttackerVm ? attackerDomain : null,
+            AppSpec = app,
+            Region = region,
+            Parameters = parameters,
+            Evidence = Evidence,
+            RunUntil = (predicate, budget) => RunUntil(guests, predicate, budget),
+            Mailbox = domain => MailboxOf(hv, domain, guests),
+        };
+        ulong delay = (ulong)context.IntParameter("delay", (int)app.Delay);
+        if (delay > 0 && (stop = RunSome(guests, delay)) is not null || !ApplicationAlive(hv))
+        {
+            Evidence.Error = string.Create(CultureInfo.InvariantCulture, $"the application finished before the attack fired ({delay} instructions after registration)");
+            return Finish(hv, guests, stop);
+        }
+        int repeat = attack.Repeatable ? Math.Max(1, context.IntParameter("repeat", 1)) : 1;
+        ulong interval = (ulong)Math.Max(1, context.IntParameter("interval", 100_000));
+        for (int i = 0; i < repeat; i++)
+        {
+            if (i > 0 && ((stop = RunSome(guests, interval)) is not null || !ApplicationAlive(hv)))
+            {
+                break;
+            }
+            Evidence.FiredAt ??= hv.Now;
+            context.Record(AttackEvents.Fired, string.Create(CultureInfo.InvariantCulture,
+                $"attack={spec.Id} position={AttackSpec.Name(spec.Position).Replace(' ', '_')} firing={i + 1}/{repeat} region={region.Id}"));
+            attack.Fire(context);
+            if (Evidence.Error is not null)
+            {
+                return Finish(hv, guests, stop);
+            }
+        }
+        while (!attack.Continue(context))
+        {
+            if ((stop = RunSome(guests, PhaseStep)) is not null)
+            {
+                attack.Continue(context);
+                break;
+            }
+        }
+        context.Record(AttackEvents.Done, $"attack={spec.Id}");
+        return Finish(hv, guests, stop);
+    }
+
+    /// <summary>Null once the application has registered its region (the run goes on); else why the run ended first.</summary>
+    private HostStop? WaitForRegistration(IGuestHost guests)
+    {
+        stoppedForRegistration = false;
+        HostStop? stop = RunSome(guests, ulong.MaxValue);
+        stopOnRegistration = false;
+        return stop == HostStop.Stopped && stoppedForRegistration ? null : stop ?? HostStop.InstructionLimit;
+    }
+
+    /// <summary>
+    /// Runs at most <paramref name="instructions"/> within the run's limit. Null: the step ran in full and the run
+    /// goes on; otherwise why the run cannot go on (<see cref="HostStop.InstructionLimit"/>: the run's limit).
+    /// </summary>
+    private HostStop? RunSome(IGuestHost guests, ulong instructions)
+    {
+        ulong used = guests.VirtualTime - start;
+        if (used >= limit)
+        {
+            return HostStop.InstructionLimit;
+        }
+        ulong budget = Math.Min(instructions, limit - used);
+        HostStop stop = guests.Run(budget);
+        if (stop != HostStop.InstructionLimit)
+        {
+            return stop;
+        }
+        return guests.VirtualTime - start >= limit ? HostStop.InstructionLimit : null;
+    }
+
+    private bool RunUntil(IGuestHost guests, Func<bool> predicate, ulong budget)
+    {
+        ulong spent = 0;
+        while (!predicate())
+        {
+            if (spent >= budget)
+            {
+                return false;
+            }
+            ulong before = guests.VirtualTime;
+            HostStop? stop = RunSome(guests, Math.Min(Step, budget - spent));
+            spent += Math.Max(1, guests.VirtualTime - before);
+            if (stop is not null)
+            {
+                return predicate();
+            }
+        }
+        return true;
+    }
+
+    private bool ApplicationAlive(Hv hv) =>
+        hv.Dom0.GetInfo(appDomain).State is not (Hypervisor.Domains.DomainState.Shutdown or Hypervisor.Domains.DomainState.Destroyed);
+
+    private readonly Dictionary<ushort, KernelMailbox> mailboxes = [];
+    private ulong? mailboxGpa;
+
+    private KernelMailbox MailboxOf(Hv hv, DomainId domain, IGuestHost guests)
+    {
+        if (!mailboxes.TryGetValue(domain.Value, out KernelMailbox? m))
+        {
+            mailboxGpa ??= ElfImage.Parse("kernel.elf", GuestImages.Bytes("kernel.elf")).TryGetSymbol(KernelMailbox.Symbol, out ulong gpa) ? gpa : 0;
+            m = new KernelMailbox(hv, domain, mailboxGpa.Value, (p, b) => RunUntil(guests, p, b));
+            mailboxes[domain.Value] = m;
+        }
+        return m;
+    }
+
+    /// <summary>The run is over (or cannot go on): the Oracle judges while the hypervisor still holds the shadow.</summary>
+    private HostStop Finish(Hv hv, IGuestHost guests, HostStop? ended)
+    {
+        // Whatever happened to the attack, the guests run to their end (so that the outputs are complete).
+        HostStop stop = ended ?? RunSome(guests, ulong.MaxValue) ?? HostStop.InstructionLimit;
+        DomainOutcome outcome = guests.Outcome(appDomain.Value);
+        bool finished = outcome is { State: Running.DomainState.Shutdown, Reason: ShutdownReason.Poweroff, ExitCode: 0 };
+        string state = outcome.State == Running.DomainState.Shutdown
+            ? $"shut down: {outcome.Reason?.ToString().ToLowerInvariant()}, exit code {outcome.ExitCode}"
+            : $"{outcome.State.ToString().ToLowerInvariant()} when the run ended ({stop.ToString().ToLowerInvariant()})";
+        IReadOnlyList<ShadowMismatch> mismatches = [.. hv.Dom0.ShadowMismatches.Where(m => Evidence.FiredAt is ulong t && m.Time >= t)];
+        Judgement = AttackOracle.Judge(new OracleInputs(spec, app, Evidence, mismatches, violations, refusals, finished, state));
+        hv.Sapi.Record("oracle.verdict", appDomain, null,
+            $"attack={spec.Id} verdict={Judgement.Verdict.Name()}{(Judgement.Impact is Impact i ? " impact=" + i.Name() : "")}");
+        return stop;
+    }
+}

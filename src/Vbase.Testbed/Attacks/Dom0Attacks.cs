@@ -1,0 +1,93 @@
+using Vbase.Hypervisor.Dom0;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
+
+namespace Vbase.Testbed.Attacks;
+
+// The Dom0 position: the privileged API an administrator holds — foreign mapping and p2m changes.
+
+internal sealed class Dom0Read(AttackSpec spec) : Attack(spec)
+{
+    public override void Fire(AttackContext c)
+    {
+        ForeignMapping m = c.Hv.Dom0.MapForeign(c.App, [.. c.Region.Gfns], writable: false);
+        for (int i = 0; i < m.Count; i++)
+        {
+            if (m.Errors[i] != 0)
+            {
+                c.Act($"map_foreign of {c.Region.Gfns[i]} refused: {m.Errors[i]}");
+                continue;
+            }
+            try
+            {
+                c.Saw($"Dom0 foreign read of {c.Region.Gfns[i]}", m.Read(i).ToArray());
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                c.Act($"foreign read of {c.Region.Gfns[i]} refused by the architecture: {e.Message}");
+            }
+        }
+        c.Act($"mapped {m.Count} frame(s) of region {c.Region.Id} read-only and read them");
+    }
+}
+
+internal sealed class Dom0Write(AttackSpec spec) : Attack(spec)
+{
+    public override void Fire(AttackContext c)
+    {
+        int block = c.IntParameter("block", c.AppSpec.Block);
+        int page = block / PageSize.Bytes, offset = block % PageSize.Bytes;
+        byte[] data = c.ChosenData(PhysicalSpoof.BlockBytes);
+        ForeignMapping m = c.Hv.Dom0.MapForeign(c.App, [c.Region.Gfns[page]], writable: true);
+        if (m.Errors[0] != 0)
+        {
+            c.Act($"writable map_foreign of {c.Region.Gfns[page]} refused: {m.Errors[0]}");
+            return;
+        }
+        try
+        {
+            m.Write(0, offset, data);
+            c.Evidence.Tampered = true;
+            c.Act($"wrote {data.Length} bytes of 0x{data[0]:x2} at region offset {block} through a writable foreign mapping");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            c.Act($"foreign write refused by the architecture: {e.Message}");
+        }
+    }
+}
+
+internal sealed class Dom0Remap(AttackSpec spec) : Attack(spec)
+{
+    public override bool Repeatable => false;
+
+    public override void Fire(AttackContext c)
+    {
+        int page = c.IntParameter("block", c.AppSpec.Block) / PageSize.Bytes;
+        Gfn target = c.Region.Gfns[page];
+        // Another frame of the same domain that the application does not use: the highest RAM GFN that is not in
+        // the region. Dom0 fills it with chosen data, then points the protected GFN at it.
+        KeyValuePair<Gfn, P2mEntry> spare = c.Hv.Dom0.GetP2m(c.App)
+            .Where(kv => kv.Value.Type == P2mType.RamRw && !c.Region.Gfns.Contains(kv.Key))
+            .OrderByDescending(kv => kv.Key.Value)
+            .FirstOrDefault();
+        if (spare.Value.Type != P2mType.RamRw)
+        {
+            c.Fail("no spare RAM frame in the application domain to remap to");
+            return;
+        }
+        byte[] page0 = c.ChosenData(PageSize.Bytes);
+        c.Hv.Dom0.WriteGuest(c.App, spare.Key.Address, page0);
+        P2mEntry old = c.Hv.Dom0.GetP2mEntry(c.App, target);
+        c.Hv.Dom0.SetP2mEntry(c.App, target, new P2mEntry(spare.Value.Mfn, P2mType.RamRw));
+        P2mEntry now = c.Hv.Dom0.GetP2mEntry(c.App, target);
+        if (now.Mfn != spare.Value.Mfn)
+        {
+            c.Act($"p2m change of {target} refused (still {now.Mfn})");
+            return;
+        }
+        c.Hv.Sapi.Observe(c.Region, page, spare.Value.Mfn);
+        c.Evidence.Tampered = true;
+        c.Act($"p2m of {target}: {old.Type.ToXenName()} {old.Mfn} -> ram_rw {spare.Value.Mfn} (a frame filled with 0x{page0[0]:x2})");
+    }
+}

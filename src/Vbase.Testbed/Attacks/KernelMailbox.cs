@@ -1,0 +1,107 @@
+using System.Buffers.Binary;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Memory;
+using Hv = Vbase.Hypervisor.Hypervisor;
+
+namespace Vbase.Testbed.Attacks;
+
+/// <summary>A command for the guest kernel's attack mailbox (docs/abi.md, "attack mailbox").</summary>
+internal enum MailboxOp : uint
+{
+    Read = 1,
+    Write = 2,
+    Remap = 3,
+    ForeignSweep = 4,
+}
+
+/// <summary>What the guest kernel answered.</summary>
+internal sealed record MailboxAnswer(long Result, ulong GfnBefore, ulong GfnAfter, byte[] Data, long[] Codes, uint Obtained);
+
+/// <summary>
+/// The Controller's side of the guest kernel's attack mailbox: a page in the kernel (symbol
+/// <c>vbase_attack_mailbox</c>) that Dom0 writes a command into before sending VIRQ_ATTACK; the kernel carries
+/// it out with its own privileges and answers in the same page.
+/// </summary>
+internal sealed class KernelMailbox(Hv hv, DomainId domain, ulong gpa, Func<Func<bool>, ulong, bool> runUntil)
+{
+    public const string Symbol = "vbase_attack_mailbox";
+    public const int VirqAttack = 6;
+    public const uint Magic = 0x4B54_4156;
+    public const int DataOffset = 2048, DataBytes = 2048, MaxGfns = 64;
+    private const int SeqOffset = 4, OpOffset = 8, PidOffset = 12, VaOffset = 16, LenOffset = 24, DoneOffset = 28, ResultOffset = 32,
+        GfnBeforeOffset = 40, GfnAfterOffset = 48, DomidOffset = 56, GfnCountOffset = 58, GfnsOffset = 64, CodesOffset = 576,
+        AttemptsOffset = 1088, ObtainedOffset = 1092;
+
+    /// <summary>Instructions the kernel gets to answer before the Controller gives up.</summary>
+    public const ulong AnswerBudget = 5_000_000;
+
+    public bool Ready => ReadU32(0) == Magic;
+
+    /// <summary>Posts a command, signals the kernel and lets the guests run until it has answered; null if it never did.</summary>
+    public MailboxAnswer? Post(MailboxOp op, ulong va = 0, int length = 0, ReadOnlySpan<byte> data = default, int pid = 0,
+        ushort targetDomain = 0, IReadOnlyList<Gfn>? gfns = null)
+    {
+        uint seq = ReadU32(SeqOffset) + 1;
+        Span<byte> header = stackalloc byte[64];
+        header.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(header[OpOffset..], (uint)op);
+        BinaryPrimitives.WriteInt32LittleEndian(header[PidOffset..], pid);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[VaOffset..], va);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[LenOffset..], (uint)length);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[DoneOffset..], ReadU32(DoneOffset));
+        BinaryPrimitives.WriteUInt16LittleEndian(header[DomidOffset..], targetDomain);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[GfnCountOffset..], (ushort)Math.Min(gfns?.Count ?? 0, MaxGfns));
+        Write(OpOffset, header[OpOffset..]);
+        if (gfns is not null)
+        {
+            byte[] list = new byte[Math.Min(gfns.Count, MaxGfns) * 8];
+            for (int i = 0; i < list.Length / 8; i++)
+            {
+                BinaryPrimitives.WriteUInt64LittleEndian(list.AsSpan(i * 8), gfns[i].Value);
+            }
+            Write(GfnsOffset, list);
+        }
+        if (!data.IsEmpty)
+        {
+            Write(DataOffset, data[..Math.Min(data.Length, DataBytes)]);
+        }
+        // The sequence number last: it is what makes the command visible.
+        Span<byte> s = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(s, seq);
+        Write(SeqOffset, s);
+        hv.Dom0.SendVirq(domain, VirqAttack);
+        if (!runUntil(() => ReadU32(DoneOffset) == seq, AnswerBudget))
+        {
+            return null;
+        }
+        byte[] page = new byte[PageSize.Bytes];
+        hv.Dom0.ReadGuest(domain, new GuestPhysicalAddress(gpa), page);
+        uint attempts = Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan(AttemptsOffset)), MaxGfns);
+        long[] codes = new long[attempts];
+        for (int i = 0; i < codes.Length; i++)
+        {
+            codes[i] = BinaryPrimitives.ReadInt64LittleEndian(page.AsSpan(CodesOffset + i * 8));
+        }
+        return new MailboxAnswer(
+            BinaryPrimitives.ReadInt64LittleEndian(page.AsSpan(ResultOffset)),
+            BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan(GfnBeforeOffset)),
+            BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan(GfnAfterOffset)),
+            page.AsSpan(DataOffset, DataBytes).ToArray(),
+            codes,
+            BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan(ObtainedOffset)));
+    }
+
+    private uint ReadU32(int offset)
+    {
+        Span<byte> b = stackalloc byte[4];
+        return hv.Dom0.ReadGuest(domain, new GuestPhysicalAddress(gpa + (ulong)offset), b) == 0 ? BinaryPrimitives.ReadUInt32LittleEndian(b) : 0;
+    }
+
+    private void Write(int offset, ReadOnlySpan<byte> bytes)
+    {
+        if (hv.Dom0.WriteGuest(domain, new GuestPhysicalAddress(gpa + (ulong)offset), bytes) != 0)
+        {
+            throw new InvalidOperationException($"the attack mailbox at 0x{gpa + (ulong)offset:x} is not writable");
+        }
+    }
+}
