@@ -41,6 +41,8 @@ public static class EventKind
     public const string ProtectedAccessRefused = "sapi.access_refused";
     public const string Violation = "sapi.violation";
     public const string VbaseOp = "sapi.vbase_op";
+    public const string P2mChangeRefused = "sapi.p2m_refused";
+    public const string MetadataTraffic = "sapi.metadata_traffic";
 
     /// <summary>Oracle: the application read protected data that differs from the golden shadow.</summary>
     public const string ShadowMismatch = "oracle.read_mismatch";

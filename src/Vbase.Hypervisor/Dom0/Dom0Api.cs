@@ -196,7 +196,10 @@ public sealed class Dom0Api
 
     public IReadOnlyList<KeyValuePair<Gfn, P2mEntry>> GetP2m(DomainId id) => Get(id).P2m.Snapshot();
 
-    /// <summary>Changes one p2m entry (type and/or frame); the domain's vCPUs drop their cached translations.</summary>
+    /// <summary>
+    /// Changes one p2m entry (type and/or frame); the domain's vCPUs drop their cached translations.
+    /// Throws <see cref="UnauthorizedAccessException"/> if the plugged-in architecture refuses the change.
+    /// </summary>
     public void SetP2mEntry(DomainId id, Gfn gfn, P2mEntry entry)
     {
         Domain d = Get(id);
@@ -205,6 +208,10 @@ public sealed class Dom0Api
             throw new ArgumentOutOfRangeException(nameof(entry), $"{entry.Mfn} is outside machine memory");
         }
         P2mEntry old = d.P2m.Lookup(gfn);
+        if (!hv.Sapi.AllowP2mChange(id, gfn, old, entry, Accessor.Dom0))
+        {
+            throw new UnauthorizedAccessException($"the architecture refused to change {gfn} of domain {id.Value}");
+        }
         d.P2m.Set(gfn, entry);
         hv.Record(EventKind.P2mChanged, id, null,
             $"{gfn}: {old.Type.ToXenName()} {old.Mfn} -> {entry.Type.ToXenName()} {entry.Mfn}");

@@ -103,8 +103,13 @@ internal sealed class GrantTable(Domain domain)
             return Errno.ENOMEM;
         }
         bool ro = readOnlyRequested || grantReadOnly;
+        var entry = new P2mEntry(mfn, ro ? P2mType.GrantMapRo : P2mType.GrantMapRw);
+        if (!domain.Hypervisor.Sapi.AllowP2mChange(domain.Id, at, P2mEntry.Invalid, entry, Sapi.Accessor.Hypervisor))
+        {
+            return Errno.EPERM;
+        }
         mappings[handle] = new GrantMapping(granter.Id, reference, at, ro);
-        domain.P2m.Set(at, new P2mEntry(mfn, ro ? P2mType.GrantMapRo : P2mType.GrantMapRw));
+        domain.P2m.Set(at, entry);
         domain.Hypervisor.Record(EventKind.GrantMapped, domain.Id, domain.Hypervisor.CurrentVcpuId,
             $"granter={granter.Id.Value} ref={reference} at={at} ro={ro}");
         return handle;

@@ -37,7 +37,12 @@ internal static class MemoryOp
         {
             return Errno.EBUSY;
         }
-        c.Domain.P2m.Set(at, new P2mEntry(e.Mfn, e.Type == P2mType.RamRw ? P2mType.MapForeignRw : P2mType.MapForeignRo));
+        var entry = new P2mEntry(e.Mfn, e.Type == P2mType.RamRw ? P2mType.MapForeignRw : P2mType.MapForeignRo);
+        if (!c.Hypervisor.Sapi.AllowP2mChange(c.Caller, at, P2mEntry.Invalid, entry, Sapi.Accessor.Hypervisor))
+        {
+            return Errno.EPERM;
+        }
+        c.Domain.P2m.Set(at, entry);
         return 0;
     }
 }

@@ -1,3 +1,7 @@
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
+
 namespace Vbase.Hypervisor.Sapi;
 
 /// <summary>
@@ -58,6 +62,13 @@ public interface IVmmuHooks
     /// (e.g. ciphertext) itself; <see cref="AccessVerdict.Dropped"/>: nothing changes and the drop is reported.
     /// </summary>
     AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data);
+
+    /// <summary>
+    /// Someone other than the plug-in is about to change a p2m entry of a domain (Dom0's <c>SetP2mEntry</c>, a
+    /// grant or foreign mapping): <paramref name="current"/> → <paramref name="proposed"/>. False refuses it (the
+    /// change does not happen and is reported): how a reverse-map table (SEV-SNP) keeps remaps away.
+    /// </summary>
+    bool OnP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester);
 }
 
 /// <summary>Introspection: what the Monitor and the Oracle may learn about protected regions.</summary>
@@ -65,6 +76,9 @@ public interface IIntrospection
 {
     /// <summary>Architecture-specific state of <paramref name="region"/> (e.g. "encryption": "aes-128-ctr").</summary>
     IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region);
+
+    /// <summary>Metadata traffic so far (<see cref="MetadataTraffic.None"/> for designs without metadata).</summary>
+    MetadataTraffic Traffic { get; }
 }
 
 /// <summary>What a VMMU hook decided about one access.</summary>

@@ -227,6 +227,29 @@ public sealed class SapiHost
         return list;
     }
 
+    /// <summary>
+    /// Asks the plug-in about a p2m change made by someone else; false (and a <c>sapi.p2m_refused</c> event) if it
+    /// refuses. The plug-in's own changes (<see cref="ChangeP2mType"/>) do not come here.
+    /// </summary>
+    internal bool AllowP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester)
+    {
+        if (architecture is null || architecture.OnP2mChange(domain, gfn, current, proposed, requester))
+        {
+            return true;
+        }
+        hv.Record(EventKind.P2mChangeRefused, domain, hv.CurrentVcpuId,
+            $"{gfn}: {current.Type.ToXenName()} {current.Mfn} -> {proposed.Type.ToXenName()} {proposed.Mfn} by {Name(requester)}");
+        return false;
+    }
+
+    /// <summary>Adds the plug-in's metadata traffic so far to the event log (<c>sapi.metadata_traffic</c>).</summary>
+    public void RecordTraffic()
+    {
+        MetadataTraffic t = architecture?.Traffic ?? MetadataTraffic.None;
+        hv.Record(EventKind.MetadataTraffic, null, null, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"arch={architecture?.Name ?? "none"} protected_accesses={t.ProtectedAccesses} metadata_reads={t.MetadataReads} metadata_writes={t.MetadataWrites} cache_hits={t.CacheHits} cache_misses={t.CacheMisses}"));
+    }
+
     internal bool IsInterposed(Mfn mfn) => mfn.Value < (ulong)interposed.Length && interposed[mfn.Value] != 0;
 
     /// <summary>
@@ -297,6 +320,7 @@ public sealed class SapiHost
             Initiator = initiator,
             Vcpu = vcpu?.Id,
             Satp = vcpu?.Hart.Satp ?? 0,
+            VirtualAddress = vcpu is not null && accessor is Accessor.GuestUser or Accessor.GuestKernel ? vcpu.Hart.SlowPathVirtualAddress : null,
             Gfn = region.Gfns[page],
             Mfn = mfn,
             Offset = offset,

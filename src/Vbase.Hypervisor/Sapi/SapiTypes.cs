@@ -17,6 +17,11 @@ public readonly record struct MemoryAccessContext
     public int? Vcpu { get; init; }
     /// <summary>The accessing hart's satp (its address space) for guest accesses; 0 otherwise.</summary>
     public ulong Satp { get; init; }
+    /// <summary>
+    /// For guest code's accesses (and its MMU's walks): the virtual address the hart translated, so that a plug-in
+    /// can check the mapping (SGX's EPCM). Null for the hypervisor, Dom0 and devices.
+    /// </summary>
+    public ulong? VirtualAddress { get; init; }
     public required Gfn Gfn { get; init; }
     public required Mfn Mfn { get; init; }
     /// <summary>Byte offset in the frame; the access never crosses the frame.</summary>
@@ -158,6 +163,21 @@ public sealed record RegionReport(
 
 /// <summary>The application read data that differs from the golden shadow.</summary>
 public sealed record ShadowMismatch(ulong Time, int RegionId, GuestPhysicalAddress Address, byte[] Expected, byte[] Actual);
+
+/// <summary>
+/// What an architecture's metadata (counters, MACs, tree nodes) cost in memory traffic, through its metadata
+/// cache: reported in the event log (<c>sapi.metadata_traffic</c>) and the campaign report.
+/// </summary>
+/// <param name="ProtectedAccesses">Accesses to protected frames the plug-in handled.</param>
+/// <param name="MetadataReads">Metadata blocks read from DRAM (cache misses that had to fetch).</param>
+/// <param name="MetadataWrites">Metadata blocks written to DRAM (write-backs).</param>
+public sealed record MetadataTraffic(long ProtectedAccesses, long MetadataReads, long MetadataWrites, long CacheHits, long CacheMisses)
+{
+    public static readonly MetadataTraffic None = new(0, 0, 0, 0, 0);
+
+    /// <summary>Metadata blocks moved per protected access.</summary>
+    public double PerAccess => ProtectedAccesses == 0 ? 0 : (double)(MetadataReads + MetadataWrites) / ProtectedAccesses;
+}
 
 /// <summary>How memory is viewed by the Monitor.</summary>
 public enum MemoryView

@@ -1,4 +1,7 @@
 using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
 
 namespace Vbase.Hypervisor.Sapi;
 
@@ -42,5 +45,9 @@ public abstract class SecureArchitectureBase : ISecureArchitecture
 
     public virtual AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data) => AccessVerdict.Pass;
 
+    public virtual bool OnP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester) => true;
+
     public virtual IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region) => [];
+
+    public virtual MetadataTraffic Traffic => MetadataTraffic.None;
 }

@@ -42,6 +42,7 @@ public sealed unsafe partial class Hart
     private bool LoadSlow(ulong va, int size, out ulong value)
     {
         value = 0;
+        slowPathVirtualAddress = va;
         if ((va & 0xFFF) + (ulong)size > 4096)
         {
             return LoadAcrossPages(va, size, out value);
@@ -70,6 +71,7 @@ public sealed unsafe partial class Hart
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool StoreSlow(ulong va, int size, ulong value)
     {
+        slowPathVirtualAddress = va;
         uint offset = (uint)(va & 0xFFF);
         if ((va >> 12) == codeStoreVpn && offset + (uint)size <= 4096)
         {
@@ -125,6 +127,7 @@ public sealed unsafe partial class Hart
         {
             ulong byteVa = va + (ulong)i;
             ulong physical = (byteVa >> 12) == (va >> 12) ? first + (ulong)i : second + (byteVa & 0xFFF);
+            slowPathVirtualAddress = byteVa;
             if (!ReadPhysical(physical, 1, out ulong b))
             {
                 RaiseException(ExceptionCause.LoadAccessFault, va);
@@ -147,6 +150,7 @@ public sealed unsafe partial class Hart
         {
             ulong byteVa = va + (ulong)i;
             ulong physical = (byteVa >> 12) == (va >> 12) ? first + (ulong)i : second + (byteVa & 0xFFF);
+            slowPathVirtualAddress = byteVa;
             if (!WritePhysical(physical, 1, value >> (8 * i)))
             {
                 RaiseException(ExceptionCause.StoreAccessFault, va);
@@ -174,6 +178,7 @@ public sealed unsafe partial class Hart
             return null;
         }
         MemoryAccess access = isLoadReserved ? MemoryAccess.Load : MemoryAccess.Store;
+        slowPathVirtualAddress = va;
         if (!Translate(va, access, dataPrivilege, out physical))
         {
             return null;
@@ -199,6 +204,15 @@ public sealed unsafe partial class Hart
         return host + (physical & 0xFFF);
     }
 
+    /// <summary>
+    /// The virtual address of the access now on the slow path: valid while the hart is inside a call to its
+    /// <see cref="IPhysicalMemory"/> (a secure architecture checks a mapping against it, as SGX's EPCM does).
+    /// For a page walk it is the address being translated.
+    /// </summary>
+    public ulong SlowPathVirtualAddress => slowPathVirtualAddress;
+
+    private ulong slowPathVirtualAddress;
+
     private readonly byte* atomicBounce = (byte*)NativeMemory.AllocZeroed(8);
     private ulong bouncePhysical, bounceVirtual;
     private int bounceSize;
@@ -210,6 +224,7 @@ public sealed unsafe partial class Hart
     private bool CommitBounce()
     {
         ulong value = *(ulong*)atomicBounce;
+        slowPathVirtualAddress = bounceVirtual;
         if (!memory.Write(bouncePhysical, bounceSize, bounceSize == 8 ? value : value & ((1UL << (8 * bounceSize)) - 1)))
         {
             RaiseException(ExceptionCause.StoreAccessFault, bounceVirtual);

@@ -284,6 +284,7 @@ public sealed unsafe partial class Hart
     private bool FetchParcel(ulong va, out uint parcel)
     {
         parcel = 0;
+        slowPathVirtualAddress = va;
         if (!Translate(va, MemoryAccess.Fetch, Privilege, out ulong physical))
         {
             return false;
@@ -314,6 +315,7 @@ public sealed unsafe partial class Hart
     {
         DecodedPage page = h.fetchPage!;
         ulong pc = h.PcOf(slot);
+        h.slowPathVirtualAddress = pc;
         ulong physical = (page.PhysicalPage << 12) | (pc & 0xFFF);
         if (!h.memory.Read(physical, 2, MemoryAccess.Fetch, out ulong low))
         {

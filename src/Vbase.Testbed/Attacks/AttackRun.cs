@@ -1,3 +1,4 @@
+using Vbase.Hypervisor.Sapi;
 using Vbase.Testbed.Oracle;
 
 namespace Vbase.Testbed.Attacks;
@@ -17,5 +18,9 @@ public sealed record AttackRunRequest(string Architecture, string Attack, string
 /// <param name="Evidence">One paragraph: what the attacker did and saw, what the application read against the shadow,
 /// which violation was raised and when.</param>
 /// <param name="EventsPath">This run's events.jsonl, if it was written.</param>
+/// <param name="Traffic">The architecture's metadata traffic over the run (counters, MACs, tree nodes).</param>
 public sealed record AttackRunResult(string Architecture, string Attack, string App, Verdict Verdict, Impact? Impact,
-    bool OutsideThreatModel, string Evidence, string? EventsPath, ulong Instructions, ulong VirtualTime);
+    bool OutsideThreatModel, string Evidence, string? EventsPath, ulong Instructions, ulong VirtualTime)
+{
+    public MetadataTraffic Traffic { get; init; } = MetadataTraffic.None;
+}

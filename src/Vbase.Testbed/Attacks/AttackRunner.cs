@@ -59,6 +59,9 @@ public static class AttackRunner
         return new AttackRunResult(arch.Name, spec.Id, app.Name, judgement.Verdict, judgement.Impact,
             OutsideThreatModel: !arch.ThreatModel.Covers(spec.Principal), judgement.Evidence,
             request.OutDirectory is string dir ? Path.Combine(dir, Running.Testbed.EventsFile) : null,
-            result.Instructions, result.VirtualTime);
+            result.Instructions, result.VirtualTime)
+        {
+            Traffic = controller.Traffic,
+        };
     }
 }

@@ -34,6 +34,9 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
     /// <summary>The Oracle's verdict, set when the run is over.</summary>
     public Judgement? Judgement { get; private set; }
 
+    /// <summary>The architecture's metadata traffic over the whole run.</summary>
+    public MetadataTraffic Traffic { get; private set; } = MetadataTraffic.None;
+
     public void Start(IGuestHost guests, IReadOnlyList<int> domainIds)
     {
         host = guests as HypervisorHost ?? throw new InvalidOperationException("attacks need the real hypervisor");
@@ -205,6 +208,8 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
             : $"{outcome.State.ToString().ToLowerInvariant()} when the run ended ({stop.ToString().ToLowerInvariant()})";
         IReadOnlyList<ShadowMismatch> mismatches = [.. hv.Dom0.ShadowMismatches.Where(m => Evidence.FiredAt is ulong t && m.Time >= t)];
         Judgement = AttackOracle.Judge(new OracleInputs(spec, app, Evidence, mismatches, violations, refusals, finished, state));
+        Traffic = hv.Sapi.Architecture?.Traffic ?? MetadataTraffic.None;
+        hv.Sapi.RecordTraffic();
         hv.Sapi.Record("oracle.verdict", appDomain, null,
             $"attack={spec.Id} verdict={Judgement.Verdict.Name()}{(Judgement.Impact is Impact i ? " impact=" + i.Name() : "")}");
         return stop;

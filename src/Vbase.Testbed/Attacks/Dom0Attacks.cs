@@ -79,7 +79,15 @@ internal sealed class Dom0Remap(AttackSpec spec) : Attack(spec)
         byte[] page0 = c.ChosenData(PageSize.Bytes);
         c.Hv.Dom0.WriteGuest(c.App, spare.Key.Address, page0);
         P2mEntry old = c.Hv.Dom0.GetP2mEntry(c.App, target);
-        c.Hv.Dom0.SetP2mEntry(c.App, target, new P2mEntry(spare.Value.Mfn, P2mType.RamRw));
+        try
+        {
+            c.Hv.Dom0.SetP2mEntry(c.App, target, new P2mEntry(spare.Value.Mfn, P2mType.RamRw));
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            c.Act($"p2m change of {target} refused: {e.Message}");
+            return;
+        }
         P2mEntry now = c.Hv.Dom0.GetP2mEntry(c.App, target);
         if (now.Mfn != spare.Value.Mfn)
         {

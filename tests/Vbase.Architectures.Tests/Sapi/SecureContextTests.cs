@@ -1,4 +1,7 @@
+using Vbase.Hypervisor;
 using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
@@ -31,7 +34,12 @@ public sealed class RecordingArchitecture(ArchitectureOptions options) : SecureA
         {
             case VbaseOpCommand.Enter:
                 long rc = FrameList.TryRead(call, out RegionRequest? request);
-                return rc < 0 ? rc : Host.Protect(request!) is ProtectedRegion r ? r.Id : Errno.EBUSY;
+                if (rc < 0 || Host.Protect(request!) is not ProtectedRegion r)
+                {
+                    return rc < 0 ? rc : Errno.EBUSY;
+                }
+                Host.SendVirq(DomainId.Dom0, Virq.Vbase);
+                return r.Id;
             case VbaseOpCommand.Exit:
                 foreach (ProtectedRegion mine in Host.RegionsOf(call.Caller, call.VcpuId, call.Satp).ToList())
                 {
@@ -51,6 +59,20 @@ public sealed class RecordingArchitecture(ArchitectureOptions options) : SecureA
     }
 
     public override void OnSecureTransition(SecureTransition transition) => Transitions.Add(transition.Kind);
+
+    /// <summary>(accessor, virtual address) of every read of a protected frame.</summary>
+    public List<(Accessor Accessor, ulong? Va)> Reads { get; } = [];
+
+    public bool RefuseRemaps { get; set; }
+
+    public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
+    {
+        Reads.Add((access.Accessor, access.VirtualAddress));
+        return AccessVerdict.Pass;
+    }
+
+    public override bool OnP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester) =>
+        !RefuseRemaps || !Host.Regions.Any(r => r.IsActive && r.Domain == domain && r.Gfns.Contains(gfn));
 }
 
 public sealed class SecureContextTests
@@ -105,6 +127,44 @@ public sealed class SecureContextTests
         Assert.Equal(unchecked((ulong)Errno.EPERM), Slot(3));
         Assert.Equal(0x5EC0E7UL, Slot(4));
         Assert.Equal(unchecked((ulong)Errno.EPERM), Slot(6));
+    }
+
+    [Fact]
+    public void TheVmmuHookSeesTheVirtualAddressOfGuestAccessesAndNoneForDom0()
+    {
+        using var rig = new Rig();
+        var arch = new RecordingArchitecture(new ArchitectureOptions());
+        rig.Hv.Plug(arch);
+        rig.Hv.Dom0.BindVirq(Virq.Vbase, _ => rig.Hv.Dom0.MapForeign(new DomainId(1), [new Gfn(SecureProcessGuest.SecretGpa >> 12)], false).Read(0));
+        rig.Add(SecureProcessGuest.Build());
+        rig.Run();
+        ulong userVa = SecureProcessGuest.SecretGpa - 0x8000_0000;
+        Assert.Contains((Accessor.Dom0, (ulong?)null), arch.Reads);
+        Assert.Contains((Accessor.GuestUser, (ulong?)userVa), arch.Reads);                        // process A's load
+        Assert.Contains((Accessor.GuestKernel, (ulong?)SecureProcessGuest.SecretGpa), arch.Reads); // the kernel's, through its mapping
+    }
+
+    [Fact]
+    public void APlugInCanRefuseP2mChangesOfItsFrames()
+    {
+        using var rig = new Rig();
+        var arch = new RecordingArchitecture(new ArchitectureOptions()) { RefuseRemaps = true };
+        rig.Hv.Plug(arch);
+        var page = new Gfn(SecureProcessGuest.SecretGpa >> 12);
+        UnauthorizedAccessException? refused = null;
+        rig.Hv.Dom0.BindVirq(Virq.Vbase, _ =>
+        {
+            P2mEntry e = rig.Hv.Dom0.GetP2mEntry(new DomainId(1), page);
+            refused = Assert.Throws<UnauthorizedAccessException>(() =>
+                rig.Hv.Dom0.SetP2mEntry(new DomainId(1), page, new P2mEntry(new Mfn(e.Mfn.Value + 1), P2mType.RamRw)));
+            // A frame outside the region may still be remapped.
+            var other = new Gfn(page.Value + 8);
+            rig.Hv.Dom0.SetP2mEntry(new DomainId(1), other, rig.Hv.Dom0.GetP2mEntry(new DomainId(1), other));
+        });
+        rig.Add(SecureProcessGuest.Build());
+        rig.Run();
+        Assert.NotNull(refused);
+        Assert.Contains(rig.Events, e => e.Kind == EventKind.P2mChangeRefused && e.Details.Contains("by dom0"));
     }
 
     [Fact]
