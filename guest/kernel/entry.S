@@ -4,7 +4,9 @@
  * sscratch holds the current process's trapframe while U-mode runs and 0
  * while the kernel runs, so the vector can tell a trap from U (save the
  * user registers into the trapframe, switch to the kernel stack) from a
- * trap in the kernel itself (a bug: report and shut down).
+ * trap in the kernel itself: an interrupt while the attacker kernel idles,
+ * a fault in kcopy (the attack mailbox's accesses), or else a bug (report
+ * and shut down).
  */
 #define TF_SIZE (33 * 8)
 #define TF_SEPC (32 * 8)
@@ -128,14 +130,83 @@ user_return:
     sret
 
 kernel_trap:
-    /* A trap while the kernel ran: undo the swap and report it. */
-    csrrw   sp, sscratch, sp
-    la      sp, kernel_stack_top
+    /* A trap while the kernel ran.  Only two kinds are expected: an
+       interrupt while the attacker kernel idles with SIE set, and an access
+       or page fault inside kcopy.  Save the caller-saved registers, let
+       kernel_trap_handler decide (it resumes, redirects sepc to kcopy's
+       fault exit, or shuts down), then resume where the trap hit. */
+    csrrw   sp, sscratch, sp    /* sp = the kernel's sp, sscratch = 0 again */
+    addi    sp, sp, -128
+    sd      ra, 0*8(sp)
+    sd      t0, 1*8(sp)
+    sd      t1, 2*8(sp)
+    sd      t2, 3*8(sp)
+    sd      t3, 4*8(sp)
+    sd      t4, 5*8(sp)
+    sd      t5, 6*8(sp)
+    sd      t6, 7*8(sp)
+    sd      a0, 8*8(sp)
+    sd      a1, 9*8(sp)
+    sd      a2, 10*8(sp)
+    sd      a3, 11*8(sp)
+    sd      a4, 12*8(sp)
+    sd      a5, 13*8(sp)
+    sd      a6, 14*8(sp)
+    sd      a7, 15*8(sp)
     csrr    a0, scause
     csrr    a1, sepc
     csrr    a2, stval
-    call    kernel_fault        /* shuts the domain down */
-1:  j       1b
+    call    kernel_trap_handler
+    ld      ra, 0*8(sp)
+    ld      t0, 1*8(sp)
+    ld      t1, 2*8(sp)
+    ld      t2, 3*8(sp)
+    ld      t3, 4*8(sp)
+    ld      t4, 5*8(sp)
+    ld      t5, 6*8(sp)
+    ld      t6, 7*8(sp)
+    ld      a0, 8*8(sp)
+    ld      a1, 9*8(sp)
+    ld      a2, 10*8(sp)
+    ld      a3, 11*8(sp)
+    ld      a4, 12*8(sp)
+    ld      a5, 13*8(sp)
+    ld      a6, 14*8(sp)
+    ld      a7, 15*8(sp)
+    addi    sp, sp, 128
+    sret                        /* SPP = S: back into the kernel */
+
+    /* long kcopy(void *dst, const void *src, size_t n): the attack
+       mailbox's kernel accesses.  A load or store here that faults (the
+       plugged-in architecture may refuse a kernel access) does not panic:
+       kernel_trap_handler resumes at kcopy_fault, which returns -EACCES. */
+    .globl kcopy, kcopy_start, kcopy_end, kcopy_fault
+kcopy:
+kcopy_start:
+    or      t0, a0, a1
+    or      t0, t0, a2
+    andi    t0, t0, 7
+    bnez    t0, 2f
+1:  beqz    a2, 3f              /* 8 bytes at a time */
+    ld      t1, 0(a1)
+    sd      t1, 0(a0)
+    addi    a0, a0, 8
+    addi    a1, a1, 8
+    addi    a2, a2, -8
+    j       1b
+2:  beqz    a2, 3f              /* bytes */
+    lbu     t1, 0(a1)
+    sb      t1, 0(a0)
+    addi    a0, a0, 1
+    addi    a1, a1, 1
+    addi    a2, a2, -1
+    j       2b
+3:  li      a0, 0
+    ret
+kcopy_end:
+kcopy_fault:
+    li      a0, -13             /* -EACCES */
+    ret
 
     .bss
     .balign 16

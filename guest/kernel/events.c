@@ -1,8 +1,9 @@
 /*
  * events.c - event channel upcalls (Vbase only).
  *
- * At boot we bind VIRQ_CONSOLE and VIRQ_VBASE to ports on our vCPU and
- * enable the supervisor external interrupt: the hypervisor raises it while
+ * At boot we bind VIRQ_CONSOLE, VIRQ_VBASE and VIRQ_ATTACK (the attack
+ * mailbox, attack.c) to ports on our vCPU and enable the supervisor
+ * external interrupt: the hypervisor raises it while
  * a port is pending and unmasked and upcall_mask is clear.  The handler
  * clears upcall_pending first (an event arriving while we scan sets it
  * again), then clears each pending, unmasked port with an atomic AND (the
@@ -15,6 +16,7 @@
 static uint64_t seen[4];            /* ports already reported */
 static uint64_t event_count;
 static long console_port = -1;
+static long attack_port = -1;
 
 static long bind(int virq, const char *name)
 {
@@ -50,6 +52,9 @@ void events_init(void)
         return;
     console_port = bind(VIRQ_CONSOLE, "VIRQ_CONSOLE");
     bind(VIRQ_VBASE, "VIRQ_VBASE");
+    attack_port = bind(VIRQ_ATTACK, "VIRQ_ATTACK");
+    if (attack_port >= 0)
+        attack_init();
 
     plat.shared->vcpu_info[plat.vcpu].upcall_mask = 0;
     csr_set(sie, SIE_SEIE);
@@ -79,6 +84,8 @@ void events_handle(void)
             }
             if (w * 64 + bit == console_port)
                 drain_console();
+            if (w * 64 + bit == attack_port)
+                attack_poll();
         }
     }
 }

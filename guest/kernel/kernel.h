@@ -25,6 +25,7 @@
 #define ENOENT  2
 #define ESRCH   3
 #define ENOMEM 12
+#define EACCES 13
 #define EFAULT 14
 #define EINVAL 22
 #define ENOSYS 38
@@ -86,6 +87,7 @@ struct platform {
     uint64_t ram_base, ram_end;
     uint64_t domid;
     struct vbase_shared_info *shared;   /* NULL under QEMU */
+    int      attacker;       /* cmdline "attacker": idle for a mailbox command instead of shutting down */
 };
 extern struct platform plat;
 
@@ -93,6 +95,7 @@ uint64_t now_ticks(void);
 void set_timer(uint64_t deadline);
 void shutdown(int code) __attribute__((noreturn));
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void attacker_idle(int code) __attribute__((noreturn));
 
 /* ---- console (console.c) ---- */
 void console_write(const char *buf, size_t len);
@@ -130,6 +133,7 @@ struct trapframe {
 #define TF_SEPC_OFFSET (32 * 8)
 
 int  proc_spawn(const char *name, const void *elf, uint64_t size);
+pte_t *proc_root(int pid, int *resolved);   /* 0: the last caller of vbase(enter); NULL if none */
 void sched_start(void) __attribute__((noreturn));
 struct trapframe *trap_handler(struct trapframe *tf);
 void user_return(struct trapframe *tf) __attribute__((noreturn));
@@ -137,5 +141,14 @@ void user_return(struct trapframe *tf) __attribute__((noreturn));
 /* ---- events (events.c) ---- */
 void events_init(void);
 void events_handle(void);
+
+/* ---- the attack mailbox (attack.c) ---- */
+void attack_init(void);             /* magic, once VIRQ_ATTACK is bound */
+void attack_poll(void);             /* performs a posted command, if any */
+extern uint64_t attack_commands_done;
+
+/* Copies n bytes with kernel loads and stores (8 at a time when everything
+   is 8-byte aligned); 0, or -EACCES if an access faulted (entry.S). */
+long kcopy(void *dst, const void *src, size_t n);
 
 #endif

@@ -77,6 +77,72 @@ void kernel_fault(uint64_t scause, uint64_t sepc, uint64_t stval)
           (unsigned long)scause, (unsigned long)sepc, (unsigned long)stval);
 }
 
+extern char kcopy_start[], kcopy_end[], kcopy_fault[];
+
+/* A trap taken in S-mode (entry.S, kernel_trap).  The kernel runs with
+   SIE = 0, so an interrupt arrives here only while attacker_idle opens a
+   window; an access or page fault only from kcopy, whose caller gets
+   -EACCES.  Anything else is a kernel bug. */
+void kernel_trap_handler(uint64_t scause, uint64_t sepc, uint64_t stval)
+{
+    if (scause >> 63) {
+        switch (scause & 0xff) {
+        case 9:  /* event channel upcall */
+            events_handle();
+            return;
+        case 5:  /* a timer left armed by the scheduler: nothing to switch to */
+            set_timer(~0UL);
+            return;
+        case 1:
+            csr_clear(sip, SIE_SSIE);
+            return;
+        }
+    } else if ((scause == 5 || scause == 7 || scause == 13 || scause == 15) &&
+               sepc >= (uint64_t)kcopy_start && sepc < (uint64_t)kcopy_end) {
+        csr_write(sepc, (uint64_t)kcopy_fault);
+        return;
+    }
+    kernel_fault(scause, sepc, stval);
+}
+
+/* The attacker VM (cmdline "attacker") has no programs: wait, interrupts
+   enabled, until a mailbox command has been carried out, then shut down.
+   The condition is tested with SIE = 0 and WFI executed with SIE = 0 (it
+   resumes on any pending interrupt, enabled or not), and the interrupt is
+   taken in the window that follows: no event is lost between the test and
+   the WFI. */
+void attacker_idle(int code)
+{
+    kprintf("kernel: attacker: waiting for a mailbox command\n");
+    for (;;) {
+        if (attack_commands_done) {
+            kprintf("kernel: attacker: mailbox command done, shutting down\n");
+            shutdown(code);
+        }
+        asm volatile("wfi");
+        csr_set(sstatus, SSTATUS_SIE);
+        csr_clear(sstatus, SSTATUS_SIE);
+    }
+}
+
+/* Is `word` one of the space-separated words of the cmdline? */
+static int cmdline_has(const char *cmdline, size_t size, const char *word)
+{
+    size_t i = 0;
+    while (i < size && cmdline[i]) {
+        while (i < size && cmdline[i] == ' ')
+            i++;
+        size_t k = 0;
+        while (i + k < size && word[k] && cmdline[i + k] == word[k])
+            k++;
+        if (!word[k] && (i + k == size || cmdline[i + k] == 0 || cmdline[i + k] == ' '))
+            return 1;
+        while (i < size && cmdline[i] && cmdline[i] != ' ')
+            i++;
+    }
+    return 0;
+}
+
 static int is_start_info(uint64_t a1)
 {
     /* Only look inside guest RAM, where a start info page can be. */
@@ -104,6 +170,7 @@ void kmain(uint64_t vcpu, uint64_t a1)
         plat.ram_base = si->ram_base;
         plat.ram_end = si->ram_base + si->ram_size;
         plat.shared = (struct vbase_shared_info *)si->shared_info_gpa;
+        plat.attacker = cmdline_has(si->cmdline, sizeof si->cmdline, "attacker");
         tick_interval = TICK_VBASE;
     } else {
         plat.ram_base = VBASE_RAM_BASE;
@@ -157,6 +224,8 @@ void kmain(uint64_t vcpu, uint64_t a1)
     }
     if (!started) {
         kprintf("kernel: no programs to run\n");
+        if (plat.attacker)
+            attacker_idle(0);
         shutdown(0);
     }
     sched_start();

@@ -31,6 +31,7 @@ struct proc {
 static struct proc procs[NPROC];
 static struct proc *current;
 static int next_pid = 1;
+static int last_enter_pid;      /* the last process that called vbase(enter) */
 extern uint64_t tick_interval;
 
 /* ---- ELF ------------------------------------------------------------ */
@@ -247,6 +248,8 @@ static struct trapframe *switch_to(struct proc *p)
 {
     if (!p) {
         kprintf("kernel: all processes exited\n");
+        if (plat.attacker && !attack_commands_done)
+            attacker_idle(shutdown_code);
         shutdown(shutdown_code);
     }
     if (p != current || csr_read(satp) != pt_satp(p->root)) {
@@ -262,6 +265,20 @@ void sched_start(void)
     csr_set(sie, SIE_STIE | SIE_SSIE);
     set_timer(now_ticks() + tick_interval);
     user_return(switch_to(pick_next(NULL)));
+}
+
+/* The page table of process `pid`, for the attack mailbox; pid 0 is the
+   last process that called vbase(enter).  NULL if there is no such live
+   process; *resolved = the pid looked for. */
+pte_t *proc_root(int pid, int *resolved)
+{
+    if (pid == 0)
+        pid = last_enter_pid;
+    *resolved = pid;
+    for (int i = 0; pid > 0 && i < NPROC; i++)
+        if (procs[i].state == RUNNABLE && procs[i].pid == pid)
+            return procs[i].root;
+    return NULL;
 }
 
 /* ---- system calls ----------------------------------------------------- */
@@ -319,6 +336,8 @@ static long sys_vbase(struct proc *p, uint64_t va, uint64_t len, uint64_t op)
     if ((va | len) & (PAGE_SIZE - 1) || len == 0 || len / PAGE_SIZE > VBASE_MAX_FRAMES ||
         va + len < va || (op != VBASEOP_enter && op != VBASEOP_exit))
         return -EINVAL;
+    if (op == VBASEOP_enter)
+        last_enter_pid = p->pid;
     uint64_t count = len / PAGE_SIZE;
     for (uint64_t i = 0; i < count; i++) {
         pte_t *pte = pt_lookup(p->root, va + i * PAGE_SIZE);

@@ -79,6 +79,7 @@
 #define VIRQ_TIMER    0
 #define VIRQ_CONSOLE  2
 #define VIRQ_DOM_EXC  3   /* to Dom0: a domain shut down */
+#define VIRQ_ATTACK   6   /* from Dom0: a command is in the attack mailbox (Xen's VIRQ_DEBUGGER slot) */
 #define VIRQ_VBASE   16   /* 16..23 reserved for plug-ins */
 
 /* grant_table_op (a0) */
@@ -162,6 +163,53 @@ struct vbase_shared_info {
 _Static_assert(sizeof(struct vbase_module) == 64, "vbase_module is 64 bytes");
 _Static_assert(sizeof(struct vbase_start_info) == 64 + 16 * 64 + 256, "start info layout");
 _Static_assert(sizeof(struct vbase_shared_info) == 128, "shared info layout");
+
+/* ---- The guest kernel's attack mailbox (docs/abi.md, "Attack mailbox") ----
+ * A page-aligned 4 KiB global of the guest kernel, ELF symbol
+ * vbase_attack_mailbox.  Dom0 writes a command into it and sends
+ * VIRQ_ATTACK; the kernel performs it when seq != done_seq and sets
+ * done_seq = seq last.  Not part of the hypervisor's ABI: a contract
+ * between the guest kernel and the attack suite's Controller. */
+#define VBASE_ATTACK_MAGIC     0x4B544156u  /* "VATK" little-endian: set at boot once VIRQ_ATTACK is bound */
+#define VBASE_ATTACK_DATA_MAX  2048
+#define VBASE_ATTACK_MAX_GFNS  64
+
+#define ATTACKOP_read          1   /* kernel load of len bytes at a process's va */
+#define ATTACKOP_write         2   /* kernel store of len bytes at a process's va */
+#define ATTACKOP_remap         3   /* point the process's PTE for va at a fresh page filled with data */
+#define ATTACKOP_foreign_sweep 4   /* try every unprivileged hypercall on another domain's frames */
+
+struct vbase_attack_mailbox {
+    uint32_t magic;                 /*    0 */
+    uint32_t seq;                   /*    4 Controller increments to post */
+    uint32_t op;                    /*    8 */
+    int32_t  pid;                   /*   12 0 = the last caller of vbase(enter) */
+    uint64_t va;                    /*   16 */
+    uint32_t len;                   /*   24 <= 2048, read/write */
+    uint32_t done_seq;              /*   28 written last */
+    int64_t  result;                /*   32 */
+    uint64_t gfn_before;            /*   40 */
+    uint64_t gfn_after;             /*   48 */
+    uint16_t target_domid;          /*   56 */
+    uint16_t gfn_count;             /*   58 */
+    uint32_t reserved;              /*   60 */
+    uint64_t gfns[VBASE_ATTACK_MAX_GFNS];   /*   64 */
+    int64_t  codes[VBASE_ATTACK_MAX_GFNS];  /*  576 */
+    uint32_t attempts;              /* 1088 */
+    uint32_t obtained;              /* 1092 */
+    uint8_t  pad[2048 - 1096];      /* 1096 */
+    uint8_t  data[VBASE_ATTACK_DATA_MAX];   /* 2048 */
+};
+
+_Static_assert(sizeof(struct vbase_attack_mailbox) == 4096, "attack mailbox is one page");
+_Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, done_seq) == 28, "attack mailbox layout");
+_Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, result) == 32, "attack mailbox layout");
+_Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, target_domid) == 56, "attack mailbox layout");
+_Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, gfns) == 64, "attack mailbox layout");
+_Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, codes) == 576, "attack mailbox layout");
+_Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, attempts) == 1088, "attack mailbox layout");
+_Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, obtained) == 1092, "attack mailbox layout");
+_Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, data) == 2048, "attack mailbox layout");
 
 /* ---- The guest kernel's syscall for the paper's "kernel module" ---- */
 #define VBASE_SYS_vbase 1024        /* vbase(va, len, op): op 0 enter, 1 exit */
