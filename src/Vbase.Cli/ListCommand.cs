@@ -1,17 +1,24 @@
 using System.CommandLine;
 using Vbase.Architectures;
 using Vbase.Sapi.Registry;
+using Vbase.Testbed.Attacks;
+using Vbase.Testbed.Campaigns;
 
 namespace Vbase.Cli;
 
-/// <summary><c>vbase list archs</c>: what can be plugged in, with a one-line description and the declared threat model.</summary>
+/// <summary>
+/// <c>vbase list archs</c>: what can be plugged in, with a one-line description and the declared threat model;
+/// <c>vbase list attacks</c>: the attack catalogue that campaigns draw from.
+/// </summary>
 internal static class ListCommand
 {
     public static Command Create(CliConsole console)
     {
         var archs = new Command("archs", "The secure architectures: name, description, and whom each trusts.");
         archs.SetAction(_ => ListArchitectures(console));
-        return new Command("list", "List what Vbase knows: architectures.") { archs };
+        var attacks = new Command("attacks", "The attacks: id, position, goal, description, and parameters with their defaults.");
+        attacks.SetAction(_ => ListAttacks(console));
+        return new Command("list", "List what Vbase knows: architectures, attacks.") { archs, attacks };
     }
 
     private static int ListArchitectures(CliConsole console)
@@ -22,6 +29,23 @@ internal static class ListCommand
         {
             console.Out.WriteLine($"{a.Name.PadRight(width)}  {a.Description}");
             console.Out.WriteLine($"{new string(' ', width)}  threat model: {a.ThreatModel}");
+        }
+        return ExitCodes.Success;
+    }
+
+    private static int ListAttacks(CliConsole console)
+    {
+        IReadOnlyList<AttackSpec> all = CampaignCommand.Suite.Attacks;
+        int idWidth = all.Max(a => a.Id.Length);
+        int positionWidth = all.Max(a => AttackSpec.Name(a.Position).Length);
+        int goalWidth = all.Max(a => a.Goal.Slug().Length);
+        foreach (AttackSpec a in all)
+        {
+            console.Out.WriteLine($"{a.Id.PadRight(idWidth)}  {AttackSpec.Name(a.Position).PadRight(positionWidth)}  {a.Goal.Slug().PadRight(goalWidth)}  {a.Description}");
+            foreach (AttackParameter p in a.Parameters)
+            {
+                console.Out.WriteLine($"{new string(' ', idWidth)}    {p.Name}={p.Default}  {p.Description}");
+            }
         }
         return ExitCodes.Success;
     }

@@ -1,0 +1,92 @@
+using Vbase.Testbed.Attacks;
+using Vbase.Testbed.Oracle;
+
+namespace Vbase.Testbed.Campaigns;
+
+/// <summary>How to run a campaign.</summary>
+/// <param name="Jobs">How many cells run at once (each on its own thread, in its own testbed).</param>
+/// <param name="OutDirectory">When set, each cell's run output goes to <c>runs/&lt;arch&gt;/&lt;attack&gt;/</c> inside it.</param>
+/// <param name="CellFinished">Told of each cell as it finishes (in completion order), with how many have finished
+/// so far; calls never overlap.</param>
+public sealed record CampaignOptions(int Jobs = 1, string? OutDirectory = null, Action<CampaignCell, int>? CellFinished = null);
+
+/// <summary>Runs every cell of a plan, each in a fresh testbed, several at a time.</summary>
+public static class Campaign
+{
+    /// <summary>The folder, inside the campaign's output folder, that holds one folder per cell's run.</summary>
+    public const string RunsFolder = "runs";
+
+    /// <summary>
+    /// Runs <paramref name="plan"/>. A cell whose run throws becomes an <see cref="Verdict.Error"/> cell saying why,
+    /// so one broken cell never hides the others' verdicts.
+    /// </summary>
+    public static CampaignResult Run(CampaignPlan plan, IAttackSuite suite, CampaignOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Jobs, 1);
+        IReadOnlyList<CampaignCellKey> keys = plan.Cells;
+        var cells = new CampaignCell[keys.Count];
+        var reportGate = new Lock();
+        int next = -1, finished = 0;
+
+        void Work()
+        {
+            for (int i = Interlocked.Increment(ref next); i < keys.Count; i = Interlocked.Increment(ref next))
+            {
+                CampaignCell cell = RunCell(keys[i], plan, suite, options.OutDirectory);
+                cells[i] = cell;
+                lock (reportGate)
+                {
+                    finished++;
+                    options.CellFinished?.Invoke(cell, finished);
+                }
+            }
+        }
+
+        // Dedicated threads rather than the thread pool: each cell is seconds of CPU-bound emulation, which the
+        // pool would meet by slowly injecting threads beyond --jobs' intent.
+        Thread[] workers = [.. Enumerable.Range(0, Math.Min(options.Jobs, Math.Max(keys.Count, 1))).Select(n => new Thread(Work)
+        {
+            IsBackground = true,
+            Name = $"campaign worker {n}",
+        })];
+        foreach (Thread worker in workers)
+        {
+            worker.Start();
+        }
+        foreach (Thread worker in workers)
+        {
+            worker.Join();
+        }
+        return new CampaignResult(plan, cells);
+    }
+
+    /// <summary>The folder of one cell's run, relative to the campaign's output folder.</summary>
+    public static string CellFolder(string architecture, string attack) => Path.Combine(RunsFolder, architecture, attack);
+
+    private static CampaignCell RunCell(CampaignCellKey key, CampaignPlan plan, IAttackSuite suite, string? outDirectory)
+    {
+        string architecture = key.Architecture.Name, attack = key.Attack.Id;
+        string? cellDirectory = outDirectory is null ? null : Path.Combine(outDirectory, CellFolder(architecture, attack));
+        AttackRunResult result;
+        try
+        {
+            if (cellDirectory is not null)
+            {
+                Directory.CreateDirectory(cellDirectory);
+            }
+            result = suite.Run(new AttackRunRequest(architecture, attack, plan.App, plan.Seed, cellDirectory));
+        }
+        catch (Exception e)
+        {
+            // Whatever went wrong is the harness's failure, not a verdict on the architecture (DESIGN.md, "error").
+            bool outside = !key.Architecture.ThreatModel.Covers(key.Attack.Principal);
+            string why = e.Message.ReplaceLineEndings(" ").Trim();
+            result = new AttackRunResult(architecture, attack, plan.App, Verdict.Error, null, outside,
+                $"The harness could not carry the attack out: {e.GetType().Name}: {why}", null, 0, 0);
+        }
+        string? eventsLink = outDirectory is not null && result.EventsPath is string events
+            ? Path.GetRelativePath(outDirectory, events).Replace(Path.DirectorySeparatorChar, '/')
+            : null;
+        return new CampaignCell(key.Architecture, key.Attack, result, eventsLink);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Vbase.Testbed.Oracle;
+
+namespace Vbase.Testbed.Campaigns;
+
+/// <summary>
+/// A campaign as JSON (<c>vbase campaign --json</c>, docs/campaigns.md). Each cell starts with the stable fields
+/// arch, attack, verdict, impact, outside_threat_model, evidence; fields added later come after them. Nothing in it
+/// depends on when, where or how fast the campaign ran, so the same seed gives the same bytes.
+/// </summary>
+public static class CampaignJson
+{
+    public static byte[] ToBytes(CampaignResult result)
+    {
+        using var buffer = new MemoryStream();
+        Write(result, buffer);
+        return buffer.ToArray();
+    }
+
+    public static void Write(CampaignResult result, Stream stream)
+    {
+        var options = new JsonWriterOptions
+        {
+            Indented = true,
+            // Fixed, not the platform's: the bytes must not depend on where the campaign ran.
+            NewLine = "\n",
+            // The file is read as JSON, never pasted into HTML, so evidence keeps its quotes and non-ASCII readable.
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+        using (var json = new Utf8JsonWriter(stream, options))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("cells");
+            foreach (CampaignCell cell in result.Cells)
+            {
+                WriteCell(json, cell, result.Plan);
+            }
+            json.WriteEndArray();
+            json.WriteStartArray("summary");
+            foreach (ArchitectureSummary summary in result.Summaries)
+            {
+                json.WriteStartObject();
+                json.WriteString("arch", summary.Architecture.Name);
+                foreach (Verdict verdict in Enum.GetValues<Verdict>())
+                {
+                    json.WriteNumber(verdict.Name(), summary[verdict]);
+                }
+                json.WriteNumber("breached_inside_threat_model", summary.BreachedInsideThreatModel);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        stream.WriteByte((byte)'\n');
+    }
+
+    private static void WriteCell(Utf8JsonWriter json, CampaignCell cell, CampaignPlan plan)
+    {
+        json.WriteStartObject();
+        json.WriteString("arch", cell.Architecture.Name);
+        json.WriteString("attack", cell.Attack.Id);
+        json.WriteString("verdict", cell.Verdict.Name());
+        if (cell.Impact is Impact impact)
+        {
+            json.WriteString("impact", impact.Name());
+        }
+        else
+        {
+            json.WriteNull("impact");
+        }
+        json.WriteBoolean("outside_threat_model", cell.OutsideThreatModel);
+        json.WriteString("evidence", cell.Result.Evidence);
+        json.WriteString("app", plan.App);
+        json.WriteNumber("seed", plan.Seed);
+        json.WriteString("position", cell.Attack.Position.Slug());
+        json.WriteString("goal", cell.Attack.Goal.Slug());
+        json.WriteNumber("instructions", cell.Result.Instructions);
+        json.WriteNumber("virtual_time", cell.Result.VirtualTime);
+        if (cell.EventsLink is string events)
+        {
+            json.WriteString("events", events);
+        }
+        else
+        {
+            json.WriteNull("events");
+        }
+        json.WriteEndObject();
+    }
+}

@@ -1,0 +1,20 @@
+using Vbase.Testbed.Attacks;
+
+namespace Vbase.Testbed.Campaigns;
+
+/// <summary>
+/// What a campaign needs from the attack suite: its catalogue, its applications, and a way to run one attack in a
+/// fresh testbed. The campaign takes it as a parameter so its ordering, parallelism and reports can be tested with
+/// a fast fake; <see cref="BuiltInAttackSuite"/> is the real one.
+/// </summary>
+public interface IAttackSuite
+{
+    /// <summary>Every attack, in catalogue order (the order of a report's columns).</summary>
+    IReadOnlyList<AttackSpec> Attacks { get; }
+
+    /// <summary>The secure applications an attack can run against.</summary>
+    IReadOnlyList<string> Apps { get; }
+
+    /// <summary>Runs one attack in a testbed of its own. Called from several threads at once.</summary>
+    AttackRunResult Run(AttackRunRequest request);
+}
