@@ -48,26 +48,26 @@ internal static class CampaignCommand
     {
         var architectures = new Option<string>("--arch")
         {
-            Description = "Comma-separated architectures (vbase list archs), or all (the default).",
+            Description = "Comma-separated architectures (vbase list archs), or all.",
             HelpName = "LIST",
             DefaultValueFactory = _ => CampaignPlan.All,
         };
         var attacks = new Option<string>("--attack")
         {
-            Description = "Comma-separated attacks (vbase list attacks), or all (the default).",
+            Description = "Comma-separated attacks (vbase list attacks), or all.",
             HelpName = "LIST",
             DefaultValueFactory = _ => CampaignPlan.All,
         };
         var app = new Option<string>("--app")
         {
-            Description = "The secure application under attack: paper or vault (the default).",
+            Description = "The secure application under attack: paper or vault.",
             HelpName = "NAME",
             DefaultValueFactory = _ => "vault",
         };
         Func<System.CommandLine.Parsing.ArgumentResult, ulong> parseSeed = VbaseCli.WholeNumber("--seed", 0UL, ulong.MaxValue, "a whole number");
         var seed = new Option<ulong>("--seed")
         {
-            Description = "The seed every cell runs with (default 1); the same seed gives the same JSON and reports.",
+            Description = "The seed every cell runs with; the same seed gives the same JSON and reports.",
             HelpName = "N",
             DefaultValueFactory = _ => 1,
             CustomParser = result => parseSeed(result),
@@ -85,7 +85,7 @@ internal static class CampaignCommand
         Func<System.CommandLine.Parsing.ArgumentResult, int> parseJobs = VbaseCli.WholeNumber("--jobs", 1, 1024, "a whole number from 1 to 1024");
         var jobs = new Option<int>("--jobs")
         {
-            Description = $"How many cells run at once (default: the number of processors, {Environment.ProcessorCount} here).",
+            Description = "How many cells run at once, each in its own testbed (default: the number of processors).",
             HelpName = "N",
             DefaultValueFactory = _ => Environment.ProcessorCount,
             CustomParser = result => parseJobs(result),
