@@ -47,6 +47,7 @@ public static class CampaignJson
                     json.WriteNumber(verdict.Name(), summary[verdict]);
                 }
                 json.WriteNumber("breached_inside_threat_model", summary.BreachedInsideThreatModel);
+                WriteTraffic(json, summary.Traffic);
                 json.WriteEndObject();
             }
             json.WriteEndArray();
@@ -85,6 +86,18 @@ public static class CampaignJson
         {
             json.WriteNull("events");
         }
+        WriteTraffic(json, cell.Result.Traffic);
+        json.WriteEndObject();
+    }
+
+    private static void WriteTraffic(Utf8JsonWriter json, Hypervisor.Sapi.MetadataTraffic t)
+    {
+        json.WriteStartObject("metadata_traffic");
+        json.WriteNumber("protected_accesses", t.ProtectedAccesses);
+        json.WriteNumber("metadata_reads", t.MetadataReads);
+        json.WriteNumber("metadata_writes", t.MetadataWrites);
+        json.WriteNumber("cache_hits", t.CacheHits);
+        json.WriteNumber("cache_misses", t.CacheMisses);
         json.WriteEndObject();
     }
 }

@@ -10,6 +10,15 @@ public static class CampaignReport
 {
     public const string MarkdownFile = "report.md", HtmlFile = "report.html";
 
+    /// <summary>One row of the metadata-traffic table: accesses, reads, writes, blocks per access, hit rate.</summary>
+    public static (string Accesses, string Reads, string Writes, string PerAccess, string HitRate) TrafficColumns(Hypervisor.Sapi.MetadataTraffic t)
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        long lookups = t.CacheHits + t.CacheMisses;
+        return (t.ProtectedAccesses.ToString("N0", c), t.MetadataReads.ToString("N0", c), t.MetadataWrites.ToString("N0", c),
+            t.PerAccess.ToString("0.000", c), lookups == 0 ? "-" : (100.0 * t.CacheHits / lookups).ToString("0.0", c) + "%");
+    }
+
     /// <summary>Writes both reports and returns their paths.</summary>
     public static IReadOnlyList<string> WriteAll(CampaignResult result, string outDirectory)
     {

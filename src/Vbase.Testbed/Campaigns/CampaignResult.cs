@@ -1,3 +1,4 @@
+using Vbase.Hypervisor.Sapi;
 using Vbase.Sapi.Registry;
 using Vbase.Testbed.Attacks;
 using Vbase.Testbed.Oracle;
@@ -17,10 +18,13 @@ public sealed record CampaignCell(ArchitectureInfo Architecture, AttackSpec Atta
     public bool OutsideThreatModel => Result.OutsideThreatModel;
 }
 
-/// <summary>How one architecture fared: cells per verdict.</summary>
+/// <summary>How one architecture fared: cells per verdict, and its metadata traffic summed over its cells.</summary>
 public sealed record ArchitectureSummary(ArchitectureInfo Architecture, IReadOnlyDictionary<Verdict, int> Counts, int BreachedInsideThreatModel)
 {
     public int this[Verdict verdict] => Counts.GetValueOrDefault(verdict);
+
+    /// <summary>Metadata traffic over all of this architecture's runs (counters, MACs, tree nodes through its metadata cache).</summary>
+    public MetadataTraffic Traffic { get; init; } = MetadataTraffic.None;
 }
 
 /// <summary>A finished campaign: its plan and every cell, by architecture then attack (never by completion order).</summary>
@@ -40,7 +44,13 @@ public sealed record CampaignResult(CampaignPlan Plan, IReadOnlyList<CampaignCel
         {
             CampaignCell[] cells = [.. CellsOf(arch)];
             Dictionary<Verdict, int> counts = Enum.GetValues<Verdict>().ToDictionary(v => v, v => cells.Count(c => c.Verdict == v));
-            return new ArchitectureSummary(arch, counts, cells.Count(c => c.Verdict == Verdict.Breached && !c.OutsideThreatModel));
+            return new ArchitectureSummary(arch, counts, cells.Count(c => c.Verdict == Verdict.Breached && !c.OutsideThreatModel))
+            {
+                Traffic = new MetadataTraffic(
+                    cells.Sum(c => c.Result.Traffic.ProtectedAccesses), cells.Sum(c => c.Result.Traffic.MetadataReads),
+                    cells.Sum(c => c.Result.Traffic.MetadataWrites), cells.Sum(c => c.Result.Traffic.CacheHits),
+                    cells.Sum(c => c.Result.Traffic.CacheMisses)),
+            };
         }),
     ];
 }

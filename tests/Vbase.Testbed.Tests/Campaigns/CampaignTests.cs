@@ -54,8 +54,8 @@ public sealed class CampaignTests : IDisposable
         Assert.Equal(CampaignChoice.Architecture, e.Choice);
         Assert.Equal($"unknown architecture 'sgx' (known: {known}, or all)", e.Message);
 
-        e = Assert.Throws<CampaignPlanException>(() => Plan("sgx,sev,sgx"));
-        Assert.Equal($"unknown architectures 'sgx', 'sev' (known: {known}, or all)", e.Message);
+        e = Assert.Throws<CampaignPlanException>(() => Plan("sgx,tdx,sgx"));
+        Assert.Equal($"unknown architectures 'sgx', 'tdx' (known: {known}, or all)", e.Message);
 
         e = Assert.Throws<CampaignPlanException>(() => Plan(attacks: "snoop,rowhammer"));
         Assert.Equal(CampaignChoice.Attack, e.Choice);
@@ -126,7 +126,7 @@ public sealed class CampaignTests : IDisposable
         JsonElement[] cells = [.. json.RootElement.GetProperty("cells").EnumerateArray()];
         Assert.Equal(4, cells.Length);
         Assert.Equal(["arch", "attack", "verdict", "impact", "outside_threat_model", "evidence", "app", "seed", "position", "goal",
-            "instructions", "virtual_time", "events"], cells[0].EnumerateObject().Select(p => p.Name));
+            "instructions", "virtual_time", "events", "metadata_traffic"], cells[0].EnumerateObject().Select(p => p.Name));
         Assert.Equal(["none/snoop", "none/spoof", "vbase/snoop", "vbase/spoof"],
             cells.Select(c => $"{c.GetProperty("arch").GetString()}/{c.GetProperty("attack").GetString()}"));
 
@@ -195,5 +195,28 @@ public sealed class CampaignTests : IDisposable
         Assert.Equal("The harness could not carry the attack out: InvalidOperationException: the fake harness broke on two lines", broken.Result.Evidence);
         Assert.Equal(Verdict.Breached, result.Cell("vbase", "spoof").Verdict);
         Assert.Equal(1, result.Summaries.Single(s => s.Architecture.Name == "vbase")[Verdict.Error]);
+    }
+}
+
+public sealed class CampaignTrafficTests
+{
+    [Fact]
+    public void TheReportsAndJsonCarryEachArchitecturesMetadataTrafficSummedOverItsCells()
+    {
+        var registry = Vbase.Architectures.BuiltInArchitectures.CreateRegistry();
+        var plan = new CampaignPlan([registry.Get("vbase")], [Vbase.Testbed.Attacks.AttackCatalogue.Find("phys-snoop")!, Vbase.Testbed.Attacks.AttackCatalogue.Find("dom0-read")!], "vault", 1);
+        var traffic = new Vbase.Hypervisor.Sapi.MetadataTraffic(1000, 30, 10, 960, 40);
+        CampaignCell Cell(Vbase.Testbed.Attacks.AttackSpec a) => new(plan.Architectures[0], a,
+            new Vbase.Testbed.Attacks.AttackRunResult("vbase", a.Id, "vault", Vbase.Testbed.Oracle.Verdict.Prevented, null, false, "e", null, 1, 1) { Traffic = traffic }, null);
+        var result = new CampaignResult(plan, [Cell(plan.Attacks[0]), Cell(plan.Attacks[1])]);
+
+        Assert.Equal(new Vbase.Hypervisor.Sapi.MetadataTraffic(2000, 60, 20, 1920, 80), result.Summaries[0].Traffic);
+        string md = MarkdownReport.Render(result);
+        Assert.Contains("## Metadata traffic", md);
+        Assert.Contains("| **vbase** | 2,000 | 60 | 20 | 0.040 | 96.0% |", md);
+        Assert.Contains("<td class=\"num\">2,000</td>", HtmlReport.Render(result));
+        using JsonDocument json = JsonDocument.Parse(CampaignJson.ToBytes(result));
+        Assert.Equal(60, json.RootElement.GetProperty("summary")[0].GetProperty("metadata_traffic").GetProperty("metadata_reads").GetInt64());
+        Assert.Equal(30, json.RootElement.GetProperty("cells")[0].GetProperty("metadata_traffic").GetProperty("metadata_reads").GetInt64());
     }
 }
