@@ -4,7 +4,9 @@
 #   bench/domains.sh [--no-build] [--repeat N]
 #
 #   1. the CPU benchmark bare-metal (`vbase exec guest/bin/cpubench.elf`) against the same benchmark as a
-#      process under the guest kernel in a guest domain (bench/scenarios/cpubench-domain.yaml);
+#      process under the guest kernel in a guest domain (bench/scenarios/cpubench-domain.yaml), and in a
+#      guest domain under vbase with a protected page it never touches (bench/scenarios/cpubench-vbase.yaml),
+#      and the same ELF under qemu-system-riscv64 (installed with apt if missing);
 #   2. the vault application (guest/apps/vault.c) under the `none` and the `vbase` architectures
 #      (bench/scenarios/vault-*.yaml).
 #
@@ -67,6 +69,9 @@ bare_insns=$(grep -oE '[0-9][0-9,_]* instructions' "$work/bare.err" | head -n1 |
 echo "running: vbase run bench/scenarios/cpubench-domain.yaml"
 run_scenario bench/scenarios/cpubench-domain.yaml
 dom_secs=$secs dom_insns=$insns
+echo "running: vbase run bench/scenarios/cpubench-vbase.yaml"
+run_scenario bench/scenarios/cpubench-vbase.yaml
+sec_secs=$secs sec_insns=$insns
 echo "running: vbase run bench/scenarios/vault-none.yaml"
 run_scenario bench/scenarios/vault-none.yaml
 none_secs=$secs none_insns=$insns
@@ -74,13 +79,35 @@ echo "running: vbase run bench/scenarios/vault-vbase.yaml"
 run_scenario bench/scenarios/vault-vbase.yaml
 vb_secs=$secs vb_insns=$insns
 
+if ! command -v qemu-system-riscv64 >/dev/null; then
+    echo "domains.sh: installing qemu-system-misc" >&2
+    sudo_=""
+    [[ $(id -u) -eq 0 ]] || sudo_=sudo
+    $sudo_ apt-get install -y qemu-system-misc >/dev/null 2>&1 ||
+        { $sudo_ apt-get update >/dev/null && $sudo_ apt-get install -y qemu-system-misc >/dev/null; } || true
+fi
+qemu_secs=""
+if command -v qemu-system-riscv64 >/dev/null; then
+    echo "running: qemu-system-riscv64 -machine virt -bios none -nographic -kernel guest/bin/cpubench.elf (best of $repeat)"
+    for ((i = 0; i < repeat; i++)); do
+        t0=$(now)
+        timeout 600 qemu-system-riscv64 -machine virt -bios none -nographic -kernel guest/bin/cpubench.elf < /dev/null > /dev/null 2>&1 || true
+        t1=$(now)
+        qemu_secs=$([[ -z "$qemu_secs" ]] && calc "$t1 - $t0" || min "$qemu_secs" "$(calc "$t1 - $t0")")
+    done
+fi
+
 echo
 printf '%-34s %14s %10s %10s\n' "" "instructions" "seconds" "MIPS"
 row() { printf '%-34s %14s %10s %10s\n' "$1" "$2" "$3" "$(calc "$2 / $3 / 1e6" 1)"; }
 row "cpubench, bare metal (exec)" "$bare_insns" "$bare_secs"
 row "cpubench, guest domain (run)" "$dom_insns" "$dom_secs"
+row "cpubench, guest domain, vbase" "$sec_insns" "$sec_secs"
+[[ -n "$qemu_secs" ]] && row "cpubench, QEMU (same ELF as exec)" "$bare_insns" "$qemu_secs"
 row "vault, arch none" "$none_insns" "$none_secs"
 row "vault, arch vbase" "$vb_insns" "$vb_secs"
 echo
 echo "guest domain / bare metal time: $(calc "$dom_secs / $bare_secs" 3)"
+echo "domain with vbase / bare metal: $(calc "$sec_secs / $bare_secs" 3)"
+[[ -n "$qemu_secs" ]] && echo "bare metal / QEMU time:         $(calc "$bare_secs / $qemu_secs" 3)"
 echo "vault vbase / none time:        $(calc "$vb_secs / $none_secs" 3)"
