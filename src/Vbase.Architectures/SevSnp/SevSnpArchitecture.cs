@@ -1,0 +1,80 @@
+using System.Globalization;
+using Vbase.Architectures.Sev;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
+using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi.Registry;
+
+namespace Vbase.Architectures.SevSnp;
+
+/// <summary>
+/// AMD SEV-SNP: <c>sev</c>'s per-VM memory encryption plus a reverse-map table (<see cref="ReverseMapTable"/>). At
+/// <c>vbase_op(enter)</c> every frame of the region is assigned to its domain at its GFN. Afterwards writes to those
+/// frames from outside the VM (Dom0, devices, the hypervisor, another VM) are refused, and so is any p2m change that
+/// would map one of them anywhere else or change the mapping at its own GFN — whoever asks (Dom0's
+/// <c>SetP2mEntry</c>, a foreign or grant mapping through the hypervisor). There is still no cryptographic
+/// integrity: a physical attacker below the RMP can overwrite, splice and replay DRAM undetected.
+/// </summary>
+[Architecture("sev-snp", "AMD SEV-SNP: sev plus a reverse-map table refusing outside writes and p2m remaps of the VM's frames; no cryptographic integrity",
+    SevArchitectureBase.TrustedPrincipals)]
+public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchitectureBase(options)
+{
+    public override string Name => "sev-snp";
+
+    /// <summary>The reverse-map table (for tests and the Monitor).</summary>
+    public ReverseMapTable Rmp { get; } = new();
+
+    protected override string Label => "sev-snp: per-VM key, reverse-map table, no cryptographic integrity";
+
+    protected override void OnRegionEncrypted(ProtectedRegion region)
+    {
+        for (int i = 0; i < region.Mfns.Count; i++)
+        {
+            Rmp.Assign(region.Mfns[i], region.Domain, region.Gfns[i], region.Id);
+        }
+        Host.Record("sev-snp.rmp_assigned", region.Domain, region.Vcpu,
+            $"region={region.Id} frames={region.Mfns.Count} owner=dom{region.Domain.Value} gfn=0x{region.Gfns[0].Value:x} mfn=0x{region.Mfns[0].Value:x}");
+    }
+
+    protected override void OnRegionReleasing(ProtectedRegion region)
+    {
+        foreach (Mfn mfn in region.Mfns)
+        {
+            Rmp.Unassign(mfn);
+        }
+    }
+
+    /// <summary>The RMP check on a write by anyone outside the VM: the frame is not theirs, so the write faults.</summary>
+    protected override AccessVerdict OnWriteFromOutside(in MemoryAccessContext access, ReadOnlySpan<byte> data)
+    {
+        Counters(access.Region.Id).RefusedWrites++;
+        return AccessVerdict.Fault;
+    }
+
+    public override bool OnP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester)
+    {
+        RmpRefusal refusal = Rmp.Check(domain, gfn, current, proposed, out RmpEntry hit);
+        if (refusal == RmpRefusal.None)
+        {
+            return true;
+        }
+        Counters(hit.RegionId).RefusedRemaps++;
+        string why = refusal == RmpRefusal.FrameElsewhere
+            ? $"{proposed.Mfn} belongs to dom{hit.Owner.Value} at {hit.Gfn}, not dom{domain.Value} at {gfn}"
+            : $"{gfn} is where dom{hit.Owner.Value}'s assigned {current.Mfn} lives";
+        Host.Record("sev-snp.rmp_refused", domain, null, $"region={hit.RegionId} requester={requester.ToString().ToLowerInvariant()} {why}");
+        return false;
+    }
+
+    protected override IEnumerable<KeyValuePair<string, string>> DescribeMore(ProtectedRegion region)
+    {
+        int assigned = region.Mfns.Count(m => Rmp.TryGet(m, out RmpEntry e) && e.RegionId == region.Id);
+        return
+        [
+            new("rmp", $"{assigned} frame(s) assigned to dom {region.Domain.Value}"),
+            new("outside_writes_refused", Counters(region.Id).RefusedWrites.ToString(CultureInfo.InvariantCulture)),
+            new("p2m_changes_refused", Counters(region.Id).RefusedRemaps.ToString(CultureInfo.InvariantCulture)),
+        ];
+    }
+}

@@ -1,0 +1,139 @@
+using Vbase.Architectures.Sev;
+using Vbase.Architectures.SevSnp;
+using Vbase.Architectures.Tests.Sev;
+using Vbase.Hypervisor;
+using Vbase.Hypervisor.Dom0;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
+using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi.Registry;
+using static Vbase.Architectures.Tests.Sapi.SecureProcessGuest;
+
+namespace Vbase.Architectures.Tests.SevSnp;
+
+/// <summary>
+/// <c>sev-snp</c>'s mechanism with real guest code: <c>sev</c>'s encryption, plus a reverse-map table that refuses
+/// writes from outside the VM and p2m changes that would move or alias the VM's assigned frames.
+/// </summary>
+public sealed class SevSnpMechanismTests
+{
+    private static SevSnpArchitecture Snp() => new(new ArchitectureOptions { Seed = 7 });
+
+    [Fact]
+    public void InsideTheVmItBehavesLikeSev()
+    {
+        using SevGuestRun snp = SevGuestRun.Start(Snp());
+        using SevGuestRun sev = SevGuestRun.Start(new SevArchitecture(new ArchitectureOptions { Seed = 7 }));
+        Assert.Equal(sev.Slots, snp.Slots);
+        Assert.Equal(sev.DramAtEnter, snp.DramAtEnter);     // the same key and tweak: the same ciphertext
+        Assert.Equal(KernelWrite, snp.Slots[5]);
+        Assert.Empty(snp.Of(EventKind.ProtectedAccessRefused));
+    }
+
+    [Fact]
+    public void TheRegionsFramesAreAssignedToTheirDomainAtEnterAndReleasedAtExit()
+    {
+        SevSnpArchitecture arch = Snp();
+        RmpEntry atEnter = default;
+        using SevGuestRun run = SevGuestRun.Start(arch, r => Assert.True(arch.Rmp.TryGet(r.Mfn, out atEnter)));
+        Assert.Equal(new RmpEntry(run.Domain, new Gfn(SevGuestRun.SecretGfn), 1), atEnter);
+        Assert.Equal(0, arch.Rmp.Count);
+        Assert.Contains(run.StateAtEnter, kv => kv.Key == "rmp" && kv.Value == "1 frame(s) assigned to dom 1");
+    }
+
+    [Fact]
+    public void Dom0sWriteToAnAssignedFrameIsRefusedAndTheVmReadsItsOwnData()
+    {
+        UnauthorizedAccessException? refused = null;
+        using SevGuestRun run = SevGuestRun.Start(Snp(), r =>
+        {
+            ForeignMapping m = r.Rig.Hv.Dom0.MapForeign(r.Domain, [new Gfn(SevGuestRun.SecretGfn)], writable: true);
+            refused = Assert.Throws<UnauthorizedAccessException>(() => m.Write(0, 0, new byte[8]));
+        });
+        Assert.NotNull(refused);
+        Assert.Equal(run.DramAtEnter, run.DramAfterDom0);  // nothing reached DRAM
+        Assert.Equal(Secret, run.Slots[1]);
+        HypervisorEvent e = Assert.Single(run.Of(EventKind.ProtectedAccessRefused));
+        Assert.Contains("accessor=dom0", e.Details);
+        Assert.Empty(run.Of(EventKind.Violation));         // a refusal, not a detected tampering
+    }
+
+    [Fact]
+    public void Dom0MayStillReadButOnlyCiphertext()
+    {
+        byte[] read = [];
+        using SevGuestRun run = SevGuestRun.Start(Snp(), r =>
+            read = r.Rig.Hv.Dom0.MapForeign(r.Domain, [new Gfn(SevGuestRun.SecretGfn)], writable: false).Read(0).ToArray());
+        Assert.Equal(run.DramAtEnter, read);
+        Assert.Equal(-1, read.AsSpan().IndexOf(BitConverter.GetBytes(Secret)));
+    }
+
+    [Fact]
+    public void Dom0CannotRemapTheAssignedGfnNorAliasTheAssignedFrameButMayChangeOtherEntries()
+    {
+        using SevGuestRun run = SevGuestRun.Start(Snp(), r =>
+        {
+            Dom0Api dom0 = r.Rig.Hv.Dom0;
+            var home = new Gfn(SevGuestRun.SecretGfn);
+            var other = new Gfn(SevGuestRun.SecretGfn + 0x10);
+            P2mEntry homeEntry = dom0.GetP2mEntry(r.Domain, home), otherEntry = dom0.GetP2mEntry(r.Domain, other);
+            // The assigned GFN pointed at another frame, made read-only, or unmapped: refused.
+            Assert.Throws<UnauthorizedAccessException>(() => dom0.SetP2mEntry(r.Domain, home, otherEntry));
+            Assert.Throws<UnauthorizedAccessException>(() => dom0.SetP2mEntry(r.Domain, home, homeEntry with { Type = P2mType.RamRo }));
+            Assert.Throws<UnauthorizedAccessException>(() => dom0.SetP2mEntry(r.Domain, home, P2mEntry.Invalid));
+            // The assigned frame mapped at a second GFN (an alias a splice could use): refused.
+            Assert.Throws<UnauthorizedAccessException>(() => dom0.SetP2mEntry(r.Domain, other, homeEntry));
+            Assert.Equal(homeEntry, dom0.GetP2mEntry(r.Domain, home));
+            // A frame the RMP does not hold is the hypervisor's to manage (a shared page).
+            dom0.SetP2mEntry(r.Domain, other, otherEntry with { Type = P2mType.RamRo });
+            dom0.SetP2mEntry(r.Domain, other, otherEntry);
+        });
+        Assert.Equal(4, run.Of(EventKind.P2mChangeRefused).Count());
+        Assert.Equal(4, run.Of("sev-snp.rmp_refused").Count());
+        Assert.Equal(Secret, run.Slots[1]);
+        Assert.Contains(run.Rig.Hv.Dom0.QueryRegions()[0].State, kv => kv.Key == "p2m_changes_refused" && kv.Value == "4");
+    }
+
+    [Fact]
+    public void TheRmpRefusesMappingAnAssignedFrameIntoAnotherDomain()
+    {
+        var rmp = new ReverseMapTable();
+        DomainId owner = new(1), other = new(2);
+        var mfn = new Mfn(0x216);
+        var gfn = new Gfn(0x80216);
+        rmp.Assign(mfn, owner, gfn, 1);
+        var foreign = new P2mEntry(mfn, P2mType.MapForeignRw);
+        var grant = new P2mEntry(mfn, P2mType.GrantMapRo);
+        Assert.Equal(RmpRefusal.FrameElsewhere, rmp.Check(other, new Gfn(0x90000), P2mEntry.Invalid, foreign, out RmpEntry hit));
+        Assert.Equal(owner, hit.Owner);
+        Assert.Equal(RmpRefusal.FrameElsewhere, rmp.Check(other, gfn, P2mEntry.Invalid, grant, out _));   // same GFN, wrong domain
+        Assert.Equal(RmpRefusal.None, rmp.Check(owner, gfn, new P2mEntry(mfn, P2mType.RamRw), new P2mEntry(mfn, P2mType.RamRw), out _));
+        Assert.Equal(RmpRefusal.None, rmp.Check(other, new Gfn(0x90000), P2mEntry.Invalid, new P2mEntry(new Mfn(0x300), P2mType.MapForeignRw), out _));
+        rmp.Unassign(mfn);
+        Assert.Equal(RmpRefusal.None, rmp.Check(other, new Gfn(0x90000), P2mEntry.Invalid, foreign, out _));
+    }
+
+    [Fact]
+    public void TheHookRefusesForEveryRequester()
+    {
+        SevSnpArchitecture arch = Snp();
+        ProtectedRegion? region = null;
+        using SevGuestRun run = SevGuestRun.Start(arch, r => region = r.Rig.Hv.Sapi.Regions[0]);
+        // After exit the RMP is empty again: nothing is refused.
+        Assert.True(arch.OnP2mChange(new DomainId(2), new Gfn(0x90000), P2mEntry.Invalid, new P2mEntry(run.Mfn, P2mType.GrantMapRw), Accessor.Hypervisor));
+        arch.Rmp.Assign(run.Mfn, run.Domain, region!.Gfns[0], region.Id);
+        foreach (Accessor requester in new[] { Accessor.Dom0, Accessor.Hypervisor })
+        {
+            Assert.False(arch.OnP2mChange(new DomainId(2), new Gfn(0x90000), P2mEntry.Invalid, new P2mEntry(run.Mfn, P2mType.GrantMapRw), requester));
+        }
+    }
+
+    [Fact]
+    public void TheRegistryDeclaresTheSameTrustAsSev()
+    {
+        ArchitectureRegistry registry = BuiltInArchitectures.CreateRegistry();
+        Assert.Equal(registry.Get("sev").ThreatModel, registry.Get("sev-snp").ThreatModel);
+        Assert.IsType<SevSnpArchitecture>(registry.Get("sev-snp").Create(new ArchitectureOptions()));
+    }
+}
