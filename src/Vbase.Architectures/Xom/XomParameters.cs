@@ -1,0 +1,65 @@
+using System.Globalization;
+using Vbase.Sapi.Registry;
+
+namespace Vbase.Architectures.Xom;
+
+/// <summary>Where XOM's per-line MACs live, and so what a physical replay can do to them.</summary>
+public enum XomMacStore
+{
+    /// <summary>
+    /// XOM as published: each tag sits in DRAM beside its line, so whoever replays a line replays its tag with it.
+    /// Modelled by accepting, for a line, any tag the processor ever wrote out for it (the bus carried each one).
+    /// </summary>
+    Dram,
+    /// <summary>
+    /// An ablation, not XOM: the current tag of every line is held on chip, so an old (ciphertext, tag) pair no longer
+    /// verifies. Shows that XOM's replay weakness is its missing freshness, not its MAC.
+    /// </summary>
+    Chip,
+}
+
+/// <summary>
+/// XOM's knobs, read from <see cref="ArchitectureOptions.Parameters"/>:
+/// <c>mac-bytes</c> (4–8, default 8), <c>mac-store</c> (<c>dram</c> | <c>chip</c>, default <c>dram</c>),
+/// <c>metadata-cache-bytes</c> (default 32768) and <c>metadata-cache-ways</c> (default 8).
+/// </summary>
+public sealed record XomParameters
+{
+    public int MacBytes { get; init; } = 8;
+    public XomMacStore MacStore { get; init; } = XomMacStore.Dram;
+    public int MetadataCacheBytes { get; init; } = 32 * 1024;
+    public int MetadataCacheWays { get; init; } = 8;
+
+    /// <exception cref="ArgumentException">A parameter this architecture does not have, or a value out of range.</exception>
+    public static XomParameters From(ArchitectureOptions options)
+    {
+        var p = new XomParameters();
+        foreach ((string name, string value) in options.Parameters)
+        {
+            p = name switch
+            {
+                "mac-bytes" => p with { MacBytes = Int(name, value, 4, 8) },
+                "mac-store" => p with
+                {
+                    MacStore = value switch
+                    {
+                        "dram" => XomMacStore.Dram,
+                        "chip" => XomMacStore.Chip,
+                        _ => throw new ArgumentException($"xom: mac-store is 'dram' or 'chip', not '{value}'", nameof(options)),
+                    },
+                },
+                "metadata-cache-bytes" => p with { MetadataCacheBytes = Int(name, value, 64, 1 << 26) },
+                "metadata-cache-ways" => p with { MetadataCacheWays = Int(name, value, 1, 1024) },
+                _ => throw new ArgumentException(
+                    $"xom has no parameter '{name}' (it has: mac-bytes, mac-store, metadata-cache-bytes, metadata-cache-ways)", nameof(options)),
+            };
+        }
+        return p;
+    }
+
+    internal static int Int(string name, string value, int min, int max) =>
+        int.TryParse(value.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
+        && v >= min && v <= max
+            ? v
+            : throw new ArgumentException($"{name} is an integer from {min} to {max}, not '{value}'", nameof(value));
+}
