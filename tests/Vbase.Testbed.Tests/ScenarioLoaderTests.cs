@@ -48,6 +48,18 @@ public sealed class ScenarioLoaderTests : IDisposable
             kernel: bin/kernel.elf
         """;
 
+    [Fact]
+    public void TheArchitectureAndItsParametersAreRead()
+    {
+        Scenario s = ScenarioLoader.Load(Write("name: a\narch: vbase\narch_parameters:\n  metadata-cache-bytes: 4096\n  tree-arity: 2\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n"));
+        Assert.Equal("vbase", s.Architecture);
+        Assert.Equal(new Dictionary<string, string> { ["metadata-cache-bytes"] = "4096", ["tree-arity"] = "2" }, s.ArchitectureParameters);
+        Assert.Empty(ScenarioLoader.Load(Write(Valid)).ArchitectureParameters);
+        ScenarioException e = Fails("name: a\narch_parameters:\n  x: 1\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n");
+        Assert.Contains("arch_parameters", e.Message);
+        Assert.Contains("without 'arch'", e.Message);
+    }
+
     private string Write(string yaml, string name = "x.yaml")
     {
         string path = Path.Combine(directory, name);
@@ -148,8 +160,8 @@ public sealed class ScenarioLoaderTests : IDisposable
     [InlineData("name: a\nseeed: 1\ndomains: []\n", 2, 1, "seeed", "unknown key (did you mean 'seed'?")]
     [InlineData("name: a\nlimits:\n  max_instruction: 5\ndomains: []\n", 3, 3, "limits.max_instruction", "unknown key (did you mean 'max_instructions'?")]
     [InlineData("name: a\ndomains:\n  - name: d\n    memroy: 16M\n    kernel: bin/kernel.elf\n", 4, 5, "domains[0].memroy", "unknown key (did you mean 'memory'?")]
-    [InlineData("name: a\nextra: 1\ndomains: []\n", 2, 1, "extra", "unknown key (known keys: name, arch, seed, limits, domains)")]
-    [InlineData("name: a\narch: sgx-foo\ndomains: []\n", 2, 7, "arch", "unknown architecture 'sgx-foo' (known: none, ")]
+    [InlineData("name: a\nextra: 1\ndomains: []\n", 2, 1, "extra", "unknown key (known keys: name, arch, arch_parameters, seed, limits, domains)")]
+    [InlineData("name: a\narch: sgx-foo\ndomains: []\n", 2, 7, "arch", "unknown architecture 'sgx-foo' (known: ")]
     // required fields
     [InlineData("seed: 1\ndomains: []\n", 1, 1, "name", "missing")]
     [InlineData("name: a\n", 1, 1, "domains", "missing")]

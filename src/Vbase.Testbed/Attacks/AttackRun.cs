@@ -10,7 +10,11 @@ namespace Vbase.Testbed.Attacks;
 /// <param name="OutDirectory">Where this run's events.jsonl, consoles and summary go; null: nowhere.</param>
 /// <param name="Parameters">Overrides of the attack's parameters (name → value).</param>
 public sealed record AttackRunRequest(string Architecture, string Attack, string App, ulong Seed, string? OutDirectory,
-    IReadOnlyDictionary<string, string>? Parameters = null);
+    IReadOnlyDictionary<string, string>? Parameters = null)
+{
+    /// <summary>The architecture's parameters (name → value), as a scenario's <c>arch_parameters</c>.</summary>
+    public IReadOnlyDictionary<string, string>? ArchitectureParameters { get; init; }
+}
 
 /// <summary>The Oracle's verdict on one run, with its evidence.</summary>
 /// <param name="Impact">For <see cref="Verdict.Breached"/>: what broke; null otherwise.</param>

@@ -45,6 +45,7 @@ public static class AttackRunner
             new ScenarioLimits(MaxInstructions, null, null), domains)
         {
             Architecture = arch.Name,
+            ArchitectureParameters = request.ArchitectureParameters ?? new Dictionary<string, string>(),
         };
         var controller = new Controller(spec, app, request.Parameters ?? new Dictionary<string, string>(), attackerVm);
         var testbed = new Running.Testbed(scenario, settings =>

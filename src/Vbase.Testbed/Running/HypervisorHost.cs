@@ -43,7 +43,15 @@ public sealed class HypervisorHost : IGuestHost
         {
             ArchitectureInfo info = BuiltInArchitectures.CreateRegistry().Find(arch)
                 ?? throw new TestbedException(TestbedStage.Host, $"unknown architecture '{arch}'");
-            architecture = info.Create(new ArchitectureOptions { Seed = settings.Seed });
+            try
+            {
+                architecture = info.Create(new ArchitectureOptions { Seed = settings.Seed, Parameters = settings.ArchitectureParameters });
+            }
+            catch (System.Reflection.TargetInvocationException e) when (e.InnerException is ArgumentException bad)
+            {
+                hypervisor.Dispose();
+                throw new TestbedException(TestbedStage.Host, $"architecture {arch}: {Testbed.OneLine(bad.Message)}");
+            }
             hypervisor.Plug(architecture);
         }
     }

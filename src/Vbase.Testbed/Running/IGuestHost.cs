@@ -39,7 +39,11 @@ public interface IGuestHost : IDisposable
 /// <param name="Events">Receives the hypervisor's event log, in order, on the thread that runs it; null: none.</param>
 /// <param name="Architecture">The secure architecture to plug in (a registry name); null: none.</param>
 public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong MachineMemoryBytes, Action<HostEvent>? Events = null,
-    string? Architecture = null);
+    string? Architecture = null)
+{
+    /// <summary>The architecture's parameters (name → value).</summary>
+    public IReadOnlyDictionary<string, string> ArchitectureParameters { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>One entry of the hypervisor's event log (docs/scenarios.md, events.jsonl).</summary>
 /// <param name="Time">Virtual time.</param>

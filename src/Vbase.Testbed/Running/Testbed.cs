@@ -61,7 +61,10 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             {
                 consoles.Add(new ConsoleFanOut(domain.Name, options.Console, OpenLog(options.OutDirectory, domain.Name), sharedLock));
             }
-            using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario), events is null ? null : events.Write, scenario.Architecture));
+            using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario), events is null ? null : events.Write, scenario.Architecture)
+            {
+                ArchitectureParameters = scenario.ArchitectureParameters,
+            });
             // Attached before the domains are built, so that the monitor sees every event.
             MonitorSession? monitor = options.Monitor is MonitorSetup setup
                 ? MonitorSession.Start(setup, guests, line => WriteLine(options.Console, line, sharedLock), options.OutDirectory)

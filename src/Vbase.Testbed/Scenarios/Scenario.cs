@@ -12,6 +12,9 @@ public sealed record Scenario(string Path, string Name, ulong Seed, ScenarioLimi
 {
     /// <summary>The secure architecture plugged into the hypervisor (a registry name); null: none plugged in.</summary>
     public string? Architecture { get; init; }
+
+    /// <summary>The architecture's parameters (<c>arch_parameters</c>: name → value, e.g. a metadata cache size).</summary>
+    public IReadOnlyDictionary<string, string> ArchitectureParameters { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>How far a run may go.</summary>

@@ -30,7 +30,7 @@ public static class ScenarioLoader
     public const ulong MinSliceInstructions = 100, MaxSliceInstructions = 100_000_000;
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(24);
 
-    private static readonly string[] RootKeys = ["name", "arch", "seed", "limits", "domains"];
+    private static readonly string[] RootKeys = ["name", "arch", "arch_parameters", "seed", "limits", "domains"];
     private static readonly string[] LimitKeys = ["max_instructions", "slice_instructions", "timeout"];
     private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input"];
 
@@ -90,8 +90,28 @@ public static class ScenarioLoader
             ulong seed = Get(root, "seed") is YamlNode seedNode ? Seed(seedNode) : 0;
             ScenarioLimits limits = Get(root, "limits") is YamlNode limitsNode ? Limits(limitsNode) : ScenarioLimits.None;
             string? arch = Get(root, "arch") is YamlNode archNode ? Architecture(archNode) : null;
+            IReadOnlyDictionary<string, string> parameters = Get(root, "arch_parameters") is YamlNode p
+                ? ArchitectureParameters(p, arch)
+                : new Dictionary<string, string>();
             IReadOnlyList<DomainSpec> domains = Domains(Required(root, "", "domains", "a scenario needs at least one domain"));
-            return new Scenario(file, name, seed, limits, domains) { Architecture = arch };
+            return new Scenario(file, name, seed, limits, domains) { Architecture = arch, ArchitectureParameters = parameters };
+        }
+
+        /// <summary>A flat map of names to values, handed to the plug-in as it is (each design checks its own).</summary>
+        private Dictionary<string, string> ArchitectureParameters(YamlNode node, string? arch)
+        {
+            if (arch is null)
+            {
+                throw Error(node, "arch_parameters", "parameters without 'arch': name the architecture they are for");
+            }
+            YamlMappingNode map = Mapping(node, "arch_parameters", "the architecture's parameters");
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (key, value) in map.Children)
+            {
+                string k = Text(key, "arch_parameters");
+                result[k] = Text(value, $"arch_parameters.{k}");
+            }
+            return result;
         }
 
         private string Architecture(YamlNode node)

@@ -1,0 +1,57 @@
+using System.Globalization;
+using Vbase.Sapi.Registry;
+
+namespace Vbase.Architectures.Bmt;
+
+/// <summary>
+/// The knobs of <see cref="BmtArchitecture"/>, read from <see cref="ArchitectureOptions.Parameters"/> (keys below);
+/// the defaults are the paper's design point: 64-byte lines, 7-bit minor counters (64 per 4 KiB page plus a 64-bit
+/// major fill one 64-byte counter block), 64-bit MACs, an 8-ary tree of 64-bit digests (one node = one 64-byte
+/// line) and a 32 KiB 8-way metadata cache.
+/// </summary>
+public sealed record BmtParameters
+{
+    public const string MetadataCacheBytesKey = "metadata_cache_bytes";
+    public const string MetadataCacheWaysKey = "metadata_cache_ways";
+    public const string MacBytesKey = "mac_bytes";
+    public const string TreeArityKey = "tree_arity";
+    public const string MinorBitsKey = "minor_bits";
+
+    public int MetadataCacheBytes { get; init; } = 32 * 1024;
+    public int MetadataCacheWays { get; init; } = 8;
+    public int MacBytes { get; init; } = 8;
+    public int TreeArity { get; init; } = 8;
+    public int MinorBits { get; init; } = 7;
+    /// <summary>Digest size of a tree node's slot; 8 bytes × arity 8 makes a node one 64-byte line.</summary>
+    public int TreeDigestBytes { get; init; } = 8;
+    /// <summary>Verified tree nodes the engine keeps on chip (the IntegrityTree's trusted cache), so a verification
+    /// walk stops at the first one instead of always climbing to the root.</summary>
+    public int TrustedTreeNodes { get; init; } = 512;
+
+    /// <summary>The defaults overridden by whichever keys <paramref name="options"/> sets.</summary>
+    /// <exception cref="ArgumentException">A value is not an integer.</exception>
+    public static BmtParameters From(ArchitectureOptions options)
+    {
+        IReadOnlyDictionary<string, string> p = options.Parameters;
+        var defaults = new BmtParameters();
+        return new BmtParameters
+        {
+            MetadataCacheBytes = Int(p, MetadataCacheBytesKey, defaults.MetadataCacheBytes),
+            MetadataCacheWays = Int(p, MetadataCacheWaysKey, defaults.MetadataCacheWays),
+            MacBytes = Int(p, MacBytesKey, defaults.MacBytes),
+            TreeArity = Int(p, TreeArityKey, defaults.TreeArity),
+            MinorBits = Int(p, MinorBitsKey, defaults.MinorBits),
+        };
+    }
+
+    private static int Int(IReadOnlyDictionary<string, string> parameters, string key, int fallback)
+    {
+        if (!parameters.TryGetValue(key, out string? text))
+        {
+            return fallback;
+        }
+        return int.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out int value)
+            ? value
+            : throw new ArgumentException($"bmt parameter {key} = '{text}' is not an integer", nameof(parameters));
+    }
+}

@@ -1,0 +1,294 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using Vbase.Hypervisor;
+using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
+using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi.Calls;
+using Vbase.Sapi.Registry;
+
+namespace Vbase.Architectures.Pmp;
+
+/// <summary>
+/// Keystone-style isolation (Lee et al., EuroSys 2020): a security monitor — here the plug-in, in the place of
+/// Keystone's M-mode SM — grants the registered frames to the registering process alone with PMP range checks.
+/// <list type="bullet">
+/// <item><description>At <c>enter</c> the frames are merged into contiguous physical ranges and programmed into a
+/// bounded <see cref="PmpTable"/> (default 16 entries, two reserved for the monitor and the OS's catch-all); a region
+/// that does not fit is refused with ENOSPC.</description></item>
+/// <item><description>Every access to a granted frame is range-checked: the owning process
+/// (<see cref="MemoryAccessContext.IsApplication"/>) may read, write and fetch; everyone else — other processes, the
+/// guest kernel (page-table walks included: the region holds data, so a walk into it means someone is using the
+/// enclave's memory as a page table), hypervisor copies, Dom0, devices — gets an access fault.</description></item>
+/// <item><description>The enclave's memory stays bound to its frames: a p2m change of a granted GFN (Dom0, foreign or
+/// grant mapping) is refused. Keystone keeps the enclave's page tables inside enclave memory, so the OS cannot
+/// remap it; here the guest kernel owns the page tables, so the monitor pins the mapping it saw at <c>enter</c> and
+/// re-walks it whenever the process resumes: a moved page is reported as a violation before the process runs
+/// on.</description></item>
+/// <item><description>No encryption and no integrity in DRAM: a physical attacker sees and changes plaintext.
+/// Keystone trusts the hardware (it leaves memory encryption to an optional engine), so physical attacks are
+/// outside the declared threat model.</description></item>
+/// </list>
+/// </summary>
+[Architecture("pmp", "Keystone-style isolation: a security monitor grants the frames to their process alone with PMP range checks; plaintext in DRAM",
+    Principal.Application | Principal.Physical)]
+public sealed class PmpArchitecture : SecureArchitectureBase
+{
+    /// <summary>Xen's ENOSPC: the PMP has no entries left for the region.</summary>
+    public const long NoEntriesLeft = -28;
+    /// <summary>The parameter that sets the number of hardware PMP entries.</summary>
+    public const string EntriesKey = "pmp_entries";
+
+    private const ulong PteValid = 1, PteRead = 2, PteExecute = 8;
+    private const ulong PpnMask = (1UL << 44) - 1;
+
+    private readonly Dictionary<int, RegionState> states = [];
+    private readonly Dictionary<(DomainId Domain, ulong Gfn), ProtectedRegion> regionOfGfn = [];
+    private long applicationAccesses;
+
+    public PmpArchitecture(ArchitectureOptions options)
+    {
+        int entries = 16;
+        if (options.Parameters.TryGetValue(EntriesKey, out string? text)
+            && !int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out entries))
+        {
+            throw new ArgumentException($"pmp parameter {EntriesKey} = '{text}' is not an integer", nameof(options));
+        }
+        Table = new PmpTable(entries);
+    }
+
+    public override string Name => "pmp";
+
+    /// <summary>The monitor's PMP programming.</summary>
+    public PmpTable Table { get; }
+
+    /// <summary>No metadata: only the application's accesses to its granted frames are counted.</summary>
+    public override MetadataTraffic Traffic => new(applicationAccesses, 0, 0, 0, 0);
+
+    protected override void OnAttached() => Host.ClaimVirq(Virq.Vbase);
+
+    public override long OnVbaseOp(VbaseOpCall call) => call.Command switch
+    {
+        VbaseOpCommand.Enter => Enter(call),
+        VbaseOpCommand.Exit => Exit(call),
+        _ => Errno.ENOSYS,
+    };
+
+    private long Enter(VbaseOpCall call)
+    {
+        long rc = FrameList.TryRead(call, out RegionRequest? request);
+        if (rc < 0)
+        {
+            return rc;
+        }
+        var frames = new List<Mfn>(request!.Gfns.Count);
+        foreach (Gfn gfn in request.Gfns)
+        {
+            P2mEntry entry = Host.Translate(call.Caller, gfn);
+            if (entry.Type != P2mType.RamRw)
+            {
+                return Errno.EINVAL;
+            }
+            frames.Add(entry.Mfn);
+        }
+        // Checked before the region exists, so a refused registration leaves no trace.
+        if (PmpTable.Plan(frames, 0).Sum(r => r.Entries) > Table.EnclaveEntries - Table.UsedEntries)
+        {
+            Host.Record("pmp.no_entries", call.Caller, call.VcpuId, string.Create(CultureInfo.InvariantCulture,
+                $"frames={frames.Count} free_entries={Table.EnclaveEntries - Table.UsedEntries}"));
+            return NoEntriesLeft;
+        }
+        if (Host.Protect(request) is not ProtectedRegion region)
+        {
+            return Errno.EBUSY;
+        }
+        Table.TryGrant(region.Mfns, region.Id);
+        states[region.Id] = new RegionState(region);
+        foreach (Gfn gfn in region.Gfns)
+        {
+            regionOfGfn[(region.Domain, gfn.Value)] = region;
+        }
+        Host.Record("pmp.granted", call.Caller, call.VcpuId, $"region={region.Id} {Describe(Table.Ranges.Where(r => r.Owner == region.Id))} used={Table.UsedEntries}/{Table.EnclaveEntries}");
+        Host.SendVirq(DomainId.Dom0, Virq.Vbase);
+        return region.Id;
+    }
+
+    private long Exit(VbaseOpCall call)
+    {
+        IReadOnlyList<ProtectedRegion> mine = Host.RegionsOf(call.Caller, call.VcpuId, call.Satp);
+        if (mine.Count == 0)
+        {
+            return Errno.ENOENT;
+        }
+        foreach (ProtectedRegion region in mine.ToList())
+        {
+            Table.Revoke(region.Id);
+            foreach (Gfn gfn in region.Gfns)
+            {
+                regionOfGfn.Remove((region.Domain, gfn.Value));
+            }
+            Host.Release(region);
+        }
+        return 0;
+    }
+
+    public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data) => Check(access);
+
+    public override AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data) => Check(access);
+
+    /// <summary>The PMP check: the matching entry must be the region's, and the accessor its owner.</summary>
+    private AccessVerdict Check(in MemoryAccessContext access)
+    {
+        if (access.Accessor == Accessor.Inspection)
+        {
+            return AccessVerdict.Pass;   // the Monitor and the Oracle, not a hart: plaintext is what DRAM holds
+        }
+        ulong address = (access.Mfn.Value << PageSize.Shift) + (ulong)access.Offset;
+        bool granted = Table.Find(address) is PmpRange range && range.Owner == access.Region.Id;
+        if (granted && access.IsApplication)
+        {
+            applicationAccesses++;
+            return AccessVerdict.Pass;
+        }
+        if (states.TryGetValue(access.Region.Id, out RegionState? state))
+        {
+            state.Refused++;
+        }
+        return AccessVerdict.Fault;
+    }
+
+    /// <summary>Granted GFNs stay bound to their frames: Dom0's p2m changes and foreign/grant mappings of them are refused.</summary>
+    public override bool OnP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester)
+    {
+        if (!regionOfGfn.TryGetValue((domain, gfn.Value), out ProtectedRegion? region) || current == proposed)
+        {
+            return true;
+        }
+        states[region.Id].P2mRefused++;
+        return false;
+    }
+
+    /// <summary>When the process gets its hart back, the monitor re-walks its translation of the region.</summary>
+    public override void OnSecureTransition(SecureTransition transition)
+    {
+        if (transition.Kind is not (SecureTransitionKind.Resume or SecureTransitionKind.Enter))
+        {
+            return;
+        }
+        foreach (ProtectedRegion region in transition.Context.Regions)
+        {
+            if (region.VirtualAddress.Value != 0 && states.TryGetValue(region.Id, out RegionState? state))
+            {
+                CheckMapping(region, state, transition.Context.Satp);
+            }
+        }
+    }
+
+    private void CheckMapping(ProtectedRegion region, RegionState state, ulong satp)
+    {
+        for (int page = 0; page < region.Gfns.Count; page++)
+        {
+            ulong va = region.VirtualAddress.Value + (ulong)page * PageSize.Bytes;
+            ulong? gfn = TranslateGuestVirtual(region.Domain, satp, va);
+            bool pinned = gfn == region.Gfns[page].Value && Host.Translate(region.Domain, region.Gfns[page]).Mfn == region.Mfns[page];
+            if (pinned)
+            {
+                state.Moved[page] = false;
+                continue;
+            }
+            if (state.Moved[page])
+            {
+                continue;   // reported already; once per move
+            }
+            state.Moved[page] = true;
+            state.MappingViolations++;
+            Host.ReportViolation(new MemoryAccessContext
+            {
+                Accessor = Accessor.GuestKernel,
+                Kind = AccessKind.PageWalk,
+                Domain = region.Domain,
+                Initiator = region.Domain,
+                Vcpu = region.Vcpu,
+                Satp = satp,
+                VirtualAddress = va,
+                Gfn = region.Gfns[page],
+                Mfn = region.Mfns[page],
+                Offset = 0,
+                Region = region,
+                RegionPage = page,
+                Time = Host.Now,
+            }, gfn is ulong now
+                ? $"check=mapping va=0x{va:x} maps gfn 0x{now:x}, not the granted gfn 0x{region.Gfns[page].Value:x}"
+                : $"check=mapping va=0x{va:x} is no longer mapped (granted gfn 0x{region.Gfns[page].Value:x})");
+        }
+    }
+
+    /// <summary>
+    /// The process's Sv39 translation of <paramref name="va"/> to a GFN, walked by the monitor in its tables as they
+    /// are in guest memory (through the p2m); null if unmapped. A bare satp maps VA = GPA.
+    /// </summary>
+    private ulong? TranslateGuestVirtual(DomainId domain, ulong satp, ulong va)
+    {
+        if (satp >> 60 == 0)
+        {
+            return va >> PageSize.Shift;
+        }
+        if (satp >> 60 != 8)
+        {
+            return null;   // only Sv39 here
+        }
+        ulong table = (satp & PpnMask) << PageSize.Shift;
+        for (int level = 2; level >= 0; level--)
+        {
+            ulong entryGpa = table + (((va >> (PageSize.Shift + 9 * level)) & 0x1FF) * 8);
+            P2mEntry frame = Host.Translate(domain, new Gfn(entryGpa >> PageSize.Shift));
+            if (frame.Type is not (P2mType.RamRw or P2mType.RamRo) || !Host.Dram.IsValid(frame.Mfn))
+            {
+                return null;
+            }
+            ulong pte = BinaryPrimitives.ReadUInt64LittleEndian(Host.Dram.Frame(frame.Mfn)[(int)(entryGpa & (PageSize.Bytes - 1))..]);
+            if ((pte & PteValid) == 0)
+            {
+                return null;
+            }
+            ulong ppn = (pte >> 10) & PpnMask;
+            if ((pte & (PteRead | PteExecute)) != 0)
+            {
+                // A leaf; at level > 0 a superpage whose low VPN bits come from the address.
+                ulong pageMask = (1UL << (9 * level)) - 1;
+                return (ppn & ~pageMask) | ((va >> PageSize.Shift) & pageMask);
+            }
+            table = ppn << PageSize.Shift;
+        }
+        return null;
+    }
+
+    public override IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region)
+    {
+        RegionState? s = states.GetValueOrDefault(region.Id);
+        string Number(long n) => n.ToString(CultureInfo.InvariantCulture);
+        return
+        [
+            new("pmp", region.IsActive ? Describe(Table.Ranges.Where(r => r.Owner == region.Id)) : "revoked"),
+            new("pmp_entries_used", $"{Table.UsedEntries}/{Table.EnclaveEntries}"),
+            new("dram", "plaintext (no encryption, no integrity)"),
+            new("access", $"dom {region.Domain.Value} vcpu {region.Vcpu} satp 0x{region.Satp:x} in U-mode only"),
+            new("refused", Number(s?.Refused ?? 0)),
+            new("p2m_changes_refused", Number(s?.P2mRefused ?? 0)),
+            new("mapping_violations", Number(s?.MappingViolations ?? 0)),
+        ];
+    }
+
+    private static string Describe(IEnumerable<PmpRange> ranges) => string.Join(" ", ranges.Select(r =>
+        $"{(r.Mode == PmpAddressMode.Napot ? "napot" : "tor")}[0x{r.Base:x},+0x{r.Bytes:x})"));
+
+    private sealed class RegionState(ProtectedRegion region)
+    {
+        public long Refused;
+        public long P2mRefused;
+        public long MappingViolations;
+        public readonly bool[] Moved = new bool[region.Gfns.Count];
+    }
+}
