@@ -1,5 +1,7 @@
 using System.Globalization;
 using Vbase.Sapi.Registry;
+using Vbase.Sapi.Toolkit.Integrity;
+using Vbase.Sapi.Toolkit.Macs;
 
 namespace Vbase.Architectures.Bmt;
 
@@ -34,7 +36,7 @@ public sealed record BmtParameters
     {
         IReadOnlyDictionary<string, string> p = options.Parameters;
         var defaults = new BmtParameters();
-        return new BmtParameters
+        var chosen = new BmtParameters
         {
             MetadataCacheBytes = Int(p, MetadataCacheBytesKey, defaults.MetadataCacheBytes),
             MetadataCacheWays = Int(p, MetadataCacheWaysKey, defaults.MetadataCacheWays),
@@ -42,6 +44,27 @@ public sealed record BmtParameters
             TreeArity = Int(p, TreeArityKey, defaults.TreeArity),
             MinorBits = Int(p, MinorBitsKey, defaults.MinorBits),
         };
+        chosen.Validate();
+        return chosen;
+    }
+
+    /// <summary>Checks the values now, so that a bad scenario fails when the architecture is built, not when attached.</summary>
+    /// <exception cref="ArgumentException">A value the toolkit would refuse.</exception>
+    public void Validate()
+    {
+        Check(MacBytes is >= TruncatedHmac.MinTagBytes and <= TruncatedHmac.MaxTagBytes, MacBytesKey, MacBytes, "4 to 32");
+        Check(TreeArity is >= IntegrityTree.MinArity and <= IntegrityTree.MaxArity, TreeArityKey, TreeArity, "2 to 64");
+        Check(MinorBits is >= 1 and <= 8, MinorBitsKey, MinorBits, "1 to 8");
+        Check(MetadataCacheWays > 0 && MetadataCacheBytes > 0 && MetadataCacheBytes % (MetadataCacheWays * 64) == 0,
+            MetadataCacheBytesKey, MetadataCacheBytes, $"a positive multiple of {MetadataCacheWaysKey} × 64");
+    }
+
+    private static void Check(bool ok, string key, int value, string expected)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"bmt parameter {key} = {value}: expected {expected}");
+        }
     }
 
     private static int Int(IReadOnlyDictionary<string, string> parameters, string key, int fallback)

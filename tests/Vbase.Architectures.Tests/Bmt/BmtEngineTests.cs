@@ -1,4 +1,5 @@
 using Vbase.Architectures.Bmt;
+using Vbase.Sapi.Registry;
 
 namespace Vbase.Architectures.Tests.Bmt;
 
@@ -167,5 +168,18 @@ public sealed class BmtEngineTests : IDisposable
             Assert.Equal(BmtCheck.Verified, small.Write((ulong)f, frames[f], 0, new byte[8], out _));
         }
         Assert.True(small.Cache.Statistics.Writebacks > 0);
+    }
+
+    [Theory]
+    [InlineData("metadata_cache_bytes", "1000")]   // not a multiple of ways × 64
+    [InlineData("mac_bytes", "2")]
+    [InlineData("tree_arity", "1")]
+    [InlineData("minor_bits", "9")]
+    [InlineData("minor_bits", "seven")]
+    public void BadParametersAreRefusedWhenTheArchitectureIsBuilt(string key, string value)
+    {
+        var options = new ArchitectureOptions { Parameters = new Dictionary<string, string> { [key] = value } };
+        ArgumentException e = Assert.ThrowsAny<ArgumentException>(() => new BmtArchitecture(options));
+        Assert.Contains(key, e.Message);
     }
 }
