@@ -1,0 +1,81 @@
+using System.Globalization;
+
+namespace Vbase.Architectures.SgxMee;
+
+/// <summary>
+/// The settable knobs of <c>sgx-mee</c> (from <c>ArchitectureOptions.Parameters</c>; keys not listed here are left
+/// to other architectures and ignored).
+/// </summary>
+public sealed record SgxMeeParameters
+{
+    /// <summary>Key: on-chip metadata cache capacity in bytes.</summary>
+    public const string CacheBytesKey = "metadata-cache-bytes";
+    /// <summary>Key: its associativity.</summary>
+    public const string CacheWaysKey = "metadata-cache-ways";
+    /// <summary>Key: integrity tree arity.</summary>
+    public const string TreeArityKey = "tree-arity";
+    /// <summary>Key: EPCM permissions given to every enclave page, a subset of "rwx".</summary>
+    public const string PermissionsKey = "epcm-permissions";
+    /// <summary>Key: refuse p2m changes of enclave GFNs by Dom0 and the hypervisor's mapping paths.</summary>
+    public const string RefuseEpcRemapKey = "refuse-epc-remap";
+    /// <summary>Key: walk the enclave's page table at every resume and report an enclave VA mapped elsewhere.</summary>
+    public const string CheckMappingsKey = "check-mappings-on-resume";
+
+    /// <summary>32 KiB, 8-way, 64-byte lines: the order of the MEE's internal cache.</summary>
+    public int MetadataCacheBytes { get; init; } = 32 * 1024;
+    public int MetadataCacheWays { get; init; } = 8;
+    /// <summary>The MEE's tree is 8-ary.</summary>
+    public int TreeArity { get; init; } = 8;
+    /// <summary>Read, write and execute: the vbase syscall carries no SECINFO, and an enclave may hold its own code.</summary>
+    public EpcmPermissions Permissions { get; init; } = EpcmPermissions.Read | EpcmPermissions.Write | EpcmPermissions.Execute;
+    public bool RefuseEpcRemap { get; init; } = true;
+    public bool CheckMappingsOnResume { get; init; } = true;
+
+    /// <summary>Reads the keys above from <paramref name="parameters"/>; a malformed value is an error naming the key.</summary>
+    public static SgxMeeParameters Parse(IReadOnlyDictionary<string, string> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var p = new SgxMeeParameters();
+        if (parameters.TryGetValue(CacheBytesKey, out string? bytes))
+        {
+            p = p with { MetadataCacheBytes = Integer(CacheBytesKey, bytes) };
+        }
+        if (parameters.TryGetValue(CacheWaysKey, out string? ways))
+        {
+            p = p with { MetadataCacheWays = Integer(CacheWaysKey, ways) };
+        }
+        if (parameters.TryGetValue(TreeArityKey, out string? arity))
+        {
+            p = p with { TreeArity = Integer(TreeArityKey, arity) };
+        }
+        if (parameters.TryGetValue(PermissionsKey, out string? permissions))
+        {
+            p = p with
+            {
+                Permissions = EnclavePageCacheMap.ParsePermissions(permissions)
+                    ?? throw new ArgumentException($"{PermissionsKey}: '{permissions}' is not a subset of rwx", nameof(parameters)),
+            };
+        }
+        if (parameters.TryGetValue(RefuseEpcRemapKey, out string? refuse))
+        {
+            p = p with { RefuseEpcRemap = Boolean(RefuseEpcRemapKey, refuse) };
+        }
+        if (parameters.TryGetValue(CheckMappingsKey, out string? check))
+        {
+            p = p with { CheckMappingsOnResume = Boolean(CheckMappingsKey, check) };
+        }
+        return p;
+    }
+
+    private static int Integer(string key, string text) =>
+        int.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
+            ? v
+            : throw new ArgumentException($"{key}: '{text}' is not a positive integer", nameof(text));
+
+    private static bool Boolean(string key, string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "true" or "yes" or "on" or "1" => true,
+        "false" or "no" or "off" or "0" => false,
+        _ => throw new ArgumentException($"{key}: '{text}' is not a boolean", nameof(text)),
+    };
+}
