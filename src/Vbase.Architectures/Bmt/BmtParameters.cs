@@ -13,11 +13,13 @@ namespace Vbase.Architectures.Bmt;
 /// </summary>
 public sealed record BmtParameters
 {
-    public const string MetadataCacheBytesKey = "metadata_cache_bytes";
-    public const string MetadataCacheWaysKey = "metadata_cache_ways";
-    public const string MacBytesKey = "mac_bytes";
-    public const string TreeArityKey = "tree_arity";
-    public const string MinorBitsKey = "minor_bits";
+    public const string MetadataCacheBytesKey = "metadata-cache-bytes";
+    public const string MetadataCacheWaysKey = "metadata-cache-ways";
+    public const string MacBytesKey = "mac-bytes";
+    public const string TreeArityKey = "tree-arity";
+    public const string MinorBitsKey = "minor-bits";
+
+    private static readonly string[] Keys = [MetadataCacheBytesKey, MetadataCacheWaysKey, MacBytesKey, TreeArityKey, MinorBitsKey];
 
     public int MetadataCacheBytes { get; init; } = 32 * 1024;
     public int MetadataCacheWays { get; init; } = 8;
@@ -35,6 +37,13 @@ public sealed record BmtParameters
     public static BmtParameters From(ArchitectureOptions options)
     {
         IReadOnlyDictionary<string, string> p = options.Parameters;
+        foreach (string key in p.Keys)
+        {
+            if (!Keys.Contains(key))
+            {
+                throw new ArgumentException($"bmt has no parameter '{key}' (it has: {string.Join(", ", Keys)})", nameof(options));
+            }
+        }
         var defaults = new BmtParameters();
         var chosen = new BmtParameters
         {

@@ -39,7 +39,7 @@ public sealed class PmpArchitecture : SecureArchitectureBase
     /// <summary>Xen's ENOSPC: the PMP has no entries left for the region.</summary>
     public const long NoEntriesLeft = -28;
     /// <summary>The parameter that sets the number of hardware PMP entries.</summary>
-    public const string EntriesKey = "pmp_entries";
+    public const string EntriesKey = "pmp-entries";
 
     private const ulong PteValid = 1, PteRead = 2, PteExecute = 8;
     private const ulong PpnMask = (1UL << 44) - 1;
@@ -51,6 +51,13 @@ public sealed class PmpArchitecture : SecureArchitectureBase
     public PmpArchitecture(ArchitectureOptions options)
     {
         int entries = 16;
+        foreach (string key in options.Parameters.Keys)
+        {
+            if (key != EntriesKey)
+            {
+                throw new ArgumentException($"pmp has no parameter '{key}' (it has: {EntriesKey})", nameof(options));
+            }
+        }
         if (options.Parameters.TryGetValue(EntriesKey, out string? text)
             && !int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out entries))
         {

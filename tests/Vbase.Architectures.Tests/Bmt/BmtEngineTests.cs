@@ -171,11 +171,12 @@ public sealed class BmtEngineTests : IDisposable
     }
 
     [Theory]
-    [InlineData("metadata_cache_bytes", "1000")]   // not a multiple of ways × 64
-    [InlineData("mac_bytes", "2")]
-    [InlineData("tree_arity", "1")]
-    [InlineData("minor_bits", "9")]
-    [InlineData("minor_bits", "seven")]
+    [InlineData("metadata-cache-bytes", "1000")]   // not a multiple of ways × 64
+    [InlineData("mac-bytes", "2")]
+    [InlineData("tree-arity", "1")]
+    [InlineData("minor-bits", "9")]
+    [InlineData("minor-bits", "seven")]
+    [InlineData("minor_bits", "7")]                // no such parameter
     public void BadParametersAreRefusedWhenTheArchitectureIsBuilt(string key, string value)
     {
         var options = new ArchitectureOptions { Parameters = new Dictionary<string, string> { [key] = value } };
