@@ -328,6 +328,7 @@ public sealed unsafe partial class Hart
             uint high;
             if ((pc & 0xFFF) <= 0xFFC)
             {
+                h.slowPathVirtualAddress = pc + 2;
                 if (!h.memory.Read(physical + 2, 2, MemoryAccess.Fetch, out ulong upper))
                 {
                     h.RaiseException(ExceptionCause.InstructionAccessFault, pc);
