@@ -53,6 +53,23 @@ public sealed class NoneArchitecture(ArchitectureOptions options) : SecureArchit
         return Errno.ENOSYS;
     }
 
+    public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
+    {
+        protectedAccesses += access.Accessor == Accessor.Inspection ? 0 : 1;
+        return AccessVerdict.Pass;
+    }
+
+    public override AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data)
+    {
+        protectedAccesses++;
+        return AccessVerdict.Pass;
+    }
+
+    /// <summary>No metadata: only the accesses it saw.</summary>
+    public override MetadataTraffic Traffic => new(protectedAccesses, 0, 0, 0, 0);
+
+    private long protectedAccesses;
+
     public override IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region) =>
         [new("protection", "none"), new("dram", "plaintext")];
 }

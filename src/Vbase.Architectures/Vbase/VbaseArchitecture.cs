@@ -108,6 +108,10 @@ public sealed class VbaseArchitecture : SecureArchitectureBase, IDisposable
     /// <summary>Plaintext for the owner in secure execution (and for inspection); ciphertext for everyone else.</summary>
     public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
     {
+        if (access.Accessor != Accessor.Inspection)
+        {
+            protectedAccesses++;
+        }
         if (!access.IsApplication && access.Accessor != Accessor.Inspection)
         {
             return AccessVerdict.Pass;
@@ -126,6 +130,7 @@ public sealed class VbaseArchitecture : SecureArchitectureBase, IDisposable
     /// <summary>Every write to a protected frame is dropped (the p2m says ram_ro; Dom0 and devices included).</summary>
     public override AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data)
     {
+        protectedAccesses++;
         droppedWrites[access.Region.Id] = droppedWrites.GetValueOrDefault(access.Region.Id) + 1;
         return AccessVerdict.Dropped;
     }
@@ -137,6 +142,11 @@ public sealed class VbaseArchitecture : SecureArchitectureBase, IDisposable
         new("plaintext_to", $"dom {region.Domain.Value} vcpu {region.Vcpu} satp 0x{region.Satp:x} in U-mode"),
         new("writes_dropped", droppedWrites.GetValueOrDefault(region.Id).ToString(System.Globalization.CultureInfo.InvariantCulture)),
     ];
+
+    /// <summary>No metadata: only the accesses it handled.</summary>
+    public override MetadataTraffic Traffic => new(protectedAccesses, 0, 0, 0, 0);
+
+    private long protectedAccesses;
 
     public void Dispose() => cipher.Dispose();
 }
