@@ -1,16 +1,13 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
-using Vbase.Sapi.Calls;
+using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Counters;
 using Vbase.Sapi.Toolkit.Crypto;
 using Vbase.Sapi.Toolkit.Integrity;
+using Vbase.Sapi.Toolkit.Lines;
 using Vbase.Sapi.Toolkit.Macs;
 using Vbase.Sapi.Toolkit.Metadata;
 
@@ -40,7 +37,7 @@ namespace Vbase.Architectures.Aegis;
 /// </remarks>
 [Architecture("aegis", "AEGIS untrusted-OS mode: AES-CTR with per-line counters, hash tree over ciphertext and counters, root on chip",
     Principal.Application)]
-public sealed class AegisArchitecture : SecureArchitectureBase, IDisposable
+public sealed class AegisArchitecture : RegionArchitectureBase, IDisposable
 {
     /// <summary>The unit of encryption, counters and tree leaves.</summary>
     public const int LineBytes = 64;
@@ -67,10 +64,7 @@ public sealed class AegisArchitecture : SecureArchitectureBase, IDisposable
         Parameters = AegisParameters.From(options);
         metadataCache = new MetadataCache(Parameters.MetadataCacheBytes, Parameters.MetadataCacheWays, LineBytes);
         // The processor's secret, from which every process key derives; reproducible per run seed.
-        BinaryPrimitives.WriteUInt64LittleEndian(processorSecret, options.Seed ^ 0x4145_4749_535F_4B45UL);    // "AEGIS_KE"
-        BinaryPrimitives.WriteUInt64LittleEndian(processorSecret.AsSpan(8), ~options.Seed * 0x9E37_79B9_7F4A_7C15UL);
-        BinaryPrimitives.WriteUInt64LittleEndian(processorSecret.AsSpan(16), options.Seed * 0xC2B2_AE3D_27D4_EB4FUL);
-        BinaryPrimitives.WriteUInt64LittleEndian(processorSecret.AsSpan(24), 0x5375_6820_3230_3033UL);      // "Suh 2003"
+        SeedKeys.Derive(options.Seed, 0x4145_4749_535F_4B45UL /* "AEGIS_KE" */, processorSecret, tag: 0x5375_6820_3230_3033UL /* "Suh 2003" */);
     }
 
     public override string Name => "aegis";
@@ -81,14 +75,7 @@ public sealed class AegisArchitecture : SecureArchitectureBase, IDisposable
     /// <summary>Violations raised so far (tree failures seen by the owner).</summary>
     public long Violations => regions.Values.Sum(r => r.Violations) + releasedViolations;
 
-    public override MetadataTraffic Traffic
-    {
-        get
-        {
-            MetadataCacheStatistics s = metadataCache.Statistics;
-            return new MetadataTraffic(protectedAccesses, s.DramReads, s.Writebacks, s.Hits, s.Misses);
-        }
-    }
+    public override MetadataTraffic Traffic => metadataCache.Traffic(protectedAccesses);
 
     /// <summary>The off-chip counters of an active region (for tests: tampering with them must be caught).</summary>
     internal VersionCounterStore? CountersOf(int regionId) => regions.TryGetValue(regionId, out RegionState? s) ? s.Counters : null;
@@ -96,35 +83,9 @@ public sealed class AegisArchitecture : SecureArchitectureBase, IDisposable
     /// <summary>The integrity tree of an active region (for tests: its off-chip nodes).</summary>
     internal IntegrityTree? TreeOf(int regionId) => regions.TryGetValue(regionId, out RegionState? s) ? s.Tree : null;
 
-    protected override void OnAttached() => Host.ClaimVirq(Virq.Vbase);
-
-    public override long OnVbaseOp(VbaseOpCall call) => call.Command switch
-    {
-        VbaseOpCommand.Enter => Enter(call),
-        VbaseOpCommand.Exit => Exit(call),
-        _ => Errno.ENOSYS,
-    };
-
     /// <summary>The region becomes private tamper-resistant memory: each line encrypted under counter 1 and its leaf set.</summary>
-    private long Enter(VbaseOpCall call)
+    protected override void Seal(VbaseOpCall call, ProtectedRegion region)
     {
-        long rc = FrameList.TryRead(call, out RegionRequest? request);
-        if (rc < 0)
-        {
-            return rc;
-        }
-        foreach (Gfn gfn in request!.Gfns)
-        {
-            if (Host.Translate(call.Caller, gfn).Type != P2mType.RamRw)
-            {
-                return Errno.EINVAL;
-            }
-        }
-        // The region (and its golden shadow) is taken while DRAM still holds the plaintext.
-        if (Host.Protect(request) is not ProtectedRegion region)
-        {
-            return Errno.EBUSY;
-        }
         SecureContext context = Host.ContextOf(call)!;
         if (!keys.TryGetValue(context, out ProcessKey? key))
         {
@@ -136,65 +97,40 @@ public sealed class AegisArchitecture : SecureArchitectureBase, IDisposable
             new VersionCounterStore(lines, Parameters.CounterBits, CounterOverflowPolicy.Throw),
             // The trusted node cache is the metadata cache's share of tree nodes: verified nodes on chip.
             new IntegrityTree(lines, Parameters.TreeArity, Parameters.TreeHashBytes, Parameters.MetadataCacheBytes / LineBytes));
-        Span<byte> leaf = stackalloc byte[LeafBytes];
-        for (int page = 0; page < region.Mfns.Count; page++)
+        byte[] leaf = new byte[LeafBytes];
+        ForEachLine(region, LineBytes, line =>
         {
-            Span<byte> frame = Host.Dram.Frame(region.Mfns[page]);
-            for (int lineOffset = 0; lineOffset < PageSize.Bytes; lineOffset += LineBytes)
-            {
-                int index = page * LinesPerPage + lineOffset / LineBytes;
-                Span<byte> line = frame.Slice(lineOffset, LineBytes);
-                ulong counter = state.Counters.Increment((ulong)index).Value;       // the first write-back
-                key.Cipher.Transform(line, line, LineAddress(region.Mfns[page], lineOffset), counter);
-                state.Tree.Update(index, Leaf(line, counter, leaf));
-            }
-            Host.NotifyDramWritten(region.Mfns[page]);
-        }
+            ulong counter = state.Counters.Increment((ulong)line.Index).Value;       // the first write-back
+            key.Cipher.Transform(line.Bytes, line.Bytes, line.Address, counter);
+            state.Tree.Update(line.Index, Leaf(line.Bytes, counter, leaf));
+        });
         regions[region.Id] = state;
         Host.Record("aegis.encrypted", call.Caller, call.VcpuId, string.Create(CultureInfo.InvariantCulture,
             $"region={region.Id} process_key={key.Id} frames={region.Mfns.Count} lines={lines} cipher=aes-128-ctr(address,counter) tree=arity {Parameters.TreeArity}, {state.Tree.Height} off-chip levels"));
-        Host.SendVirq(DomainId.Dom0, Virq.Vbase);
-        return region.Id;
     }
 
-    /// <summary>Releases the caller's regions: each line verified and decrypted back into DRAM.</summary>
-    private long Exit(VbaseOpCall call)
+    /// <summary>Each line verified and decrypted back into DRAM.</summary>
+    protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
-        IReadOnlyList<ProtectedRegion> mine = Host.RegionsOf(call.Caller, call.VcpuId, call.Satp);
-        if (mine.Count == 0)
+        if (!regions.Remove(region.Id, out RegionState? state))
         {
-            return Errno.ENOENT;
+            return;
         }
-        Span<byte> leaf = stackalloc byte[LeafBytes];
-        foreach (ProtectedRegion region in mine.ToList())
+        byte[] leaf = new byte[LeafBytes];
+        ForEachLine(region, LineBytes, line =>
         {
-            if (regions.Remove(region.Id, out RegionState? state))
+            ulong counter = state.Counters.Get((ulong)line.Index);
+            if (!state.Tree.Verify(line.Index, Leaf(line.Bytes, counter, leaf)))
             {
-                for (int page = 0; page < region.Mfns.Count; page++)
-                {
-                    Span<byte> frame = Host.Dram.Frame(region.Mfns[page]);
-                    for (int lineOffset = 0; lineOffset < PageSize.Bytes; lineOffset += LineBytes)
-                    {
-                        int index = page * LinesPerPage + lineOffset / LineBytes;
-                        Span<byte> line = frame.Slice(lineOffset, LineBytes);
-                        ulong counter = state.Counters.Get((ulong)index);
-                        if (!state.Tree.Verify(index, Leaf(line, counter, leaf)))
-                        {
-                            // Tampered data is not handed back as if it were the process's: the line is wiped.
-                            Violation(ReleaseAccess(call, region, page, lineOffset), state, index, counter);
-                            line.Clear();
-                            continue;
-                        }
-                        state.Key.Cipher.Transform(line, line, LineAddress(region.Mfns[page], lineOffset), counter);
-                    }
-                    Host.NotifyDramWritten(region.Mfns[page]);
-                }
-                releasedViolations += state.Violations;
-                state.Tree.Dispose();
+                // Tampered data is not handed back as if it were the process's: the line is wiped.
+                Violation(ReleaseContext(call, region, line.Page, line.Offset), state, line.Index, counter);
+                line.Bytes.Clear();
+                return;
             }
-            Host.Release(region);
-        }
-        return 0;
+            state.Key.Cipher.Transform(line.Bytes, line.Bytes, line.Address, counter);
+        });
+        releasedViolations += state.Violations;
+        state.Tree.Dispose();
     }
 
     /// <summary>Plaintext for the owner after the tree check (and, unchecked and uncounted, for inspection);
@@ -213,26 +149,21 @@ public sealed class AegisArchitecture : SecureArchitectureBase, IDisposable
         Span<byte> line = stackalloc byte[LineBytes];
         Span<byte> leaf = stackalloc byte[LeafBytes];
         ReadOnlySpan<byte> frame = Host.Dram.Frame(access.Mfn);
-        int end = access.Offset + data.Length;
-        for (int at = access.Offset; at < end;)
+        foreach (AccessLine at in AccessLines.Of(access, data.Length, LineBytes))
         {
-            int lineOffset = at & ~(LineBytes - 1);
-            int n = Math.Min(lineOffset + LineBytes, end) - at;
-            int index = access.RegionPage * LinesPerPage + lineOffset / LineBytes;
-            ulong counter = state.Counters.Get((ulong)index);
-            frame.Slice(lineOffset, LineBytes).CopyTo(line);
+            ulong counter = state.Counters.Get((ulong)at.Index);
+            frame.Slice(at.Start, LineBytes).CopyTo(line);
             if (!inspecting)
             {
-                TouchMetadata(state, index, isWrite: false);
-                if (!state.Tree.Verify(index, Leaf(line, counter, leaf)))
+                TouchMetadata(state, at.Index, isWrite: false);
+                if (!state.Tree.Verify(at.Index, Leaf(line, counter, leaf)))
                 {
-                    Violation(access, state, index, counter);
+                    Violation(access, state, at.Index, counter);
                     return AccessVerdict.Fault;
                 }
             }
-            state.Key.Cipher.Transform(line, line, LineAddress(access.Mfn, lineOffset), counter);
-            line.Slice(at - lineOffset, n).CopyTo(data.Slice(at - access.Offset, n));
-            at += n;
+            state.Key.Cipher.Transform(line, line, at.Address, counter);
+            line.Slice(at.InLine, at.Count).CopyTo(data.Slice(at.DataOffset, at.Count));
         }
         return AccessVerdict.Transformed;
     }
@@ -251,49 +182,42 @@ public sealed class AegisArchitecture : SecureArchitectureBase, IDisposable
         Span<byte> line = stackalloc byte[LineBytes];
         Span<byte> leaf = stackalloc byte[LeafBytes];
         Span<byte> frame = Host.Dram.Frame(access.Mfn);
-        int end = access.Offset + data.Length;
         // Every line is checked before any is written, so a refused store changes nothing.
-        for (int lineOffset = access.Offset & ~(LineBytes - 1); lineOffset < end; lineOffset += LineBytes)
+        foreach (AccessLine at in AccessLines.Of(access, data.Length, LineBytes))
         {
-            int index = access.RegionPage * LinesPerPage + lineOffset / LineBytes;
-            ulong counter = state.Counters.Get((ulong)index);
-            TouchMetadata(state, index, isWrite: true);
-            if (!state.Tree.Verify(index, Leaf(frame.Slice(lineOffset, LineBytes), counter, leaf)))
+            ulong counter = state.Counters.Get((ulong)at.Index);
+            TouchMetadata(state, at.Index, isWrite: true);
+            if (!state.Tree.Verify(at.Index, Leaf(frame.Slice(at.Start, LineBytes), counter, leaf)))
             {
-                Violation(access, state, index, counter);
+                Violation(access, state, at.Index, counter);
                 return AccessVerdict.Fault;
             }
         }
-        for (int at = access.Offset; at < end;)
+        foreach (AccessLine at in AccessLines.Of(access, data.Length, LineBytes))
         {
-            int lineOffset = at & ~(LineBytes - 1);
-            int n = Math.Min(lineOffset + LineBytes, end) - at;
-            int index = access.RegionPage * LinesPerPage + lineOffset / LineBytes;
-            ulong address = LineAddress(access.Mfn, lineOffset);
-            ulong old = state.Counters.Get((ulong)index);
-            state.Key.Cipher.Transform(frame.Slice(lineOffset, LineBytes), line, address, old);
-            data.Slice(at - access.Offset, n).CopyTo(line[(at - lineOffset)..]);
+            ulong old = state.Counters.Get((ulong)at.Index);
+            state.Key.Cipher.Transform(frame.Slice(at.Start, LineBytes), line, at.Address, old);
+            data.Slice(at.DataOffset, at.Count).CopyTo(line[at.InLine..]);
             ulong counter;
             try
             {
-                counter = state.Counters.Increment((ulong)index).Value;
+                counter = state.Counters.Increment((ulong)at.Index).Value;
             }
             catch (CounterOverflowException e)
             {
                 // AEGIS would re-key the process here; this emulation refuses the write instead of reusing a seed.
-                Host.Record("aegis.counter_overflow", access.Domain, access.Vcpu, $"region={state.Region.Id} line={index}: {e.Message}");
+                Host.Record("aegis.counter_overflow", access.Domain, access.Vcpu, $"region={state.Region.Id} line={at.Index}: {e.Message}");
                 return AccessVerdict.Fault;
             }
-            state.Key.Cipher.Transform(line, line, address, counter);
-            if (!state.Tree.Update(index, Leaf(line, counter, leaf)))
+            state.Key.Cipher.Transform(line, line, at.Address, counter);
+            if (!state.Tree.Update(at.Index, Leaf(line, counter, leaf)))
             {
                 // A tampered sibling on the path: nothing is written, the counter goes back.
-                state.Counters.Set((ulong)index, old);
-                Violation(access, state, index, old);
+                state.Counters.Set((ulong)at.Index, old);
+                Violation(access, state, at.Index, old);
                 return AccessVerdict.Fault;
             }
-            line.CopyTo(frame.Slice(lineOffset, LineBytes));
-            at += n;
+            line.CopyTo(frame.Slice(at.Start, LineBytes));
         }
         return AccessVerdict.Transformed;
     }
@@ -360,23 +284,6 @@ public sealed class AegisArchitecture : SecureArchitectureBase, IDisposable
             $"aegis: integrity tree mismatch on line {index} (counter {counter}) of process key {state.Key.Id}: DRAM does not hold the line's current ciphertext"));
     }
 
-    /// <summary>The context a violation found while releasing a region is reported with: the hypervisor, on the owner's behalf.</summary>
-    private static MemoryAccessContext ReleaseAccess(VbaseOpCall call, ProtectedRegion region, int page, int offset) => new()
-    {
-        Accessor = Accessor.Hypervisor,
-        Kind = AccessKind.Load,
-        Domain = region.Domain,
-        Initiator = call.Caller,
-        Vcpu = call.VcpuId,
-        Satp = call.Satp,
-        Gfn = region.Gfns[page],
-        Mfn = region.Mfns[page],
-        Offset = offset,
-        Region = region,
-        RegionPage = page,
-        Time = call.Time,
-    };
-
     /// <summary>A tree leaf: the ciphertext, then the counter, in <paramref name="buffer"/>.</summary>
     private static ReadOnlySpan<byte> Leaf(ReadOnlySpan<byte> ciphertext, ulong counter, Span<byte> buffer)
     {
@@ -384,8 +291,6 @@ public sealed class AegisArchitecture : SecureArchitectureBase, IDisposable
         BinaryPrimitives.WriteUInt64LittleEndian(buffer[LineBytes..], counter);
         return buffer[..LeafBytes];
     }
-
-    private static ulong LineAddress(Mfn mfn, int lineOffset) => (mfn.Value << PageSize.Shift) + (ulong)lineOffset;
 
     /// <summary>A secure process's AES key, derived from the processor's secret.</summary>
     private sealed class ProcessKey : IDisposable

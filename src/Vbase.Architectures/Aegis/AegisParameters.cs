@@ -1,6 +1,6 @@
-using System.Globalization;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Integrity;
+using Vbase.Sapi.Toolkit.Parameters;
 
 namespace Vbase.Architectures.Aegis;
 
@@ -25,22 +25,14 @@ public sealed record AegisParameters
         {
             p = name switch
             {
-                "tree-arity" => p with { TreeArity = Int(name, value, IntegrityTree.MinArity, IntegrityTree.MaxArity) },
-                "tree-hash-bytes" => p with { TreeHashBytes = Int(name, value, IntegrityTree.MinNodeHashBytes, IntegrityTree.MaxNodeHashBytes) },
-                "counter-bits" => p with { CounterBits = Int(name, value, 8, 64) },
-                "metadata-cache-bytes" => p with { MetadataCacheBytes = Int(name, value, 64, 1 << 26) },
-                "metadata-cache-ways" => p with { MetadataCacheWays = Int(name, value, 1, 1024) },
-                _ => throw new ArgumentException(
-                    $"aegis has no parameter '{name}' (it has: tree-arity, tree-hash-bytes, counter-bits, metadata-cache-bytes, metadata-cache-ways)",
-                    nameof(options)),
+                "tree-arity" => p with { TreeArity = ParameterValues.Integer(name, value, IntegrityTree.MinArity, IntegrityTree.MaxArity) },
+                "tree-hash-bytes" => p with { TreeHashBytes = ParameterValues.Integer(name, value, IntegrityTree.MinNodeHashBytes, IntegrityTree.MaxNodeHashBytes) },
+                "counter-bits" => p with { CounterBits = ParameterValues.Integer(name, value, 8, 64) },
+                "metadata-cache-bytes" => p with { MetadataCacheBytes = ParameterValues.Integer(name, value, 64, 1 << 26) },
+                "metadata-cache-ways" => p with { MetadataCacheWays = ParameterValues.Integer(name, value, 1, 1024) },
+                _ => throw ParameterValues.Unknown("aegis", name, ["tree-arity", "tree-hash-bytes", "counter-bits", "metadata-cache-bytes", "metadata-cache-ways"]),
             };
         }
         return p;
     }
-
-    private static int Int(string name, string value, int min, int max) =>
-        int.TryParse(value.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
-        && v >= min && v <= max
-            ? v
-            : throw new ArgumentException($"{name} is an integer from {min} to {max}, not '{value}'", nameof(value));
 }

@@ -1,13 +1,10 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
-using Vbase.Sapi.Calls;
+using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
+using Vbase.Sapi.Toolkit.Crypto;
+using Vbase.Sapi.Toolkit.Metadata;
 
 namespace Vbase.Architectures.Bmt;
 
@@ -33,7 +30,7 @@ namespace Vbase.Architectures.Bmt;
 /// </remarks>
 [Architecture("bmt", "Bonsai Merkle Trees: AES-CTR with split counters, a MAC per line, a Merkle tree over the counter blocks (root on chip)",
     Principal.Application)]
-public sealed class BmtArchitecture : SecureArchitectureBase, IDisposable
+public sealed class BmtArchitecture : RegionArchitectureBase, IDisposable
 {
     private readonly ulong seed;
     private readonly Dictionary<int, RegionCounts> counts = [];
@@ -60,19 +57,17 @@ public sealed class BmtArchitecture : SecureArchitectureBase, IDisposable
             {
                 return MetadataTraffic.None;
             }
-            var s = engine.Cache.Statistics;
-            return new MetadataTraffic(engine.ProtectedAccesses, s.DramReads, s.Writebacks, s.Hits, s.Misses);
+            return engine.Cache.Traffic(engine.ProtectedAccesses);
         }
     }
 
     protected override void OnAttached()
     {
-        Host.ClaimVirq(Virq.Vbase);
+        base.OnAttached();
         // Two keys from the run's seed (reproducible runs): one for the cipher, one for the MACs.
         Span<byte> encryptionKey = stackalloc byte[16];
         Span<byte> macKey = stackalloc byte[32];
-        BinaryPrimitives.WriteUInt64LittleEndian(encryptionKey, seed ^ 0x424D_545F_4145_534BUL);            // "BMT_AESK"
-        BinaryPrimitives.WriteUInt64LittleEndian(encryptionKey[8..], ~seed * 0x9E37_79B9_7F4A_7C15UL);
+        SeedKeys.Derive(seed, 0x424D_545F_4145_534BUL /* "BMT_AESK" */, encryptionKey);
         for (int i = 0; i < 4; i++)
         {
             BinaryPrimitives.WriteUInt64LittleEndian(macKey[(i * 8)..], (seed + (ulong)i) * 0xD6E8_FEB8_6659_FD93UL ^ 0x424D_545F_4D41_434BUL); // "BMT_MACK"
@@ -80,69 +75,25 @@ public sealed class BmtArchitecture : SecureArchitectureBase, IDisposable
         engine = new BmtEngine(Parameters, Host.Dram.FrameCount, encryptionKey, macKey);
     }
 
-    public override long OnVbaseOp(VbaseOpCall call) => call.Command switch
+    protected override void Seal(VbaseOpCall call, ProtectedRegion region)
     {
-        VbaseOpCommand.Enter => Enter(call),
-        VbaseOpCommand.Exit => Exit(call),
-        _ => Errno.ENOSYS,
-    };
-
-    private long Enter(VbaseOpCall call)
-    {
-        long rc = FrameList.TryRead(call, out RegionRequest? request);
-        if (rc < 0)
-        {
-            return rc;
-        }
-        foreach (Gfn gfn in request!.Gfns)
-        {
-            if (Host.Translate(call.Caller, gfn).Type != P2mType.RamRw)
-            {
-                return Errno.EINVAL;
-            }
-        }
-        // The golden shadow is taken while DRAM still holds the plaintext.
-        if (Host.Protect(request) is not ProtectedRegion region)
-        {
-            return Errno.EBUSY;
-        }
-        foreach (Mfn mfn in region.Mfns)
-        {
-            Engine.Protect(mfn.Value, Host.Dram.Frame(mfn));
-            Host.NotifyDramWritten(mfn);
-        }
+        ForEachFrame(region, (_, mfn, frame) => Engine.Protect(mfn.Value, frame));
         counts[region.Id] = new RegionCounts();
         Host.Record("bmt.encrypted", call.Caller, call.VcpuId, string.Create(CultureInfo.InvariantCulture,
             $"region={region.Id} frames={region.Mfns.Count} cipher=aes-128-ctr counters=split(major 64, minor {Parameters.MinorBits}) mac={Parameters.MacBytes * 8}-bit tree=counters arity={Engine.Tree.Arity} height={Engine.Tree.Height}"));
-        Host.SendVirq(DomainId.Dom0, Virq.Vbase);
-        return region.Id;
     }
 
-    /// <summary>Releases the caller's regions: verified lines are decrypted back to plaintext in DRAM.</summary>
-    private long Exit(VbaseOpCall call)
-    {
-        IReadOnlyList<ProtectedRegion> mine = Host.RegionsOf(call.Caller, call.VcpuId, call.Satp);
-        if (mine.Count == 0)
+    /// <summary>Verified lines are decrypted back to plaintext in DRAM.</summary>
+    protected override void Unseal(VbaseOpCall call, ProtectedRegion region) =>
+        ForEachFrame(region, (page, mfn, frame) =>
         {
-            return Errno.ENOENT;
-        }
-        foreach (ProtectedRegion region in mine.ToList())
-        {
-            for (int page = 0; page < region.Mfns.Count; page++)
+            int failed = Engine.Unprotect(mfn.Value, frame);
+            if (failed > 0)
             {
-                Mfn mfn = region.Mfns[page];
-                int failed = Engine.Unprotect(mfn.Value, Host.Dram.Frame(mfn));
-                Host.NotifyDramWritten(mfn);
-                if (failed > 0)
-                {
-                    Host.ReportViolation(ExitContext(call, region, page),
-                        $"check=mac lines_failed={failed.ToString(CultureInfo.InvariantCulture)} at exit; left undecrypted");
-                }
+                Host.ReportViolation(ReleaseContext(call, region, page),
+                    $"check=mac lines_failed={failed.ToString(CultureInfo.InvariantCulture)} at exit; left undecrypted");
             }
-            Host.Release(region);
-        }
-        return 0;
-    }
+        });
 
     public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
     {
@@ -211,23 +162,6 @@ public sealed class BmtArchitecture : SecureArchitectureBase, IDisposable
     }
 
     public void Dispose() => engine?.Dispose();
-
-    /// <summary>The context a violation found at exit is reported with: the hypervisor acting on the owner's call.</summary>
-    private static MemoryAccessContext ExitContext(VbaseOpCall call, ProtectedRegion region, int page) => new()
-    {
-        Accessor = Accessor.Hypervisor,
-        Kind = AccessKind.Load,
-        Domain = region.Domain,
-        Initiator = call.Caller,
-        Vcpu = call.VcpuId,
-        Satp = call.Satp,
-        Gfn = region.Gfns[page],
-        Mfn = region.Mfns[page],
-        Offset = 0,
-        Region = region,
-        RegionPage = page,
-        Time = call.Time,
-    };
 
     private sealed class RegionCounts
     {

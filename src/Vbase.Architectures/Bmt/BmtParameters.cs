@@ -2,6 +2,7 @@ using System.Globalization;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Integrity;
 using Vbase.Sapi.Toolkit.Macs;
+using Vbase.Sapi.Toolkit.Parameters;
 
 namespace Vbase.Architectures.Bmt;
 
@@ -41,7 +42,7 @@ public sealed record BmtParameters
         {
             if (!Keys.Contains(key))
             {
-                throw new ArgumentException($"bmt has no parameter '{key}' (it has: {string.Join(", ", Keys)})", nameof(options));
+                throw ParameterValues.Unknown("bmt", key, Keys);
             }
         }
         var defaults = new BmtParameters();

@@ -1,8 +1,6 @@
-using Vbase.Hypervisor;
 using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Sapi;
-using Vbase.Sapi.Calls;
+using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
 
 namespace Vbase.Architectures.None;
@@ -13,45 +11,16 @@ namespace Vbase.Architectures.None;
 /// </summary>
 [Architecture("none", "no protection: regions are registered and watched, every access passes",
     Principal.Application | Principal.GuestKernel | Principal.OtherProcesses | Principal.OtherVms | Principal.Dom0 | Principal.Physical)]
-public sealed class NoneArchitecture(ArchitectureOptions options) : SecureArchitectureBase
+public sealed class NoneArchitecture(ArchitectureOptions options) : RegionArchitectureBase
 {
     public override string Name => "none";
 
     public ArchitectureOptions Options { get; } = options;
 
-    protected override void OnAttached() => Host.ClaimVirq(Virq.Vbase);
+    /// <summary>Any frames the hypervisor will protect: no check of its own.</summary>
+    protected override long Admit(VbaseOpCall call, RegionRequest request) => 0;
 
-    public override long OnVbaseOp(VbaseOpCall call)
-    {
-        if (call.Command == VbaseOpCommand.Enter)
-        {
-            long rc = FrameList.TryRead(call, out RegionRequest? request);
-            if (rc < 0)
-            {
-                return rc;
-            }
-            if (Host.Protect(request!) is not ProtectedRegion region)
-            {
-                return Errno.EINVAL;
-            }
-            Host.SendVirq(DomainId.Dom0, Virq.Vbase);
-            return region.Id;
-        }
-        if (call.Command == VbaseOpCommand.Exit)
-        {
-            IReadOnlyList<ProtectedRegion> mine = Host.RegionsOf(call.Caller, call.VcpuId, call.Satp);
-            if (mine.Count == 0)
-            {
-                return Errno.ENOENT;
-            }
-            foreach (ProtectedRegion r in mine.ToList())
-            {
-                Host.Release(r);
-            }
-            return 0;
-        }
-        return Errno.ENOSYS;
-    }
+    protected override long ProtectRefusedErrno => Errno.EINVAL;
 
     public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
     {

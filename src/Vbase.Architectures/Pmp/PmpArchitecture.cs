@@ -1,13 +1,12 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
-using Vbase.Sapi.Calls;
+using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
+using Vbase.Sapi.Toolkit.Parameters;
 
 namespace Vbase.Architectures.Pmp;
 
@@ -34,7 +33,7 @@ namespace Vbase.Architectures.Pmp;
 /// </summary>
 [Architecture("pmp", "Keystone-style isolation: a security monitor grants the frames to their process alone with PMP range checks; plaintext in DRAM",
     Principal.Application | Principal.Physical)]
-public sealed class PmpArchitecture : SecureArchitectureBase
+public sealed class PmpArchitecture : RegionArchitectureBase
 {
     /// <summary>Xen's ENOSPC: the PMP has no entries left for the region.</summary>
     public const long NoEntriesLeft = -28;
@@ -55,7 +54,7 @@ public sealed class PmpArchitecture : SecureArchitectureBase
         {
             if (key != EntriesKey)
             {
-                throw new ArgumentException($"pmp has no parameter '{key}' (it has: {EntriesKey})", nameof(options));
+                throw ParameterValues.Unknown("pmp", key, [EntriesKey]);
             }
         }
         if (options.Parameters.TryGetValue(EntriesKey, out string? text)
@@ -74,43 +73,29 @@ public sealed class PmpArchitecture : SecureArchitectureBase
     /// <summary>No metadata: only the application's accesses to its granted frames are counted.</summary>
     public override MetadataTraffic Traffic => new(applicationAccesses, 0, 0, 0, 0);
 
-    protected override void OnAttached() => Host.ClaimVirq(Virq.Vbase);
-
-    public override long OnVbaseOp(VbaseOpCall call) => call.Command switch
+    /// <summary>
+    /// Besides the caller's own writable RAM: the region's frames, merged into ranges, must fit the free PMP entries.
+    /// Checked before the region exists, so a refused registration leaves no trace.
+    /// </summary>
+    protected override long Admit(VbaseOpCall call, RegionRequest request)
     {
-        VbaseOpCommand.Enter => Enter(call),
-        VbaseOpCommand.Exit => Exit(call),
-        _ => Errno.ENOSYS,
-    };
-
-    private long Enter(VbaseOpCall call)
-    {
-        long rc = FrameList.TryRead(call, out RegionRequest? request);
+        long rc = RequireCallersWritableRam(call, request);
         if (rc < 0)
         {
             return rc;
         }
-        var frames = new List<Mfn>(request!.Gfns.Count);
-        foreach (Gfn gfn in request.Gfns)
-        {
-            P2mEntry entry = Host.Translate(call.Caller, gfn);
-            if (entry.Type != P2mType.RamRw)
-            {
-                return Errno.EINVAL;
-            }
-            frames.Add(entry.Mfn);
-        }
-        // Checked before the region exists, so a refused registration leaves no trace.
+        List<Mfn> frames = [.. request.Gfns.Select(gfn => Host.Translate(call.Caller, gfn).Mfn)];
         if (PmpTable.Plan(frames, 0).Sum(r => r.Entries) > Table.EnclaveEntries - Table.UsedEntries)
         {
             Host.Record("pmp.no_entries", call.Caller, call.VcpuId, string.Create(CultureInfo.InvariantCulture,
                 $"frames={frames.Count} free_entries={Table.EnclaveEntries - Table.UsedEntries}"));
             return NoEntriesLeft;
         }
-        if (Host.Protect(request) is not ProtectedRegion region)
-        {
-            return Errno.EBUSY;
-        }
+        return 0;
+    }
+
+    protected override void Seal(VbaseOpCall call, ProtectedRegion region)
+    {
         Table.TryGrant(region.Mfns, region.Id);
         states[region.Id] = new RegionState(region);
         foreach (Gfn gfn in region.Gfns)
@@ -118,27 +103,15 @@ public sealed class PmpArchitecture : SecureArchitectureBase
             regionOfGfn[(region.Domain, gfn.Value)] = region;
         }
         Host.Record("pmp.granted", call.Caller, call.VcpuId, $"region={region.Id} {Describe(Table.Ranges.Where(r => r.Owner == region.Id))} used={Table.UsedEntries}/{Table.EnclaveEntries}");
-        Host.SendVirq(DomainId.Dom0, Virq.Vbase);
-        return region.Id;
     }
 
-    private long Exit(VbaseOpCall call)
+    protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
-        IReadOnlyList<ProtectedRegion> mine = Host.RegionsOf(call.Caller, call.VcpuId, call.Satp);
-        if (mine.Count == 0)
+        Table.Revoke(region.Id);
+        foreach (Gfn gfn in region.Gfns)
         {
-            return Errno.ENOENT;
+            regionOfGfn.Remove((region.Domain, gfn.Value));
         }
-        foreach (ProtectedRegion region in mine.ToList())
-        {
-            Table.Revoke(region.Id);
-            foreach (Gfn gfn in region.Gfns)
-            {
-                regionOfGfn.Remove((region.Domain, gfn.Value));
-            }
-            Host.Release(region);
-        }
-        return 0;
     }
 
     public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data) => Check(access);

@@ -1,11 +1,7 @@
 using System.Globalization;
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
-using Vbase.Sapi.Calls;
+using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
 
@@ -25,7 +21,7 @@ namespace Vbase.Architectures.Sev;
 /// <c>vbase_op(enter)</c>, decrypted at exit); the rest of the VM behaves as SEV's shared, unencrypted pages. See
 /// docs/architectures/sev.md for why a whole-VM mode is not built on <see cref="SapiHost.Protect"/>.
 /// </remarks>
-public abstract class SevArchitectureBase : SecureArchitectureBase, IDisposable
+public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
 {
     /// <summary>SEV's threat model: the application and its whole VM (kernel and processes) are trusted.</summary>
     public const Principal TrustedPrincipals = Principal.Application | Principal.GuestKernel | Principal.OtherProcesses;
@@ -45,15 +41,6 @@ public abstract class SevArchitectureBase : SecureArchitectureBase, IDisposable
 
     /// <summary>What the region's DRAM holds and who sees what, for the Monitor.</summary>
     protected abstract string Label { get; }
-
-    protected override void OnAttached() => Host.ClaimVirq(Virq.Vbase);
-
-    public override long OnVbaseOp(VbaseOpCall call) => call.Command switch
-    {
-        VbaseOpCommand.Enter => Enter(call),
-        VbaseOpCommand.Exit => Exit(call),
-        _ => Errno.ENOSYS,
-    };
 
     /// <summary>
     /// Is this access made from inside the region's VM? Then the memory controller applies the VM's key. Guest user
@@ -116,16 +103,6 @@ public abstract class SevArchitectureBase : SecureArchitectureBase, IDisposable
     /// </summary>
     protected virtual AccessVerdict OnWriteFromOutside(in MemoryAccessContext access, ReadOnlySpan<byte> data) => AccessVerdict.Pass;
 
-    /// <summary>After the region is protected and encrypted (SEV-SNP assigns its frames in the RMP here).</summary>
-    protected virtual void OnRegionEncrypted(ProtectedRegion region)
-    {
-    }
-
-    /// <summary>Before the region is decrypted and released.</summary>
-    protected virtual void OnRegionReleasing(ProtectedRegion region)
-    {
-    }
-
     /// <summary>Extra lines for <see cref="DescribeRegion"/>.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string>> DescribeMore(ProtectedRegion region) => [];
 
@@ -140,62 +117,21 @@ public abstract class SevArchitectureBase : SecureArchitectureBase, IDisposable
         return c;
     }
 
-    private long Enter(VbaseOpCall call)
+    /// <summary>The region becomes the VM's private (encrypted) memory. SEV-SNP assigns its frames in the RMP after this.</summary>
+    protected override void Seal(VbaseOpCall call, ProtectedRegion region)
     {
-        long rc = FrameList.TryRead(call, out RegionRequest? request);
-        if (rc < 0)
-        {
-            return rc;
-        }
-        foreach (Gfn gfn in request!.Gfns)
-        {
-            // Only the caller's own writable RAM can become encrypted (private) memory.
-            if (Host.Translate(call.Caller, gfn).Type != P2mType.RamRw)
-            {
-                return Errno.EINVAL;
-            }
-        }
-        // The region (and its golden shadow) is taken while DRAM still holds the plaintext.
-        if (Host.Protect(request) is not ProtectedRegion region)
-        {
-            return Errno.EBUSY;
-        }
         AesXts key = Keys.Of(region.Domain);
-        for (int i = 0; i < region.Mfns.Count; i++)
-        {
-            Span<byte> frame = Host.Dram.Frame(region.Mfns[i]);
-            key.EncryptAtAddress(frame, frame, region.Mfns[i].Value << PageSize.Shift);
-            Host.NotifyDramWritten(region.Mfns[i]);
-        }
+        ForEachFrame(region, (_, mfn, frame) => key.EncryptAtAddress(frame, frame, mfn.Value << PageSize.Shift));
         Counters(region.Id);
         Host.Record($"{Name}.encrypted", call.Caller, call.VcpuId,
             $"region={region.Id} frames={region.Mfns.Count} cipher=xts-aes-128 tweak=machine-address key=dom{region.Domain.Value}");
-        OnRegionEncrypted(region);
-        Host.SendVirq(DomainId.Dom0, Virq.Vbase);
-        return region.Id;
     }
 
-    /// <summary>Releases the calling process's regions: plaintext back in DRAM (the pages become shared again).</summary>
-    private long Exit(VbaseOpCall call)
+    /// <summary>Plaintext back in DRAM (the pages become shared again). SEV-SNP unassigns the frames before this.</summary>
+    protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
-        IReadOnlyList<ProtectedRegion> mine = Host.RegionsOf(call.Caller, call.VcpuId, call.Satp);
-        if (mine.Count == 0)
-        {
-            return Errno.ENOENT;
-        }
-        foreach (ProtectedRegion region in mine.ToList())
-        {
-            OnRegionReleasing(region);
-            AesXts key = Keys.Of(region.Domain);
-            for (int i = 0; i < region.Mfns.Count; i++)
-            {
-                Span<byte> frame = Host.Dram.Frame(region.Mfns[i]);
-                key.DecryptAtAddress(frame, frame, region.Mfns[i].Value << PageSize.Shift);
-                Host.NotifyDramWritten(region.Mfns[i]);
-            }
-            Host.Release(region);
-        }
-        return 0;
+        AesXts key = Keys.Of(region.Domain);
+        ForEachFrame(region, (_, mfn, frame) => key.DecryptAtAddress(frame, frame, mfn.Value << PageSize.Shift));
     }
 
     public override IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region)

@@ -27,8 +27,10 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
 
     protected override string Label => "sev-snp: per-VM key, reverse-map table, no cryptographic integrity";
 
-    protected override void OnRegionEncrypted(ProtectedRegion region)
+    /// <summary>After <c>sev</c>'s encryption, every frame of the region is assigned to its domain at its GFN.</summary>
+    protected override void Seal(VbaseOpCall call, ProtectedRegion region)
     {
+        base.Seal(call, region);
         for (int i = 0; i < region.Mfns.Count; i++)
         {
             Rmp.Assign(region.Mfns[i], region.Domain, region.Gfns[i], region.Id);
@@ -37,12 +39,14 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
             $"region={region.Id} frames={region.Mfns.Count} owner=dom{region.Domain.Value} gfn=0x{region.Gfns[0].Value:x} mfn=0x{region.Mfns[0].Value:x}");
     }
 
-    protected override void OnRegionReleasing(ProtectedRegion region)
+    /// <summary>The frames are unassigned, then <c>sev</c> decrypts them.</summary>
+    protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
         foreach (Mfn mfn in region.Mfns)
         {
             Rmp.Unassign(mfn);
         }
+        base.Unseal(call, region);
     }
 
     /// <summary>The RMP check on a write by anyone outside the VM: the frame is not theirs, so the write faults.</summary>

@@ -1,14 +1,13 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
-using Vbase.Sapi.Calls;
+using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
+using Vbase.Sapi.Toolkit.Lines;
 using Vbase.Sapi.Toolkit.Metadata;
 
 namespace Vbase.Architectures.SgxMee;
@@ -42,7 +41,7 @@ namespace Vbase.Architectures.SgxMee;
 [Architecture("sgx-mee",
     "Intel SGX: MEE (AES-CTR per line, 56-bit Carter-Wegman MAC, 8-ary tree over version counters, root on chip) and EPCM checks (owner, VA, permissions); outsiders read 0xFF, their writes are dropped",
     Principal.Application)]
-public sealed class SgxMeeArchitecture : SecureArchitectureBase, IDisposable
+public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
 {
     /// <summary>What a read from outside the enclave returns: SGX's abort page semantics.</summary>
     public const byte AbortByte = 0xFF;
@@ -78,44 +77,11 @@ public sealed class SgxMeeArchitecture : SecureArchitectureBase, IDisposable
     public MemoryEncryptionEngine? EngineOf(int regionId) =>
         enclaves.TryGetValue(regionId, out Enclave? e) && e.Region.IsActive ? e.Engine : null;
 
-    public override MetadataTraffic Traffic
-    {
-        get
-        {
-            MetadataCacheStatistics s = cache.Statistics;
-            return new MetadataTraffic(protectedAccesses, s.DramReads, s.Writebacks, s.Hits, s.Misses);
-        }
-    }
-
-    protected override void OnAttached() => Host.ClaimVirq(Virq.Vbase);
-
-    public override long OnVbaseOp(VbaseOpCall call) => call.Command switch
-    {
-        VbaseOpCommand.Enter => Create(call),
-        VbaseOpCommand.Exit => Destroy(call),
-        _ => Errno.ENOSYS,
-    };
+    public override MetadataTraffic Traffic => cache.Traffic(protectedAccesses);
 
     /// <summary>ECREATE + EADD of every page + EINIT in one: the region's frames become EPC pages of this enclave.</summary>
-    private long Create(VbaseOpCall call)
+    protected override void Seal(VbaseOpCall call, ProtectedRegion region)
     {
-        long rc = FrameList.TryRead(call, out RegionRequest? request);
-        if (rc < 0)
-        {
-            return rc;
-        }
-        foreach (Gfn gfn in request!.Gfns)
-        {
-            if (Host.Translate(call.Caller, gfn).Type != P2mType.RamRw)
-            {
-                return Errno.EINVAL;
-            }
-        }
-        // The region (and its golden shadow) is taken while DRAM still holds the plaintext.
-        if (Host.Protect(request) is not ProtectedRegion region)
-        {
-            return Errno.EBUSY;
-        }
         SecureContext owner = Host.ContextOf(call) ?? throw new InvalidOperationException("a protected region without a secure context");
         Span<byte> encryptionKey = stackalloc byte[16], macKey = stackalloc byte[16];
         DeriveKey(region.Id, 1, encryptionKey);
@@ -123,56 +89,31 @@ public sealed class SgxMeeArchitecture : SecureArchitectureBase, IDisposable
         var engine = new MemoryEncryptionEngine((long)region.Mfns.Count * LinesPerPage, encryptionKey, macKey, cache,
             metadataWindow: (ulong)region.Id, Parameters.TreeArity, trustedTreeNodes: Parameters.MetadataCacheBytes / MemoryEncryptionEngine.LineBytes);
         var enclave = new Enclave(region, engine);
+        ForEachLine(region, MemoryEncryptionEngine.LineBytes, line => engine.Seal(line.Index, line.Address, line.Bytes));
         for (int page = 0; page < region.Mfns.Count; page++)
         {
             Mfn mfn = region.Mfns[page];
-            Span<byte> frame = Host.Dram.Frame(mfn);
-            for (int line = 0; line < LinesPerPage; line++)
-            {
-                int offset = line * MemoryEncryptionEngine.LineBytes;
-                engine.Seal(((long)page * LinesPerPage) + line, LineAddress(mfn, offset), frame.Slice(offset, MemoryEncryptionEngine.LineBytes));
-            }
-            Host.NotifyDramWritten(mfn);
             epcm.Add(mfn, new EpcmEntry(region, owner, page, ExpectedVirtualAddress(region, page), Parameters.Permissions));
             enclave.LastReportedMapping[page] = mfn.Value;
         }
         enclaves[region.Id] = enclave;
         Host.Record("sgx_mee.enclave_created", call.Caller, call.VcpuId, string.Create(CultureInfo.InvariantCulture,
             $"region={region.Id} epc_pages={region.Mfns.Count} lines={engine.LineCount} va=0x{region.VirtualAddress.Value:x} permissions={EnclavePageCacheMap.Format(Parameters.Permissions)} tree_levels={engine.Tree.Height}"));
-        Host.SendVirq(DomainId.Dom0, Virq.Vbase);
-        return region.Id;
     }
 
     /// <summary>EREMOVE of every page: plaintext back in DRAM (the vault wipes it itself), frames back to the OS.</summary>
-    private long Destroy(VbaseOpCall call)
+    protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
-        IReadOnlyList<ProtectedRegion> mine = Host.RegionsOf(call.Caller, call.VcpuId, call.Satp);
-        if (mine.Count == 0)
+        if (!enclaves.TryGetValue(region.Id, out Enclave? enclave))
         {
-            return Errno.ENOENT;
+            return;
         }
-        foreach (ProtectedRegion region in mine.ToList())
+        ForEachLine(region, MemoryEncryptionEngine.LineBytes, line => enclave.Engine.Unseal(line.Index, line.Address, line.Bytes));
+        foreach (Mfn mfn in region.Mfns)
         {
-            if (enclaves.TryGetValue(region.Id, out Enclave? enclave))
-            {
-                for (int page = 0; page < region.Mfns.Count; page++)
-                {
-                    Mfn mfn = region.Mfns[page];
-                    Span<byte> frame = Host.Dram.Frame(mfn);
-                    for (int line = 0; line < LinesPerPage; line++)
-                    {
-                        int offset = line * MemoryEncryptionEngine.LineBytes;
-                        enclave.Engine.Unseal(((long)page * LinesPerPage) + line, LineAddress(mfn, offset),
-                            frame.Slice(offset, MemoryEncryptionEngine.LineBytes));
-                    }
-                    Host.NotifyDramWritten(mfn);
-                    epcm.Remove(mfn);
-                }
-                enclave.Engine.Dispose();
-            }
-            Host.Release(region);
+            epcm.Remove(mfn);
         }
-        return 0;
+        enclave.Engine.Dispose();
     }
 
     public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
@@ -219,29 +160,23 @@ public sealed class SgxMeeArchitecture : SecureArchitectureBase, IDisposable
         MemoryEncryptionEngine engine = enclave.Engine;
         Span<byte> frame = Host.Dram.Frame(access.Mfn);
         Span<byte> line = stackalloc byte[MemoryEncryptionEngine.LineBytes];
-        int position = access.Offset, end = access.Offset + data.Length;
         // Line by line (a hart's store spans two lines at most, when misaligned): fetch and verify, merge, re-seal.
-        while (position < end)
+        foreach (AccessLine at in AccessLines.Of(access, data.Length, MemoryEncryptionEngine.LineBytes))
         {
-            int lineStart = position & ~(MemoryEncryptionEngine.LineBytes - 1);
-            int count = Math.Min(end, lineStart + MemoryEncryptionEngine.LineBytes) - position;
-            long index = LineIndex(access.RegionPage, lineStart);
-            ulong address = LineAddress(access.Mfn, lineStart);
-            Span<byte> dram = frame.Slice(lineStart, MemoryEncryptionEngine.LineBytes);
-            LineCheck check = engine.Open(index, address, dram, line);
+            Span<byte> dram = frame.Slice(at.Start, MemoryEncryptionEngine.LineBytes);
+            LineCheck check = engine.Open(at.Index, at.Address, dram, line);
             if (check != LineCheck.Valid)
             {
-                Violation(enclave, access, Describe(check, index, address));
+                Violation(enclave, access, Describe(check, at.Index, at.Address));
                 return AccessVerdict.Fault;
             }
-            data.Slice(position - access.Offset, count).CopyTo(line[(position - lineStart)..]);
-            if (!engine.Store(index, address, line, dram))
+            data.Slice(at.DataOffset, at.Count).CopyTo(line[at.InLine..]);
+            if (!engine.Store(at.Index, at.Address, line, dram))
             {
-                Violation(enclave, access, $"mee: the tree path of line {index} (0x{address:x}) fails its check on update (tampered tree nodes)");
+                Violation(enclave, access, $"mee: the tree path of line {at.Index} (0x{at.Address:x}) fails its check on update (tampered tree nodes)");
                 return AccessVerdict.Fault;
             }
             enclave.Writes++;
-            position += count;
         }
         return AccessVerdict.Transformed;
     }
@@ -321,21 +256,15 @@ public sealed class SgxMeeArchitecture : SecureArchitectureBase, IDisposable
     {
         Span<byte> frame = Host.Dram.Frame(access.Mfn);
         Span<byte> plaintext = stackalloc byte[MemoryEncryptionEngine.LineBytes];
-        int position = access.Offset, end = access.Offset + data.Length;
-        while (position < end)
+        foreach (AccessLine at in AccessLines.Of(access, data.Length, MemoryEncryptionEngine.LineBytes))
         {
-            int lineStart = position & ~(MemoryEncryptionEngine.LineBytes - 1);
-            int count = Math.Min(end, lineStart + MemoryEncryptionEngine.LineBytes) - position;
-            long index = LineIndex(access.RegionPage, lineStart);
-            ulong address = LineAddress(access.Mfn, lineStart);
-            LineCheck check = enclave.Engine.Open(index, address, frame.Slice(lineStart, MemoryEncryptionEngine.LineBytes), plaintext, inspect);
+            LineCheck check = enclave.Engine.Open(at.Index, at.Address, frame.Slice(at.Start, MemoryEncryptionEngine.LineBytes), plaintext, inspect);
             if (check != LineCheck.Valid)
             {
-                Violation(enclave, access, Describe(check, index, address));
+                Violation(enclave, access, Describe(check, at.Index, at.Address));
                 return false;
             }
-            plaintext.Slice(position - lineStart, count).CopyTo(data[(position - access.Offset)..]);
-            position += count;
+            plaintext.Slice(at.InLine, at.Count).CopyTo(data[at.DataOffset..]);
         }
         return true;
     }
@@ -442,10 +371,6 @@ public sealed class SgxMeeArchitecture : SecureArchitectureBase, IDisposable
 
     private static ulong ExpectedVirtualAddress(ProtectedRegion region, int page) =>
         region.VirtualAddress.Value + ((ulong)page * PageSize.Bytes);
-
-    private static long LineIndex(int page, int lineStart) => ((long)page * LinesPerPage) + (lineStart / MemoryEncryptionEngine.LineBytes);
-
-    private static ulong LineAddress(Mfn mfn, int lineStart) => (mfn.Value << PageSize.Shift) + (ulong)lineStart;
 
     /// <summary>One enclave: its region (its owner is in the EPCM entries), its engine and what happened to it.</summary>
     private sealed class Enclave(ProtectedRegion region, MemoryEncryptionEngine engine)

@@ -1,11 +1,7 @@
-using System.Buffers.Binary;
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
-using Vbase.Sapi.Calls;
+using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
 
@@ -24,7 +20,7 @@ namespace Vbase.Architectures.Vbase;
 /// </remarks>
 [Architecture("vbase", "the paper's: encrypted, read-only pages; plaintext only to the registering process in secure mode",
     Principal.Application)]
-public sealed class VbaseArchitecture : SecureArchitectureBase, IDisposable
+public sealed class VbaseArchitecture : RegionArchitectureBase, IDisposable
 {
     private readonly AesCtr cipher;
     private readonly Dictionary<int, long> droppedWrites = [];
@@ -32,78 +28,32 @@ public sealed class VbaseArchitecture : SecureArchitectureBase, IDisposable
     public VbaseArchitecture(ArchitectureOptions options)
     {
         Span<byte> key = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt64LittleEndian(key, options.Seed ^ 0x5642_4153_455F_4B45UL);  // "VBASE_KE"
-        BinaryPrimitives.WriteUInt64LittleEndian(key[8..], ~options.Seed * 0x9E37_79B9_7F4A_7C15UL);
+        SeedKeys.Derive(options.Seed, 0x5642_4153_455F_4B45UL /* "VBASE_KE" */, key);
         cipher = new AesCtr(key);
     }
 
     public override string Name => "vbase";
 
-    protected override void OnAttached() => Host.ClaimVirq(Virq.Vbase);
-
-    public override long OnVbaseOp(VbaseOpCall call) => call.Command switch
+    /// <summary>Algorithm 1, steps 9–10 (steps 7–8, the translation and <c>Protect</c>, are the base class's).</summary>
+    protected override void Seal(VbaseOpCall call, ProtectedRegion region)
     {
-        VbaseOpCommand.Enter => Enter(call),
-        VbaseOpCommand.Exit => Exit(call),
-        _ => Errno.ENOSYS,
-    };
-
-    /// <summary>Algorithm 1, steps 7–10.</summary>
-    private long Enter(VbaseOpCall call)
-    {
-        long rc = FrameList.TryRead(call, out RegionRequest? request);
-        if (rc < 0)
+        ForEachFrame(region, (page, mfn, frame) =>
         {
-            return rc;
-        }
-        foreach (Gfn gfn in request!.Gfns)
-        {
-            // Step 8: GFN -> MFN; only the caller's own writable RAM can be protected.
-            if (Host.Translate(call.Caller, gfn).Type != P2mType.RamRw)
-            {
-                return Errno.EINVAL;
-            }
-        }
-        // The region (and its golden shadow) is taken while DRAM still holds the plaintext.
-        if (Host.Protect(request) is not ProtectedRegion region)
-        {
-            return Errno.EBUSY;
-        }
-        for (int i = 0; i < region.Gfns.Count; i++)
-        {
-            Host.ChangeP2mType(call.Caller, region.Gfns[i], P2mType.RamRo);   // step 9 (Listing 5)
-            Span<byte> frame = Host.Dram.Frame(region.Mfns[i]);
-            cipher.Transform(frame, frame, region.Mfns[i].Value << PageSize.Shift, (ulong)region.Id);
-            Host.NotifyDramWritten(region.Mfns[i]);
-        }
+            Host.ChangeP2mType(call.Caller, region.Gfns[page], P2mType.RamRo);   // step 9 (Listing 5)
+            cipher.Transform(frame, frame, mfn.Value << PageSize.Shift, (ulong)region.Id);
+        });
         droppedWrites[region.Id] = 0;
         Host.Record("vbase.encrypted", call.Caller, call.VcpuId,
             $"region={region.Id} frames={region.Mfns.Count} cipher=aes-128-ctr");
-        Host.SendVirq(DomainId.Dom0, Virq.Vbase);                             // step 10 (Listing 6)
-        return region.Id;
     }
 
-    /// <summary>Releases the calling process's regions: plaintext back in DRAM, frames writable again.</summary>
-    private long Exit(VbaseOpCall call)
-    {
-        IReadOnlyList<ProtectedRegion> mine = Host.RegionsOf(call.Caller, call.VcpuId, call.Satp);
-        if (mine.Count == 0)
+    /// <summary>Plaintext back in DRAM, frames writable again.</summary>
+    protected override void Unseal(VbaseOpCall call, ProtectedRegion region) =>
+        ForEachFrame(region, (page, mfn, frame) =>
         {
-            return Errno.ENOENT;
-        }
-        foreach (ProtectedRegion region in mine.ToList())
-        {
-            for (int i = 0; i < region.Gfns.Count; i++)
-            {
-                Span<byte> frame = Host.Dram.Frame(region.Mfns[i]);
-                cipher.Transform(frame, frame, region.Mfns[i].Value << PageSize.Shift, (ulong)region.Id);
-                Host.NotifyDramWritten(region.Mfns[i]);
-                Host.ChangeP2mType(call.Caller, region.Gfns[i], P2mType.RamRw);
-            }
-            Host.Release(region);
-        }
-        return 0;
-    }
+            cipher.Transform(frame, frame, mfn.Value << PageSize.Shift, (ulong)region.Id);
+            Host.ChangeP2mType(call.Caller, region.Gfns[page], P2mType.RamRw);
+        });
 
     /// <summary>Plaintext for the owner in secure execution (and for inspection); ciphertext for everyone else.</summary>
     public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)

@@ -1,14 +1,11 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
-using Vbase.Sapi.Calls;
+using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
+using Vbase.Sapi.Toolkit.Lines;
 using Vbase.Sapi.Toolkit.Macs;
 using Vbase.Sapi.Toolkit.Metadata;
 
@@ -42,7 +39,7 @@ namespace Vbase.Architectures.Xom;
 /// </remarks>
 [Architecture("xom", "eXecute-Only Memory: a key per compartment, lines encrypted by address (no counter) and MACed; no freshness",
     Principal.Application)]
-public sealed class XomArchitecture : SecureArchitectureBase, IDisposable
+public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
 {
     /// <summary>The unit of encryption and MAC.</summary>
     public const int LineBytes = 64;
@@ -64,10 +61,7 @@ public sealed class XomArchitecture : SecureArchitectureBase, IDisposable
         Parameters = XomParameters.From(options);
         metadataCache = new MetadataCache(Parameters.MetadataCacheBytes, Parameters.MetadataCacheWays, LineBytes);
         // The processor's secret, from which every compartment key derives; reproducible per run seed.
-        BinaryPrimitives.WriteUInt64LittleEndian(processorSecret, options.Seed ^ 0x584F_4D5F_5345_4352UL);    // "XOM_SECR"
-        BinaryPrimitives.WriteUInt64LittleEndian(processorSecret.AsSpan(8), ~options.Seed * 0x9E37_79B9_7F4A_7C15UL);
-        BinaryPrimitives.WriteUInt64LittleEndian(processorSecret.AsSpan(16), options.Seed * 0xC2B2_AE3D_27D4_EB4FUL);
-        BinaryPrimitives.WriteUInt64LittleEndian(processorSecret.AsSpan(24), 0x4C69_6520_3230_3030UL);      // "Lie 2000"
+        SeedKeys.Derive(options.Seed, 0x584F_4D5F_5345_4352UL /* "XOM_SECR" */, processorSecret, tag: 0x4C69_6520_3230_3030UL /* "Lie 2000" */);
     }
 
     public override string Name => "xom";
@@ -78,44 +72,11 @@ public sealed class XomArchitecture : SecureArchitectureBase, IDisposable
     /// <summary>Violations raised so far (MAC failures seen by the owner).</summary>
     public long Violations => regions.Values.Sum(r => r.Violations) + releasedViolations;
 
-    public override MetadataTraffic Traffic
-    {
-        get
-        {
-            MetadataCacheStatistics s = metadataCache.Statistics;
-            return new MetadataTraffic(protectedAccesses, s.DramReads, s.Writebacks, s.Hits, s.Misses);
-        }
-    }
-
-    protected override void OnAttached() => Host.ClaimVirq(Virq.Vbase);
-
-    public override long OnVbaseOp(VbaseOpCall call) => call.Command switch
-    {
-        VbaseOpCommand.Enter => Enter(call),
-        VbaseOpCommand.Exit => Exit(call),
-        _ => Errno.ENOSYS,
-    };
+    public override MetadataTraffic Traffic => metadataCache.Traffic(protectedAccesses);
 
     /// <summary>The process becomes (or stays) a compartment; its region is encrypted and MACed line by line.</summary>
-    private long Enter(VbaseOpCall call)
+    protected override void Seal(VbaseOpCall call, ProtectedRegion region)
     {
-        long rc = FrameList.TryRead(call, out RegionRequest? request);
-        if (rc < 0)
-        {
-            return rc;
-        }
-        foreach (Gfn gfn in request!.Gfns)
-        {
-            if (Host.Translate(call.Caller, gfn).Type != P2mType.RamRw)
-            {
-                return Errno.EINVAL;
-            }
-        }
-        // The region (and its golden shadow) is taken while DRAM still holds the plaintext.
-        if (Host.Protect(request) is not ProtectedRegion region)
-        {
-            return Errno.EBUSY;
-        }
         SecureContext context = Host.ContextOf(call)!;
         if (!compartments.TryGetValue(context, out Compartment? compartment))
         {
@@ -123,61 +84,35 @@ public sealed class XomArchitecture : SecureArchitectureBase, IDisposable
             compartments.Add(context, compartment);
         }
         var state = new RegionState(region, compartment, region.Gfns.Count * LinesPerPage);
-        for (int page = 0; page < region.Mfns.Count; page++)
+        ForEachLine(region, LineBytes, line =>
         {
-            Span<byte> frame = Host.Dram.Frame(region.Mfns[page]);
-            for (int lineOffset = 0; lineOffset < PageSize.Bytes; lineOffset += LineBytes)
-            {
-                Span<byte> line = frame.Slice(lineOffset, LineBytes);
-                ulong address = LineAddress(region.Mfns[page], lineOffset);
-                compartment.Cipher.Transform(line, line, address, 0);
-                state.Seal(page * LinesPerPage + lineOffset / LineBytes, compartment.TagOf(line, address));
-            }
-            Host.NotifyDramWritten(region.Mfns[page]);
-        }
+            compartment.Cipher.Transform(line.Bytes, line.Bytes, line.Address, 0);
+            state.Seal(line.Index, compartment.TagOf(line.Bytes, line.Address));
+        });
         regions[region.Id] = state;
         Host.Record("xom.encrypted", call.Caller, call.VcpuId,
             $"region={region.Id} compartment={compartment.Id} frames={region.Mfns.Count} lines={state.Tags.Length} cipher=aes-128-ctr(address) mac=hmac-sha256/{Parameters.MacBytes * 8}");
-        Host.SendVirq(DomainId.Dom0, Virq.Vbase);
-        return region.Id;
     }
 
-    /// <summary>Releases the caller's regions: each line verified and decrypted back into DRAM.</summary>
-    private long Exit(VbaseOpCall call)
+    /// <summary>Each line verified and decrypted back into DRAM.</summary>
+    protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
-        IReadOnlyList<ProtectedRegion> mine = Host.RegionsOf(call.Caller, call.VcpuId, call.Satp);
-        if (mine.Count == 0)
+        if (!regions.Remove(region.Id, out RegionState? state))
         {
-            return Errno.ENOENT;
+            return;
         }
-        foreach (ProtectedRegion region in mine.ToList())
+        ForEachLine(region, LineBytes, line =>
         {
-            if (regions.Remove(region.Id, out RegionState? state))
+            if (!Verify(state, line.Index, line.Bytes, line.Address))
             {
-                for (int page = 0; page < region.Mfns.Count; page++)
-                {
-                    Span<byte> frame = Host.Dram.Frame(region.Mfns[page]);
-                    for (int lineOffset = 0; lineOffset < PageSize.Bytes; lineOffset += LineBytes)
-                    {
-                        Span<byte> line = frame.Slice(lineOffset, LineBytes);
-                        ulong address = LineAddress(region.Mfns[page], lineOffset);
-                        int index = page * LinesPerPage + lineOffset / LineBytes;
-                        if (!Verify(state, index, line, address))
-                        {
-                            // Tampered data is not handed back as if it were the compartment's: the line is wiped.
-                            Violation(ReleaseAccess(call, region, page, lineOffset), state, index, address);
-                            line.Clear();
-                            continue;
-                        }
-                        state.Compartment.Cipher.Transform(line, line, address, 0);
-                    }
-                    Host.NotifyDramWritten(region.Mfns[page]);
-                }
-                releasedViolations += state.Violations;
+                // Tampered data is not handed back as if it were the compartment's: the line is wiped.
+                Violation(ReleaseContext(call, region, line.Page, line.Offset), state, line.Index, line.Address);
+                line.Bytes.Clear();
+                return;
             }
-            Host.Release(region);
-        }
-        return 0;
+            state.Compartment.Cipher.Transform(line.Bytes, line.Bytes, line.Address, 0);
+        });
+        releasedViolations += state.Violations;
     }
 
     /// <summary>Plaintext for the owner after its MAC check (and, unchecked and uncounted, for inspection); ciphertext
@@ -195,26 +130,20 @@ public sealed class XomArchitecture : SecureArchitectureBase, IDisposable
         }
         Span<byte> line = stackalloc byte[LineBytes];
         ReadOnlySpan<byte> frame = Host.Dram.Frame(access.Mfn);
-        int end = access.Offset + data.Length;
-        for (int at = access.Offset; at < end;)
+        foreach (AccessLine at in AccessLines.Of(access, data.Length, LineBytes))
         {
-            int lineOffset = at & ~(LineBytes - 1);
-            int n = Math.Min(lineOffset + LineBytes, end) - at;
-            int index = access.RegionPage * LinesPerPage + lineOffset / LineBytes;
-            ulong address = LineAddress(access.Mfn, lineOffset);
-            frame.Slice(lineOffset, LineBytes).CopyTo(line);
+            frame.Slice(at.Start, LineBytes).CopyTo(line);
             if (!inspecting)
             {
-                metadataCache.Access(MacAddress(state, index), isWrite: false);
-                if (!Verify(state, index, line, address))
+                metadataCache.Access(MacAddress(state, at.Index), isWrite: false);
+                if (!Verify(state, at.Index, line, at.Address))
                 {
-                    Violation(access, state, index, address);
+                    Violation(access, state, at.Index, at.Address);
                     return AccessVerdict.Fault;
                 }
             }
-            state.Compartment.Cipher.Transform(line, line, address, 0);
-            line.Slice(at - lineOffset, n).CopyTo(data.Slice(at - access.Offset, n));
-            at += n;
+            state.Compartment.Cipher.Transform(line, line, at.Address, 0);
+            line.Slice(at.InLine, at.Count).CopyTo(data.Slice(at.DataOffset, at.Count));
         }
         return AccessVerdict.Transformed;
     }
@@ -232,31 +161,23 @@ public sealed class XomArchitecture : SecureArchitectureBase, IDisposable
         protectedAccesses++;
         Span<byte> line = stackalloc byte[LineBytes];
         Span<byte> frame = Host.Dram.Frame(access.Mfn);
-        int end = access.Offset + data.Length;
         // Every line is checked before any is written, so a refused store changes nothing.
-        for (int lineOffset = access.Offset & ~(LineBytes - 1); lineOffset < end; lineOffset += LineBytes)
+        foreach (AccessLine at in AccessLines.Of(access, data.Length, LineBytes))
         {
-            int index = access.RegionPage * LinesPerPage + lineOffset / LineBytes;
-            ulong address = LineAddress(access.Mfn, lineOffset);
-            metadataCache.Access(MacAddress(state, index), isWrite: true);
-            if (!Verify(state, index, frame.Slice(lineOffset, LineBytes), address))
+            metadataCache.Access(MacAddress(state, at.Index), isWrite: true);
+            if (!Verify(state, at.Index, frame.Slice(at.Start, LineBytes), at.Address))
             {
-                Violation(access, state, index, address);
+                Violation(access, state, at.Index, at.Address);
                 return AccessVerdict.Fault;
             }
         }
-        for (int at = access.Offset; at < end;)
+        foreach (AccessLine at in AccessLines.Of(access, data.Length, LineBytes))
         {
-            int lineOffset = at & ~(LineBytes - 1);
-            int n = Math.Min(lineOffset + LineBytes, end) - at;
-            int index = access.RegionPage * LinesPerPage + lineOffset / LineBytes;
-            ulong address = LineAddress(access.Mfn, lineOffset);
-            Span<byte> stored = frame.Slice(lineOffset, LineBytes);
-            state.Compartment.Cipher.Transform(stored, line, address, 0);
-            data.Slice(at - access.Offset, n).CopyTo(line[(at - lineOffset)..]);
-            state.Compartment.Cipher.Transform(line, stored, address, 0);
-            state.Seal(index, state.Compartment.TagOf(stored, address));
-            at += n;
+            Span<byte> stored = frame.Slice(at.Start, LineBytes);
+            state.Compartment.Cipher.Transform(stored, line, at.Address, 0);
+            data.Slice(at.DataOffset, at.Count).CopyTo(line[at.InLine..]);
+            state.Compartment.Cipher.Transform(line, stored, at.Address, 0);
+            state.Seal(at.Index, state.Compartment.TagOf(stored, at.Address));
         }
         return AccessVerdict.Transformed;
     }
@@ -315,25 +236,6 @@ public sealed class XomArchitecture : SecureArchitectureBase, IDisposable
         Host.ReportViolation(access, string.Create(CultureInfo.InvariantCulture,
             $"xom: MAC mismatch on line {index} (machine address 0x{address:x}) of compartment {state.Compartment.Id}: DRAM holds no ciphertext it wrote there"));
     }
-
-    /// <summary>The context a violation found while releasing a region is reported with: the hypervisor, on the owner's behalf.</summary>
-    private static MemoryAccessContext ReleaseAccess(VbaseOpCall call, ProtectedRegion region, int page, int offset) => new()
-    {
-        Accessor = Accessor.Hypervisor,
-        Kind = AccessKind.Load,
-        Domain = region.Domain,
-        Initiator = call.Caller,
-        Vcpu = call.VcpuId,
-        Satp = call.Satp,
-        Gfn = region.Gfns[page],
-        Mfn = region.Mfns[page],
-        Offset = offset,
-        Region = region,
-        RegionPage = page,
-        Time = call.Time,
-    };
-
-    private static ulong LineAddress(Mfn mfn, int lineOffset) => (mfn.Value << PageSize.Shift) + (ulong)lineOffset;
 
     private ulong MacAddress(RegionState state, int index) =>
         MacBase + ((ulong)state.Region.Id * RegionStride) + ((ulong)index * (ulong)Parameters.MacBytes);

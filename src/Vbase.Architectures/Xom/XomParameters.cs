@@ -1,5 +1,5 @@
-using System.Globalization;
 using Vbase.Sapi.Registry;
+using Vbase.Sapi.Toolkit.Parameters;
 
 namespace Vbase.Architectures.Xom;
 
@@ -38,7 +38,7 @@ public sealed record XomParameters
         {
             p = name switch
             {
-                "mac-bytes" => p with { MacBytes = Int(name, value, 4, 8) },
+                "mac-bytes" => p with { MacBytes = ParameterValues.Integer(name, value, 4, 8) },
                 "mac-store" => p with
                 {
                     MacStore = value switch
@@ -48,18 +48,11 @@ public sealed record XomParameters
                         _ => throw new ArgumentException($"xom: mac-store is 'dram' or 'chip', not '{value}'", nameof(options)),
                     },
                 },
-                "metadata-cache-bytes" => p with { MetadataCacheBytes = Int(name, value, 64, 1 << 26) },
-                "metadata-cache-ways" => p with { MetadataCacheWays = Int(name, value, 1, 1024) },
-                _ => throw new ArgumentException(
-                    $"xom has no parameter '{name}' (it has: mac-bytes, mac-store, metadata-cache-bytes, metadata-cache-ways)", nameof(options)),
+                "metadata-cache-bytes" => p with { MetadataCacheBytes = ParameterValues.Integer(name, value, 64, 1 << 26) },
+                "metadata-cache-ways" => p with { MetadataCacheWays = ParameterValues.Integer(name, value, 1, 1024) },
+                _ => throw ParameterValues.Unknown("xom", name, ["mac-bytes", "mac-store", "metadata-cache-bytes", "metadata-cache-ways"]),
             };
         }
         return p;
     }
-
-    internal static int Int(string name, string value, int min, int max) =>
-        int.TryParse(value.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
-        && v >= min && v <= max
-            ? v
-            : throw new ArgumentException($"{name} is an integer from {min} to {max}, not '{value}'", nameof(value));
 }

@@ -1,18 +1,16 @@
 using System.Buffers.Binary;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Sapi;
-using Vbase.Sapi.Calls;
+using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
+using Vbase.Sapi.Toolkit.Lines;
 using Vbase.Sapi.Toolkit.Macs;
 using Vbase.Sapi.Toolkit.Metadata;
 
 namespace Vbase.Architectures.Sealed;
 
 [Architecture("sealed", "example: per-line AES-CTR + HMAC with a counter, checked on the owner's reads", Principal.Application)]
-public sealed class SealedArchitecture : SecureArchitectureBase, IDisposable
+public sealed class SealedArchitecture : RegionArchitectureBase, IDisposable
 {
     private const int Line = 64;
     private readonly AesCtr cipher;
@@ -32,27 +30,17 @@ public sealed class SealedArchitecture : SecureArchitectureBase, IDisposable
 
     public override string Name => "sealed";
 
-    protected override void OnAttached() => Host.ClaimVirq(Virq.Vbase);
+    // enter: the base class has read the frame list, checked the frames and registered the region (its golden
+    // shadow is the plaintext); Dom0 is told after this. exit: the base class releases the region after Unseal.
+    protected override void Seal(VbaseOpCall call, ProtectedRegion region) =>
+        ForEachLine(region, Line, line => SealLine(line.Address, line.Bytes, line.Bytes, counter: 1));
 
-    public override long OnVbaseOp(VbaseOpCall call)
-    {
-        if (call.Command == VbaseOpCommand.Exit)
+    protected override void Unseal(VbaseOpCall call, ProtectedRegion region) =>
+        ForEachLine(region, Line, line =>
         {
-            foreach (ProtectedRegion r in Host.RegionsOf(call.Caller, call.VcpuId, call.Satp).ToList())
-            {
-                foreach (Mfn m in r.Mfns) { Transform(m, seal: false); }
-                Host.Release(r);
-            }
-            return 0;
-        }
-        if (call.Command != VbaseOpCommand.Enter) return Errno.ENOSYS;
-        long rc = FrameList.TryRead(call, out RegionRequest? request);   // a1 list GPA, a2 count, a4 VA
-        if (rc < 0) return rc;
-        if (Host.Protect(request!) is not ProtectedRegion region) return Errno.EBUSY;   // shadow taken now
-        foreach (Mfn m in region.Mfns) { Transform(m, seal: true); }                     // then encrypt
-        Host.SendVirq(DomainId.Dom0, Virq.Vbase);
-        return region.Id;
-    }
+            cipher.Transform(line.Bytes, line.Bytes, line.Address, lines[line.Address].Counter);
+            lines.Remove(line.Address);
+        });
 
     public override AccessVerdict OnRead(in MemoryAccessContext a, Span<byte> data)
     {
@@ -77,53 +65,37 @@ public sealed class SealedArchitecture : SecureArchitectureBase, IDisposable
             return AccessVerdict.Fault;
         }
         data.CopyTo(plain[(a.Offset % Line)..]);
-        ulong address = LineAddress(a.Mfn, a.Offset);
-        (ulong counter, _) = lines[address];
-        SealLine(a.Mfn, a.Offset - a.Offset % Line, plain, counter + 1);
+        ulong address = LineAddress(a);
+        SealLine(address, DramLine(a), plain, lines[address].Counter + 1);
         cache.Access(address, isWrite: true);
         return AccessVerdict.Transformed;
     }
 
-    public override MetadataTraffic Traffic => new(accesses, cache.Statistics.DramReads, cache.Statistics.Writebacks,
-        cache.Statistics.Hits, cache.Statistics.Misses);
+    public override MetadataTraffic Traffic => cache.Traffic(accesses);
 
     public void Dispose() { cipher.Dispose(); mac.Dispose(); }
 
-    private static ulong LineAddress(Mfn m, int offset) => (m.Value << PageSize.Shift) + (ulong)(offset - offset % Line);
+    private static ulong LineAddress(in MemoryAccessContext a) => LineAddresses.Of(a.Mfn, a.Offset - a.Offset % Line);
+
+    private Span<byte> DramLine(in MemoryAccessContext a) => Host.Dram.Frame(a.Mfn).Slice(a.Offset - a.Offset % Line, Line);
 
     /// <summary>Checks the line's MAC and decrypts it into <paramref name="plain"/>.</summary>
     private bool OpenLine(in MemoryAccessContext a, Span<byte> plain, bool count)
     {
-        ulong address = LineAddress(a.Mfn, a.Offset);
-        ReadOnlySpan<byte> cipherLine = Host.Dram.Frame(a.Mfn).Slice(a.Offset - a.Offset % Line, Line);
+        ulong address = LineAddress(a);
         (ulong counter, byte[] tag) = lines[address];
         if (count) { accesses++; cache.Access(address, isWrite: false); }
-        if (!mac.Verify(cipherLine, address, counter, tag)) return false;
-        cipher.Transform(cipherLine, plain, address, counter);
+        if (!mac.Verify(DramLine(a), address, counter, tag)) return false;
+        cipher.Transform(DramLine(a), plain, address, counter);
         return true;
     }
 
-    private void SealLine(Mfn m, int lineOffset, ReadOnlySpan<byte> plain, ulong counter)
+    /// <summary>Encrypts <paramref name="plain"/> into the line in DRAM under <paramref name="counter"/>; keeps its tag.</summary>
+    private void SealLine(ulong address, Span<byte> dram, ReadOnlySpan<byte> plain, ulong counter)
     {
-        ulong address = (m.Value << PageSize.Shift) + (ulong)lineOffset;
-        Span<byte> cipherLine = Host.Dram.Frame(m).Slice(lineOffset, Line);
-        cipher.Transform(plain, cipherLine, address, counter);
+        cipher.Transform(plain, dram, address, counter);
         byte[] tag = new byte[mac.TagBytes];
-        mac.Compute(cipherLine, address, counter, tag);
+        mac.Compute(dram, address, counter, tag);
         lines[address] = (counter, tag);
-    }
-
-    /// <summary>Encrypts a frame's plaintext at enter, or decrypts it at exit.</summary>
-    private void Transform(Mfn m, bool seal)
-    {
-        Span<byte> plain = stackalloc byte[Line];
-        for (int off = 0; off < PageSize.Bytes; off += Line)
-        {
-            ulong address = (m.Value << PageSize.Shift) + (ulong)off;
-            Span<byte> bytes = Host.Dram.Frame(m).Slice(off, Line);
-            if (seal) { bytes.CopyTo(plain); SealLine(m, off, plain, 1); }
-            else { cipher.Transform(bytes, bytes, address, lines[address].Counter); lines.Remove(address); }
-        }
-        Host.NotifyDramWritten(m);
     }
 }

@@ -1,0 +1,25 @@
+using System.Globalization;
+
+namespace Vbase.Sapi.Toolkit.Parameters;
+
+/// <summary>Reading an architecture's <c>arch_parameters</c> (kebab-case names, text values), the same way in each.</summary>
+public static class ParameterValues
+{
+    /// <summary>
+    /// <paramref name="value"/> as an integer from <paramref name="min"/> to <paramref name="max"/>; digits may be
+    /// grouped with <c>_</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not an integer, or out of range (the message names <paramref name="name"/>).</exception>
+    public static int Integer(string name, string value, int min, int max)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return int.TryParse(value.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
+            && v >= min && v <= max
+                ? v
+                : throw new ArgumentException($"{name} is an integer from {min} to {max}, not '{value}'", nameof(value));
+    }
+
+    /// <summary>The error for a parameter <paramref name="architecture"/> does not have, listing the ones it has.</summary>
+    public static ArgumentException Unknown(string architecture, string name, IEnumerable<string> known) =>
+        new($"{architecture} has no parameter '{name}' (it has: {string.Join(", ", known)})", "options");
+}
