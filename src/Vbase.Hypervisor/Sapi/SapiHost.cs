@@ -130,10 +130,7 @@ public sealed class SapiHost
             context.Regions.Remove(region);
             if (context.Regions.Count == 0)
             {
-                if (context.Running)
-                {
-                    context.Running = false;
-                }
+                context.Running = false;
                 Transition(SecureTransitionKind.Exit, context, region);
             }
         }

@@ -1,3 +1,4 @@
+using Vbase.Testbed.Yaml;
 using System.Globalization;
 using System.Text;
 using YamlDotNet.Core;
@@ -43,18 +44,7 @@ public static class MonitorScriptLoader
     /// <summary>Parses script text; <paramref name="path"/> is only quoted in messages.</summary>
     public static IReadOnlyList<WatchRule> Parse(string yaml, string path)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException e)
-        {
-            string problem = (e.InnerException is YamlException inner ? inner.Message : e.Message).ReplaceLineEndings(" ");
-            int cut = problem.IndexOf("(Line:", StringComparison.Ordinal);
-            problem = (cut > 0 ? problem[..cut] : problem).Trim().TrimEnd('.');
-            throw new MonitorScriptException(path, (int)e.Start.Line, (int)e.Start.Column, "", $"not valid YAML: {problem}");
-        }
+        YamlStream stream = YamlText.Load(yaml, (line, column, problem) => new MonitorScriptException(path, line, column, "", problem));
         if (stream.Documents.Count == 0)
         {
             // An empty script watches nothing; the monitor's built-in messages still run.

@@ -3,6 +3,7 @@ using System.Text;
 using Vbase.Hypervisor.Abi;
 using Vbase.Architectures;
 using Vbase.Sapi.Registry;
+using Vbase.Testbed.Yaml;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -61,19 +62,7 @@ public static class ScenarioLoader
     {
         public Scenario Read(string yaml)
         {
-            var stream = new YamlStream();
-            try
-            {
-                stream.Load(new StringReader(yaml));
-            }
-            catch (YamlException e)
-            {
-                // YamlDotNet's messages carry their own "(Line: …)" position; ours comes first.
-                string problem = (e.InnerException is YamlException inner ? inner.Message : e.Message).ReplaceLineEndings(" ");
-                int cut = problem.IndexOf("(Line:", StringComparison.Ordinal);
-                problem = (cut > 0 ? problem[..cut] : problem).Trim().TrimEnd('.');
-                throw new ScenarioException(file, (int)e.Start.Line, (int)e.Start.Column, "", $"not valid YAML: {problem}");
-            }
+            YamlStream stream = YamlText.Load(yaml, (line, column, problem) => new ScenarioException(file, line, column, "", problem));
             if (stream.Documents.Count == 0)
             {
                 throw new ScenarioException(file, 0, 0, "", "the file is empty; a scenario needs at least 'name' and 'domains'");
