@@ -18,10 +18,19 @@ public unsafe struct DecodedInstruction
     public byte Rd, Rs1, Rs2;
     /// <summary>2 for a compressed instruction, else 4.</summary>
     public byte Length;
+    /// <summary>
+    /// For the first instruction of a translated block (whose <see cref="Execute"/> then enters the translated
+    /// region): the block's index in its region plus one; 0 elsewhere.
+    /// </summary>
+    public ushort RegionEntry;
 
     public const ushort IllegalIndex = ushort.MaxValue;
     public const byte SinkRegister = 32;
 
     public readonly bool IsIllegal => TableIndex == IllegalIndex;
     public readonly string Mnemonic => IsIllegal ? "illegal" : InstructionTable.Rows[TableIndex].Name;
+
+    /// <summary>The interpreter's handler for this instruction (what <see cref="Execute"/> holds unless a region replaced it).</summary>
+    internal readonly delegate*<Hart, DecodedInstruction*, DecodedInstruction*> Handler =>
+        IsIllegal ? &Execution.Executors.Illegal : InstructionTable.Rows[TableIndex].Execute;
 }

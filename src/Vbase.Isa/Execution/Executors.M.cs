@@ -14,22 +14,18 @@ internal static unsafe partial class Executors
     }
     public static DecodedInstruction* Mulh(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)Math.BigMul((long)h.X[d->Rs1], (long)h.X[d->Rs2], out _);
+        h.X[d->Rd] = MulHighSigned(h.X[d->Rs1], h.X[d->Rs2]);
         return Next(d);
     }
     public static DecodedInstruction* Mulhu(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = Math.BigMul(h.X[d->Rs1], h.X[d->Rs2], out _);
+        h.X[d->Rd] = MulHighUnsigned(h.X[d->Rs1], h.X[d->Rs2]);
         return Next(d);
     }
 
     public static DecodedInstruction* Mulhsu(Hart h, DecodedInstruction* d)
     {
-        long a = (long)h.X[d->Rs1];
-        ulong b = h.X[d->Rs2];
-        ulong high = Math.BigMul((ulong)a, b, out _);
-        // Treating a negative a as unsigned added 2^64·b; take it back.
-        h.X[d->Rd] = a < 0 ? high - b : high;
+        h.X[d->Rd] = MulHighSignedUnsigned(h.X[d->Rs1], h.X[d->Rs2]);
         return Next(d);
     }
 
@@ -46,15 +42,13 @@ internal static unsafe partial class Executors
 
     public static DecodedInstruction* Divu(Hart h, DecodedInstruction* d)
     {
-        ulong b = h.X[d->Rs2];
-        h.X[d->Rd] = b == 0 ? ulong.MaxValue : h.X[d->Rs1] / b;
+        h.X[d->Rd] = UnsignedDiv(h.X[d->Rs1], h.X[d->Rs2]);
         return Next(d);
     }
 
     public static DecodedInstruction* Remu(Hart h, DecodedInstruction* d)
     {
-        ulong a = h.X[d->Rs1], b = h.X[d->Rs2];
-        h.X[d->Rd] = b == 0 ? a : a % b;
+        h.X[d->Rd] = UnsignedRem(h.X[d->Rs1], h.X[d->Rs2]);
         return Next(d);
     }
 
@@ -76,20 +70,31 @@ internal static unsafe partial class Executors
 
     public static DecodedInstruction* Divuw(Hart h, DecodedInstruction* d)
     {
-        uint a = (uint)h.X[d->Rs1], b = (uint)h.X[d->Rs2];
-        h.X[d->Rd] = (ulong)(int)(b == 0 ? uint.MaxValue : a / b);
+        h.X[d->Rd] = (ulong)(int)UnsignedDiv32((uint)h.X[d->Rs1], (uint)h.X[d->Rs2]);
         return Next(d);
     }
 
     public static DecodedInstruction* Remuw(Hart h, DecodedInstruction* d)
     {
-        uint a = (uint)h.X[d->Rs1], b = (uint)h.X[d->Rs2];
-        h.X[d->Rd] = (ulong)(int)(b == 0 ? a : a % b);
+        h.X[d->Rd] = (ulong)(int)UnsignedRem32((uint)h.X[d->Rs1], (uint)h.X[d->Rs2]);
         return Next(d);
     }
 
-    private static long SignedDiv(long a, long b) => b == 0 ? -1 : (a == long.MinValue && b == -1) ? a : a / b;
-    private static long SignedRem(long a, long b) => b == 0 ? a : (a == long.MinValue && b == -1) ? 0 : a % b;
-    private static int SignedDiv32(int a, int b) => b == 0 ? -1 : (a == int.MinValue && b == -1) ? a : a / b;
-    private static int SignedRem32(int a, int b) => b == 0 ? a : (a == int.MinValue && b == -1) ? 0 : a % b;
+    // The value functions, shared with the translator (Translation/RegionTranslator.cs calls them from IL).
+    internal static ulong MulHighSigned(ulong a, ulong b) => (ulong)Math.BigMul((long)a, (long)b, out _);
+    internal static ulong MulHighUnsigned(ulong a, ulong b) => Math.BigMul(a, b, out _);
+    internal static ulong MulHighSignedUnsigned(ulong a, ulong b)
+    {
+        ulong high = Math.BigMul(a, b, out _);
+        // Treating a negative a as unsigned added 2^64·b; take it back.
+        return (long)a < 0 ? high - b : high;
+    }
+    internal static long SignedDiv(long a, long b) => b == 0 ? -1 : (a == long.MinValue && b == -1) ? a : a / b;
+    internal static long SignedRem(long a, long b) => b == 0 ? a : (a == long.MinValue && b == -1) ? 0 : a % b;
+    internal static ulong UnsignedDiv(ulong a, ulong b) => b == 0 ? ulong.MaxValue : a / b;
+    internal static ulong UnsignedRem(ulong a, ulong b) => b == 0 ? a : a % b;
+    internal static int SignedDiv32(int a, int b) => b == 0 ? -1 : (a == int.MinValue && b == -1) ? a : a / b;
+    internal static int SignedRem32(int a, int b) => b == 0 ? a : (a == int.MinValue && b == -1) ? 0 : a % b;
+    internal static uint UnsignedDiv32(uint a, uint b) => b == 0 ? uint.MaxValue : a / b;
+    internal static uint UnsignedRem32(uint a, uint b) => b == 0 ? a : a % b;
 }

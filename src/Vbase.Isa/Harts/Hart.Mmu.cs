@@ -5,6 +5,7 @@ using Vbase.Isa.Decoding;
 using Vbase.Isa.Execution;
 using Vbase.Isa.Memory;
 using Vbase.Isa.Traps;
+using Vbase.Isa.Translation;
 
 namespace Vbase.Isa.Harts;
 
@@ -34,7 +35,7 @@ internal sealed unsafe class DecodedPage
         PhysicalPage = physicalPage;
         Host = host;
         Slots = (DecodedInstruction*)NativeMemory.AllocZeroed(SlotCount + 2, (nuint)sizeof(DecodedInstruction));
-        Invalidate(0, SlotCount - 1);
+        ResetSlots(0, SlotCount - 1);
         Slots[SlotCount].Execute = &Hart.FallOffPage;
         Slots[SlotCount + 1].Execute = &Hart.FallOffPage;
     }
@@ -56,12 +57,51 @@ internal sealed unsafe class DecodedPage
     /// </summary>
     public bool Uncached => Host is null;
 
+    /// <summary>The code of [firstSlot, lastSlot] changed: forget its decodes, and a translation that covers it.</summary>
     public void Invalidate(int firstSlot, int lastSlot)
+    {
+        if (Region is not null && Region.Covers(firstSlot, lastSlot))
+        {
+            DropRegion();
+        }
+        ResetSlots(firstSlot, lastSlot);
+    }
+
+    /// <summary>Puts the decode sentinel back in [firstSlot, lastSlot] (code unchanged: a straddling or uncached slot).</summary>
+    public void ResetSlots(int firstSlot, int lastSlot)
     {
         for (int i = Math.Max(0, firstSlot); i <= Math.Min(SlotCount - 1, lastSlot); i++)
         {
             Slots[i] = default;
             Slots[i].Execute = Uncached ? &Hart.FetchSlowAndExecute : &Hart.DecodeAndExecute;
+        }
+    }
+
+    // ---- Translation (Translation/RegionTranslator.cs) ----
+
+    /// <summary>The translated code of this page, if it got hot; its block heads' slots enter it.</summary>
+    public TranslatedRegion? Region;
+    /// <summary>Counts down on backward jumps within the page and on entries into it; at zero the page is translated.</summary>
+    public int Heat;
+    /// <summary>Slots execution was seen to enter hot: where translation explores from.</summary>
+    public readonly List<int> Entries = [];
+    /// <summary>Translations and invalidations so far: a page whose code keeps changing stops being translated.</summary>
+    public int Translations, RegionDrops;
+
+    /// <summary>Forgets the translation: its heads go back to their interpreter handlers, and code running in it leaves.</summary>
+    public void DropRegion()
+    {
+        TranslatedRegion region = Region!;
+        Region = null;
+        region.Valid = false;
+        RegionDrops++;
+        foreach (int slot in region.HeadSlots)
+        {
+            if (Slots[slot].RegionEntry != 0)
+            {
+                Slots[slot].Execute = Slots[slot].Handler;
+                Slots[slot].RegionEntry = 0;
+            }
         }
     }
 
@@ -79,7 +119,8 @@ public sealed unsafe partial class Hart
     // Load and store TLBs, one pair per effective privilege (U, S, M) so a privilege change only re-points
     // them. 256 direct-mapped entries each: enough for the working set of the programs we run, and cheap to
     // flush on satp writes and sfence.vma.
-    private const int TlbEntries = 256, TlbSets = 6;
+    internal const int TlbEntries = 256;
+    private const int TlbSets = 6;
     private readonly TlbEntry* tlb;
     private TlbEntry* loadTlb, storeTlb;
     private Privilege dataPrivilege;
@@ -182,13 +223,13 @@ public sealed unsafe partial class Hart
                 // may still refuse it, with an access fault, when the instruction runs).
                 if (!uncachedPages.TryGetValue(physical >> 12, out page))
                 {
-                    page = new DecodedPage(physical >> 12, null);
+                    page = new DecodedPage(physical >> 12, null) { Heat = int.MaxValue };
                     uncachedPages[physical >> 12] = page;
                 }
             }
             else if (!decodedPages.TryGetValue(physical >> 12, out page) || page.Host != host)
             {
-                page = new DecodedPage(physical >> 12, host);
+                page = new DecodedPage(physical >> 12, host) { Heat = InitialHeat };
                 decodedPages[physical >> 12] = page;
                 // Stores to a page that now holds code must take the slow path, which invalidates decodes.
                 for (int i = 0; i < 3; i++)
@@ -218,7 +259,8 @@ public sealed unsafe partial class Hart
             pc = NextPc;
             return null;
         }
-        return fetchSlots + ((pc & 0xFFF) >> 1);
+        DecodedInstruction* slot = fetchSlots + ((pc & 0xFFF) >> 1);
+        return --fetchPage!.Heat <= 0 ? BecameHot(slot) : slot;
     }
 
     /// <summary>
@@ -230,7 +272,9 @@ public sealed unsafe partial class Hart
     {
         if (((target ^ from) >> 12) == 0)
         {
-            return fetchSlots + ((target & 0xFFF) >> 1);
+            DecodedInstruction* slot = fetchSlots + ((target & 0xFFF) >> 1);
+            // A backward jump within the page (a loop) heats it towards translation.
+            return target <= from && --fetchPage!.Heat <= 0 ? BecameHot(slot) : slot;
         }
         NextPc = target;
         return null;
@@ -273,7 +317,7 @@ public sealed unsafe partial class Hart
         h.lastStraddling = *slot;
         h.lastStraddlingPc = h.PcOf(slot);
         DecodedInstruction* next = slot->Execute(h, slot);
-        h.fetchPage!.Invalidate(DecodedPage.SlotCount - 1, DecodedPage.SlotCount - 1);
+        h.fetchPage!.ResetSlots(DecodedPage.SlotCount - 1, DecodedPage.SlotCount - 1);
         return next;
     }
 
@@ -346,7 +390,7 @@ public sealed unsafe partial class Hart
         h.lastStraddling = *slot;
         h.lastStraddlingPc = pc;
         DecodedInstruction* next = slot->Execute(h, slot);
-        page.Invalidate((int)((pc & 0xFFF) >> 1), (int)((pc & 0xFFF) >> 1));
+        page.ResetSlots((int)((pc & 0xFFF) >> 1), (int)((pc & 0xFFF) >> 1));
         return next;
     }
 

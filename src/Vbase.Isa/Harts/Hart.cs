@@ -23,6 +23,13 @@ public sealed record HartOptions
 {
     public ulong HartId { get; init; }
     public ulong ResetPc { get; init; } = 0x8000_0000;
+    /// <summary>How instructions run: the translator (the default) or the reference interpreter alone.</summary>
+    public ExecutionEngine Engine { get; init; } = ExecutionEngine.Translator;
+    /// <summary>
+    /// How hot a code page must get before it is translated: the number of backward jumps within it plus
+    /// entries into it. Lower translates sooner (tests use 1 so that nearly everything runs translated).
+    /// </summary>
+    public int TranslationThreshold { get; init; } = 64;
 }
 
 /// <summary>One observed retired (or trapping) instruction, for tracing.</summary>

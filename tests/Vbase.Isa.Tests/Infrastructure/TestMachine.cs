@@ -37,7 +37,7 @@ public sealed class TestMachine : IDisposable
     public TestMachine(HartOptions? options = null)
     {
         Memory = new TestMemory();
-        Hart = new Hart(Memory, options);
+        Hart = new Hart(Memory, options ?? new HartOptions { TranslationThreshold = 1 });
         Memory.OnExit = _ => Hart.RequestStop();
         WriteWords(MachineHandler, Sb(Zero, Zero, 0), J(0));
         WriteWords(SupervisorHandler, Ecall(), J(0));

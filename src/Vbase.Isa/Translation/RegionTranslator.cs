@@ -1,0 +1,848 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using Vbase.Isa.Decoding;
+using Vbase.Isa.Execution;
+using Vbase.Isa.Harts;
+
+namespace Vbase.Isa.Translation;
+
+/// <summary>
+/// Translates the hot code of a page into one IL method (a <see cref="DynamicMethod"/> the .NET JIT compiles to
+/// machine code). Hand-written rather than a library because it is the hot path: each guest instruction becomes
+/// a few IL operations on the register file, loads and stores inline the TLB lookup, and jumps between blocks
+/// of the page are IL branches, so a loop runs without returning to the interpreter.
+/// </summary>
+/// <remarks>
+/// Exactness. The translation keeps the interpreter's contract to the instruction:
+/// <list type="bullet">
+/// <item>Registers live in the hart's register file throughout (nothing cached), so a trap or a slow-path call
+/// (a device, the hypervisor, a secure architecture) sees exactly the interpreter's state.</item>
+/// <item>A block runs only if all of it fits before the hart's next event (<c>eventCycle</c>: the budget, the
+/// timer, a pending interrupt check); otherwise the region returns and the interpreter runs up to the event,
+/// so interrupts are taken on exactly the instruction they would be without translation.</item>
+/// <item>Before a slow-path access the region writes <c>Cycle</c> and the current slot, so the access sees the
+/// right time and a fault the right pc; after it, the region leaves if the access raised an event or changed
+/// the page's code (self-modifying code invalidates the region: <see cref="TranslatedRegion.Valid"/>).</item>
+/// <item>Only instructions that cannot change privilege, translation or interrupt state are translated; CSR
+/// accesses, fences.i, xRETs, ecall/ebreak, WFI, atomics and illegal words end a block and are interpreted.</item>
+/// </list>
+/// </remarks>
+internal static unsafe class RegionTranslator
+{
+    /// <summary>A page is translated at most this many times (new entries found hot) before it is left to the interpreter.</summary>
+    public const int MaxTranslationsPerPage = 16;
+    /// <summary>A page whose code changed under its translation this many times is left to the interpreter.</summary>
+    public const int MaxDropsPerPage = 8;
+    private const int MaxBlockLength = 64;
+    private const int MaxRegionInstructions = 4096;
+
+    private enum Kind : byte
+    {
+        Untranslated,
+        Nop,
+        Value,
+        Load,
+        Store,
+        Branch,
+        Jal,
+        Jalr,
+    }
+
+    /// <summary>One translated block: straight-line code from a head slot to a jump or a fall-through.</summary>
+    private sealed class Block(int head)
+    {
+        public readonly int Head = head;
+        public readonly List<(int Slot, DecodedInstruction D)> Body = [];
+        /// <summary>Where control goes after the last instruction when it is not a jump.</summary>
+        public int FallThrough = -1;
+    }
+
+    /// <summary>
+    /// Explores the page from its entries along fall-throughs and direct jumps, and compiles the blocks found.
+    /// Null if no entry starts with a translatable instruction.
+    /// </summary>
+    public static TranslatedRegion? Translate(DecodedPage page)
+    {
+        List<Block> blocks = Explore(page);
+        if (blocks.Count == 0)
+        {
+            return null;
+        }
+        var heads = new int[blocks.Count];
+        var lengths = new int[blocks.Count];
+        ulong chunks = 0;
+        for (int b = 0; b < blocks.Count; b++)
+        {
+            heads[b] = blocks[b].Head;
+            lengths[b] = blocks[b].Body.Count;
+            foreach (var (slot, d) in blocks[b].Body)
+            {
+                uint offset = (uint)slot * 2;
+                chunks |= (1UL << (int)(offset >> 6)) | (1UL << (int)((offset + d.Length - 1u) >> 6));
+                page.MarkDecoded(offset, d.Length); // stores into translated code must invalidate it
+            }
+        }
+        var region = new TranslatedRegion(page, heads, lengths, chunks);
+        region.Code = new Emitter(page, blocks).Compile(region);
+        for (int b = 0; b < blocks.Count; b++)
+        {
+            DecodedInstruction* slot = page.Slots + heads[b];
+            *slot = blocks[b].Body[0].D;
+            slot->RegionEntry = (ushort)(b + 1);
+            slot->Execute = Hart.EnterRegionHandler;
+        }
+        return region;
+    }
+
+    private static List<Block> Explore(DecodedPage page)
+    {
+        var blocks = new List<Block>();
+        var leaders = new HashSet<int>();
+        var work = new Queue<int>();
+        void AddLeader(int slot)
+        {
+            if (slot is >= 0 and < DecodedPage.SlotCount && leaders.Add(slot))
+            {
+                work.Enqueue(slot);
+            }
+        }
+        foreach (int entry in page.Entries)
+        {
+            AddLeader(entry);
+        }
+        int total = 0;
+        while (work.Count > 0 && total < MaxRegionInstructions)
+        {
+            var block = new Block(work.Dequeue());
+            int slot = block.Head;
+            while (true)
+            {
+                if (!TryDecode(page, slot, out DecodedInstruction d))
+                {
+                    block.FallThrough = slot; // a 4-byte instruction straddling into the next page
+                    break;
+                }
+                int next = slot + d.Length / 2;
+                Kind kind = KindOf(in d);
+                if (kind == Kind.Untranslated)
+                {
+                    // Interpreted; where it continues is worth entering again.
+                    block.FallThrough = slot;
+                    if (!d.IsIllegal)
+                    {
+                        AddLeader(next);
+                    }
+                    break;
+                }
+                block.Body.Add((slot, d));
+                if (kind is Kind.Branch or Kind.Jal)
+                {
+                    long target = slot * 2L + d.Imm;
+                    if (target is >= 0 and < 4096)
+                    {
+                        AddLeader((int)(target >> 1));
+                    }
+                }
+                if (kind == Kind.Branch || (kind is Kind.Jal or Kind.Jalr && d.Rd != DecodedInstruction.SinkRegister))
+                {
+                    AddLeader(next); // the not-taken path, or where a call returns
+                }
+                if (kind is Kind.Branch or Kind.Jal or Kind.Jalr)
+                {
+                    break;
+                }
+                if (next >= DecodedPage.SlotCount || block.Body.Count >= MaxBlockLength || leaders.Contains(next))
+                {
+                    AddLeader(next);
+                    block.FallThrough = next;
+                    break;
+                }
+                slot = next;
+            }
+            if (block.Body.Count > 0)
+            {
+                blocks.Add(block);
+                total += block.Body.Count;
+            }
+        }
+        return blocks;
+    }
+
+    private static bool TryDecode(DecodedPage page, int slot, out DecodedInstruction d)
+    {
+        uint offset = (uint)slot * 2;
+        uint low = *(ushort*)(page.Host + offset);
+        if ((low & 3) == 3 && offset > 0xFFC)
+        {
+            d = default;
+            return false;
+        }
+        InstructionDecoder.Decode((low & 3) == 3 ? *(uint*)(page.Host + offset) : low, out d);
+        return true;
+    }
+
+    private static Kind KindOf(in DecodedInstruction d)
+    {
+        if (d.IsIllegal)
+        {
+            return Kind.Untranslated;
+        }
+        string name = d.Mnemonic;
+        if (ValueOps.ContainsKey(name))
+        {
+            return Kind.Value;
+        }
+        if (LoadOps.ContainsKey(name))
+        {
+            return Kind.Load;
+        }
+        if (StoreOps.ContainsKey(name))
+        {
+            return Kind.Store;
+        }
+        if (BranchOps.ContainsKey(name))
+        {
+            return Kind.Branch;
+        }
+        return name switch
+        {
+            "jal" => Kind.Jal,
+            "jalr" => Kind.Jalr,
+            "fence" => Kind.Nop,
+            _ => Kind.Untranslated,
+        };
+    }
+
+    // ---- The instruction set, as data ---------------------------------------------------------------------
+    //
+    // A value instruction computes rd from rs1 and rs2 (or the immediate). Its row pushes operand a, operand b
+    // (each through an optional conversion) and applies the operation; "w" forms sign-extend a 32-bit result.
+
+    private delegate void ValueEmitter(Emitter e, in DecodedInstruction d);
+
+    private static ValueEmitter Binary(OpCode op, bool immediate, bool word = false) => (Emitter e, in DecodedInstruction d) =>
+    {
+        e.PushRegister(d.Rs1);
+        e.PushOperand2(in d, immediate);
+        e.Il.Emit(op);
+        if (word)
+        {
+            e.Il.Emit(OpCodes.Conv_I4);
+            e.Il.Emit(OpCodes.Conv_I8);
+        }
+    };
+
+    /// <summary>Shifts: the amount is masked to 6 bits (5 for the word forms), as RV64 requires and IL does not.</summary>
+    private static ValueEmitter Shift(OpCode op, bool immediate, OpCode? word = null) => (Emitter e, in DecodedInstruction d) =>
+    {
+        e.PushRegister(d.Rs1);
+        if (word is { } narrow)
+        {
+            e.Il.Emit(narrow);
+        }
+        e.PushOperand2(in d, immediate);
+        e.Il.Emit(OpCodes.Conv_I4);
+        e.Il.Emit(OpCodes.Ldc_I4, word is null ? 63 : 31);
+        e.Il.Emit(OpCodes.And);
+        e.Il.Emit(op);
+        e.Il.Emit(OpCodes.Conv_I8);
+    };
+
+    private static ValueEmitter Compare(OpCode op, bool immediate) => (Emitter e, in DecodedInstruction d) =>
+    {
+        e.PushRegister(d.Rs1);
+        e.PushOperand2(in d, immediate);
+        e.Il.Emit(op);
+        e.Il.Emit(OpCodes.Conv_U8);
+    };
+
+    /// <summary>Calls the interpreter's value function (M extension), so both engines share one definition.</summary>
+    private static ValueEmitter Call(string function, OpCode? narrow = null) => (Emitter e, in DecodedInstruction d) =>
+    {
+        MethodInfo method = typeof(Executors).GetMethod(function, BindingFlags.NonPublic | BindingFlags.Static)
+            ?? throw new MissingMethodException(nameof(Executors), function);
+        e.PushRegister(d.Rs1);
+        if (narrow is { } n1)
+        {
+            e.Il.Emit(n1);
+        }
+        e.PushRegister(d.Rs2);
+        if (narrow is { } n2)
+        {
+            e.Il.Emit(n2);
+        }
+        e.Il.Emit(OpCodes.Call, method);
+        e.Il.Emit(OpCodes.Conv_I8); // no-op for 64-bit results; sign-extends the 32-bit ones
+    };
+
+    private static readonly Dictionary<string, ValueEmitter> ValueOps = new()
+    {
+        ["lui"] = (Emitter e, in DecodedInstruction d) => e.Il.Emit(OpCodes.Ldc_I8, d.Imm),
+        ["auipc"] = (Emitter e, in DecodedInstruction d) => e.PushPc(d.Imm),
+        ["addi"] = Binary(OpCodes.Add, true),
+        ["slti"] = Compare(OpCodes.Clt, true),
+        ["sltiu"] = Compare(OpCodes.Clt_Un, true),
+        ["xori"] = Binary(OpCodes.Xor, true),
+        ["ori"] = Binary(OpCodes.Or, true),
+        ["andi"] = Binary(OpCodes.And, true),
+        ["slli"] = Shift(OpCodes.Shl, true),
+        ["srli"] = Shift(OpCodes.Shr_Un, true),
+        ["srai"] = Shift(OpCodes.Shr, true),
+        ["add"] = Binary(OpCodes.Add, false),
+        ["sub"] = Binary(OpCodes.Sub, false),
+        ["sll"] = Shift(OpCodes.Shl, false),
+        ["slt"] = Compare(OpCodes.Clt, false),
+        ["sltu"] = Compare(OpCodes.Clt_Un, false),
+        ["xor"] = Binary(OpCodes.Xor, false),
+        ["srl"] = Shift(OpCodes.Shr_Un, false),
+        ["sra"] = Shift(OpCodes.Shr, false),
+        ["or"] = Binary(OpCodes.Or, false),
+        ["and"] = Binary(OpCodes.And, false),
+        ["addiw"] = Binary(OpCodes.Add, true, word: true),
+        ["slliw"] = Shift(OpCodes.Shl, true, OpCodes.Conv_I4),
+        ["srliw"] = Shift(OpCodes.Shr_Un, true, OpCodes.Conv_U4),
+        ["sraiw"] = Shift(OpCodes.Shr, true, OpCodes.Conv_I4),
+        ["addw"] = Binary(OpCodes.Add, false, word: true),
+        ["subw"] = Binary(OpCodes.Sub, false, word: true),
+        ["sllw"] = Shift(OpCodes.Shl, false, OpCodes.Conv_I4),
+        ["srlw"] = Shift(OpCodes.Shr_Un, false, OpCodes.Conv_U4),
+        ["sraw"] = Shift(OpCodes.Shr, false, OpCodes.Conv_I4),
+        ["mul"] = Binary(OpCodes.Mul, false),
+        ["mulw"] = Binary(OpCodes.Mul, false, word: true),
+        ["mulh"] = Call(nameof(Executors.MulHighSigned)),
+        ["mulhu"] = Call(nameof(Executors.MulHighUnsigned)),
+        ["mulhsu"] = Call(nameof(Executors.MulHighSignedUnsigned)),
+        ["div"] = Call(nameof(Executors.SignedDiv)),
+        ["divu"] = Call(nameof(Executors.UnsignedDiv)),
+        ["rem"] = Call(nameof(Executors.SignedRem)),
+        ["remu"] = Call(nameof(Executors.UnsignedRem)),
+        ["divw"] = Call(nameof(Executors.SignedDiv32), OpCodes.Conv_I4),
+        ["divuw"] = Call(nameof(Executors.UnsignedDiv32), OpCodes.Conv_U4),
+        ["remw"] = Call(nameof(Executors.SignedRem32), OpCodes.Conv_I4),
+        ["remuw"] = Call(nameof(Executors.UnsignedRem32), OpCodes.Conv_U4),
+    };
+
+    /// <summary>Loads: size, the host read, and the extension of the raw value the slow path returns.</summary>
+    private static readonly Dictionary<string, (int Size, OpCode Read, OpCode Extend)> LoadOps = new()
+    {
+        ["lb"] = (1, OpCodes.Ldind_I1, OpCodes.Conv_I1),
+        ["lh"] = (2, OpCodes.Ldind_I2, OpCodes.Conv_I2),
+        ["lw"] = (4, OpCodes.Ldind_I4, OpCodes.Conv_I4),
+        ["ld"] = (8, OpCodes.Ldind_I8, OpCodes.Nop),
+        ["lbu"] = (1, OpCodes.Ldind_U1, OpCodes.Conv_U1),
+        ["lhu"] = (2, OpCodes.Ldind_U2, OpCodes.Conv_U2),
+        ["lwu"] = (4, OpCodes.Ldind_U4, OpCodes.Conv_U4),
+    };
+
+    private static readonly Dictionary<string, (int Size, OpCode Write)> StoreOps = new()
+    {
+        ["sb"] = (1, OpCodes.Stind_I1),
+        ["sh"] = (2, OpCodes.Stind_I2),
+        ["sw"] = (4, OpCodes.Stind_I4),
+        ["sd"] = (8, OpCodes.Stind_I8),
+    };
+
+    /// <summary>Branches: the IL branch taken when the RISC-V one is.</summary>
+    private static readonly Dictionary<string, OpCode> BranchOps = new()
+    {
+        ["beq"] = OpCodes.Beq,
+        ["bne"] = OpCodes.Bne_Un,
+        ["blt"] = OpCodes.Blt,
+        ["bge"] = OpCodes.Bge,
+        ["bltu"] = OpCodes.Blt_Un,
+        ["bgeu"] = OpCodes.Bge_Un,
+    };
+
+    // ---- IL generation --------------------------------------------------------------------------------------
+
+    private const BindingFlags Instance = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+
+    private static FieldInfo HartField(string name) =>
+        typeof(Hart).GetField(name, Instance) ?? throw new MissingFieldException(nameof(Hart), name);
+
+    private static readonly FieldInfo RegistersField = HartField("X");
+    private static readonly FieldInfo CycleField = HartField(nameof(Hart.Cycle));
+    private static readonly FieldInfo EventCycleField = HartField("eventCycle");
+    private static readonly FieldInfo NextPcField = HartField(nameof(Hart.NextPc));
+    private static readonly FieldInfo CurrentField = HartField("current");
+    private static readonly FieldInfo VirtualBaseField = HartField("fetchVirtualBase");
+    private static readonly FieldInfo LoadTlbField = HartField("loadTlb");
+    private static readonly FieldInfo StoreTlbField = HartField("storeTlb");
+    private static readonly FieldInfo ValidField = typeof(TranslatedRegion).GetField(nameof(TranslatedRegion.Valid))!;
+    private static readonly MethodInfo LoadSlowMethod = typeof(Hart).GetMethod("LoadSlow", Instance)
+        ?? throw new MissingMethodException(nameof(Hart), "LoadSlow");
+    private static readonly MethodInfo StoreSlowMethod = typeof(Hart).GetMethod("StoreSlow", Instance)
+        ?? throw new MissingMethodException(nameof(Hart), "StoreSlow");
+    private static readonly int SlotSize = sizeof(DecodedInstruction);
+    private static readonly int TlbEntrySize = sizeof(TlbEntry);
+
+    /// <summary>
+    /// Writes one region's method. Arguments: 0 the region (the delegate's target), 1 the hart, 2 the entry
+    /// block. Locals hold the register file pointer, the cycle count at the start of the current block, the
+    /// page's virtual base and the TLBs, read once per entry: nothing that can change them is translated.
+    /// </summary>
+    private sealed class Emitter
+    {
+        private readonly DecodedPage page;
+        private readonly List<Block> blocks;
+        private readonly Dictionary<int, int> blockAt = [];
+        private readonly DynamicMethod method;
+        public readonly ILGenerator Il;
+        private readonly LocalBuilder registers, cycle, virtualBase, loadTlb, storeTlb, address, value, entry;
+        private readonly Label[] heads, bodies;
+        private int slot; // of the instruction being emitted
+
+        public Emitter(DecodedPage page, List<Block> blocks)
+        {
+            this.page = page;
+            this.blocks = blocks;
+            for (int b = 0; b < blocks.Count; b++)
+            {
+                blockAt[blocks[b].Head] = b;
+            }
+            method = new DynamicMethod($"region_{page.PhysicalPage:x}", typeof(DecodedInstruction*),
+                [typeof(TranslatedRegion), typeof(Hart), typeof(int)], typeof(Hart), skipVisibility: true);
+            Il = method.GetILGenerator();
+            registers = Il.DeclareLocal(typeof(ulong*));
+            cycle = Il.DeclareLocal(typeof(ulong));
+            virtualBase = Il.DeclareLocal(typeof(ulong));
+            loadTlb = Il.DeclareLocal(typeof(byte*));
+            storeTlb = Il.DeclareLocal(typeof(byte*));
+            address = Il.DeclareLocal(typeof(ulong));
+            value = Il.DeclareLocal(typeof(ulong));
+            entry = Il.DeclareLocal(typeof(byte*));
+            heads = new Label[blocks.Count];
+            bodies = new Label[blocks.Count];
+            for (int b = 0; b < blocks.Count; b++)
+            {
+                heads[b] = Il.DefineLabel();
+                bodies[b] = Il.DefineLabel();
+            }
+        }
+
+        public RegionCode Compile(TranslatedRegion region)
+        {
+            LoadHartField(RegistersField, registers);
+            LoadHartField(CycleField, cycle);
+            LoadHartField(VirtualBaseField, virtualBase);
+            LoadHartField(LoadTlbField, loadTlb);
+            LoadHartField(StoreTlbField, storeTlb);
+            // EnterRegion has checked that the entry block fits: start in its body.
+            Il.Emit(OpCodes.Ldarg_2);
+            Il.Emit(OpCodes.Switch, bodies);
+            Il.Emit(OpCodes.Ldstr, "no such block in this region");
+            Il.Emit(OpCodes.Newobj, typeof(InvalidOperationException).GetConstructor([typeof(string)])!);
+            Il.Emit(OpCodes.Throw);
+            for (int b = 0; b < blocks.Count; b++)
+            {
+                EmitBlock(b);
+            }
+            return (RegionCode)method.CreateDelegate(typeof(RegionCode), region);
+        }
+
+        private void LoadHartField(FieldInfo field, LocalBuilder into)
+        {
+            Il.Emit(OpCodes.Ldarg_1);
+            Il.Emit(OpCodes.Ldfld, field);
+            Il.Emit(OpCodes.Stloc, into);
+        }
+
+        private void EmitBlock(int b)
+        {
+            Block block = blocks[b];
+            int length = block.Body.Count;
+            // Head: run the block only if all of it fits before the next event; else let the interpreter step.
+            Il.MarkLabel(heads[b]);
+            Il.Emit(OpCodes.Ldloc, cycle);
+            Il.Emit(OpCodes.Ldc_I8, (long)length);
+            Il.Emit(OpCodes.Add);
+            Il.Emit(OpCodes.Ldarg_1);
+            Il.Emit(OpCodes.Ldfld, EventCycleField);
+            Il.Emit(OpCodes.Ble_Un, bodies[b]);
+            ExitToSlot(block.Head, -1);
+            Il.MarkLabel(bodies[b]);
+            for (int i = 0; i < length; i++)
+            {
+                var (at, d) = block.Body[i];
+                slot = at;
+                EmitInstruction(in d, i, length);
+            }
+            if (block.FallThrough >= 0)
+            {
+                GoTo(block.FallThrough, length);
+            }
+        }
+
+        private void EmitInstruction(in DecodedInstruction d, int index, int blockLength)
+        {
+            string name = d.Mnemonic;
+            int next = slot + d.Length / 2;
+            switch (KindOf(in d))
+            {
+                case Kind.Nop:
+                    break;
+                case Kind.Value:
+                    if (d.Rd != DecodedInstruction.SinkRegister)
+                    {
+                        BeginRegisterWrite(d.Rd);
+                        ValueOps[name](this, in d);
+                        Il.Emit(OpCodes.Stind_I8);
+                    }
+                    break;
+                case Kind.Load:
+                    EmitLoad(in d, LoadOps[name], index, next);
+                    break;
+                case Kind.Store:
+                    EmitStore(in d, StoreOps[name], index, next);
+                    break;
+                case Kind.Branch:
+                {
+                    Label taken = Il.DefineLabel();
+                    PushRegister(d.Rs1);
+                    PushRegister(d.Rs2);
+                    Il.Emit(BranchOps[name], taken);
+                    GoTo(next, blockLength);
+                    Il.MarkLabel(taken);
+                    GoToOffset(slot * 2L + d.Imm, blockLength);
+                    break;
+                }
+                case Kind.Jal:
+                    WriteLink(in d);
+                    GoToOffset(slot * 2L + d.Imm, blockLength);
+                    break;
+                case Kind.Jalr:
+                {
+                    // target = (rs1 + imm) & ~1, read before rd is written (they may be the same register).
+                    PushRegister(d.Rs1);
+                    Il.Emit(OpCodes.Ldc_I8, d.Imm);
+                    Il.Emit(OpCodes.Add);
+                    Il.Emit(OpCodes.Ldc_I8, ~1L);
+                    Il.Emit(OpCodes.And);
+                    Il.Emit(OpCodes.Stloc, address);
+                    WriteLink(in d);
+                    // Within the page: continue at the target's slot (re-entering translation if it is a head).
+                    Label away = Il.DefineLabel();
+                    Il.Emit(OpCodes.Ldloc, address);
+                    Il.Emit(OpCodes.Ldloc, virtualBase);
+                    Il.Emit(OpCodes.Xor);
+                    Il.Emit(OpCodes.Ldc_I4, 12);
+                    Il.Emit(OpCodes.Shr_Un);
+                    Il.Emit(OpCodes.Brtrue, away);
+                    SetCycle(blockLength - 1);
+                    Il.Emit(OpCodes.Ldc_I8, (long)page.Slots);
+                    Il.Emit(OpCodes.Conv_U);
+                    Il.Emit(OpCodes.Ldloc, address);
+                    Il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+                    Il.Emit(OpCodes.And);
+                    Il.Emit(OpCodes.Ldc_I4, 1);
+                    Il.Emit(OpCodes.Shr_Un);
+                    Il.Emit(OpCodes.Ldc_I8, (long)SlotSize);
+                    Il.Emit(OpCodes.Mul);
+                    Il.Emit(OpCodes.Conv_U);
+                    Il.Emit(OpCodes.Add);
+                    Il.Emit(OpCodes.Ret);
+                    Il.MarkLabel(away);
+                    ExitToPc(() => Il.Emit(OpCodes.Ldloc, address), blockLength - 1);
+                    break;
+                }
+                default:
+                    throw new InvalidOperationException($"{name} is not translated");
+            }
+        }
+
+        private void WriteLink(in DecodedInstruction d)
+        {
+            if (d.Rd != DecodedInstruction.SinkRegister)
+            {
+                BeginRegisterWrite(d.Rd);
+                PushPc(d.Length);
+                Il.Emit(OpCodes.Stind_I8);
+            }
+        }
+
+        /// <summary>
+        /// The TLB fast path inline (as <c>Hart.Load</c>), the interpreter's slow path otherwise. The value is
+        /// written only if the access did not trap.
+        /// </summary>
+        private void EmitLoad(in DecodedInstruction d, (int Size, OpCode Read, OpCode Extend) op, int index, int next)
+        {
+            Label slow = Il.DefineLabel(), done = Il.DefineLabel();
+            ComputeAddressAndProbe(in d, loadTlb, op.Size, slow);
+            // Fast: value = *(T*)(entry->Host + (va & 0xFFF))
+            PushHostPointer();
+            Il.Emit(op.Read);
+            if (op.Size != 8)
+            {
+                Il.Emit(IsUnsigned(op.Extend) ? OpCodes.Conv_U8 : OpCodes.Conv_I8);
+            }
+            Il.Emit(OpCodes.Stloc, value);
+            WriteLoaded(d.Rd);
+            Il.Emit(OpCodes.Br, done);
+
+            Il.MarkLabel(slow);
+            BeforeSlowPath(index);
+            Il.Emit(OpCodes.Ldarg_1);
+            Il.Emit(OpCodes.Ldloc, address);
+            Il.Emit(OpCodes.Ldc_I4, op.Size);
+            Il.Emit(OpCodes.Ldloca, value);
+            Il.Emit(OpCodes.Call, LoadSlowMethod);
+            TrapExitIfFalse(index);
+            if (op.Extend != OpCodes.Nop)
+            {
+                Il.Emit(OpCodes.Ldloc, value);
+                Il.Emit(op.Extend);
+                Il.Emit(IsUnsigned(op.Extend) ? OpCodes.Conv_U8 : OpCodes.Conv_I8);
+                Il.Emit(OpCodes.Stloc, value);
+            }
+            WriteLoaded(d.Rd);
+            AfterSlowPath(index, next);
+            Il.MarkLabel(done);
+        }
+
+        private static bool IsUnsigned(OpCode extend) => extend == OpCodes.Conv_U1 || extend == OpCodes.Conv_U2 || extend == OpCodes.Conv_U4;
+
+        private void WriteLoaded(byte rd)
+        {
+            if (rd != DecodedInstruction.SinkRegister)
+            {
+                BeginRegisterWrite(rd);
+                Il.Emit(OpCodes.Ldloc, value);
+                Il.Emit(OpCodes.Stind_I8);
+            }
+        }
+
+        private void EmitStore(in DecodedInstruction d, (int Size, OpCode Write) op, int index, int next)
+        {
+            Label slow = Il.DefineLabel(), done = Il.DefineLabel();
+            ComputeAddressAndProbe(in d, storeTlb, op.Size, slow);
+            PushHostPointer();
+            PushRegister(d.Rs2);
+            if (op.Size != 8)
+            {
+                Il.Emit(OpCodes.Conv_U4);
+            }
+            Il.Emit(op.Write);
+            Il.Emit(OpCodes.Br, done);
+
+            Il.MarkLabel(slow);
+            BeforeSlowPath(index);
+            Il.Emit(OpCodes.Ldarg_1);
+            Il.Emit(OpCodes.Ldloc, address);
+            Il.Emit(OpCodes.Ldc_I4, op.Size);
+            PushRegister(d.Rs2);
+            Il.Emit(OpCodes.Call, StoreSlowMethod);
+            TrapExitIfFalse(index);
+            AfterSlowPath(index, next);
+            Il.MarkLabel(done);
+        }
+
+        /// <summary>
+        /// address = rs1 + imm; entry = tlb + (vpn &amp; 255); goes to <paramref name="slow"/> unless the entry
+        /// holds the page and the access stays inside it.
+        /// </summary>
+        private void ComputeAddressAndProbe(in DecodedInstruction d, LocalBuilder tlb, int size, Label slow)
+        {
+            PushRegister(d.Rs1);
+            Il.Emit(OpCodes.Ldc_I8, d.Imm);
+            Il.Emit(OpCodes.Add);
+            Il.Emit(OpCodes.Stloc, address);
+            Il.Emit(OpCodes.Ldloc, tlb);
+            Il.Emit(OpCodes.Ldloc, address);
+            Il.Emit(OpCodes.Ldc_I4, 12);
+            Il.Emit(OpCodes.Shr_Un);
+            Il.Emit(OpCodes.Ldc_I8, (long)(Hart.TlbEntries - 1));
+            Il.Emit(OpCodes.And);
+            Il.Emit(OpCodes.Ldc_I8, (long)TlbEntrySize);
+            Il.Emit(OpCodes.Mul);
+            Il.Emit(OpCodes.Conv_U);
+            Il.Emit(OpCodes.Add);
+            Il.Emit(OpCodes.Stloc, entry);
+            // entry->Tag == va >> 12
+            Il.Emit(OpCodes.Ldloc, entry);
+            Il.Emit(OpCodes.Ldind_I8);
+            Il.Emit(OpCodes.Ldloc, address);
+            Il.Emit(OpCodes.Ldc_I4, 12);
+            Il.Emit(OpCodes.Shr_Un);
+            Il.Emit(OpCodes.Bne_Un, slow);
+            if (size > 1)
+            {
+                Il.Emit(OpCodes.Ldloc, address);
+                Il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+                Il.Emit(OpCodes.And);
+                Il.Emit(OpCodes.Ldc_I8, 4096L - size);
+                Il.Emit(OpCodes.Bgt_Un, slow);
+            }
+        }
+
+        /// <summary>Pushes entry->Host + (address &amp; 0xFFF).</summary>
+        private void PushHostPointer()
+        {
+            Il.Emit(OpCodes.Ldloc, entry);
+            Il.Emit(OpCodes.Ldc_I4, sizeof(ulong));
+            Il.Emit(OpCodes.Add);
+            Il.Emit(OpCodes.Ldind_I);
+            Il.Emit(OpCodes.Ldloc, address);
+            Il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+            Il.Emit(OpCodes.And);
+            Il.Emit(OpCodes.Conv_U);
+            Il.Emit(OpCodes.Add);
+        }
+
+        /// <summary>What the interpreter would hold during this instruction: Cycle (time, for devices) and the slot (the pc, for a fault).</summary>
+        private void BeforeSlowPath(int index)
+        {
+            SetCycle(index);
+            Il.Emit(OpCodes.Ldarg_1);
+            PushSlot(slot);
+            Il.Emit(OpCodes.Stfld, CurrentField);
+        }
+
+        /// <summary>The access trapped: the hart is at the trap vector; this instruction counts as executed.</summary>
+        private void TrapExitIfFalse(int index)
+        {
+            Label ok = Il.DefineLabel();
+            Il.Emit(OpCodes.Brtrue, ok);
+            SetCycle(index);
+            Il.Emit(OpCodes.Ldc_I4_0);
+            Il.Emit(OpCodes.Conv_U);
+            Il.Emit(OpCodes.Ret);
+            Il.MarkLabel(ok);
+        }
+
+        /// <summary>
+        /// After a slow-path access that went through: leave (continuing at the next instruction) if it raised
+        /// an event the run loop must see, or rewrote this page's code.
+        /// </summary>
+        private void AfterSlowPath(int index, int next)
+        {
+            Label leave = Il.DefineLabel(), stay = Il.DefineLabel();
+            Il.Emit(OpCodes.Ldarg_0);
+            Il.Emit(OpCodes.Ldfld, ValidField);
+            Il.Emit(OpCodes.Brfalse, leave);
+            Il.Emit(OpCodes.Ldarg_1);
+            Il.Emit(OpCodes.Ldfld, EventCycleField);
+            Il.Emit(OpCodes.Ldloc, cycle);
+            Il.Emit(OpCodes.Ldc_I8, (long)index + 1);
+            Il.Emit(OpCodes.Add);
+            Il.Emit(OpCodes.Bgt_Un, stay);
+            Il.MarkLabel(leave);
+            ExitToSlot(next, index);
+            Il.MarkLabel(stay);
+        }
+
+        /// <summary>Continues at page offset <paramref name="offset"/> after a block of <paramref name="blockLength"/>.</summary>
+        private void GoToOffset(long offset, int blockLength)
+        {
+            if (offset is >= 0 and < 4096)
+            {
+                GoTo((int)(offset >> 1), blockLength);
+            }
+            else
+            {
+                ExitToPc(() =>
+                {
+                    Il.Emit(OpCodes.Ldloc, virtualBase);
+                    Il.Emit(OpCodes.Ldc_I8, offset);
+                    Il.Emit(OpCodes.Add);
+                }, blockLength - 1);
+            }
+        }
+
+        /// <summary>Continues at <paramref name="target"/>: a branch to its block, or a return to the interpreter.</summary>
+        private void GoTo(int target, int blockLength)
+        {
+            if (blockAt.TryGetValue(target, out int b))
+            {
+                Il.Emit(OpCodes.Ldloc, cycle);
+                Il.Emit(OpCodes.Ldc_I8, (long)blockLength);
+                Il.Emit(OpCodes.Add);
+                Il.Emit(OpCodes.Stloc, cycle);
+                Il.Emit(OpCodes.Br, heads[b]);
+            }
+            else if (target < DecodedPage.SlotCount)
+            {
+                ExitToSlot(target, blockLength - 1);
+            }
+            else
+            {
+                GoToOffset(target * 2L, blockLength); // off the end of the page
+            }
+        }
+
+        /// <summary>Returns to the run loop at a slot; the loop counts one more instruction (hence −1 conventions).</summary>
+        private void ExitToSlot(int target, int cycleDelta)
+        {
+            SetCycle(cycleDelta);
+            PushSlot(target);
+            Il.Emit(OpCodes.Ret);
+        }
+
+        private void ExitToPc(Action pushTarget, int cycleDelta)
+        {
+            Il.Emit(OpCodes.Ldarg_1);
+            pushTarget();
+            Il.Emit(OpCodes.Stfld, NextPcField);
+            SetCycle(cycleDelta);
+            Il.Emit(OpCodes.Ldc_I4_0);
+            Il.Emit(OpCodes.Conv_U);
+            Il.Emit(OpCodes.Ret);
+        }
+
+        /// <summary>hart.Cycle = cycle at the start of this block + <paramref name="delta"/>.</summary>
+        private void SetCycle(long delta)
+        {
+            Il.Emit(OpCodes.Ldarg_1);
+            Il.Emit(OpCodes.Ldloc, cycle);
+            Il.Emit(OpCodes.Ldc_I8, delta);
+            Il.Emit(OpCodes.Add);
+            Il.Emit(OpCodes.Stfld, CycleField);
+        }
+
+        private void PushSlot(int target)
+        {
+            Il.Emit(OpCodes.Ldc_I8, (long)(page.Slots + target));
+            Il.Emit(OpCodes.Conv_U);
+        }
+
+        /// <summary>Pushes the pc of the current instruction plus <paramref name="delta"/>.</summary>
+        public void PushPc(long delta)
+        {
+            Il.Emit(OpCodes.Ldloc, virtualBase);
+            Il.Emit(OpCodes.Ldc_I8, slot * 2L + delta);
+            Il.Emit(OpCodes.Add);
+        }
+
+        public void PushRegister(byte register)
+        {
+            if (register == 0)
+            {
+                Il.Emit(OpCodes.Ldc_I8, 0L);
+                return;
+            }
+            Il.Emit(OpCodes.Ldloc, registers);
+            Il.Emit(OpCodes.Ldc_I4, register * sizeof(ulong));
+            Il.Emit(OpCodes.Add);
+            Il.Emit(OpCodes.Ldind_I8);
+        }
+
+        /// <summary>The second operand: the immediate, or rs2.</summary>
+        public void PushOperand2(in DecodedInstruction d, bool immediate)
+        {
+            if (immediate)
+            {
+                Il.Emit(OpCodes.Ldc_I8, d.Imm);
+            }
+            else
+            {
+                PushRegister(d.Rs2);
+            }
+        }
+
+        private void BeginRegisterWrite(byte register)
+        {
+            Il.Emit(OpCodes.Ldloc, registers);
+            Il.Emit(OpCodes.Ldc_I4, register * sizeof(ulong));
+            Il.Emit(OpCodes.Add);
+        }
+    }
+}
