@@ -23,6 +23,8 @@ public unsafe struct DecodedInstruction
     /// region): the block's index in its region plus one; 0 elsewhere.
     /// </summary>
     public ushort RegionEntry;
+    /// <summary>With <see cref="RegionEntry"/>: which of the page's translations the block belongs to.</summary>
+    public byte RegionIndex;
 
     public const ushort IllegalIndex = ushort.MaxValue;
     public const byte SinkRegister = 32;

@@ -57,12 +57,19 @@ internal sealed unsafe class DecodedPage
     /// </summary>
     public bool Uncached => Host is null;
 
-    /// <summary>The code of [firstSlot, lastSlot] changed: forget its decodes, and a translation that covers it.</summary>
+    /// <summary>The code of [firstSlot, lastSlot] changed: forget its decodes, and the translations that cover it.</summary>
     public void Invalidate(int firstSlot, int lastSlot)
     {
-        if (Region is not null && Region.Covers(firstSlot, lastSlot))
+        if (RegionCount != 0)
         {
-            DropRegion();
+            for (int r = 0; r < Regions.Length; r++)
+            {
+                if (Regions[r] is { } region && region.Covers(firstSlot, lastSlot))
+                {
+                    DropRegion(r);
+                    RegionDrops++;
+                }
+            }
         }
         ResetSlots(firstSlot, lastSlot);
     }
@@ -79,25 +86,42 @@ internal sealed unsafe class DecodedPage
 
     // ---- Translation (Translation/RegionTranslator.cs) ----
 
-    /// <summary>The translated code of this page, if it got hot; its block heads' slots enter it.</summary>
-    public TranslatedRegion? Region;
+    /// <summary>
+    /// The translations of this page, each grown from one hot entry; a block head's slot names its region
+    /// (<see cref="DecodedInstruction.RegionIndex"/>). Null entries are free.
+    /// </summary>
+    public readonly TranslatedRegion?[] Regions = new TranslatedRegion?[RegionTranslator.MaxRegionsPerPage];
+    public int RegionCount;
     /// <summary>Counts down on backward jumps within the page and on entries into it; at zero the page is translated.</summary>
     public int Heat;
-    /// <summary>Slots execution was seen to enter hot: where translation explores from.</summary>
-    public readonly List<int> Entries = [];
     /// <summary>Translations and invalidations so far: a page whose code keeps changing stops being translated.</summary>
     public int Translations, RegionDrops;
 
-    /// <summary>Forgets the translation: its heads go back to their interpreter handlers, and code running in it leaves.</summary>
-    public void DropRegion()
+    /// <summary>Installs a translation in a free place; false if the page has no room left.</summary>
+    public bool TryAddRegion(TranslatedRegion region, out int index)
     {
-        TranslatedRegion region = Region!;
-        Region = null;
+        for (index = 0; index < Regions.Length; index++)
+        {
+            if (Regions[index] is null)
+            {
+                Regions[index] = region;
+                RegionCount++;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Forgets a translation: its heads go back to their interpreter handlers, and code running in it leaves.</summary>
+    public void DropRegion(int index)
+    {
+        TranslatedRegion region = Regions[index]!;
+        Regions[index] = null;
+        RegionCount--;
         region.Valid = false;
-        RegionDrops++;
         foreach (int slot in region.HeadSlots)
         {
-            if (Slots[slot].RegionEntry != 0)
+            if (Slots[slot].RegionEntry != 0 && Slots[slot].RegionIndex == index)
             {
                 Slots[slot].Execute = Slots[slot].Handler;
                 Slots[slot].RegionEntry = 0;

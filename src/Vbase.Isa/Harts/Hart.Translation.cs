@@ -23,39 +23,31 @@ public sealed unsafe partial class Hart
     public int TranslatedRegions { get; private set; }
 
     /// <summary>
-    /// The page's heat ran out at <paramref name="slot"/>: translate the page from the entries seen so far plus
-    /// this one. Returns the slot, which now enters the translation if it could be translated.
+    /// The page's heat ran out at <paramref name="slot"/>: translate the code reachable from it (within the
+    /// page, up to other translations' heads). Returns the slot, which now enters the translation if it could
+    /// be translated.
     /// </summary>
     private DecodedInstruction* BecameHot(DecodedInstruction* slot)
     {
         DecodedPage page = fetchPage!;
         page.Heat = InitialHeat;
-        if (options.Engine != ExecutionEngine.Translator || page.Uncached
-            || page.Translations >= RegionTranslator.MaxTranslationsPerPage || page.RegionDrops >= RegionTranslator.MaxDropsPerPage)
-        {
-            page.Heat = int.MaxValue; // never again: the interpreter keeps this page
-            return slot;
-        }
         if (slot->RegionEntry != 0)
         {
             return slot;
         }
         int index = (int)(slot - page.Slots);
-        if (index >= DecodedPage.SlotCount)
+        if (options.Engine != ExecutionEngine.Translator || page.Uncached || index >= DecodedPage.SlotCount
+            || page.Translations >= RegionTranslator.MaxTranslationsPerPage || page.RegionDrops >= RegionTranslator.MaxDropsPerPage)
         {
-            return slot; // the sentinel past the end of the page
+            if (index < DecodedPage.SlotCount)
+            {
+                page.Heat = int.MaxValue; // never again: the interpreter keeps this page
+            }
+            return slot;
         }
-        page.Entries.Add(index);
-        if (page.Region is not null)
-        {
-            page.DropRegion();
-            page.RegionDrops--; // a re-translation, not a code change
-        }
-        TranslatedRegion? region = RegionTranslator.Translate(page);
         page.Translations++;
-        if (region is not null)
+        if (RegionTranslator.Translate(page, index))
         {
-            page.Region = region;
             TranslatedRegions++;
         }
         return slot;
@@ -70,13 +62,57 @@ public sealed unsafe partial class Hart
 
     internal static DecodedInstruction* EnterRegion(Hart h, DecodedInstruction* d)
     {
-        TranslatedRegion? region = h.fetchPage!.Region;
+        TranslatedRegion? region = h.fetchPage!.Regions[d->RegionIndex];
         if (region is not null && h.Tracer is null && h.Cycle + (ulong)region.BlockLengths[d->RegionEntry - 1] <= h.eventCycle)
         {
             // The run loop counts one instruction after every handler; the region counts the rest itself.
             return region.Code(h, d->RegionEntry - 1);
         }
         return d->Handler(h, d);
+    }
+
+    // Slow paths of translated loads and stores. Out of line, to keep the translated methods small (the JIT
+    // stops optimising very large methods). They set what the interpreter would hold during the instruction
+    // (the time, for devices; the slot, for a fault's pc) and return false when the translated code must
+    // leave: the access trapped (continue at the trap vector), or it raised an event or rewrote the region's
+    // code (continue after the instruction through the run loop). translatedExit is where.
+
+    private DecodedInstruction* translatedExit;
+
+    internal static bool TranslatedLoad(Hart h, ulong va, int size, out ulong value, ulong cycle, DecodedInstruction* slot,
+        int length, TranslatedRegion region)
+    {
+        h.Cycle = cycle;
+        h.current = slot;
+        if (!h.LoadSlow(va, size, out value))
+        {
+            h.translatedExit = null;
+            return false;
+        }
+        return h.ContinueAfterSlowPath(cycle, slot, length, region);
+    }
+
+    internal static bool TranslatedStore(Hart h, ulong va, int size, ulong value, ulong cycle, DecodedInstruction* slot,
+        int length, TranslatedRegion region)
+    {
+        h.Cycle = cycle;
+        h.current = slot;
+        if (!h.StoreSlow(va, size, value))
+        {
+            h.translatedExit = null;
+            return false;
+        }
+        return h.ContinueAfterSlowPath(cycle, slot, length, region);
+    }
+
+    private bool ContinueAfterSlowPath(ulong cycle, DecodedInstruction* slot, int length, TranslatedRegion region)
+    {
+        if (region.Valid && eventCycle > cycle + 1)
+        {
+            return true;
+        }
+        translatedExit = slot + (length >> 1);
+        return false;
     }
 
     /// <summary>
@@ -87,10 +123,10 @@ public sealed unsafe partial class Hart
     {
         get
         {
-            if (current is null && (pc >> 12) == fetchVpn && fetchPage?.Region is { } region)
+            if (current is null && (pc >> 12) == fetchVpn && fetchPage is { RegionCount: > 0 } page)
             {
                 DecodedInstruction* d = fetchSlots + ((pc & 0xFFF) >> 1);
-                if (d->RegionEntry != 0)
+                if (d->RegionEntry != 0 && page.Regions[d->RegionIndex] is { } region)
                 {
                     return region.BlockLengths[d->RegionEntry - 1];
                 }

@@ -29,12 +29,18 @@ namespace Vbase.Isa.Translation;
 /// </remarks>
 internal static unsafe class RegionTranslator
 {
-    /// <summary>A page is translated at most this many times (new entries found hot) before it is left to the interpreter.</summary>
-    public const int MaxTranslationsPerPage = 16;
-    /// <summary>A page whose code changed under its translation this many times is left to the interpreter.</summary>
+    /// <summary>A page is translated at most this many times before it is left to the interpreter.</summary>
+    public const int MaxTranslationsPerPage = 64;
+    /// <summary>Translations one page holds at once (each grown from one hot entry).</summary>
+    public const int MaxRegionsPerPage = 32;
+    /// <summary>A page whose code changed under its translations this many times is left to the interpreter.</summary>
     public const int MaxDropsPerPage = 8;
     private const int MaxBlockLength = 64;
-    private const int MaxRegionInstructions = 4096;
+    // A region's size budget. The JIT compiles very large methods without optimisation (MinOpts, at about
+    // 60 KB of IL or 2000 basic blocks), which would cost more than it saves; a load or store is the largest
+    // translation (about 150 bytes of IL and 6 basic blocks).
+    private const int MaxRegionInstructions = 400;
+    private const int MaxRegionMemoryAccesses = 120;
 
     private enum Kind : byte
     {
@@ -58,15 +64,16 @@ internal static unsafe class RegionTranslator
     }
 
     /// <summary>
-    /// Explores the page from its entries along fall-throughs and direct jumps, and compiles the blocks found.
-    /// Null if no entry starts with a translatable instruction.
+    /// Translates the code reachable from <paramref name="seed"/> along fall-throughs and direct jumps within
+    /// the page, stopping at the heads of the page's other translations, and installs it. False if nothing
+    /// could be translated (an untranslatable first instruction, or no room left in the page).
     /// </summary>
-    public static TranslatedRegion? Translate(DecodedPage page)
+    public static bool Translate(DecodedPage page, int seed)
     {
-        List<Block> blocks = Explore(page);
+        List<Block> blocks = Explore(page, seed);
         if (blocks.Count == 0)
         {
-            return null;
+            return false;
         }
         var heads = new int[blocks.Count];
         var lengths = new int[blocks.Count];
@@ -83,35 +90,38 @@ internal static unsafe class RegionTranslator
             }
         }
         var region = new TranslatedRegion(page, heads, lengths, chunks);
+        if (!page.TryAddRegion(region, out int index))
+        {
+            return false;
+        }
         region.Code = new Emitter(page, blocks).Compile(region);
         for (int b = 0; b < blocks.Count; b++)
         {
             DecodedInstruction* slot = page.Slots + heads[b];
             *slot = blocks[b].Body[0].D;
             slot->RegionEntry = (ushort)(b + 1);
+            slot->RegionIndex = (byte)index;
             slot->Execute = Hart.EnterRegionHandler;
         }
-        return region;
+        return true;
     }
 
-    private static List<Block> Explore(DecodedPage page)
+    private static List<Block> Explore(DecodedPage page, int seed)
     {
         var blocks = new List<Block>();
         var leaders = new HashSet<int>();
         var work = new Queue<int>();
         void AddLeader(int slot)
         {
-            if (slot is >= 0 and < DecodedPage.SlotCount && leaders.Add(slot))
+            // Another translation's head is entered through its slot, not copied.
+            if (slot is >= 0 and < DecodedPage.SlotCount && page.Slots[slot].RegionEntry == 0 && leaders.Add(slot))
             {
                 work.Enqueue(slot);
             }
         }
-        foreach (int entry in page.Entries)
-        {
-            AddLeader(entry);
-        }
-        int total = 0;
-        while (work.Count > 0 && total < MaxRegionInstructions)
+        AddLeader(seed);
+        int instructions = 0, accesses = 0;
+        while (work.Count > 0 && instructions < MaxRegionInstructions && accesses < MaxRegionMemoryAccesses)
         {
             var block = new Block(work.Dequeue());
             int slot = block.Head;
@@ -135,6 +145,7 @@ internal static unsafe class RegionTranslator
                     break;
                 }
                 block.Body.Add((slot, d));
+                accesses += kind is Kind.Load or Kind.Store ? 1 : 0;
                 if (kind is Kind.Branch or Kind.Jal)
                 {
                     long target = slot * 2L + d.Imm;
@@ -151,7 +162,8 @@ internal static unsafe class RegionTranslator
                 {
                     break;
                 }
-                if (next >= DecodedPage.SlotCount || block.Body.Count >= MaxBlockLength || leaders.Contains(next))
+                if (next >= DecodedPage.SlotCount || block.Body.Count >= MaxBlockLength || leaders.Contains(next)
+                    || page.Slots[next].RegionEntry != 0)
                 {
                     AddLeader(next);
                     block.FallThrough = next;
@@ -162,7 +174,7 @@ internal static unsafe class RegionTranslator
             if (block.Body.Count > 0)
             {
                 blocks.Add(block);
-                total += block.Body.Count;
+                instructions += block.Body.Count;
             }
         }
         return blocks;
@@ -240,10 +252,17 @@ internal static unsafe class RegionTranslator
         {
             e.Il.Emit(narrow);
         }
-        e.PushOperand2(in d, immediate);
-        e.Il.Emit(OpCodes.Conv_I4);
-        e.Il.Emit(OpCodes.Ldc_I4, word is null ? 63 : 31);
-        e.Il.Emit(OpCodes.And);
+        if (immediate)
+        {
+            e.ConstInt((int)d.Imm & (word is null ? 63 : 31)); // the decoder already masked it
+        }
+        else
+        {
+            e.PushRegister(d.Rs2);
+            e.Il.Emit(OpCodes.Conv_I4);
+            e.ConstInt(word is null ? 63 : 31);
+            e.Il.Emit(OpCodes.And);
+        }
         e.Il.Emit(op);
         e.Il.Emit(OpCodes.Conv_I8);
     };
@@ -257,27 +276,30 @@ internal static unsafe class RegionTranslator
     };
 
     /// <summary>Calls the interpreter's value function (M extension), so both engines share one definition.</summary>
-    private static ValueEmitter Call(string function, OpCode? narrow = null) => (Emitter e, in DecodedInstruction d) =>
+    private static ValueEmitter Call(string function, OpCode? narrow = null)
     {
         MethodInfo method = typeof(Executors).GetMethod(function, BindingFlags.NonPublic | BindingFlags.Static)
             ?? throw new MissingMethodException(nameof(Executors), function);
-        e.PushRegister(d.Rs1);
-        if (narrow is { } n1)
+        return (Emitter e, in DecodedInstruction d) =>
         {
-            e.Il.Emit(n1);
-        }
-        e.PushRegister(d.Rs2);
-        if (narrow is { } n2)
-        {
-            e.Il.Emit(n2);
-        }
-        e.Il.Emit(OpCodes.Call, method);
-        e.Il.Emit(OpCodes.Conv_I8); // no-op for 64-bit results; sign-extends the 32-bit ones
-    };
+            e.PushRegister(d.Rs1);
+            if (narrow is { } n1)
+            {
+                e.Il.Emit(n1);
+            }
+            e.PushRegister(d.Rs2);
+            if (narrow is { } n2)
+            {
+                e.Il.Emit(n2);
+            }
+            e.Il.Emit(OpCodes.Call, method);
+            e.Il.Emit(OpCodes.Conv_I8); // no-op for 64-bit results; sign-extends the 32-bit ones
+        };
+    }
 
     private static readonly Dictionary<string, ValueEmitter> ValueOps = new()
     {
-        ["lui"] = (Emitter e, in DecodedInstruction d) => e.Il.Emit(OpCodes.Ldc_I8, d.Imm),
+        ["lui"] = (Emitter e, in DecodedInstruction d) => e.Const(d.Imm),
         ["auipc"] = (Emitter e, in DecodedInstruction d) => e.PushPc(d.Imm),
         ["addi"] = Binary(OpCodes.Add, true),
         ["slti"] = Compare(OpCodes.Clt, true),
@@ -322,16 +344,19 @@ internal static unsafe class RegionTranslator
         ["remuw"] = Call(nameof(Executors.UnsignedRem32), OpCodes.Conv_U4),
     };
 
-    /// <summary>Loads: size, the host read, and the extension of the raw value the slow path returns.</summary>
-    private static readonly Dictionary<string, (int Size, OpCode Read, OpCode Extend)> LoadOps = new()
+    /// <summary>
+    /// Loads: size, the host read (which extends to 32 bits), and how the result becomes 64 bits. The slow path
+    /// returns the raw value, which gets the interpreter's extension (<c>(ulong)(sbyte)v</c>, … or none).
+    /// </summary>
+    private static readonly Dictionary<string, (int Size, OpCode Read, bool Signed)> LoadOps = new()
     {
-        ["lb"] = (1, OpCodes.Ldind_I1, OpCodes.Conv_I1),
-        ["lh"] = (2, OpCodes.Ldind_I2, OpCodes.Conv_I2),
-        ["lw"] = (4, OpCodes.Ldind_I4, OpCodes.Conv_I4),
-        ["ld"] = (8, OpCodes.Ldind_I8, OpCodes.Nop),
-        ["lbu"] = (1, OpCodes.Ldind_U1, OpCodes.Conv_U1),
-        ["lhu"] = (2, OpCodes.Ldind_U2, OpCodes.Conv_U2),
-        ["lwu"] = (4, OpCodes.Ldind_U4, OpCodes.Conv_U4),
+        ["lb"] = (1, OpCodes.Ldind_I1, true),
+        ["lh"] = (2, OpCodes.Ldind_I2, true),
+        ["lw"] = (4, OpCodes.Ldind_I4, true),
+        ["ld"] = (8, OpCodes.Ldind_I8, false),
+        ["lbu"] = (1, OpCodes.Ldind_U1, false),
+        ["lhu"] = (2, OpCodes.Ldind_U2, false),
+        ["lwu"] = (4, OpCodes.Ldind_U4, false),
     };
 
     private static readonly Dictionary<string, (int Size, OpCode Write)> StoreOps = new()
@@ -360,26 +385,29 @@ internal static unsafe class RegionTranslator
     private static FieldInfo HartField(string name) =>
         typeof(Hart).GetField(name, Instance) ?? throw new MissingFieldException(nameof(Hart), name);
 
+    private static MethodInfo HartMethod(string name) =>
+        typeof(Hart).GetMethod(name, Instance | BindingFlags.Static) ?? throw new MissingMethodException(nameof(Hart), name);
+
     private static readonly FieldInfo RegistersField = HartField("X");
     private static readonly FieldInfo CycleField = HartField(nameof(Hart.Cycle));
     private static readonly FieldInfo EventCycleField = HartField("eventCycle");
     private static readonly FieldInfo NextPcField = HartField(nameof(Hart.NextPc));
-    private static readonly FieldInfo CurrentField = HartField("current");
     private static readonly FieldInfo VirtualBaseField = HartField("fetchVirtualBase");
     private static readonly FieldInfo LoadTlbField = HartField("loadTlb");
     private static readonly FieldInfo StoreTlbField = HartField("storeTlb");
-    private static readonly FieldInfo ValidField = typeof(TranslatedRegion).GetField(nameof(TranslatedRegion.Valid))!;
-    private static readonly MethodInfo LoadSlowMethod = typeof(Hart).GetMethod("LoadSlow", Instance)
-        ?? throw new MissingMethodException(nameof(Hart), "LoadSlow");
-    private static readonly MethodInfo StoreSlowMethod = typeof(Hart).GetMethod("StoreSlow", Instance)
-        ?? throw new MissingMethodException(nameof(Hart), "StoreSlow");
-    private static readonly int SlotSize = sizeof(DecodedInstruction);
-    private static readonly int TlbEntrySize = sizeof(TlbEntry);
+    private static readonly FieldInfo ExitField = HartField("translatedExit");
+    private static readonly MethodInfo LoadSlowPath = HartMethod(nameof(Hart.TranslatedLoad));
+    private static readonly MethodInfo StoreSlowPath = HartMethod(nameof(Hart.TranslatedStore));
+    private static readonly int SlotSizeLog2 = System.Numerics.BitOperations.Log2((uint)sizeof(DecodedInstruction));
+    private static readonly int TlbEntrySizeLog2 = System.Numerics.BitOperations.Log2((uint)sizeof(TlbEntry));
 
     /// <summary>
     /// Writes one region's method. Arguments: 0 the region (the delegate's target), 1 the hart, 2 the entry
     /// block. Locals hold the register file pointer, the cycle count at the start of the current block, the
-    /// page's virtual base and the TLBs, read once per entry: nothing that can change them is translated.
+    /// page's virtual base and the TLBs, read once per entry (nothing that can change them is translated).
+    /// Within a block, guest registers live in IL locals: each is read from the register file at its first use
+    /// and written back before the block ends and before every slow path, which sees exactly the
+    /// interpreter's register file (and may change it: the locals are reloaded after it).
     /// </summary>
     private sealed class Emitter
     {
@@ -389,7 +417,10 @@ internal static unsafe class RegionTranslator
         private readonly DynamicMethod method;
         public readonly ILGenerator Il;
         private readonly LocalBuilder registers, cycle, virtualBase, loadTlb, storeTlb, address, value, entry;
+        private readonly LocalBuilder?[] guest = new LocalBuilder?[32];
+        private readonly bool[] loaded = new bool[32], dirty = new bool[32];
         private readonly Label[] heads, bodies;
+        private readonly Label leave;
         private int slot; // of the instruction being emitted
 
         public Emitter(DecodedPage page, List<Block> blocks)
@@ -418,6 +449,7 @@ internal static unsafe class RegionTranslator
                 heads[b] = Il.DefineLabel();
                 bodies[b] = Il.DefineLabel();
             }
+            leave = Il.DefineLabel();
         }
 
         public RegionCode Compile(TranslatedRegion region)
@@ -437,8 +469,17 @@ internal static unsafe class RegionTranslator
             {
                 EmitBlock(b);
             }
+            // Where a slow path that said "leave" goes: it has set Cycle and the continuation.
+            Il.MarkLabel(leave);
+            Il.Emit(OpCodes.Ldarg_1);
+            Il.Emit(OpCodes.Ldfld, ExitField);
+            Il.Emit(OpCodes.Ret);
+            ILSize = Il.ILOffset;
             return (RegionCode)method.CreateDelegate(typeof(RegionCode), region);
         }
+
+        /// <summary>Bytes of IL written (the JIT's optimisation limits are on this).</summary>
+        public int ILSize { get; private set; }
 
         private void LoadHartField(FieldInfo field, LocalBuilder into)
         {
@@ -451,10 +492,12 @@ internal static unsafe class RegionTranslator
         {
             Block block = blocks[b];
             int length = block.Body.Count;
+            Array.Clear(loaded);
+            Array.Clear(dirty);
             // Head: run the block only if all of it fits before the next event; else let the interpreter step.
             Il.MarkLabel(heads[b]);
             Il.Emit(OpCodes.Ldloc, cycle);
-            Il.Emit(OpCodes.Ldc_I8, (long)length);
+            Const(length);
             Il.Emit(OpCodes.Add);
             Il.Emit(OpCodes.Ldarg_1);
             Il.Emit(OpCodes.Ldfld, EventCycleField);
@@ -469,6 +512,7 @@ internal static unsafe class RegionTranslator
             }
             if (block.FallThrough >= 0)
             {
+                WriteBack();
                 GoTo(block.FallThrough, length);
             }
         }
@@ -484,20 +528,22 @@ internal static unsafe class RegionTranslator
                 case Kind.Value:
                     if (d.Rd != DecodedInstruction.SinkRegister)
                     {
-                        BeginRegisterWrite(d.Rd);
                         ValueOps[name](this, in d);
-                        Il.Emit(OpCodes.Stind_I8);
+                        SetRegister(d.Rd);
                     }
                     break;
                 case Kind.Load:
-                    EmitLoad(in d, LoadOps[name], index, next);
+                    EmitLoad(in d, LoadOps[name], index);
                     break;
                 case Kind.Store:
-                    EmitStore(in d, StoreOps[name], index, next);
+                    EmitStore(in d, StoreOps[name], index);
                     break;
                 case Kind.Branch:
                 {
                     Label taken = Il.DefineLabel();
+                    Use(d.Rs1);
+                    Use(d.Rs2);
+                    WriteBack();
                     PushRegister(d.Rs1);
                     PushRegister(d.Rs2);
                     Il.Emit(BranchOps[name], taken);
@@ -508,36 +554,35 @@ internal static unsafe class RegionTranslator
                 }
                 case Kind.Jal:
                     WriteLink(in d);
+                    WriteBack();
                     GoToOffset(slot * 2L + d.Imm, blockLength);
                     break;
                 case Kind.Jalr:
                 {
                     // target = (rs1 + imm) & ~1, read before rd is written (they may be the same register).
                     PushRegister(d.Rs1);
-                    Il.Emit(OpCodes.Ldc_I8, d.Imm);
+                    Const(d.Imm);
                     Il.Emit(OpCodes.Add);
-                    Il.Emit(OpCodes.Ldc_I8, ~1L);
+                    Const(~1L);
                     Il.Emit(OpCodes.And);
                     Il.Emit(OpCodes.Stloc, address);
                     WriteLink(in d);
+                    WriteBack();
                     // Within the page: continue at the target's slot (re-entering translation if it is a head).
                     Label away = Il.DefineLabel();
                     Il.Emit(OpCodes.Ldloc, address);
                     Il.Emit(OpCodes.Ldloc, virtualBase);
                     Il.Emit(OpCodes.Xor);
-                    Il.Emit(OpCodes.Ldc_I4, 12);
+                    ConstInt(12);
                     Il.Emit(OpCodes.Shr_Un);
                     Il.Emit(OpCodes.Brtrue, away);
                     SetCycle(blockLength - 1);
-                    Il.Emit(OpCodes.Ldc_I8, (long)page.Slots);
-                    Il.Emit(OpCodes.Conv_U);
+                    PushSlot(0);
                     Il.Emit(OpCodes.Ldloc, address);
-                    Il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+                    Const(0xFFF);
                     Il.Emit(OpCodes.And);
-                    Il.Emit(OpCodes.Ldc_I4, 1);
-                    Il.Emit(OpCodes.Shr_Un);
-                    Il.Emit(OpCodes.Ldc_I8, (long)SlotSize);
-                    Il.Emit(OpCodes.Mul);
+                    ConstInt(SlotSizeLog2 - 1); // (offset / 2) slots
+                    Il.Emit(OpCodes.Shl);
                     Il.Emit(OpCodes.Conv_U);
                     Il.Emit(OpCodes.Add);
                     Il.Emit(OpCodes.Ret);
@@ -554,9 +599,8 @@ internal static unsafe class RegionTranslator
         {
             if (d.Rd != DecodedInstruction.SinkRegister)
             {
-                BeginRegisterWrite(d.Rd);
                 PushPc(d.Length);
-                Il.Emit(OpCodes.Stind_I8);
+                SetRegister(d.Rd);
             }
         }
 
@@ -564,56 +608,60 @@ internal static unsafe class RegionTranslator
         /// The TLB fast path inline (as <c>Hart.Load</c>), the interpreter's slow path otherwise. The value is
         /// written only if the access did not trap.
         /// </summary>
-        private void EmitLoad(in DecodedInstruction d, (int Size, OpCode Read, OpCode Extend) op, int index, int next)
+        private void EmitLoad(in DecodedInstruction d, (int Size, OpCode Read, bool Signed) op, int index)
         {
             Label slow = Il.DefineLabel(), done = Il.DefineLabel();
+            Use(d.Rs1);
+            bool[] dirtyBefore = (bool[])dirty.Clone(), loadedBefore = (bool[])loaded.Clone();
             ComputeAddressAndProbe(in d, loadTlb, op.Size, slow);
             // Fast: value = *(T*)(entry->Host + (va & 0xFFF))
             PushHostPointer();
             Il.Emit(op.Read);
             if (op.Size != 8)
             {
-                Il.Emit(IsUnsigned(op.Extend) ? OpCodes.Conv_U8 : OpCodes.Conv_I8);
+                Il.Emit(op.Signed ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
             }
-            Il.Emit(OpCodes.Stloc, value);
-            WriteLoaded(d.Rd);
+            SetLoaded(d.Rd);
             Il.Emit(OpCodes.Br, done);
 
+            // Slow: the register state is the one before the fast path wrote rd.
             Il.MarkLabel(slow);
-            BeforeSlowPath(index);
+            Flush(dirtyBefore);
             Il.Emit(OpCodes.Ldarg_1);
             Il.Emit(OpCodes.Ldloc, address);
-            Il.Emit(OpCodes.Ldc_I4, op.Size);
+            ConstInt(op.Size);
             Il.Emit(OpCodes.Ldloca, value);
-            Il.Emit(OpCodes.Call, LoadSlowMethod);
-            TrapExitIfFalse(index);
-            if (op.Extend != OpCodes.Nop)
+            SlowPathArguments(index, d.Length);
+            Il.Emit(OpCodes.Call, LoadSlowPath);
+            Il.Emit(OpCodes.Brfalse, leave);
+            Reload(loadedBefore);
+            Il.Emit(OpCodes.Ldloc, value);
+            if (op.Signed)
             {
-                Il.Emit(OpCodes.Ldloc, value);
-                Il.Emit(op.Extend);
-                Il.Emit(IsUnsigned(op.Extend) ? OpCodes.Conv_U8 : OpCodes.Conv_I8);
-                Il.Emit(OpCodes.Stloc, value);
+                Il.Emit(op.Size switch { 1 => OpCodes.Conv_I1, 2 => OpCodes.Conv_I2, _ => OpCodes.Conv_I4 });
+                Il.Emit(OpCodes.Conv_I8);
             }
-            WriteLoaded(d.Rd);
-            AfterSlowPath(index, next);
+            SetLoaded(d.Rd);
             Il.MarkLabel(done);
         }
 
-        private static bool IsUnsigned(OpCode extend) => extend == OpCodes.Conv_U1 || extend == OpCodes.Conv_U2 || extend == OpCodes.Conv_U4;
-
-        private void WriteLoaded(byte rd)
+        private void SetLoaded(byte rd)
         {
             if (rd != DecodedInstruction.SinkRegister)
             {
-                BeginRegisterWrite(rd);
-                Il.Emit(OpCodes.Ldloc, value);
-                Il.Emit(OpCodes.Stind_I8);
+                SetRegister(rd);
+            }
+            else
+            {
+                Il.Emit(OpCodes.Pop);
             }
         }
 
-        private void EmitStore(in DecodedInstruction d, (int Size, OpCode Write) op, int index, int next)
+        private void EmitStore(in DecodedInstruction d, (int Size, OpCode Write) op, int index)
         {
             Label slow = Il.DefineLabel(), done = Il.DefineLabel();
+            Use(d.Rs1);
+            Use(d.Rs2);
             ComputeAddressAndProbe(in d, storeTlb, op.Size, slow);
             PushHostPointer();
             PushRegister(d.Rs2);
@@ -625,15 +673,27 @@ internal static unsafe class RegionTranslator
             Il.Emit(OpCodes.Br, done);
 
             Il.MarkLabel(slow);
-            BeforeSlowPath(index);
+            Flush(dirty);
             Il.Emit(OpCodes.Ldarg_1);
             Il.Emit(OpCodes.Ldloc, address);
-            Il.Emit(OpCodes.Ldc_I4, op.Size);
+            ConstInt(op.Size);
             PushRegister(d.Rs2);
-            Il.Emit(OpCodes.Call, StoreSlowMethod);
-            TrapExitIfFalse(index);
-            AfterSlowPath(index, next);
+            SlowPathArguments(index, d.Length);
+            Il.Emit(OpCodes.Call, StoreSlowPath);
+            Il.Emit(OpCodes.Brfalse, leave);
+            Reload(loaded);
             Il.MarkLabel(done);
+        }
+
+        /// <summary>cycle (this instruction's: the block's start + index), slot, length, region.</summary>
+        private void SlowPathArguments(int index, int length)
+        {
+            Il.Emit(OpCodes.Ldloc, cycle);
+            Const(index);
+            Il.Emit(OpCodes.Add);
+            PushSlot(slot);
+            ConstInt(length);
+            Il.Emit(OpCodes.Ldarg_0);
         }
 
         /// <summary>
@@ -643,17 +703,18 @@ internal static unsafe class RegionTranslator
         private void ComputeAddressAndProbe(in DecodedInstruction d, LocalBuilder tlb, int size, Label slow)
         {
             PushRegister(d.Rs1);
-            Il.Emit(OpCodes.Ldc_I8, d.Imm);
-            Il.Emit(OpCodes.Add);
+            if (d.Imm != 0)
+            {
+                Const(d.Imm);
+                Il.Emit(OpCodes.Add);
+            }
             Il.Emit(OpCodes.Stloc, address);
             Il.Emit(OpCodes.Ldloc, tlb);
             Il.Emit(OpCodes.Ldloc, address);
-            Il.Emit(OpCodes.Ldc_I4, 12);
+            ConstInt(12 - TlbEntrySizeLog2);
             Il.Emit(OpCodes.Shr_Un);
-            Il.Emit(OpCodes.Ldc_I8, (long)(Hart.TlbEntries - 1));
+            Const((Hart.TlbEntries - 1) << TlbEntrySizeLog2);
             Il.Emit(OpCodes.And);
-            Il.Emit(OpCodes.Ldc_I8, (long)TlbEntrySize);
-            Il.Emit(OpCodes.Mul);
             Il.Emit(OpCodes.Conv_U);
             Il.Emit(OpCodes.Add);
             Il.Emit(OpCodes.Stloc, entry);
@@ -661,15 +722,15 @@ internal static unsafe class RegionTranslator
             Il.Emit(OpCodes.Ldloc, entry);
             Il.Emit(OpCodes.Ldind_I8);
             Il.Emit(OpCodes.Ldloc, address);
-            Il.Emit(OpCodes.Ldc_I4, 12);
+            ConstInt(12);
             Il.Emit(OpCodes.Shr_Un);
             Il.Emit(OpCodes.Bne_Un, slow);
             if (size > 1)
             {
                 Il.Emit(OpCodes.Ldloc, address);
-                Il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+                Const(0xFFF);
                 Il.Emit(OpCodes.And);
-                Il.Emit(OpCodes.Ldc_I8, 4096L - size);
+                Const(4096 - size);
                 Il.Emit(OpCodes.Bgt_Un, slow);
             }
         }
@@ -678,56 +739,14 @@ internal static unsafe class RegionTranslator
         private void PushHostPointer()
         {
             Il.Emit(OpCodes.Ldloc, entry);
-            Il.Emit(OpCodes.Ldc_I4, sizeof(ulong));
+            ConstInt(sizeof(ulong));
             Il.Emit(OpCodes.Add);
             Il.Emit(OpCodes.Ldind_I);
             Il.Emit(OpCodes.Ldloc, address);
-            Il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+            Const(0xFFF);
             Il.Emit(OpCodes.And);
             Il.Emit(OpCodes.Conv_U);
             Il.Emit(OpCodes.Add);
-        }
-
-        /// <summary>What the interpreter would hold during this instruction: Cycle (time, for devices) and the slot (the pc, for a fault).</summary>
-        private void BeforeSlowPath(int index)
-        {
-            SetCycle(index);
-            Il.Emit(OpCodes.Ldarg_1);
-            PushSlot(slot);
-            Il.Emit(OpCodes.Stfld, CurrentField);
-        }
-
-        /// <summary>The access trapped: the hart is at the trap vector; this instruction counts as executed.</summary>
-        private void TrapExitIfFalse(int index)
-        {
-            Label ok = Il.DefineLabel();
-            Il.Emit(OpCodes.Brtrue, ok);
-            SetCycle(index);
-            Il.Emit(OpCodes.Ldc_I4_0);
-            Il.Emit(OpCodes.Conv_U);
-            Il.Emit(OpCodes.Ret);
-            Il.MarkLabel(ok);
-        }
-
-        /// <summary>
-        /// After a slow-path access that went through: leave (continuing at the next instruction) if it raised
-        /// an event the run loop must see, or rewrote this page's code.
-        /// </summary>
-        private void AfterSlowPath(int index, int next)
-        {
-            Label leave = Il.DefineLabel(), stay = Il.DefineLabel();
-            Il.Emit(OpCodes.Ldarg_0);
-            Il.Emit(OpCodes.Ldfld, ValidField);
-            Il.Emit(OpCodes.Brfalse, leave);
-            Il.Emit(OpCodes.Ldarg_1);
-            Il.Emit(OpCodes.Ldfld, EventCycleField);
-            Il.Emit(OpCodes.Ldloc, cycle);
-            Il.Emit(OpCodes.Ldc_I8, (long)index + 1);
-            Il.Emit(OpCodes.Add);
-            Il.Emit(OpCodes.Bgt_Un, stay);
-            Il.MarkLabel(leave);
-            ExitToSlot(next, index);
-            Il.MarkLabel(stay);
         }
 
         /// <summary>Continues at page offset <paramref name="offset"/> after a block of <paramref name="blockLength"/>.</summary>
@@ -742,7 +761,7 @@ internal static unsafe class RegionTranslator
                 ExitToPc(() =>
                 {
                     Il.Emit(OpCodes.Ldloc, virtualBase);
-                    Il.Emit(OpCodes.Ldc_I8, offset);
+                    Const(offset);
                     Il.Emit(OpCodes.Add);
                 }, blockLength - 1);
             }
@@ -754,7 +773,7 @@ internal static unsafe class RegionTranslator
             if (blockAt.TryGetValue(target, out int b))
             {
                 Il.Emit(OpCodes.Ldloc, cycle);
-                Il.Emit(OpCodes.Ldc_I8, (long)blockLength);
+                Const(blockLength);
                 Il.Emit(OpCodes.Add);
                 Il.Emit(OpCodes.Stloc, cycle);
                 Il.Emit(OpCodes.Br, heads[b]);
@@ -793,7 +812,7 @@ internal static unsafe class RegionTranslator
         {
             Il.Emit(OpCodes.Ldarg_1);
             Il.Emit(OpCodes.Ldloc, cycle);
-            Il.Emit(OpCodes.Ldc_I8, delta);
+            Const(delta);
             Il.Emit(OpCodes.Add);
             Il.Emit(OpCodes.Stfld, CycleField);
         }
@@ -808,21 +827,43 @@ internal static unsafe class RegionTranslator
         public void PushPc(long delta)
         {
             Il.Emit(OpCodes.Ldloc, virtualBase);
-            Il.Emit(OpCodes.Ldc_I8, slot * 2L + delta);
+            Const(slot * 2L + delta);
             Il.Emit(OpCodes.Add);
+        }
+
+        // ---- Guest registers in locals ----
+
+        private LocalBuilder Local(int register) => guest[register] ??= Il.DeclareLocal(typeof(ulong));
+
+        /// <summary>Makes sure the register's local holds its value (read from the register file at first use in the block).</summary>
+        public void Use(byte register)
+        {
+            if (register is 0 or DecodedInstruction.SinkRegister || loaded[register])
+            {
+                return;
+            }
+            PushRegisterAddress(register);
+            Il.Emit(OpCodes.Ldind_I8);
+            Il.Emit(OpCodes.Stloc, Local(register));
+            loaded[register] = true;
         }
 
         public void PushRegister(byte register)
         {
             if (register == 0)
             {
-                Il.Emit(OpCodes.Ldc_I8, 0L);
+                Const(0);
                 return;
             }
-            Il.Emit(OpCodes.Ldloc, registers);
-            Il.Emit(OpCodes.Ldc_I4, register * sizeof(ulong));
-            Il.Emit(OpCodes.Add);
-            Il.Emit(OpCodes.Ldind_I8);
+            Use(register);
+            Il.Emit(OpCodes.Ldloc, Local(register));
+        }
+
+        /// <summary>Pops the value on the stack into a register (never x0: the caller skips writes to the sink).</summary>
+        private void SetRegister(byte register)
+        {
+            Il.Emit(OpCodes.Stloc, Local(register));
+            loaded[register] = dirty[register] = true;
         }
 
         /// <summary>The second operand: the immediate, or rs2.</summary>
@@ -830,7 +871,7 @@ internal static unsafe class RegionTranslator
         {
             if (immediate)
             {
-                Il.Emit(OpCodes.Ldc_I8, d.Imm);
+                Const(d.Imm);
             }
             else
             {
@@ -838,11 +879,89 @@ internal static unsafe class RegionTranslator
             }
         }
 
-        private void BeginRegisterWrite(byte register)
+        /// <summary>Stores the registers written in this block so far (before a slow path: they stay dirty for the fast path).</summary>
+        private void Flush(bool[] written)
+        {
+            for (int r = 1; r < 32; r++)
+            {
+                if (written[r])
+                {
+                    PushRegisterAddress(r);
+                    Il.Emit(OpCodes.Ldloc, Local(r));
+                    Il.Emit(OpCodes.Stind_I8);
+                }
+            }
+        }
+
+        /// <summary>Stores the registers written in this block: it ends next.</summary>
+        private void WriteBack()
+        {
+            Flush(dirty);
+            Array.Clear(dirty);
+        }
+
+        /// <summary>After a slow path: whatever ran (a device, the hypervisor) may have changed the register file.</summary>
+        private void Reload(bool[] cached)
+        {
+            for (int r = 1; r < 32; r++)
+            {
+                if (cached[r])
+                {
+                    PushRegisterAddress(r);
+                    Il.Emit(OpCodes.Ldind_I8);
+                    Il.Emit(OpCodes.Stloc, Local(r));
+                }
+            }
+        }
+
+        private void PushRegisterAddress(int register)
         {
             Il.Emit(OpCodes.Ldloc, registers);
-            Il.Emit(OpCodes.Ldc_I4, register * sizeof(ulong));
+            ConstInt(register * sizeof(ulong));
             Il.Emit(OpCodes.Add);
+        }
+
+        // ---- Compact constants (the JIT folds the widening) ----
+
+        public void Const(long value)
+        {
+            if (value is >= int.MinValue and <= int.MaxValue)
+            {
+                ConstInt((int)value);
+                Il.Emit(OpCodes.Conv_I8);
+            }
+            else
+            {
+                Il.Emit(OpCodes.Ldc_I8, value);
+            }
+        }
+
+        public void ConstInt(int value)
+        {
+            if (value is >= -1 and <= 8)
+            {
+                Il.Emit(value switch
+                {
+                    -1 => OpCodes.Ldc_I4_M1,
+                    0 => OpCodes.Ldc_I4_0,
+                    1 => OpCodes.Ldc_I4_1,
+                    2 => OpCodes.Ldc_I4_2,
+                    3 => OpCodes.Ldc_I4_3,
+                    4 => OpCodes.Ldc_I4_4,
+                    5 => OpCodes.Ldc_I4_5,
+                    6 => OpCodes.Ldc_I4_6,
+                    7 => OpCodes.Ldc_I4_7,
+                    _ => OpCodes.Ldc_I4_8,
+                });
+            }
+            else if (value is >= sbyte.MinValue and <= sbyte.MaxValue)
+            {
+                Il.Emit(OpCodes.Ldc_I4_S, (sbyte)value);
+            }
+            else
+            {
+                Il.Emit(OpCodes.Ldc_I4, value);
+            }
         }
     }
 }
