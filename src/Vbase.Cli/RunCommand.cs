@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Running;
@@ -79,12 +80,17 @@ internal static class RunCommand
             Description = "Drive the run with the Monitor commands in FILE, as --monitor-repl does with stdin.",
             HelpName = "FILE",
         };
+        var stats = new Option<bool>("--stats")
+        {
+            Description = "Print the instructions run, the run's wall time (from loading the images to the end, without .NET start-up) and MIPS to stderr.",
+        };
         var command = new Command("run", "Run a scenario: boot its guest domains and stream their consoles, each line prefixed by the domain's name.")
         {
-            scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands,
+            scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands, stats,
         };
         command.SetAction(parsed => Run(console, parsed.GetValue(scenario)!, parsed.GetValue(outDirectory), parsed.GetValue(maxInstructions),
-            new MonitorArguments(parsed.GetValue(monitorScript), parsed.GetValue(monitorRepl), parsed.GetValue(monitorCommands))));
+            new MonitorArguments(parsed.GetValue(monitorScript), parsed.GetValue(monitorRepl), parsed.GetValue(monitorCommands)),
+            parsed.GetValue(stats)));
         return command;
     }
 
@@ -93,7 +99,8 @@ internal static class RunCommand
         public bool Wanted => Script is not null || Repl || CommandsFile is not null;
     }
 
-    private static int Run(CliConsole console, string path, string? outDirectory, ulong? maxInstructions, MonitorArguments monitorArguments)
+    private static int Run(CliConsole console, string path, string? outDirectory, ulong? maxInstructions, MonitorArguments monitorArguments,
+        bool stats)
     {
         Scenario scenario;
         try
@@ -146,6 +153,7 @@ internal static class RunCommand
         }
         Console.CancelKeyPress += OnCancel;
         TestbedResult result;
+        long started = Stopwatch.GetTimestamp();
         try
         {
             result = testbed.Run(new TestbedOptions(console.ProgramOutput, outDirectory, maxInstructions, monitor));
@@ -165,6 +173,12 @@ internal static class RunCommand
             Console.CancelKeyPress -= OnCancel;
         }
         console.ProgramOutput.Flush();
+        if (stats)
+        {
+            double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"vbase: {result.Instructions} instructions in {seconds:0.000} s, {result.Instructions / Math.Max(seconds, 1e-9) / 1e6:0.0} MIPS"));
+        }
         return Report(console, result, outDirectory, monitor?.StopReason);
     }
 

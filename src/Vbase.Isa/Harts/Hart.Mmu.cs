@@ -94,8 +94,13 @@ internal sealed unsafe class DecodedPage
     public int RegionCount;
     /// <summary>Counts down on backward jumps within the page and on entries into it; at zero the page is translated.</summary>
     public int Heat;
-    /// <summary>Translations and invalidations so far: a page whose code keeps changing stops being translated.</summary>
+    /// <summary>
+    /// Translations and invalidations so far: a page whose code keeps changing stops being translated. They
+    /// outlive the page object (the hart carries them over when fence.i makes it decode the page afresh).
+    /// </summary>
     public int Translations, RegionDrops;
+    /// <summary>Slots found hot whose first instruction cannot be translated (a CSR access…): not tried again.</summary>
+    public HashSet<int>? UntranslatableSeeds;
 
     /// <summary>Installs a translation in a free place; false if the page has no room left.</summary>
     public bool TryAddRegion(TranslatedRegion region, out int index)
@@ -194,6 +199,10 @@ public sealed unsafe partial class Hart
     /// <summary>Drops every decoded instruction (fence.i, or memory rewritten behind the hart's back).</summary>
     public void FlushDecodeCache()
     {
+        foreach (DecodedPage page in decodedPages.Values)
+        {
+            ForgetTranslations(page);
+        }
         decodedPages.Clear();
         codeStoreVpn = ulong.MaxValue;
         Array.Clear(fetchCache);
@@ -253,7 +262,11 @@ public sealed unsafe partial class Hart
             }
             else if (!decodedPages.TryGetValue(physical >> 12, out page) || page.Host != host)
             {
-                page = new DecodedPage(physical >> 12, host) { Heat = InitialHeat };
+                if (page is not null)
+                {
+                    ForgetTranslations(page); // the frame behind the page changed
+                }
+                page = NewDecodedPage(physical >> 12, host);
                 decodedPages[physical >> 12] = page;
                 // Stores to a page that now holds code must take the slow path, which invalidates decodes.
                 for (int i = 0; i < 3; i++)

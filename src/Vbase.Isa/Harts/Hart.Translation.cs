@@ -19,8 +19,44 @@ public sealed unsafe partial class Hart
 {
     private int InitialHeat => options.Engine == ExecutionEngine.Translator ? Math.Max(1, options.TranslationThreshold) : int.MaxValue;
 
-    /// <summary>Regions translated so far (including re-translations of pages that got new entries).</summary>
+    /// <summary>Regions translated so far.</summary>
     public int TranslatedRegions { get; private set; }
+
+    /// <summary>Per physical page, the translation counters of decoded pages that were dropped (fence.i, a remap).</summary>
+    private readonly Dictionary<ulong, (int Translations, int Drops)> translationHistory = [];
+
+    private DecodedPage NewDecodedPage(ulong physicalPage, byte* host)
+    {
+        var page = new DecodedPage(physicalPage, host) { Heat = InitialHeat };
+        if (translationHistory.TryGetValue(physicalPage, out var history))
+        {
+            (page.Translations, page.RegionDrops) = history;
+        }
+        return page;
+    }
+
+    /// <summary>
+    /// The page is being dropped: stop its translated code (it leaves after its current instruction if it is
+    /// running, as when a device rewrote it) and remember how often it was translated and dropped, so code
+    /// that keeps running fence.i does not get translated again and again.
+    /// </summary>
+    private void ForgetTranslations(DecodedPage page)
+    {
+        if (page.Translations == 0)
+        {
+            return;
+        }
+        int drops = page.RegionDrops;
+        for (int r = 0; r < page.Regions.Length; r++)
+        {
+            if (page.Regions[r] is not null)
+            {
+                page.DropRegion(r);
+                drops++;
+            }
+        }
+        translationHistory[page.PhysicalPage] = (page.Translations, drops);
+    }
 
     /// <summary>
     /// The page's heat ran out at <paramref name="slot"/>: translate the code reachable from it (within the
@@ -45,10 +81,23 @@ public sealed unsafe partial class Hart
             }
             return slot;
         }
-        page.Translations++;
+        if (page.UntranslatableSeeds?.Contains(index) == true)
+        {
+            return slot;
+        }
+        if (page.RegionCount == RegionTranslator.MaxRegionsPerPage)
+        {
+            page.Heat = int.MaxValue; // full: the rest of this page stays interpreted
+            return slot;
+        }
         if (RegionTranslator.Translate(page, index))
         {
+            page.Translations++;
             TranslatedRegions++;
+        }
+        else
+        {
+            (page.UntranslatableSeeds ??= []).Add(index);
         }
         return slot;
     }

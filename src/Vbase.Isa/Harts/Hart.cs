@@ -29,7 +29,7 @@ public sealed record HartOptions
     /// How hot a code page must get before it is translated: the number of backward jumps within it plus
     /// entries into it. Lower translates sooner (tests use 1 so that nearly everything runs translated).
     /// </summary>
-    public int TranslationThreshold { get; init; } = 64;
+    public int TranslationThreshold { get; init; } = 1024;
 }
 
 /// <summary>One observed retired (or trapping) instruction, for tracing.</summary>

@@ -632,17 +632,37 @@ internal static unsafe class RegionTranslator
             ConstInt(op.Size);
             Il.Emit(OpCodes.Ldloca, value);
             SlowPathArguments(index, d.Length);
+            Label carryOn = Il.DefineLabel();
             Il.Emit(OpCodes.Call, LoadSlowPath);
+            Il.Emit(OpCodes.Brtrue, carryOn);
+            // Leaving: after a trap (no continuation) rd keeps its value; after an event the load completed, so
+            // rd gets it in the register file (the others were flushed before the call).
+            Il.Emit(OpCodes.Ldarg_1);
+            Il.Emit(OpCodes.Ldfld, ExitField);
             Il.Emit(OpCodes.Brfalse, leave);
+            if (d.Rd != DecodedInstruction.SinkRegister)
+            {
+                PushRegisterAddress(d.Rd);
+                PushSlowLoadValue(op);
+                Il.Emit(OpCodes.Stind_I8);
+            }
+            Il.Emit(OpCodes.Br, leave);
+            Il.MarkLabel(carryOn);
             Reload(loadedBefore);
+            PushSlowLoadValue(op);
+            SetLoaded(d.Rd);
+            Il.MarkLabel(done);
+        }
+
+        /// <summary>The slow path's raw value, extended as the interpreter does.</summary>
+        private void PushSlowLoadValue((int Size, OpCode Read, bool Signed) op)
+        {
             Il.Emit(OpCodes.Ldloc, value);
             if (op.Signed)
             {
                 Il.Emit(op.Size switch { 1 => OpCodes.Conv_I1, 2 => OpCodes.Conv_I2, _ => OpCodes.Conv_I4 });
                 Il.Emit(OpCodes.Conv_I8);
             }
-            SetLoaded(d.Rd);
-            Il.MarkLabel(done);
         }
 
         private void SetLoaded(byte rd)

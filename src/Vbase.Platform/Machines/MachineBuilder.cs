@@ -62,7 +62,12 @@ public static class MachineBuilder
         Stream output = config.ConsoleOutput ?? Stream.Null;
         IConsoleInput input = config.ConsoleInput ?? ConsoleInputQueue.Empty;
         var bus = new Bus(ram);
-        var hart = new Hart(bus, new HartOptions { ResetPc = image.Entry });
+        var options = new HartOptions { ResetPc = image.Entry, Engine = config.Engine };
+        if (config.TranslationThreshold is int threshold)
+        {
+            options = options with { TranslationThreshold = threshold };
+        }
+        var hart = new Hart(bus, options);
         var exit = new ExitLatch(hart);
         var plic = new Plic(hart);
         var uart = new Uart16550(output, input, level => plic.SetLevel(Uart16550.PlicSource, level));

@@ -1,3 +1,4 @@
+using Vbase.Isa.Harts;
 using Vbase.Platform.Devices;
 using Vbase.Platform.Loading;
 
@@ -26,6 +27,12 @@ public sealed record MachineConfig
 
     /// <summary>What the console receives; null means no input at all.</summary>
     public IConsoleInput? ConsoleInput { get; init; }
+
+    /// <summary>How the hart runs code: the translator (the default) or the interpreter alone, the reference lockstep tests compare against.</summary>
+    public ExecutionEngine Engine { get; init; } = ExecutionEngine.Translator;
+
+    /// <summary>The hart's <see cref="HartOptions.TranslationThreshold"/>; null keeps the hart's default.</summary>
+    public int? TranslationThreshold { get; init; }
 
     /// <summary>A sanity bound: RAM is host memory, allocated whole (lazily zeroed) up front.</summary>
     public const ulong MaxRamSize = 64UL << 30;
