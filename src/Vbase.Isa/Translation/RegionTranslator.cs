@@ -539,57 +539,57 @@ internal static unsafe class RegionTranslator
                     EmitStore(in d, StoreOps[name], index);
                     break;
                 case Kind.Branch:
-                {
-                    Label taken = Il.DefineLabel();
-                    Use(d.Rs1);
-                    Use(d.Rs2);
-                    WriteBack();
-                    PushRegister(d.Rs1);
-                    PushRegister(d.Rs2);
-                    Il.Emit(BranchOps[name], taken);
-                    GoTo(next, blockLength);
-                    Il.MarkLabel(taken);
-                    GoToOffset(slot * 2L + d.Imm, blockLength);
-                    break;
-                }
+                    {
+                        Label taken = Il.DefineLabel();
+                        Use(d.Rs1);
+                        Use(d.Rs2);
+                        WriteBack();
+                        PushRegister(d.Rs1);
+                        PushRegister(d.Rs2);
+                        Il.Emit(BranchOps[name], taken);
+                        GoTo(next, blockLength);
+                        Il.MarkLabel(taken);
+                        GoToOffset(slot * 2L + d.Imm, blockLength);
+                        break;
+                    }
                 case Kind.Jal:
                     WriteLink(in d);
                     WriteBack();
                     GoToOffset(slot * 2L + d.Imm, blockLength);
                     break;
                 case Kind.Jalr:
-                {
-                    // target = (rs1 + imm) & ~1, read before rd is written (they may be the same register).
-                    PushRegister(d.Rs1);
-                    Const(d.Imm);
-                    Il.Emit(OpCodes.Add);
-                    Const(~1L);
-                    Il.Emit(OpCodes.And);
-                    Il.Emit(OpCodes.Stloc, address);
-                    WriteLink(in d);
-                    WriteBack();
-                    // Within the page: continue at the target's slot (re-entering translation if it is a head).
-                    Label away = Il.DefineLabel();
-                    Il.Emit(OpCodes.Ldloc, address);
-                    Il.Emit(OpCodes.Ldloc, virtualBase);
-                    Il.Emit(OpCodes.Xor);
-                    ConstInt(12);
-                    Il.Emit(OpCodes.Shr_Un);
-                    Il.Emit(OpCodes.Brtrue, away);
-                    SetCycle(blockLength - 1);
-                    PushSlot(0);
-                    Il.Emit(OpCodes.Ldloc, address);
-                    Const(0xFFF);
-                    Il.Emit(OpCodes.And);
-                    ConstInt(SlotSizeLog2 - 1); // (offset / 2) slots
-                    Il.Emit(OpCodes.Shl);
-                    Il.Emit(OpCodes.Conv_U);
-                    Il.Emit(OpCodes.Add);
-                    Il.Emit(OpCodes.Ret);
-                    Il.MarkLabel(away);
-                    ExitToPc(() => Il.Emit(OpCodes.Ldloc, address), blockLength - 1);
-                    break;
-                }
+                    {
+                        // target = (rs1 + imm) & ~1, read before rd is written (they may be the same register).
+                        PushRegister(d.Rs1);
+                        Const(d.Imm);
+                        Il.Emit(OpCodes.Add);
+                        Const(~1L);
+                        Il.Emit(OpCodes.And);
+                        Il.Emit(OpCodes.Stloc, address);
+                        WriteLink(in d);
+                        WriteBack();
+                        // Within the page: continue at the target's slot (re-entering translation if it is a head).
+                        Label away = Il.DefineLabel();
+                        Il.Emit(OpCodes.Ldloc, address);
+                        Il.Emit(OpCodes.Ldloc, virtualBase);
+                        Il.Emit(OpCodes.Xor);
+                        ConstInt(12);
+                        Il.Emit(OpCodes.Shr_Un);
+                        Il.Emit(OpCodes.Brtrue, away);
+                        SetCycle(blockLength - 1);
+                        PushSlot(0);
+                        Il.Emit(OpCodes.Ldloc, address);
+                        Const(0xFFF);
+                        Il.Emit(OpCodes.And);
+                        ConstInt(SlotSizeLog2 - 1); // (offset / 2) slots
+                        Il.Emit(OpCodes.Shl);
+                        Il.Emit(OpCodes.Conv_U);
+                        Il.Emit(OpCodes.Add);
+                        Il.Emit(OpCodes.Ret);
+                        Il.MarkLabel(away);
+                        ExitToPc(() => Il.Emit(OpCodes.Ldloc, address), blockLength - 1);
+                        break;
+                    }
                 default:
                     throw new InvalidOperationException($"{name} is not translated");
             }
