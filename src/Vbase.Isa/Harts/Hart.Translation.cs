@@ -123,8 +123,10 @@ public sealed unsafe partial class Hart
     // Slow paths of translated loads and stores. Out of line, to keep the translated methods small (the JIT
     // stops optimising very large methods). They set what the interpreter would hold during the instruction
     // (the time, for devices; the slot, for a fault's pc) and return false when the translated code must
-    // leave: the access trapped (continue at the trap vector), or it raised an event or rewrote the region's
-    // code (continue after the instruction through the run loop). translatedExit is where.
+    // leave: the access trapped (continue at the trap vector), or it raised an event, rewrote the region's
+    // code or changed the register file (continue after the instruction through the run loop; the translated
+    // code's registers were written back before the call, so nothing of the callee's is overwritten).
+    // translatedExit is where.
 
     private DecodedInstruction* translatedExit;
 
@@ -133,12 +135,13 @@ public sealed unsafe partial class Hart
     {
         h.Cycle = cycle;
         h.current = slot;
+        ulong writes = h.registerWritesFromOutside;
         if (!h.LoadSlow(va, size, out value))
         {
             h.translatedExit = null;
             return false;
         }
-        return h.ContinueAfterSlowPath(cycle, slot, length, region);
+        return h.ContinueAfterSlowPath(cycle, slot, length, region, writes);
     }
 
     internal static bool TranslatedStore(Hart h, ulong va, int size, ulong value, ulong cycle, DecodedInstruction* slot,
@@ -146,17 +149,18 @@ public sealed unsafe partial class Hart
     {
         h.Cycle = cycle;
         h.current = slot;
+        ulong writes = h.registerWritesFromOutside;
         if (!h.StoreSlow(va, size, value))
         {
             h.translatedExit = null;
             return false;
         }
-        return h.ContinueAfterSlowPath(cycle, slot, length, region);
+        return h.ContinueAfterSlowPath(cycle, slot, length, region, writes);
     }
 
-    private bool ContinueAfterSlowPath(ulong cycle, DecodedInstruction* slot, int length, TranslatedRegion region)
+    private bool ContinueAfterSlowPath(ulong cycle, DecodedInstruction* slot, int length, TranslatedRegion region, ulong writes)
     {
-        if (region.Valid && eventCycle > cycle + 1)
+        if (region.Valid && eventCycle > cycle + 1 && registerWritesFromOutside == writes)
         {
             return true;
         }

@@ -117,8 +117,15 @@ public sealed unsafe partial class Hart : IDisposable
         if (index != 0)
         {
             X[(uint)index & 31] = value;
+            registerWritesFromOutside++;
         }
     }
+
+    /// <summary>
+    /// Counts <see cref="SetRegister"/> calls: translated code, which keeps registers in locals, leaves when a
+    /// slow path it called (a device, the hypervisor) changed the register file behind it.
+    /// </summary>
+    private ulong registerWritesFromOutside;
 
     public ulong Instret => Cycle - notRetired + instretOffset;
 

@@ -68,7 +68,7 @@ internal static unsafe class RegionTranslator
     /// the page, stopping at the heads of the page's other translations, and installs it. False if nothing
     /// could be translated (an untranslatable first instruction, or no room left in the page).
     /// </summary>
-    public static bool Translate(DecodedPage page, int seed)
+    internal static bool Translate(DecodedPage page, int seed)
     {
         List<Block> blocks = Explore(page, seed);
         if (blocks.Count == 0)
@@ -407,7 +407,7 @@ internal static unsafe class RegionTranslator
     /// page's virtual base and the TLBs, read once per entry (nothing that can change them is translated).
     /// Within a block, guest registers live in IL locals: each is read from the register file at its first use
     /// and written back before the block ends and before every slow path, which sees exactly the
-    /// interpreter's register file (and may change it: the locals are reloaded after it).
+    /// interpreter's register file (if it changes it, the slow path makes the code leave).
     /// </summary>
     private sealed class Emitter
     {
@@ -612,7 +612,7 @@ internal static unsafe class RegionTranslator
         {
             Label slow = Il.DefineLabel(), done = Il.DefineLabel();
             Use(d.Rs1);
-            bool[] dirtyBefore = (bool[])dirty.Clone(), loadedBefore = (bool[])loaded.Clone();
+            bool[] dirtyBefore = (bool[])dirty.Clone();
             ComputeAddressAndProbe(in d, loadTlb, op.Size, slow);
             // Fast: value = *(T*)(entry->Host + (va & 0xFFF))
             PushHostPointer();
@@ -648,7 +648,6 @@ internal static unsafe class RegionTranslator
             }
             Il.Emit(OpCodes.Br, leave);
             Il.MarkLabel(carryOn);
-            Reload(loadedBefore);
             PushSlowLoadValue(op);
             SetLoaded(d.Rd);
             Il.MarkLabel(done);
@@ -701,7 +700,6 @@ internal static unsafe class RegionTranslator
             SlowPathArguments(index, d.Length);
             Il.Emit(OpCodes.Call, StoreSlowPath);
             Il.Emit(OpCodes.Brfalse, leave);
-            Reload(loaded);
             Il.MarkLabel(done);
         }
 
@@ -918,20 +916,6 @@ internal static unsafe class RegionTranslator
         {
             Flush(dirty);
             Array.Clear(dirty);
-        }
-
-        /// <summary>After a slow path: whatever ran (a device, the hypervisor) may have changed the register file.</summary>
-        private void Reload(bool[] cached)
-        {
-            for (int r = 1; r < 32; r++)
-            {
-                if (cached[r])
-                {
-                    PushRegisterAddress(r);
-                    Il.Emit(OpCodes.Ldind_I8);
-                    Il.Emit(OpCodes.Stloc, Local(r));
-                }
-            }
         }
 
         private void PushRegisterAddress(int register)

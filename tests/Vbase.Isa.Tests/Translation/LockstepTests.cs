@@ -175,6 +175,54 @@ public class LockstepTests
         Assert.Equal(Value, pair.Subject[A3]);
     }
 
+    /// <summary>
+    /// A slow-path access whose device changes the hart's registers (as a Dom0 handler may through
+    /// <c>SetRegister</c>): the change must survive, though translated code holds that register in a local.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RegisterWrittenByADeviceDuringASlowPathIsKept(bool underLockstep)
+    {
+        var p = TestMachine.Program();
+        p.Li(T0, 0).Li(T1, 100);
+        p.Label("loop").Emit(Addi(T0, T0, 1)); // t0 is now in a local of the translated block
+        p.Emit(Sb(Zero, Zero, 0)); // the exit page: its device adds 1000 to t0
+        p.Emit(Addi(T0, T0, 1));
+        p.Emit(Addi(T1, T1, -1));
+        p.Bne(T1, Zero, "loop");
+        p.Label("end").Emit(Ebreak());
+
+        using var pair = new LockstepPair();
+        // The M handler ends the test with the same store: past the loop (t1 = 0) it stops the hart.
+        pair.Both(m => m.Memory.OnExit = _ =>
+        {
+            if (m.Hart.GetRegister(T1) == 0)
+            {
+                m.Hart.RequestStop();
+            }
+            else
+            {
+                m.Hart.SetRegister(T0, m.Hart.GetRegister(T0) + 1000);
+            }
+        });
+        pair.Load(p);
+        if (underLockstep)
+        {
+            Lockstep lockstep = pair.CreateLockstep();
+            Assert.Equal(HartExit.Stopped, LockstepPair.RunToEnd(lockstep));
+            pair.AssertTranslated(lockstep);
+        }
+        else
+        {
+            pair.Both(m => Assert.Equal(HartExit.Stopped, m.Run(5000)));
+            Assert.True(pair.Subject.Hart.TranslatedRegions > 0);
+        }
+        Assert.Equal(p.AddressOf("end"), pair.Subject.LastTrap.Epc);
+        Assert.Equal(100UL * (2 + 1000), pair.Subject[T0]);
+        Assert.Equal(pair.Reference[T0], pair.Subject[T0]);
+    }
+
     // ---- Faults in the middle of a hot loop ----
 
     /// <summary>
