@@ -310,8 +310,8 @@ public sealed unsafe partial class Hart
         if (((target ^ from) >> 12) == 0)
         {
             DecodedInstruction* slot = fetchSlots + ((target & 0xFFF) >> 1);
-            // A backward jump within the page (a loop) heats it towards translation.
-            return target <= from && --fetchPage!.Heat <= 0 ? BecameHot(slot) : slot;
+            // A backward jump within the page (a loop) heats it towards translation, much more than an entry.
+            return target <= from && (fetchPage!.Heat -= LoopHeat) <= 0 ? BecameHot(slot) : slot;
         }
         NextPc = target;
         return null;

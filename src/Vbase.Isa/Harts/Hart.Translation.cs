@@ -17,6 +17,13 @@ public enum ExecutionEngine
 // interrupt points), so the engine never changes what a program does, only how fast.
 public sealed unsafe partial class Hart
 {
+    /// <summary>
+    /// What a backward jump within a page adds to its heat; an entry into the page adds 1. Loops are what
+    /// translation pays off on: code entered often but run briefly each time (a trap handler) costs more to
+    /// compile than it would ever save.
+    /// </summary>
+    private const int LoopHeat = 64;
+
     private int InitialHeat => options.Engine == ExecutionEngine.Translator ? Math.Max(1, options.TranslationThreshold) : int.MaxValue;
 
     /// <summary>Regions translated so far.</summary>

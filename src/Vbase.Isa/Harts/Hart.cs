@@ -26,10 +26,11 @@ public sealed record HartOptions
     /// <summary>How instructions run: the translator (the default) or the reference interpreter alone.</summary>
     public ExecutionEngine Engine { get; init; } = ExecutionEngine.Translator;
     /// <summary>
-    /// How hot a code page must get before it is translated: the number of backward jumps within it plus
-    /// entries into it. Lower translates sooner (tests use 1 so that nearly everything runs translated).
+    /// How hot a code page must get before it is translated: a backward jump within the page counts 64, an
+    /// entry into it 1 (the default, 65,536, is about a thousand loop iterations or 65,536 entries). Lower
+    /// translates sooner; 1 translates at the first touch (tests use it so that nearly everything runs translated).
     /// </summary>
-    public int TranslationThreshold { get; init; } = 1024;
+    public int TranslationThreshold { get; init; } = 65536;
 }
 
 /// <summary>One observed retired (or trapping) instruction, for tracing.</summary>

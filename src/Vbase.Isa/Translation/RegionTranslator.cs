@@ -39,8 +39,8 @@ internal static unsafe class RegionTranslator
     // A region's size budget. The JIT compiles very large methods without optimisation (MinOpts, at about
     // 60 KB of IL or 2000 basic blocks), which would cost more than it saves; a load or store is the largest
     // translation (about 150 bytes of IL and 6 basic blocks).
-    private const int MaxRegionInstructions = 400;
-    private const int MaxRegionMemoryAccesses = 120;
+    private const int MaxRegionInstructions = 240;
+    private const int MaxRegionMemoryAccesses = 72;
 
     private enum Kind : byte
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Scenarios;
@@ -91,12 +92,14 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             HostStop stop;
             // The REPL waits for its user, so the wall-clock timeout does not apply to it.
             bool interactive = options.Monitor?.Commands is not null;
+            long runStarted = Stopwatch.GetTimestamp();
             using (var timer = scenario.Limits.Timeout is TimeSpan timeout && !interactive ? new Timer(_ => TimeOut(), null, timeout, Timeout.InfiniteTimeSpan) : null)
             {
                 stop = options.Driver is IRunDriver driver ? driver.Drive(guests, limit ?? ulong.MaxValue)
                     : monitor is null ? guests.Run(limit ?? ulong.MaxValue)
                     : monitor.Drive(limit ?? ulong.MaxValue);
             }
+            TimeSpan runTime = Stopwatch.GetElapsedTime(runStarted);
             bool wallClockRanOut;
             lock (gate)
             {
@@ -117,7 +120,7 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
                 HostStop.Idle => RunOutcome.Idle,
                 _ => wallClockRanOut ? RunOutcome.Timeout : RunOutcome.Stopped,
             };
-            var result = new TestbedResult(scenario, outcome, guests.VirtualTime, limit, domains);
+            var result = new TestbedResult(scenario, outcome, guests.VirtualTime, limit, domains) { RunTime = runTime };
             if (options.OutDirectory is string directory)
             {
                 WriteSummary(directory, result, monitor?.Monitor);

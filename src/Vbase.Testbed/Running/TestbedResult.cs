@@ -33,6 +33,12 @@ public sealed record TestbedResult(Scenario Scenario, RunOutcome Outcome, ulong 
     public bool Succeeded => Outcome == RunOutcome.AllShutDown && Domains.All(d => d.Succeeded);
 
     public ulong Instructions => Domains.Aggregate(0UL, (sum, d) => sum + d.Outcome.Instructions);
+
+    /// <summary>
+    /// Host wall time spent running the domains (after they were built and loaded). For speed reports only: it
+    /// is never written to summary.json, which stays the same for the same scenario and seed.
+    /// </summary>
+    public TimeSpan RunTime { get; init; }
 }
 
 /// <summary>Which stage of a run failed.</summary>
