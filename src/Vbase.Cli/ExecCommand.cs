@@ -47,9 +47,10 @@ internal static class ExecCommand
             CustomParser = VbaseCli.WholeNumber("--ram", 1, (int)(MachineConfig.MaxRamSize >> 20),
                 $"a RAM size in MiB from 1 to {MachineConfig.MaxRamSize >> 20}"),
         };
+        var engine = VbaseCli.EngineOption();
         var command = new Command("exec", "Run a bare-metal RISC-V ELF; its exit code becomes vbase's.")
         {
-            elf, htif, maxInstructions, stats, trace, ram,
+            elf, htif, maxInstructions, stats, trace, ram, engine,
         };
         command.SetAction(parsed =>
         {
@@ -62,6 +63,7 @@ internal static class ExecCommand
                 ElfPath = parsed.GetValue(elf)!,
                 Htif = parsed.GetValue(htif),
                 RamSize = (ulong)parsed.GetValue(ram) << 20,
+                Engine = parsed.GetValue(engine),
             };
             return ProgramRunner.Run(console, config, options);
         });

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Vbase.Isa.Harts;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Running;
 using Vbase.Testbed.Scenarios;
@@ -84,13 +85,14 @@ internal static class RunCommand
         {
             Description = "Print the instructions run, the wall time spent running the domains, MIPS, and the time with building and loading them, to stderr.",
         };
+        var engine = VbaseCli.EngineOption();
         var command = new Command("run", "Run a scenario: boot its guest domains and stream their consoles, each line prefixed by the domain's name.")
         {
-            scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands, stats,
+            scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands, stats, engine,
         };
         command.SetAction(parsed => Run(console, parsed.GetValue(scenario)!, parsed.GetValue(outDirectory), parsed.GetValue(maxInstructions),
             new MonitorArguments(parsed.GetValue(monitorScript), parsed.GetValue(monitorRepl), parsed.GetValue(monitorCommands)),
-            parsed.GetValue(stats)));
+            parsed.GetValue(stats), parsed.GetValue(engine)));
         return command;
     }
 
@@ -100,7 +102,7 @@ internal static class RunCommand
     }
 
     private static int Run(CliConsole console, string path, string? outDirectory, ulong? maxInstructions, MonitorArguments monitorArguments,
-        bool stats)
+        bool stats, ExecutionEngine engine)
     {
         Scenario scenario;
         try
@@ -156,7 +158,7 @@ internal static class RunCommand
         long started = Stopwatch.GetTimestamp();
         try
         {
-            result = testbed.Run(new TestbedOptions(console.ProgramOutput, outDirectory, maxInstructions, monitor));
+            result = testbed.Run(new TestbedOptions(console.ProgramOutput, outDirectory, maxInstructions, monitor) { Engine = engine });
         }
         catch (TestbedException e)
         {

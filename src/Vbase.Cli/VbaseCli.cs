@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Vbase.Isa.Harts;
 using Vbase.Platform.Devices;
 
 namespace Vbase.Cli;
@@ -102,5 +103,27 @@ public static class VbaseCli
             return default;
         }
         return value;
+    };
+
+    /// <summary>The <c>--engine</c> option of exec and run: how harts run code (docs/hart.md, "Translation").</summary>
+    internal static Option<ExecutionEngine> EngineOption() => new("--engine")
+    {
+        Description = "How harts run code: 'translator' (hot code compiled by the JIT, the default) or 'interpreter' (the reference); results are identical.",
+        HelpName = "translator|interpreter",
+        DefaultValueFactory = _ => ExecutionEngine.Translator,
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            switch (text)
+            {
+                case "translator":
+                    return ExecutionEngine.Translator;
+                case "interpreter":
+                    return ExecutionEngine.Interpreter;
+                default:
+                    result.AddError($"--engine: '{text}' is not an engine; use translator or interpreter");
+                    return default;
+            }
+        },
     };
 }

@@ -4,6 +4,7 @@ using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Hypercalls;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Scheduling;
+using Vbase.Isa.Harts;
 using Vbase.Isa.Traps;
 
 namespace Vbase.Hypervisor;
@@ -17,6 +18,10 @@ public sealed record HypervisorOptions
     public ulong SliceInstructions { get; init; } = 10_000;
     /// <summary>Receives the event log; null: events are dropped.</summary>
     public IHypervisorEventSink? EventSink { get; init; }
+    /// <summary>How the vCPUs' harts run code: translated (the default) or by the reference interpreter only.</summary>
+    public ExecutionEngine Engine { get; init; } = ExecutionEngine.Translator;
+    /// <summary>The harts' <see cref="HartOptions.TranslationThreshold"/>; null: the hart's default.</summary>
+    public int? TranslationThreshold { get; init; }
 }
 
 /// <summary>Why <see cref="Hypervisor.Run"/> returned.</summary>

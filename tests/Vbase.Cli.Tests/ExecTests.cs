@@ -86,6 +86,21 @@ public sealed class ExecTests : IDisposable
     }
 
     [Fact]
+    public void BothEnginesRunTheSameInstructionsAndABadEngineIsAUsageError()
+    {
+        CliResult translated = CliRunner.Run("exec", "--stats", GuestPrograms.Path("hello.elf"));
+        CliResult interpreted = CliRunner.Run("exec", "--stats", "--engine", "interpreter", GuestPrograms.Path("hello.elf"));
+        Assert.Equal(0, interpreted.ExitCode);
+        Assert.Equal(translated.Stdout, interpreted.Stdout);
+        string Instructions(CliResult r) => Assert.Single(r.StderrLines).Split(' ')[1];
+        Assert.Equal(Instructions(translated), Instructions(interpreted));
+
+        CliResult bad = CliRunner.Run("exec", "--engine", "jit", GuestPrograms.Path("hello.elf"));
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--engine: 'jit' is not an engine; use translator or interpreter", bad.Stderr);
+    }
+
+    [Fact]
     public void TheTraceHasOneLinePerRetiredInstruction()
     {
         string trace = Path.Combine(directory, "hello.trace");

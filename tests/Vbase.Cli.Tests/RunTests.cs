@@ -57,6 +57,18 @@ public sealed class RunTests : IDisposable
     }
 
     [Fact]
+    public void StatsAndTheInterpreterEngine()
+    {
+        Kernel("a.elf", "print hello from a", "exit 0");
+        string scenario = Scenario("name: s\ndomains:\n  - name: a\n    kernel: a.elf\n");
+        CliResult r = CliRunner.Run("run", "--stats", "--engine", "interpreter", scenario);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("[a] hello from a", r.Stdout);
+        Assert.Matches(@"^vbase: \d+ instructions in \d+\.\d{3} s, \d+\.\d MIPS \(\d+\.\d{3} s with building and loading the domains\)$",
+            Assert.Single(r.StderrLines));
+    }
+
+    [Fact]
     public void ADomainThatExitsNonZeroFailsTheRun()
     {
         Kernel("ok.elf", "exit 0");

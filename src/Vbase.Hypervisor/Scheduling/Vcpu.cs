@@ -13,7 +13,12 @@ internal sealed class Vcpu : IMachineTrapHandler, IDisposable
     {
         Domain = domain;
         Id = id;
-        Hart = new Hart(domain.Physical, new HartOptions { HartId = (ulong)id }) { MachineTrapHandler = this };
+        HypervisorOptions hv = domain.Hypervisor.Options;
+        var options = new HartOptions { HartId = (ulong)id, Engine = hv.Engine };
+        Hart = new Hart(domain.Physical, hv.TranslationThreshold is int threshold ? options with { TranslationThreshold = threshold } : options)
+        {
+            MachineTrapHandler = this,
+        };
     }
 
     public Domain Domain { get; }

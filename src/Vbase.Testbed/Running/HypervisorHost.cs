@@ -25,6 +25,8 @@ public sealed class HypervisorHost : IGuestHost
             MachineMemory = Math.Max(settings.MachineMemoryBytes, 1UL << 20),
             // Always installed: Dom0 programs (the Monitor) subscribe after the hypervisor is built.
             EventSink = new EventForwarder(settings.Events, subscribers),
+            Engine = settings.Engine,
+            TranslationThreshold = settings.TranslationThreshold,
         };
         if (settings.SliceInstructions is ulong slice)
         {

@@ -1,3 +1,4 @@
+using Vbase.Isa.Harts;
 using Vbase.Testbed.Scenarios;
 
 namespace Vbase.Testbed.Running;
@@ -43,6 +44,10 @@ public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong Ma
 {
     /// <summary>The architecture's parameters (name → value).</summary>
     public IReadOnlyDictionary<string, string> ArchitectureParameters { get; init; } = new Dictionary<string, string>();
+    /// <summary>How the harts run code (the interpreter alone is the reference; results are the same).</summary>
+    public ExecutionEngine Engine { get; init; } = ExecutionEngine.Translator;
+    /// <summary>The harts' translation threshold; null: the default.</summary>
+    public int? TranslationThreshold { get; init; }
 }
 
 /// <summary>One entry of the hypervisor's event log (docs/scenarios.md, events.jsonl).</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Vbase.Isa.Harts;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Scenarios;
 
@@ -12,7 +13,13 @@ namespace Vbase.Testbed.Running;
 /// <param name="Monitor">Runs the Monitor (docs/monitor.md) with these rules and, for the REPL, commands; null: none.</param>
 /// <param name="Driver">Runs the guests instead of running them straight to the end (the attack suite's Controller); null: none.</param>
 public sealed record TestbedOptions(Stream Console, string? OutDirectory = null, ulong? MaxInstructions = null, MonitorSetup? Monitor = null,
-    IRunDriver? Driver = null);
+    IRunDriver? Driver = null)
+{
+    /// <summary>How the harts run code; the interpreter alone is the reference, and gives the same results.</summary>
+    public ExecutionEngine Engine { get; init; } = ExecutionEngine.Translator;
+    /// <summary>The harts' translation threshold (HartOptions.TranslationThreshold); null: the default.</summary>
+    public int? TranslationThreshold { get; init; }
+}
 
 /// <summary>
 /// Runs a scenario: builds its domains in the hypervisor (Dom0's API), unpauses them, runs the deterministic
@@ -65,6 +72,8 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario), events is null ? null : events.Write, scenario.Architecture)
             {
                 ArchitectureParameters = scenario.ArchitectureParameters,
+                Engine = options.Engine,
+                TranslationThreshold = options.TranslationThreshold,
             });
             // Attached before the domains are built, so that the monitor sees every event.
             MonitorSession? monitor = options.Monitor is MonitorSetup setup
