@@ -68,6 +68,7 @@ internal sealed unsafe class DecodedPage
                 {
                     DropRegion(r);
                     RegionDrops++;
+                    MarkWritten(firstSlot, lastSlot);
                 }
             }
         }
@@ -101,6 +102,28 @@ internal sealed unsafe class DecodedPage
     public int Translations, RegionDrops;
     /// <summary>Slots found hot whose first instruction cannot be translated (a CSR access…): not tried again.</summary>
     public HashSet<int>? UntranslatableSeeds;
+
+    /// <summary>
+    /// 16-byte chunks written while a translation covered them: data next to code that exploration took for
+    /// code, or code that rewrites itself. Later translations leave them to the interpreter, so stores there do
+    /// not drop translations again and again.
+    /// </summary>
+    private readonly ulong[] writtenChunks = new ulong[4];
+
+    private void MarkWritten(int firstSlot, int lastSlot)
+    {
+        for (int chunk = Math.Max(0, firstSlot) >> 3; chunk <= Math.Min(SlotCount - 1, lastSlot) >> 3; chunk++)
+        {
+            writtenChunks[chunk >> 6] |= 1UL << (chunk & 63);
+        }
+    }
+
+    /// <summary>Whether bytes [offset, offset+length) were written under a translation (see <see cref="writtenChunks"/>).</summary>
+    public bool WasWritten(uint offset, int length)
+    {
+        uint first = offset >> 4, last = Math.Min(offset + (uint)length - 1, 0xFFF) >> 4;
+        return ((writtenChunks[first >> 6] >> (int)(first & 63)) & 1) != 0 || ((writtenChunks[last >> 6] >> (int)(last & 63)) & 1) != 0;
+    }
 
     /// <summary>Installs a translation in a free place; false if the page has no room left.</summary>
     public bool TryAddRegion(TranslatedRegion region, out int index)
@@ -177,6 +200,7 @@ public sealed unsafe partial class Hart
         loadTlb = tlb + (d * 2) * TlbEntries;
         storeTlb = tlb + (d * 2 + 1) * TlbEntries;
         fetchVpn = ulong.MaxValue;
+        parcelVpn = ulong.MaxValue;
     }
 
     /// <summary>Drops every cached translation (satp writes, sfence.vma, SUM/MXR/MPRV changes).</summary>
@@ -366,6 +390,12 @@ public sealed unsafe partial class Hart
     {
         parcel = 0;
         slowPathVirtualAddress = va;
+        if ((va >> 12) == parcelVpn)
+        {
+            // A straddling instruction in a loop: its upper page stays translated, like any fetch page.
+            parcel = *(ushort*)(parcelHost + (va & 0xFFF));
+            return true;
+        }
         if (!Translate(va, MemoryAccess.Fetch, Privilege, out ulong physical))
         {
             return false;
@@ -373,6 +403,8 @@ public sealed unsafe partial class Hart
         byte* host = memory.TryGetPage(physical & ~0xFFFUL, MemoryAccess.Fetch);
         if (host is not null)
         {
+            parcelVpn = va >> 12;
+            parcelHost = host;
             parcel = *(ushort*)(host + (physical & 0xFFF));
             return true;
         }
@@ -384,6 +416,13 @@ public sealed unsafe partial class Hart
         parcel = (uint)value;
         return true;
     }
+
+    /// <summary>
+    /// The page holding the upper halves of straddling instructions, as a one-entry fetch TLB: dropped with the
+    /// other translations (satp, sfence.vma, privilege changes).
+    /// </summary>
+    private ulong parcelVpn = ulong.MaxValue;
+    private byte* parcelHost;
 
     /// <summary>Pages fetched through the slow path, by physical page: their slot arrays are reused, never filled.</summary>
     private readonly Dictionary<ulong, DecodedPage> uncachedPages = [];

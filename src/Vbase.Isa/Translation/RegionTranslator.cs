@@ -129,7 +129,7 @@ internal static unsafe class RegionTranslator
             {
                 if (!TryDecode(page, slot, out DecodedInstruction d))
                 {
-                    block.FallThrough = slot; // a 4-byte instruction straddling into the next page
+                    block.FallThrough = slot; // straddling into the next page, or written under an earlier translation
                     break;
                 }
                 int next = slot + d.Length / 2;
@@ -190,7 +190,7 @@ internal static unsafe class RegionTranslator
             return false;
         }
         InstructionDecoder.Decode((low & 3) == 3 ? *(uint*)(page.Host + offset) : low, out d);
-        return true;
+        return !page.WasWritten(offset, d.Length);
     }
 
     private static Kind KindOf(in DecodedInstruction d)
