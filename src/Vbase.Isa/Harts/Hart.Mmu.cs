@@ -68,7 +68,7 @@ internal sealed unsafe class DecodedPage
                 {
                     DropRegion(r);
                     RegionDrops++;
-                    MarkWritten(firstSlot, lastSlot);
+                    MarkWritten(firstSlot + 1, lastSlot); // callers start one slot before the bytes written
                 }
             }
         }

@@ -15,16 +15,18 @@ namespace Vbase.Isa.Translation;
 /// <remarks>
 /// Exactness. The translation keeps the interpreter's contract to the instruction:
 /// <list type="bullet">
-/// <item>Registers live in the hart's register file throughout (nothing cached), so a trap or a slow-path call
-/// (a device, the hypervisor, a secure architecture) sees exactly the interpreter's state.</item>
+/// <item>Within a block, registers live in IL locals; they are written back to the hart's register file before
+/// the block ends and before every slow-path call (a device, the hypervisor, a secure architecture), which so
+/// sees exactly the interpreter's state.</item>
 /// <item>A block runs only if all of it fits before the hart's next event (<c>eventCycle</c>: the budget, the
 /// timer, a pending interrupt check); otherwise the region returns and the interpreter runs up to the event,
 /// so interrupts are taken on exactly the instruction they would be without translation.</item>
 /// <item>Before a slow-path access the region writes <c>Cycle</c> and the current slot, so the access sees the
-/// right time and a fault the right pc; after it, the region leaves if the access raised an event or changed
-/// the page's code (self-modifying code invalidates the region: <see cref="TranslatedRegion.Valid"/>).</item>
+/// right time and a fault the right pc; after it, the region leaves if the access trapped, raised an event,
+/// changed the page's code (<see cref="TranslatedRegion.Valid"/>) or changed the register file.</item>
 /// <item>Only instructions that cannot change privilege, translation or interrupt state are translated; CSR
-/// accesses, fences.i, xRETs, ecall/ebreak, WFI, atomics and illegal words end a block and are interpreted.</item>
+/// accesses, fence.i, sfence.vma, xRETs, ecall/ebreak, WFI, atomics and illegal words end a block and are
+/// interpreted.</item>
 /// </list>
 /// </remarks>
 internal static unsafe class RegionTranslator
@@ -77,19 +79,21 @@ internal static unsafe class RegionTranslator
         }
         var heads = new int[blocks.Count];
         var lengths = new int[blocks.Count];
-        ulong chunks = 0;
         for (int b = 0; b < blocks.Count; b++)
         {
             heads[b] = blocks[b].Head;
             lengths[b] = blocks[b].Body.Count;
-            foreach (var (slot, d) in blocks[b].Body)
+        }
+        var region = new TranslatedRegion(page, heads, lengths);
+        foreach (Block block in blocks)
+        {
+            foreach (var (slot, d) in block.Body)
             {
                 uint offset = (uint)slot * 2;
-                chunks |= (1UL << (int)(offset >> 6)) | (1UL << (int)((offset + d.Length - 1u) >> 6));
+                region.Cover(offset, d.Length);
                 page.MarkDecoded(offset, d.Length); // stores into translated code must invalidate it
             }
         }
-        var region = new TranslatedRegion(page, heads, lengths, chunks);
         if (!page.TryAddRegion(region, out int index))
         {
             return false;

@@ -15,12 +15,11 @@ internal unsafe delegate DecodedInstruction* RegionCode(Hart hart, int entry);
 /// </summary>
 internal sealed class TranslatedRegion
 {
-    public TranslatedRegion(DecodedPage page, int[] headSlots, int[] blockLengths, ulong coveredChunks)
+    public TranslatedRegion(DecodedPage page, int[] headSlots, int[] blockLengths)
     {
         Page = page;
         HeadSlots = headSlots;
         BlockLengths = blockLengths;
-        CoveredChunks = coveredChunks;
     }
 
     /// <summary>The page whose slots the code returns; keeps them alive while the code can run.</summary>
@@ -29,19 +28,34 @@ internal sealed class TranslatedRegion
     public int[] HeadSlots { get; }
     /// <summary>Instructions in each block, by block index.</summary>
     public int[] BlockLengths { get; }
-    /// <summary>One bit per 64-byte chunk of the page that holds translated instructions.</summary>
-    public ulong CoveredChunks { get; }
+    /// <summary>
+    /// One bit per 16-byte chunk of the page that holds translated instructions: the same grain as the page's
+    /// record of chunks written under a translation, so a store next to code drops a region at most once.
+    /// </summary>
+    private readonly ulong[] coveredChunks = new ulong[4];
     public RegionCode Code { get; set; } = null!;
     /// <summary>Cleared when the page's code changes: translated code still running leaves after its current instruction.</summary>
     public bool Valid = true;
 
-    /// <summary>Whether slots [first, last] hold translated instructions (a 4-byte one may start one slot earlier).</summary>
+    /// <summary>Marks bytes [offset, offset+length) as translated.</summary>
+    public void Cover(uint offset, int length)
+    {
+        for (uint chunk = offset >> 4; chunk <= Math.Min(offset + (uint)length - 1, 0xFFF) >> 4; chunk++)
+        {
+            coveredChunks[chunk >> 6] |= 1UL << (int)(chunk & 63);
+        }
+    }
+
+    /// <summary>
+    /// Whether slots [first, last] hold translated instructions (callers pass one slot more at the front: a
+    /// 4-byte instruction may start there).
+    /// </summary>
     public bool Covers(int firstSlot, int lastSlot)
     {
-        int first = Math.Max(0, firstSlot - 1) * 2 >> 6, last = Math.Min(DecodedPage.SlotCount - 1, lastSlot) * 2 >> 6;
+        int first = Math.Max(0, firstSlot) >> 3, last = Math.Min(DecodedPage.SlotCount - 1, lastSlot) >> 3;
         for (int chunk = first; chunk <= last; chunk++)
         {
-            if (((CoveredChunks >> chunk) & 1) != 0)
+            if (((coveredChunks[chunk >> 6] >> (chunk & 63)) & 1) != 0)
             {
                 return true;
             }
