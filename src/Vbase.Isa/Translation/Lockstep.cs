@@ -18,8 +18,9 @@ public sealed class Lockstep
     private static readonly ushort[] ComparedCsrs =
     [
         CsrAddress.Mstatus, CsrAddress.Mepc, CsrAddress.Mcause, CsrAddress.Mtval, CsrAddress.Mtvec, CsrAddress.Mie,
-        CsrAddress.Mip, CsrAddress.Mscratch, CsrAddress.Medeleg, CsrAddress.Mideleg, CsrAddress.Sepc, CsrAddress.Scause,
-        CsrAddress.Stval, CsrAddress.Stvec, CsrAddress.Sscratch, CsrAddress.Satp,
+        CsrAddress.Mip, CsrAddress.Mscratch, CsrAddress.Medeleg, CsrAddress.Mideleg, CsrAddress.Sstatus, CsrAddress.Sie,
+        CsrAddress.Sip, CsrAddress.Sepc, CsrAddress.Scause, CsrAddress.Stval, CsrAddress.Stvec, CsrAddress.Sscratch,
+        CsrAddress.Satp,
     ];
 
     private readonly Hart subject, reference;
@@ -66,7 +67,7 @@ public sealed class Lockstep
             {
                 TranslatedSteps++;
             }
-            string? difference = CompareHarts();
+            string? difference = Difference(subject, reference);
             if (difference is null && subjectExit != referenceExit)
             {
                 difference = $"run ended with {subjectExit}, reference with {referenceExit}";
@@ -96,7 +97,8 @@ public sealed class Lockstep
         }
     }
 
-    private string? CompareHarts()
+    /// <summary>How two harts' architectural states differ (what lockstep compares after a step), or null if they do not.</summary>
+    public static string? Difference(Hart subject, Hart reference)
     {
         var differences = new StringBuilder();
         void Compare(string what, ulong actual, ulong expected)

@@ -478,12 +478,8 @@ internal static unsafe class RegionTranslator
             Il.Emit(OpCodes.Ldarg_1);
             Il.Emit(OpCodes.Ldfld, ExitField);
             Il.Emit(OpCodes.Ret);
-            ILSize = Il.ILOffset;
             return (RegionCode)method.CreateDelegate(typeof(RegionCode), region);
         }
-
-        /// <summary>Bytes of IL written (the JIT's optimisation limits are on this).</summary>
-        public int ILSize { get; private set; }
 
         private void LoadHartField(FieldInfo field, LocalBuilder into)
         {

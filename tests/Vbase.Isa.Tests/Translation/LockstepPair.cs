@@ -1,9 +1,7 @@
-using System.Text;
 using Vbase.Isa.Encoding;
 using Vbase.Isa.Harts;
 using Vbase.Isa.Tests.Infrastructure;
 using Vbase.Isa.Translation;
-using static Vbase.Isa.Csrs.CsrAddress;
 
 namespace Vbase.Isa.Tests.Translation;
 
@@ -14,13 +12,6 @@ namespace Vbase.Isa.Tests.Translation;
 /// </summary>
 internal sealed class LockstepPair : IDisposable
 {
-    // What Lockstep compares, plus the supervisor views (sstatus, sie, sip) that delegated traps go through.
-    private static readonly ushort[] ComparedCsrs =
-    [
-        Mstatus, Mepc, Mcause, Mtval, Mtvec, Mie, Mip, Mscratch, Medeleg, Mideleg,
-        Sstatus, Sie, Sip, Sepc, Scause, Stval, Stvec, Sscratch, Satp,
-    ];
-
     public LockstepPair()
     {
         Subject = new TestMachine(new HartOptions { TranslationThreshold = 1 });
@@ -85,35 +76,8 @@ internal sealed class LockstepPair : IDisposable
             : null;
     }
 
-    /// <summary>The architectural difference between the harts (as Lockstep compares them, plus the S-level CSRs), or null.</summary>
-    public string? CompareHarts()
-    {
-        Hart a = Subject.Hart, b = Reference.Hart;
-        var differences = new StringBuilder();
-        void Compare(string what, ulong actual, ulong expected)
-        {
-            if (actual != expected)
-            {
-                differences.Append($"{what} = 0x{actual:x}, reference 0x{expected:x}; ");
-            }
-        }
-        Compare("pc", a.Pc, b.Pc);
-        Compare("privilege", (ulong)a.Privilege, (ulong)b.Privilege);
-        Compare("cycle", a.Cycle, b.Cycle);
-        Compare("instret", a.Instret, b.Instret);
-        Compare("wfi", a.IsWaitingForInterrupt ? 1UL : 0, b.IsWaitingForInterrupt ? 1UL : 0);
-        for (int r = 1; r < 32; r++)
-        {
-            Compare($"x{r}", a.GetRegister(r), b.GetRegister(r));
-        }
-        foreach (ushort csr in ComparedCsrs)
-        {
-            a.TryGetCsr(csr, out ulong actual);
-            b.TryGetCsr(csr, out ulong expected);
-            Compare($"csr 0x{csr:x}", actual, expected);
-        }
-        return differences.Length == 0 ? null : differences.ToString().TrimEnd(' ', ';');
-    }
+    /// <summary>The architectural difference between the harts, as lockstep compares them, or null.</summary>
+    public string? CompareHarts() => Lockstep.Difference(Subject.Hart, Reference.Hart);
 
     /// <summary>
     /// Runs both harts freely for up to <paramref name="maxInstructions"/> (no lockstep: the subject chains
