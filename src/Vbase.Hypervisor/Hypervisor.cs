@@ -61,7 +61,11 @@ public sealed class Hypervisor : IDisposable
         scheduler = new Scheduler(this);
         Dom0 = new Dom0Api(this);
         Sapi = new Sapi.SapiHost(this);
+        floods = new Logging.EventFloodLimiter((time, _, domain, details) =>
+            Options.EventSink?.Record(new HypervisorEvent(time, EventKind.EventsSuppressed, domain, null, details)));
     }
+
+    private readonly Logging.EventFloodLimiter floods;
 
     public HypervisorOptions Options { get; }
 
@@ -130,8 +134,29 @@ public sealed class Hypervisor : IDisposable
         return true;
     }
 
-    internal void Record(string kind, DomainId? domain, int? vcpu, string details) =>
-        Options.EventSink?.Record(new HypervisorEvent(Current is Vcpu v ? v.Hart.Time : Now, kind, domain, vcpu, details));
+    internal void Record(string kind, DomainId? domain, int? vcpu, string details)
+    {
+        if (Options.EventSink is not IHypervisorEventSink sink)
+        {
+            return;
+        }
+        ulong time = Current is Vcpu v ? v.Hart.Time : Now;
+        // A guest that repeats an event at will (stores to a read-only page) gets a summary, not a line each.
+        if (Current is not null && !floods.Admit(time, kind, domain, details))
+        {
+            return;
+        }
+        sink.Record(new HypervisorEvent(time, kind, domain, vcpu, details));
+    }
+
+    /// <summary>Records the flood summaries that are due (all of them at the end of a run).</summary>
+    internal void FlushFloodSummaries(bool all)
+    {
+        if (floods.HasPending)
+        {
+            floods.Flush(Now, all);
+        }
+    }
 
     /// <summary>A frame changed behind the harts' backs (grant copy, Dom0): every domain mapping it must know.</summary>
     internal void NotifyMachineWrite(Mfn mfn, uint offset, uint length)

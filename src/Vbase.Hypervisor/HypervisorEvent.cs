@@ -30,6 +30,12 @@ public static class EventKind
     public const string VirqSent = "virq.sent";
     public const string RunIdle = "run.idle";
     public const string ForeignWrite = "dom0.foreign_write";
+    /// <summary>A domain's console passed its limit (<see cref="Domains.DomainConfig.ConsoleLimitBytes"/>): output dropped.</summary>
+    public const string ConsoleDropped = "console.dropped";
+    /// <summary>Events of one kind from one domain past the flood limit in an interval, counted instead of logged.</summary>
+    public const string EventsSuppressed = "log.suppressed";
+    /// <summary>A deadline past the representable virtual time was refused, or time reached its end.</summary>
+    public const string TimeSaturated = "time.saturated";
 
     // SAPI: recorded by the hypervisor around the plugged-in architecture.
     public const string ArchitecturePlugged = "sapi.plugged";

@@ -163,6 +163,8 @@ public sealed class BmtArchitecture : RegionArchitectureBase, IDisposable
 
     public void Dispose() => engine?.Dispose();
 
+    public override void OnRegionForgotten(ProtectedRegion region) => counts.Remove(region.Id);
+
     private sealed class RegionCounts
     {
         public long Violations;

@@ -264,6 +264,8 @@ public sealed class PmpArchitecture : RegionArchitectureBase
     private static string Describe(IEnumerable<PmpRange> ranges) => string.Join(" ", ranges.Select(r =>
         $"{(r.Mode == PmpAddressMode.Napot ? "napot" : "tor")}[0x{r.Base:x},+0x{r.Bytes:x})"));
 
+    public override void OnRegionForgotten(ProtectedRegion region) => states.Remove(region.Id);
+
     private sealed class RegionState(ProtectedRegion region)
     {
         public long Refused;

@@ -117,6 +117,8 @@ public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
         return c;
     }
 
+    public override void OnRegionForgotten(ProtectedRegion region) => counters.Remove(region.Id);
+
     /// <summary>The region becomes the VM's private (encrypted) memory. SEV-SNP assigns its frames in the RMP after this.</summary>
     protected override void Seal(VbaseOpCall call, ProtectedRegion region)
     {

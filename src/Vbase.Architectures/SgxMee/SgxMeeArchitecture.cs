@@ -242,6 +242,9 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         ];
     }
 
+    /// <summary>A released enclave's engine (tags, tree) is dropped once the hypervisor forgets the region.</summary>
+    public override void OnRegionForgotten(ProtectedRegion region) => enclaves.Remove(region.Id);
+
     public void Dispose()
     {
         foreach (Enclave e in enclaves.Values)

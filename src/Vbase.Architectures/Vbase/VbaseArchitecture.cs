@@ -23,7 +23,6 @@ namespace Vbase.Architectures.Vbase;
 public sealed class VbaseArchitecture : RegionArchitectureBase, IDisposable
 {
     private readonly AesCtr cipher;
-    private readonly Dictionary<int, long> droppedWrites = [];
 
     public VbaseArchitecture(ArchitectureOptions options)
     {
@@ -42,7 +41,6 @@ public sealed class VbaseArchitecture : RegionArchitectureBase, IDisposable
             Host.ChangeP2mType(call.Caller, region.Gfns[page], P2mType.RamRo);   // step 9 (Listing 5)
             cipher.Transform(frame, frame, mfn.Value << PageSize.Shift, (ulong)region.Id);
         });
-        droppedWrites[region.Id] = 0;
         Host.Record("vbase.encrypted", call.Caller, call.VcpuId,
             $"region={region.Id} frames={region.Mfns.Count} cipher=aes-128-ctr");
     }
@@ -77,11 +75,13 @@ public sealed class VbaseArchitecture : RegionArchitectureBase, IDisposable
         return AccessVerdict.Transformed;
     }
 
-    /// <summary>Every write to a protected frame is dropped (the p2m says ram_ro; Dom0 and devices included).</summary>
+    /// <summary>
+    /// Every write to a protected frame is dropped: guest stores by the p2m (ram_ro) before they reach here; anything
+    /// else that gets here (a path that bypasses the p2m) is dropped too.
+    /// </summary>
     public override AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data)
     {
         protectedAccesses++;
-        droppedWrites[access.Region.Id] = droppedWrites.GetValueOrDefault(access.Region.Id) + 1;
         return AccessVerdict.Dropped;
     }
 
@@ -90,7 +90,7 @@ public sealed class VbaseArchitecture : RegionArchitectureBase, IDisposable
         new("p2m", region.IsActive ? "ram_ro" : "ram_rw"),
         new("dram", region.IsActive ? "ciphertext (aes-128-ctr, seed = block address, region id)" : "plaintext"),
         new("plaintext_to", $"dom {region.Domain.Value} vcpu {region.Vcpu} satp 0x{region.Satp:x} in U-mode"),
-        new("writes_dropped", droppedWrites.GetValueOrDefault(region.Id).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("writes_dropped", region.DroppedWrites.ToString(System.Globalization.CultureInfo.InvariantCulture)),
     ];
 
     /// <summary>No metadata: only the accesses it handled.</summary>

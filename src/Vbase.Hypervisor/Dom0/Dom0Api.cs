@@ -239,8 +239,11 @@ public sealed class Dom0Api
         return hv.Sapi.ReadView(r, offset, dest, view) ? 0 : (int)Errno.EINVAL;
     }
 
-    /// <summary>The Oracle's record: every application read of protected data that differed from the golden shadow.</summary>
+    /// <summary>The Oracle's record: the application's reads of protected data that differed from the golden shadow, the first ones.</summary>
     public IReadOnlyList<ShadowMismatch> ShadowMismatches => hv.Sapi.Mismatches;
+
+    /// <summary>Every such read so far, counted (<see cref="ShadowMismatches"/> keeps the first <see cref="SapiHost.MismatchHistory"/>).</summary>
+    public long ShadowMismatchCount => hv.Sapi.MismatchCount;
 
     // ---- VIRQs ----
 

@@ -43,7 +43,17 @@ internal sealed unsafe class Domain
     public ShutdownReason? Reason { get; private set; }
     public long? ExitCode { get; private set; }
 
-    public StringBuilder ConsoleText { get; } = new();
+    /// <summary>The console's last <see cref="ConsoleTailBytes"/> bytes, for Dom0's <c>ReadConsole</c>.</summary>
+    public ConsoleTail ConsoleText { get; } = new(ConsoleTailBytes);
+
+    /// <summary>How much of a domain's console Dom0 can read back (the whole output goes to the run's files).</summary>
+    public const int ConsoleTailBytes = 64 * 1024;
+
+    /// <summary>A line longer than this is passed on in pieces (a guest that never writes a newline must not grow it).</summary>
+    public const int ConsoleLineBytes = 4096;
+
+    private ulong consoleWritten, consoleDropped;
+
     public Queue<byte> ConsoleInput { get; } = new();
 
     public DomainState State =>
@@ -63,6 +73,10 @@ internal sealed unsafe class Domain
         }
         IsShutdown = true;
         FlushConsoleLine();
+        if (consoleDropped > 0)
+        {
+            Hypervisor.Record(EventKind.ConsoleDropped, Id, null, $"dropped={consoleDropped} bytes past limit={Config.ConsoleLimitBytes}");
+        }
         Reason = reason;
         ExitCode = exitCode;
         foreach (Vcpu v in Vcpus)
@@ -77,17 +91,33 @@ internal sealed unsafe class Domain
 
     public void WriteConsole(ReadOnlySpan<byte> bytes)
     {
-        foreach (byte b in bytes)
+        ulong room = Config.ConsoleLimitBytes - Math.Min(consoleWritten, Config.ConsoleLimitBytes);
+        if ((ulong)bytes.Length > room)
         {
-            ConsoleText.Append((char)b);
-            if (Config.ConsoleLine is not null)
+            if (consoleDropped == 0)
             {
-                if (b == (byte)'\n')
+                Hypervisor.Record(EventKind.ConsoleDropped, Id, Hypervisor.CurrentVcpuId,
+                    $"limit={Config.ConsoleLimitBytes} bytes: later console output is dropped");
+            }
+            consoleDropped += (ulong)bytes.Length - room;
+            bytes = bytes[..(int)room];
+        }
+        consoleWritten += (ulong)bytes.Length;
+        if (bytes.IsEmpty)
+        {
+            return;
+        }
+        ConsoleText.Append(bytes);
+        if (Config.ConsoleLine is not null)
+        {
+            foreach (byte b in bytes)
+            {
+                if (b == (byte)'\n' || pendingLine.Length >= ConsoleLineBytes)
                 {
                     Config.ConsoleLine(Id, pendingLine.ToString());
                     pendingLine.Clear();
                 }
-                else
+                if (b != (byte)'\n')
                 {
                     pendingLine.Append((char)b);
                 }

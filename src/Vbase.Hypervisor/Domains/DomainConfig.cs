@@ -20,6 +20,15 @@ public sealed record DomainConfig
     /// passed when the domain shuts down.
     /// </summary>
     public Action<DomainId, string>? ConsoleLine { get; init; }
+    /// <summary>
+    /// Console bytes the domain may write in a run (to <see cref="ConsoleOutput"/>, <see cref="ConsoleLine"/> and its
+    /// log); past it, output is dropped and one <c>console.dropped</c> event says so (another at shutdown with the count).
+    /// </summary>
+    public ulong ConsoleLimitBytes { get; init; } = DefaultConsoleLimitBytes;
+
+    /// <summary>16 MiB: far more than any test program prints, little enough that a flood cannot fill the host.</summary>
+    public const ulong DefaultConsoleLimitBytes = 16UL << 20;
+
     /// <summary>Whether privileged-only hypercalls (domctl, map_foreign) are allowed: Xen's "is_privileged".</summary>
     public bool Privileged { get; init; }
 }

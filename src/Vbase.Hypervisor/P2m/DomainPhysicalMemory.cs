@@ -12,7 +12,8 @@ namespace Vbase.Hypervisor.P2m;
 /// A domain's guest-physical space as its harts see it: the G-stage. Plain RAM is handed to the hart's TLB as
 /// a host pointer; read-only frames refuse only stores (which come back here, are dropped and reported);
 /// the shared-info frame takes stores on the slow path so that the event line follows every guest write.
-/// Frames inside a protected region (SAPI) never get a host pointer: every access goes to the plug-in.
+/// Frames inside a protected region (SAPI) never get a host pointer: every access the p2m allows goes to the
+/// plug-in; a store the p2m forbids never reaches it.
 /// </summary>
 internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemory
 {
@@ -69,16 +70,16 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
     {
         var gfn = new Gfn(address >> PageSize.Shift);
         P2mEntry e = domain.P2m.Lookup(gfn);
-        if (e.Type.IsReadable() && domain.Hypervisor.Sapi.IsInterposed(e.Mfn))
-        {
-            Span<byte> bytes = stackalloc byte[8];
-            BitConverter.TryWriteBytes(bytes, value);
-            Vcpu? v = domain.Hypervisor.Current;
-            return domain.Hypervisor.Sapi.Write(AccessorOf(v, AccessKind.Store), AccessKind.Store, domain.Id, v, e.Mfn,
-                (int)(address & PageSize.Mask), bytes[..size]);
-        }
+        // The p2m type (and so a grant's or a foreign mapping's permission) is the hypervisor's to enforce: it is
+        // checked before any plug-in sees the store, so no plug-in answer can make a read-only mapping writable.
         if (e.Type.IsReadOnly())
         {
+            if (domain.Hypervisor.Sapi.IsInterposed(e.Mfn))
+            {
+                domain.Hypervisor.Sapi.ReadOnlyWriteDropped(AccessorOf(domain.Hypervisor.Current, AccessKind.Store), domain.Id,
+                    domain.Hypervisor.Current, e.Mfn, (int)(address & PageSize.Mask), size, value);
+                return true;
+            }
             // Xen drops the write and logs "p2m write to read-only gfn"; the guest carries on.
             domain.Hypervisor.Record(EventKind.P2mReadOnlyWrite, domain.Id, domain.Hypervisor.CurrentVcpuId,
                 $"gpa=0x{address:x} size={size} type={e.Type.ToXenName()}");
@@ -87,6 +88,14 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
         if (!e.Type.IsWritable())
         {
             return false;
+        }
+        if (domain.Hypervisor.Sapi.IsInterposed(e.Mfn))
+        {
+            Span<byte> bytes = stackalloc byte[8];
+            BitConverter.TryWriteBytes(bytes, value);
+            Vcpu? v = domain.Hypervisor.Current;
+            return domain.Hypervisor.Sapi.Write(AccessorOf(v, AccessKind.Store), AccessKind.Store, domain.Id, v, e.Mfn,
+                (int)(address & PageSize.Mask), bytes[..size]);
         }
         byte* p = domain.Machine.HostPointer(e.Mfn) + (address & PageSize.Mask);
         switch (size)

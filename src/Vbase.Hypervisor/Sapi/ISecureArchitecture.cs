@@ -79,6 +79,15 @@ public interface IIntrospection
 
     /// <summary>Metadata traffic so far (<see cref="MetadataTraffic.None"/> for designs without metadata).</summary>
     MetadataTraffic Traffic { get; }
+
+    /// <summary>
+    /// The hypervisor no longer keeps <paramref name="region"/> (released, and past the history of
+    /// <see cref="SapiHost.ReleasedRegionHistory"/> released regions): drop whatever the plug-in keeps for it, so
+    /// that a guest looping on enter and exit cannot grow the host. Default: nothing kept.
+    /// </summary>
+    void OnRegionForgotten(ProtectedRegion region)
+    {
+    }
 }
 
 /// <summary>What a VMMU hook decided about one access.</summary>

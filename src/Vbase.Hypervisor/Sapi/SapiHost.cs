@@ -27,6 +27,18 @@ public sealed class SapiHost
     private readonly List<ProtectedRegion> regions = [];
     private readonly List<SecureContext> contexts = [];
     private readonly List<ShadowMismatch> mismatches = [];
+    private readonly Queue<ProtectedRegion> released = [];
+    private int nextRegionId = 1;
+    private long mismatchCount;
+
+    /// <summary>
+    /// Released regions the hypervisor still lists (for the Monitor's and the Oracle's look back); older ones are
+    /// forgotten, with the plug-in's state for them. Their golden shadow is freed at release.
+    /// </summary>
+    public const int ReleasedRegionHistory = 64;
+
+    /// <summary>Shadow mismatches kept for the Oracle (the first ones, which decide a verdict); later ones are only counted.</summary>
+    public const int MismatchHistory = 1024;
     private ISecureArchitecture? architecture;
 
     internal SapiHost(Hypervisor hv)
@@ -46,10 +58,12 @@ public sealed class SapiHost
     /// <summary>Global virtual time (the accessing vCPU's, inside a slice).</summary>
     public ulong Now => hv.Current is Vcpu v ? v.Hart.Time : hv.Now;
 
-    /// <summary>Every region ever registered, released ones included, in registration order.</summary>
+    /// <summary>
+    /// The active regions and the last <see cref="ReleasedRegionHistory"/> released ones, in registration order.
+    /// </summary>
     public IReadOnlyList<ProtectedRegion> Regions => regions;
 
-    /// <summary>Every secure context (process) that ever registered a region.</summary>
+    /// <summary>The secure contexts (processes) that hold a region now.</summary>
     public IReadOnlyList<SecureContext> Contexts => contexts;
 
     /// <summary>The p2m entry of <paramref name="gfn"/> in <paramref name="domain"/> (Invalid if none).</summary>
@@ -91,7 +105,7 @@ public sealed class SapiHost
             }
             mfns[i] = e.Mfn;
         }
-        var region = new ProtectedRegion(regions.Count + 1, d.Id, request.Vcpu, request.Satp, request.VirtualAddress,
+        var region = new ProtectedRegion(nextRegionId++, d.Id, request.Vcpu, request.Satp, request.VirtualAddress,
             [.. request.Gfns], mfns, Now);
         for (int i = 0; i < mfns.Length; i++)
         {
@@ -132,7 +146,18 @@ public sealed class SapiHost
             {
                 context.Running = false;
                 Transition(SecureTransitionKind.Exit, context, region);
+                contexts.Remove(context);
             }
+        }
+        // What a guest looping on enter and exit could grow without bound: the shadow (up to 2 MiB a region) goes
+        // now, the region's record after a short history.
+        region.FreeShadow();
+        released.Enqueue(region);
+        while (released.Count > ReleasedRegionHistory)
+        {
+            ProtectedRegion old = released.Dequeue();
+            regions.Remove(old);
+            architecture?.OnRegionForgotten(old);
         }
     }
 
@@ -269,7 +294,11 @@ public sealed class SapiHost
             if (!expected.SequenceEqual(data))
             {
                 var m = new ShadowMismatch(ctx.Time, ctx.Region.Id, ctx.Address, expected.ToArray(), data.ToArray());
-                mismatches.Add(m);
+                mismatchCount++;
+                if (mismatches.Count < MismatchHistory)
+                {
+                    mismatches.Add(m);
+                }
                 hv.Record(EventKind.ShadowMismatch, ctx.Domain, ctx.Vcpu,
                     $"region={m.RegionId} gpa=0x{m.Address.Value:x} expected={Convert.ToHexStringLower(m.Expected)} read={Convert.ToHexStringLower(m.Actual)}");
             }
@@ -288,8 +317,7 @@ public sealed class SapiHost
                 Refused(ctx, data.Length);
                 return false;
             case AccessVerdict.Dropped:
-                hv.Record(EventKind.ProtectedWriteDropped, ctx.Domain, ctx.Vcpu,
-                    $"region={ctx.Region.Id} accessor={Name(accessor)} owner={(ctx.IsApplication ? "yes" : "no")} gpa=0x{ctx.Address.Value:x} mfn=0x{mfn.Value:x} size={data.Length} data={Convert.ToHexStringLower(data[..Math.Min(data.Length, 16)])} p2m={Translate(ctx.Domain, ctx.Gfn).Type.ToXenName()}");
+                Dropped(ctx, data, "arch");
                 return true;
             case AccessVerdict.Pass:
                 data.CopyTo(new Span<byte>(hv.Machine.HostPointer(mfn) + offset, data.Length));
@@ -300,6 +328,24 @@ public sealed class SapiHost
             data.CopyTo(ctx.Region.Shadow.AsSpan(ctx.RegionPage * PageSize.Bytes + offset));
         }
         return true;
+    }
+
+    /// <summary>
+    /// A guest store to a protected frame that the p2m maps read-only: the hypervisor drops it before the plug-in
+    /// sees it (no answer of a plug-in can weaken the p2m) and reports it as a dropped write of the region.
+    /// </summary>
+    internal void ReadOnlyWriteDropped(Accessor accessor, DomainId initiator, Vcpu? vcpu, Mfn mfn, int offset, int size, ulong value)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        BitConverter.TryWriteBytes(bytes, value);
+        Dropped(Context(accessor, AccessKind.Store, initiator, vcpu, mfn, offset), bytes[..size], "p2m");
+    }
+
+    private void Dropped(in MemoryAccessContext ctx, ReadOnlySpan<byte> data, string by)
+    {
+        ctx.Region.DroppedWrites++;
+        hv.Record(EventKind.ProtectedWriteDropped, ctx.Domain, ctx.Vcpu,
+            $"region={ctx.Region.Id} accessor={Name(ctx.Accessor)} owner={(ctx.IsApplication ? "yes" : "no")} gpa=0x{ctx.Address.Value:x} mfn=0x{ctx.Mfn.Value:x} size={data.Length} data={Convert.ToHexStringLower(data[..Math.Min(data.Length, 16)])} p2m={Translate(ctx.Domain, ctx.Gfn).Type.ToXenName()} by={by}");
     }
 
     private void Refused(in MemoryAccessContext ctx, int size) =>
@@ -327,8 +373,11 @@ public sealed class SapiHost
         };
     }
 
-    /// <summary>Every mismatch between what the application read and the golden shadow, in order.</summary>
+    /// <summary>The first <see cref="MismatchHistory"/> mismatches between what the application read and the golden shadow, in order.</summary>
     internal IReadOnlyList<ShadowMismatch> Mismatches => mismatches;
+
+    /// <summary>Every mismatch so far, counted (<see cref="Mismatches"/> keeps only the first ones).</summary>
+    internal long MismatchCount => mismatchCount;
 
     /// <summary>Reads a region through a view, for the Monitor and the Oracle (no events, no plug-in side effects).</summary>
     internal bool ReadView(ProtectedRegion region, ulong offset, Span<byte> dest, MemoryView view)
@@ -339,6 +388,10 @@ public sealed class SapiHost
         }
         if (view == MemoryView.Shadow)
         {
+            if (region.Shadow.Length == 0)
+            {
+                return false;   // freed at release
+            }
             region.Shadow.AsSpan((int)offset, dest.Length).CopyTo(dest);
             return true;
         }

@@ -74,8 +74,16 @@ public sealed class ProtectedRegion
     public ulong? ReleasedAt { get; internal set; }
     public bool IsActive => ReleasedAt is null;
 
-    /// <summary>The golden shadow: the plaintext as the application last wrote it through accepted writes.</summary>
-    internal byte[] Shadow { get; }
+    /// <summary>
+    /// The golden shadow: the plaintext as the application last wrote it through accepted writes; empty once the
+    /// region is released.
+    /// </summary>
+    internal byte[] Shadow { get; private set; }
+
+    internal void FreeShadow() => Shadow = [];
+
+    /// <summary>Writes to the region that did not happen (dropped by the p2m or by the plug-in).</summary>
+    public long DroppedWrites { get; internal set; }
 
     /// <summary>Frames an attacker remapped a page of this region to, watched for the Oracle (<see cref="SapiHost.Observe"/>).</summary>
     internal List<Mfn> ObservedFrames { get; } = [];

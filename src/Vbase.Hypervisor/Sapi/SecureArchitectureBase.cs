@@ -50,4 +50,8 @@ public abstract class SecureArchitectureBase : ISecureArchitecture
     public virtual IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region) => [];
 
     public virtual MetadataTraffic Traffic => MetadataTraffic.None;
+
+    public virtual void OnRegionForgotten(ProtectedRegion region)
+    {
+    }
 }

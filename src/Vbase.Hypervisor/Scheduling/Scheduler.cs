@@ -23,6 +23,19 @@ internal sealed class Scheduler(Hypervisor hv)
 
     public HypervisorRunResult Run(ulong maxInstructions)
     {
+        try
+        {
+            return RunUntilStop(maxInstructions);
+        }
+        finally
+        {
+            // A flood's summary is due by the end of every run call, so that a caller (and the log) sees it.
+            hv.FlushFloodSummaries(all: true);
+        }
+    }
+
+    private HypervisorRunResult RunUntilStop(ulong maxInstructions)
+    {
         ulong executed = 0;
         while (true)
         {
@@ -61,6 +74,7 @@ internal sealed class Scheduler(Hypervisor hv)
                 budget = Math.Min(budget, Math.Max(1, nextDeadline - hv.Now));
             }
             executed += RunSlice(next, budget);
+            hv.FlushFloodSummaries(all: false);
         }
     }
 
@@ -87,7 +101,7 @@ internal sealed class Scheduler(Hypervisor hv)
             hv.Current = null;
         }
         ulong ran = hart.Cycle - before;
-        hv.Now += ran;
+        AdvanceTime(ran);
         if (exit == HartExit.Idle && !v.Domain.IsShutdown)
         {
             // WFI with nothing pending: the vCPU waits for an event or a timer like a blocked one.
@@ -99,6 +113,21 @@ internal sealed class Scheduler(Hypervisor hv)
             v.Domain.Events.UpdateUpcallLines();
         }
         return ran;
+    }
+
+    /// <summary>Virtual time saturates at <see cref="Vcpu.MaxTime"/> (recorded once) rather than wrapping.</summary>
+    private void AdvanceTime(ulong ticks)
+    {
+        if (hv.Now > Vcpu.MaxTime - Math.Min(ticks, Vcpu.MaxTime))
+        {
+            if (hv.Now != Vcpu.MaxTime)
+            {
+                hv.Record(EventKind.TimeSaturated, null, null, $"time={Vcpu.MaxTime}: virtual time stops here");
+            }
+            hv.Now = Vcpu.MaxTime;
+            return;
+        }
+        hv.Now += ticks;
     }
 
     private void FireTimers(List<Vcpu> all)

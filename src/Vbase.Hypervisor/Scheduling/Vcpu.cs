@@ -9,6 +9,12 @@ internal sealed class Vcpu : IMachineTrapHandler, IDisposable
 {
     public const ulong NoDeadline = ulong.MaxValue;
 
+    /// <summary>
+    /// The last virtual time (2^63 - 1 ticks): time saturates here instead of wrapping, and a set_timer_op deadline
+    /// past it is refused. Nothing real reaches it (2^63 instructions); only a deadline can ask for it.
+    /// </summary>
+    public const ulong MaxTime = long.MaxValue;
+
     public Vcpu(Domain domain, int id)
     {
         Domain = domain;
@@ -49,7 +55,8 @@ internal sealed class Vcpu : IMachineTrapHandler, IDisposable
 
     public void SetSbiTimer(ulong deadline, ulong now)
     {
-        SbiTimerDeadline = deadline;
+        // Past the end of time means "no timer", as Linux's (u64)-1 does when it clears the timer.
+        SbiTimerDeadline = deadline > MaxTime ? NoDeadline : deadline;
         SetTimerLine(deadline <= now);
     }
 

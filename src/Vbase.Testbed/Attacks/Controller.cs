@@ -207,7 +207,12 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
             ? $"shut down: {outcome.Reason?.ToString().ToLowerInvariant()}, exit code {outcome.ExitCode}"
             : $"{outcome.State.ToString().ToLowerInvariant()} when the run ended ({stop.ToString().ToLowerInvariant()})";
         IReadOnlyList<ShadowMismatch> mismatches = [.. hv.Dom0.ShadowMismatches.Where(m => Evidence.FiredAt is ulong t && m.Time >= t)];
-        Judgement = AttackOracle.Judge(new OracleInputs(spec, app, Evidence, mismatches, violations, refusals, finished, state));
+        // The hypervisor keeps the first mismatches and counts the rest; those before the attack are all kept.
+        long before = hv.Dom0.ShadowMismatches.Count - mismatches.Count;
+        Judgement = AttackOracle.Judge(new OracleInputs(spec, app, Evidence, mismatches, violations, refusals, finished, state)
+        {
+            TamperedReads = hv.Dom0.ShadowMismatchCount - before,
+        });
         Traffic = hv.Sapi.Architecture?.Traffic ?? MetadataTraffic.None;
         hv.Sapi.RecordTraffic();
         hv.Sapi.Record("oracle.verdict", appDomain, null,

@@ -8,7 +8,7 @@ using Vbase.Testbed.Running;
 namespace Vbase.Testbed.Oracle;
 
 /// <summary>Everything the Oracle looks at after one attack run; collected where no attacker reaches.</summary>
-/// <param name="Mismatches">Application reads that differed from the golden shadow (hypervisor-kept).</param>
+/// <param name="Mismatches">Application reads that differed from the golden shadow (hypervisor-kept; the first ones).</param>
 /// <param name="Violations">Violations the architecture raised (<c>sapi.violation</c>).</param>
 /// <param name="Refusals">Accesses the architecture refused or dropped (<c>sapi.access_refused</c>, <c>sapi.write_dropped</c>) after the attack fired.</param>
 /// <param name="ApplicationFinished">The application's domain shut down cleanly with exit code 0.</param>
@@ -21,7 +21,11 @@ public sealed record OracleInputs(
     IReadOnlyList<HypervisorEvent> Violations,
     IReadOnlyList<HypervisorEvent> Refusals,
     bool ApplicationFinished,
-    string ApplicationState);
+    string ApplicationState)
+{
+    /// <summary>How many tampered reads there were in all (the hypervisor keeps only the first ones); null: <see cref="Mismatches"/>' count.</summary>
+    public long? TamperedReads { get; init; }
+}
 
 /// <summary>One verdict with its evidence (DESIGN.md, "verdicts").</summary>
 public sealed record Judgement(Verdict Verdict, Impact? Impact, string Evidence);
@@ -62,7 +66,7 @@ public static class AttackOracle
         if (tampered is not null)
         {
             return new(Verdict.Breached, Impact.Integrity, string.Create(CultureInfo.InvariantCulture,
-                $"{did}The application read {Hex(tampered.Actual)} at {tampered.Address} (region {tampered.RegionId}, t={tampered.Time}) where the golden shadow holds {Hex(tampered.Expected)}; {input.Mismatches.Count} tampered read(s) in all, no violation raised."));
+                $"{did}The application read {Hex(tampered.Actual)} at {tampered.Address} (region {tampered.RegionId}, t={tampered.Time}) where the golden shadow holds {Hex(tampered.Expected)}; {input.TamperedReads ?? input.Mismatches.Count} tampered read(s) in all, no violation raised."));
         }
         if (!input.ApplicationFinished)
         {

@@ -28,9 +28,10 @@ public sealed class SapiPathTests
         public IEnumerable<HypervisorEvent> Of(string kind) => Rig.Events.Where(e => e.Kind == kind);
     }
 
-    private static Run RunGuest(ISecureArchitecture arch)
+    private static Run RunGuest(ISecureArchitecture arch, Action<Rig, HypervisorEvent>? onEvent = null)
     {
         var rig = new Rig();
+        rig.OnEvent = e => onEvent?.Invoke(rig, e);
         rig.Hv.Plug(arch);
         DomainId dom = default;
         var run = new Run { Rig = rig, Domain = dom };
@@ -118,10 +119,19 @@ public sealed class SapiPathTests
     [InlineData("none", AppWrite)]         // its own write was; the kernel's is not the application's
     public void TheShadowTracksAcceptedWritesOfTheApplicationOnly(string arch, ulong expected)
     {
-        Run run = RunGuest(arch == "vbase" ? Vbase() : None());
+        // Read as the region is released: its shadow is freed right after.
         byte[] shadow = new byte[8];
-        Assert.Equal(0, run.Rig.Hv.Dom0.ReadRegion(1, 0, shadow, MemoryView.Shadow));
+        int? error = null;
+        Run run = RunGuest(arch == "vbase" ? Vbase() : None(), (rig, e) =>
+        {
+            if (e.Kind == EventKind.RegionReleased)
+            {
+                error = rig.Hv.Dom0.ReadRegion(1, 0, shadow, MemoryView.Shadow);
+            }
+        });
+        Assert.Equal(0, error);
         Assert.Equal(expected, BitConverter.ToUInt64(shadow));
+        Assert.Equal(Errno.EINVAL, run.Rig.Hv.Dom0.ReadRegion(1, 0, shadow, MemoryView.Shadow));
     }
 
     [Fact]

@@ -12,7 +12,14 @@ internal sealed class Rig : IDisposable, IHypervisorEventSink
     public Hypervisor Hv { get; }
     public List<HypervisorEvent> Events { get; } = [];
 
-    public void Record(HypervisorEvent e) => Events.Add(e);
+    /// <summary>Called for each event as it is recorded (a Dom0 program's moment: e.g. before a region's shadow is freed).</summary>
+    public Action<HypervisorEvent>? OnEvent { get; set; }
+
+    public void Record(HypervisorEvent e)
+    {
+        Events.Add(e);
+        OnEvent?.Invoke(e);
+    }
 
     public DomainId Add(ProgramBuilder program, string name = "guest", ulong memory = 4UL << 20, int vcpus = 1,
         bool unpause = true, IReadOnlyList<DomainModule>? modules = null, string cmdline = "") =>
