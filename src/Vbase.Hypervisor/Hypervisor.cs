@@ -140,7 +140,8 @@ public sealed class Hypervisor : IDisposable
         {
             return;
         }
-        ulong time = Current is Vcpu v ? v.Hart.Time : Now;
+        // A hart's clock runs on within its slice; past the end of time the log stays at it.
+        ulong time = Math.Min(Current is Vcpu v ? v.Hart.Time : Now, Vcpu.MaxTime);
         // A guest that repeats an event at will (stores to a read-only page) gets a summary, not a line each.
         if (Current is not null && !floods.Admit(time, kind, domain, details))
         {

@@ -89,18 +89,22 @@ internal sealed unsafe class Domain
 
     private readonly StringBuilder pendingLine = new();
 
-    public void WriteConsole(ReadOnlySpan<byte> bytes)
+    /// <summary>The console has used up its limit: every further byte is dropped.</summary>
+    public bool ConsoleFull => consoleWritten >= Config.ConsoleLimitBytes;
+
+    /// <summary>Writes to the console within its limit; <paramref name="dropped"/> more bytes were not even read.</summary>
+    public void WriteConsole(ReadOnlySpan<byte> bytes, ulong dropped = 0)
     {
         ulong room = Config.ConsoleLimitBytes - Math.Min(consoleWritten, Config.ConsoleLimitBytes);
-        if ((ulong)bytes.Length > room)
+        if ((ulong)bytes.Length > room || dropped > 0)
         {
             if (consoleDropped == 0)
             {
                 Hypervisor.Record(EventKind.ConsoleDropped, Id, Hypervisor.CurrentVcpuId,
                     $"limit={Config.ConsoleLimitBytes} bytes: later console output is dropped");
             }
-            consoleDropped += (ulong)bytes.Length - room;
-            bytes = bytes[..(int)room];
+            consoleDropped += dropped + (ulong)bytes.Length - Math.Min(room, (ulong)bytes.Length);
+            bytes = bytes[..(int)Math.Min(room, (ulong)bytes.Length)];
         }
         consoleWritten += (ulong)bytes.Length;
         if (bytes.IsEmpty)
@@ -256,6 +260,23 @@ internal sealed unsafe class Domain
     }
 
     private DomainId Initiator(Accessor accessor) => accessor == Accessor.Dom0 ? DomainId.Dom0 : Id;
+
+    /// <summary>Whether every page of guest-physical [gpa, gpa+length) is readable (what <see cref="TryRead"/> checks first).</summary>
+    public bool IsReadable(ulong gpa, int length)
+    {
+        if (!RangeOk(gpa, length))
+        {
+            return false;
+        }
+        for (ulong a = gpa & ~PageSize.Mask; a < gpa + (ulong)length; a += PageSize.Bytes)
+        {
+            if (!P2m.Lookup(new Gfn(a >> PageSize.Shift)).Type.IsReadable())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     private static bool RangeOk(ulong gpa, int length) => length >= 0 && gpa <= ulong.MaxValue - (ulong)length;
 

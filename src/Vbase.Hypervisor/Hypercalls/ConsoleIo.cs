@@ -19,6 +19,16 @@ internal static class ConsoleIo
         {
             case ConsoleIoCommand.Write:
                 {
+                    if (c.Domain.ConsoleFull)
+                    {
+                        // Past the limit nothing is kept: check the buffer as a copy would, count it, copy nothing.
+                        if (!c.Domain.IsReadable(buffer, (int)count))
+                        {
+                            return Errno.EFAULT;
+                        }
+                        c.Domain.WriteConsole(ReadOnlySpan<byte>.Empty, dropped: count);
+                        return (long)count;
+                    }
                     byte[] bytes = new byte[count];
                     if (!c.TryRead(buffer, bytes))
                     {

@@ -29,7 +29,7 @@ public readonly struct HypercallContext
     public bool TryWrite(ulong gpa, ReadOnlySpan<byte> source) => Domain.TryWrite(gpa, source);
 
     /// <summary>Guest virtual time now, as the calling vCPU sees it.</summary>
-    public ulong Now => Vcpu.Hart.Time;
+    public ulong Now => Math.Min(Vcpu.Hart.Time, Vcpu.MaxTime);
 }
 
 /// <summary>A hypercall handler: returns a0 (≥ 0 success, or a negative <see cref="Abi.Errno"/>).</summary>

@@ -56,7 +56,7 @@ public sealed class SapiHost
     public MachineMemory Dram => hv.Machine;
 
     /// <summary>Global virtual time (the accessing vCPU's, inside a slice).</summary>
-    public ulong Now => hv.Current is Vcpu v ? v.Hart.Time : hv.Now;
+    public ulong Now => Math.Min(hv.Current is Vcpu v ? v.Hart.Time : hv.Now, Vcpu.MaxTime);
 
     /// <summary>
     /// The active regions and the last <see cref="ReleasedRegionHistory"/> released ones, in registration order.
@@ -95,11 +95,12 @@ public sealed class SapiHost
             return null;
         }
         var mfns = new Mfn[request.Gfns.Count];
+        var seen = new HashSet<ulong>(mfns.Length);
         for (int i = 0; i < mfns.Length; i++)
         {
             P2mEntry e = d.P2m.Lookup(request.Gfns[i]);
             if (e.Type is not (P2mType.RamRw or P2mType.RamRo) || hv.Machine.OwnerOf(e.Mfn) != d.Id
-                || interposed[e.Mfn.Value] != 0 || Array.IndexOf(mfns, e.Mfn, 0, i) >= 0)
+                || interposed[e.Mfn.Value] != 0 || !seen.Add(e.Mfn.Value))
             {
                 return null;
             }

@@ -55,7 +55,8 @@ public sealed class ProtectedRegion
         Gfns = gfns;
         Mfns = mfns;
         ProtectedAt = time;
-        Shadow = new byte[gfns.Length * PageSize.Bytes];
+        // Pooled: a guest that loops on enter and exit would otherwise allocate (and the GC collect) up to 2 MiB a turn.
+        Shadow = System.Buffers.ArrayPool<byte>.Shared.Rent(gfns.Length * PageSize.Bytes);
     }
 
     /// <summary>Numbered from 1 in registration order (deterministic).</summary>
@@ -75,12 +76,19 @@ public sealed class ProtectedRegion
     public bool IsActive => ReleasedAt is null;
 
     /// <summary>
-    /// The golden shadow: the plaintext as the application last wrote it through accepted writes; empty once the
-    /// region is released.
+    /// The golden shadow: the plaintext as the application last wrote it through accepted writes (the first
+    /// <see cref="Length"/> bytes of a pooled array); empty once the region is released.
     /// </summary>
     internal byte[] Shadow { get; private set; }
 
-    internal void FreeShadow() => Shadow = [];
+    internal void FreeShadow()
+    {
+        if (Shadow.Length != 0)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(Shadow);
+            Shadow = [];
+        }
+    }
 
     /// <summary>Writes to the region that did not happen (dropped by the p2m or by the plug-in).</summary>
     public long DroppedWrites { get; internal set; }

@@ -65,7 +65,7 @@ internal sealed class Scheduler(Hypervisor hv)
                     return new(HypervisorStop.Idle, executed, hv.Now);
                 }
                 // Nobody can run before the next deadline: skip virtual time to it, as an idle CPU would.
-                hv.Now = nextDeadline;
+                AdvanceTime(nextDeadline - hv.Now);
                 continue;
             }
             ulong budget = Math.Min(hv.Options.SliceInstructions, maxInstructions - executed);
@@ -118,16 +118,15 @@ internal sealed class Scheduler(Hypervisor hv)
     /// <summary>Virtual time saturates at <see cref="Vcpu.MaxTime"/> (recorded once) rather than wrapping.</summary>
     private void AdvanceTime(ulong ticks)
     {
-        if (hv.Now > Vcpu.MaxTime - Math.Min(ticks, Vcpu.MaxTime))
+        if (hv.Now == Vcpu.MaxTime)
         {
-            if (hv.Now != Vcpu.MaxTime)
-            {
-                hv.Record(EventKind.TimeSaturated, null, null, $"time={Vcpu.MaxTime}: virtual time stops here");
-            }
-            hv.Now = Vcpu.MaxTime;
             return;
         }
-        hv.Now += ticks;
+        hv.Now = hv.Now >= Vcpu.MaxTime - Math.Min(ticks, Vcpu.MaxTime) ? Vcpu.MaxTime : hv.Now + ticks;
+        if (hv.Now == Vcpu.MaxTime)
+        {
+            hv.Record(EventKind.TimeSaturated, null, null, $"time={Vcpu.MaxTime}: virtual time stops here");
+        }
     }
 
     private void FireTimers(List<Vcpu> all)

@@ -1,0 +1,124 @@
+using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
+using Vbase.Hypervisor.Scheduling;
+using Vbase.Hypervisor.Tests.Infrastructure;
+using Vbase.Isa.Encoding;
+using static Vbase.Isa.Encoding.Assembler;
+
+namespace Vbase.Hypervisor.Tests.Isolation;
+
+/// <summary>
+/// Guests that try to exhaust the host: what the hypervisor keeps for them stays bounded, by design, and says
+/// so in the event log (bench/hostile.sh runs the same attacks at length and measures the process).
+/// </summary>
+public class HostileGuestTests
+{
+    private const ulong Buffer = 0x8030_0000;
+
+    [Fact]
+    public void AConsoleFloodIsCutAtTheLimitWithOneEventAndTheTailStaysSmall()
+    {
+        using var rig = new Rig();
+        const ulong limit = 256 * 1024;
+        const int calls = 40;               // 40 × 64 KiB = 2.5 MiB, ten times the limit
+        long delivered = 0;
+        var p = GuestCode.New();
+        p.Li(S2, calls).Label("loop");
+        p.Call(HypercallNumber.ConsoleIo, (long)ConsoleIoCommand.Write, 64 * 1024, (long)Buffer);
+        p.Emit(Mv(S3, A0), Addi(S2, S2, -1)).Bne(S2, Zero, "loop");
+        // Past the limit a bad buffer is still refused (checked as a copy would be).
+        p.Call(HypercallNumber.ConsoleIo, (long)ConsoleIoCommand.Write, 16, 0x1000).Emit(Mv(S4, A0));
+        p.Shutdown();
+        DomainHandle h = rig.Hv.Dom0.CreateDomain(new DomainConfig
+        {
+            Name = "flood",
+            Kernel = p.ToArray(),
+            MemoryBytes = 4UL << 20,
+            ConsoleLimitBytes = limit,
+            ConsoleOutput = (_, bytes) => delivered += bytes.Length,
+        });
+        rig.Hv.Dom0.Unpause(h.Id);
+        rig.Run(50_000_000);
+
+        Assert.Equal((long)limit, delivered);
+        Assert.Equal(64 * 1024UL, rig.Reg(h.Id, S3));                   // the guest is told its bytes were taken
+        Assert.Equal(unchecked((ulong)Errno.EFAULT), rig.Reg(h.Id, S4));
+        Assert.Equal(Domain.ConsoleTailBytes, rig.Console(h.Id).Length);
+        HypervisorEvent[] dropped = [.. rig.Events.Where(e => e.Kind == EventKind.ConsoleDropped)];
+        Assert.Equal(2, dropped.Length);                                // the first drop, then the count at shutdown
+        Assert.Contains($"dropped={calls * 64 * 1024 - (long)limit} ", dropped[1].Details);
+    }
+
+    [Fact]
+    public void AFloodOfReadOnlyStoresIsFoldedIntoSummariesThatCountEveryStore()
+    {
+        using var rig = new Rig();
+        const int stores = 50_000;
+        var p = GuestCode.New();
+        p.Li(S2, stores).Li(T0, (long)GuestLayout.StartInfo).Label("loop");
+        p.Emit(Sd(S2, T0, 0), Addi(S2, S2, -1)).Bne(S2, Zero, "loop");
+        p.Shutdown();
+        DomainId d = rig.Add(p);
+        rig.Run(50_000_000);
+
+        HypervisorEvent[] logged = [.. rig.Events.Where(e => e.Kind == EventKind.P2mReadOnlyWrite)];
+        long suppressed = rig.Events.Where(e => e.Kind == EventKind.EventsSuppressed)
+            .Sum(e => long.Parse(e.Details.Split(' ').Single(w => w.StartsWith("suppressed=", StringComparison.Ordinal))[11..]));
+        Assert.Equal(stores, logged.Length + suppressed);
+        // 50,000 stores run within one interval: the first Burst are logged.
+        Assert.Equal(EventFloodLimiter.Burst, logged.Length);
+        Assert.All(rig.Events.Where(e => e.Kind == EventKind.EventsSuppressed), e => Assert.Equal(d, e.Domain));
+        Assert.Equal(HypervisorStop.AllShutDown, rig.Run().Stop);
+    }
+
+    [Fact]
+    public void AFloodDoesNotHideEventsOfAnotherShape()
+    {
+        using var rig = new Rig();
+        var p = GuestCode.New();
+        p.Li(S2, 1000).Li(T0, (long)GuestLayout.StartInfo).Label("loop");
+        p.Emit(Sd(S2, T0, 0), Addi(S2, S2, -1)).Bne(S2, Zero, "loop");
+        p.Call(HypercallNumber.Domctl, 0);   // privileged: denied, and logged although the stores flood
+        p.Shutdown();
+        rig.Add(p);
+        rig.Run(10_000_000);
+        Assert.Contains(rig.Events, e => e.Kind == EventKind.HypercallDenied);
+    }
+
+    [Theory]
+    [InlineData("gpa=0x80001000 size=8 type=ram_ro", "gpa=# size=# type=ram_ro")]
+    [InlineData("region=12 accessor=guest_kernel owner=no data=fd2dd108", "region=# accessor=guest_kernel owner=no data=#")]
+    [InlineData("gfn 80216: ram_rw mfn 216 -> ram_ro mfn 216", "gfn #: ram_rw mfn # -> ram_ro mfn #")]
+    public void AShapeKeepsTheWordsAndDropsTheNumbers(string details, string shape) =>
+        Assert.Equal(shape, EventFloodLimiter.Shape(details));
+
+    [Fact]
+    public void ADeadlinePastTheEndOfTimeIsRefusedAndTimeSaturatesInsteadOfWrapping()
+    {
+        using var rig = new Rig();
+        var p = GuestCode.New();
+        p.Li(A0, unchecked((long)0xFFFF_FFFF_FFFF_F000)).Li(A7, (long)HypercallNumber.SetTimerOp).Emit(Ecall(), Mv(S2, A0));
+        p.Li(A0, long.MaxValue).Li(A7, (long)HypercallNumber.SetTimerOp).Emit(Ecall());
+        p.Call(HypercallNumber.SchedOp, (long)SchedOpCommand.Block);
+        p.Call(HypercallNumber.VcpuOp, (long)VcpuOpCommand.CurrentTime).Emit(Mv(S3, A0));
+        p.Li(S5, 1000).Label("spin").Emit(Addi(S5, S5, -1)).Bne(S5, Zero, "spin");
+        p.Call(HypercallNumber.VcpuOp, (long)VcpuOpCommand.CurrentTime).Emit(Mv(S4, A0));
+        p.Shutdown();
+        DomainId d = rig.Add(p);
+        rig.Run(1_000_000);
+
+        Assert.Equal(unchecked((ulong)Errno.EINVAL), rig.Reg(d, S2));
+        Assert.Equal(Vcpu.MaxTime, rig.Reg(d, S3));
+        Assert.Equal(Vcpu.MaxTime, rig.Reg(d, S4));
+        Assert.Equal(Vcpu.MaxTime, rig.Hv.Now);
+        Assert.Single(rig.Events, e => e.Kind == EventKind.TimeSaturated);
+        ulong last = 0;
+        foreach (HypervisorEvent e in rig.Events)
+        {
+            Assert.True(e.Time >= last, $"{e.Kind} at {e.Time} after {last}");
+            Assert.True(e.Time <= Vcpu.MaxTime);
+            last = e.Time;
+        }
+    }
+}
