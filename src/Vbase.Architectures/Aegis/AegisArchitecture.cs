@@ -55,6 +55,7 @@ public sealed class AegisArchitecture : RegionArchitectureBase, IDisposable
     private readonly byte[] processorSecret = new byte[32];
     private readonly MetadataCache metadataCache;
     private readonly Dictionary<SecureContext, ProcessKey> keys = [];   // by identity: one per secure process
+    private int keyCount;   // process key ids (and so keys) are never reused
     private readonly Dictionary<int, RegionState> regions = [];
     private long protectedAccesses;
     private long releasedViolations;
@@ -89,7 +90,7 @@ public sealed class AegisArchitecture : RegionArchitectureBase, IDisposable
         SecureContext context = Host.ContextOf(call)!;
         if (!keys.TryGetValue(context, out ProcessKey? key))
         {
-            key = new ProcessKey(keys.Count + 1, processorSecret);
+            key = new ProcessKey(++keyCount, processorSecret);
             keys.Add(context, key);
         }
         int lines = region.Gfns.Count * LinesPerPage;
@@ -239,6 +240,16 @@ public sealed class AegisArchitecture : RegionArchitectureBase, IDisposable
             new("others", "read ciphertext; their stores land as they are and fail the owner's next tree check"),
             new("violations", state.Violations.ToString(CultureInfo.InvariantCulture)),
         ];
+    }
+
+    /// <summary>A process whose last region is released is no secure process any more: its key goes.</summary>
+    public override void OnSecureTransition(SecureTransition transition)
+    {
+        base.OnSecureTransition(transition);
+        if (transition.Kind == SecureTransitionKind.Exit && keys.Remove(transition.Context, out ProcessKey? gone))
+        {
+            gone.Dispose();
+        }
     }
 
     public void Dispose()

@@ -52,6 +52,7 @@ public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
     private readonly byte[] processorSecret = new byte[32];
     private readonly MetadataCache metadataCache;
     private readonly Dictionary<SecureContext, Compartment> compartments = [];   // by identity: one per secure process
+    private int compartmentCount;   // compartment ids (and so keys) are never reused
     private readonly Dictionary<int, RegionState> regions = [];
     private long protectedAccesses;
     private long releasedViolations;
@@ -80,7 +81,7 @@ public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
         SecureContext context = Host.ContextOf(call)!;
         if (!compartments.TryGetValue(context, out Compartment? compartment))
         {
-            compartment = new Compartment(compartments.Count + 1, processorSecret, Parameters.MacBytes);
+            compartment = new Compartment(++compartmentCount, processorSecret, Parameters.MacBytes);
             compartments.Add(context, compartment);
         }
         var state = new RegionState(region, compartment, region.Gfns.Count * LinesPerPage);
@@ -198,6 +199,16 @@ public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
             new("violations", state.Violations.ToString(CultureInfo.InvariantCulture)),
             new("old_tags_accepted", state.OldTagsAccepted.ToString(CultureInfo.InvariantCulture)),
         ];
+    }
+
+    /// <summary>A process whose last region is released is no compartment any more: its keys go.</summary>
+    public override void OnSecureTransition(SecureTransition transition)
+    {
+        base.OnSecureTransition(transition);
+        if (transition.Kind == SecureTransitionKind.Exit && compartments.Remove(transition.Context, out Compartment? gone))
+        {
+            gone.Dispose();
+        }
     }
 
     public void Dispose()

@@ -5,7 +5,7 @@ using Vbase.Hypervisor.P2m;
 namespace Vbase.Hypervisor.Sapi;
 
 /// <summary>
-/// A secure processor architecture plugged into the hypervisor (layer 5 of DESIGN.md). One instance serves
+/// A secure processor architecture plugged into the hypervisor (layer 5 of docs/design.md). One instance serves
 /// one hypervisor. It reaches the machine only through the <see cref="SapiHost"/> given to
 /// <see cref="Attach"/>, and the hypervisor reaches it only through the four hook sets below.
 /// </summary>

@@ -1,6 +1,6 @@
 namespace Vbase.Sapi.Registry;
 
-/// <summary>The principals an architecture may trust (DESIGN.md, "Threat model").</summary>
+/// <summary>The principals an architecture may trust (docs/design.md, "Threat model").</summary>
 [Flags]
 public enum Principal
 {

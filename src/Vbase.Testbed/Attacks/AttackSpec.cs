@@ -2,7 +2,7 @@ using Vbase.Sapi.Registry;
 
 namespace Vbase.Testbed.Attacks;
 
-/// <summary>Where an adversary stands (DESIGN.md, "attack positions").</summary>
+/// <summary>Where an adversary stands (docs/design.md, "attack positions").</summary>
 public enum AttackPosition
 {
     /// <summary>Below every MMU, p2m and plug-in: reads and writes machine memory (bus probe, DRAM tampering).</summary>

@@ -78,7 +78,7 @@ public static class Campaign
         }
         catch (Exception e)
         {
-            // Whatever went wrong is the harness's failure, not a verdict on the architecture (DESIGN.md, "error").
+            // Whatever went wrong is the harness's failure, not a verdict on the architecture (docs/design.md, "error").
             bool outside = !key.Architecture.ThreatModel.Covers(key.Attack.Principal);
             string why = e.Message.ReplaceLineEndings(" ").Trim();
             result = new AttackRunResult(architecture, attack, plan.App, Verdict.Error, null, outside,

@@ -18,7 +18,7 @@ public static class CampaignNames
 
     public static string Slug(this AttackGoal goal) => goal == AttackGoal.Confidentiality ? "confidentiality" : "integrity";
 
-    /// <summary>What a verdict means, as DESIGN.md defines it (the reports' legend).</summary>
+    /// <summary>What a verdict means, as docs/design.md defines it (the reports' legend).</summary>
     public static string Meaning(this Verdict verdict) => verdict switch
     {
         Verdict.Prevented => "the attack's action was refused or had no effect on what the application reads, and it learned nothing secret",

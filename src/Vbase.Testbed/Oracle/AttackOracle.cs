@@ -27,7 +27,7 @@ public sealed record OracleInputs(
     public long? TamperedReads { get; init; }
 }
 
-/// <summary>One verdict with its evidence (DESIGN.md, "verdicts").</summary>
+/// <summary>One verdict with its evidence (docs/design.md, "verdicts").</summary>
 public sealed record Judgement(Verdict Verdict, Impact? Impact, string Evidence);
 
 /// <summary>

@@ -1,6 +1,6 @@
 namespace Vbase.Testbed.Oracle;
 
-/// <summary>The Oracle's judgement of one attack run (DESIGN.md, "verdicts").</summary>
+/// <summary>The Oracle's judgement of one attack run (docs/design.md, "verdicts").</summary>
 public enum Verdict
 {
     /// <summary>The attack's action was refused or had no effect on what the application reads, and it learned nothing secret.</summary>
