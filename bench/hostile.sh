@@ -14,7 +14,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 build=1
 instructions=2000000000
-region_instructions=40000
+region_instructions=8000
 while (($#)); do
     case "$1" in
         --no-build) build=0 ;;
