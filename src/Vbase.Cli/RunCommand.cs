@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using Vbase.Platform.Loading;
 using Vbase.Isa.Harts;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Running;
@@ -27,6 +29,8 @@ public static class RunExitCodes
     public const int IdleForever = ExitCodes.IdleForever;
     /// <summary>Stopped by Ctrl-C (128 + SIGINT), outputs so far kept.</summary>
     public const int Interrupted = 130;
+    /// <summary>Stopped by SIGTERM (128 + 15), outputs so far kept, as for Ctrl-C.</summary>
+    public const int Terminated = 143;
     /// <summary>The monitor ended the run before every domain shut down: a <c>stop</c> rule, or <c>quit</c> in the REPL.</summary>
     public const int MonitorStopped = 3;
 }
@@ -124,36 +128,52 @@ internal static class RunCommand
             TextReader? commands = monitorArguments.Repl ? Console.In : null;
             try
             {
-                rules = monitorArguments.Script is string script ? MonitorScriptLoader.Load(script) : [];
+                rules = monitorArguments.Script is string script
+                    ? MonitorScriptLoader.Load(script, scenario.Domains.Select(d => d.Name).ToList())
+                    : [];
                 if (monitorArguments.CommandsFile is string file)
                 {
-                    commands = new StringReader(File.ReadAllText(file));
+                    commands = new StringReader(InputFiles.ReadText(file, MaxCommandsFileBytes));
                 }
             }
             catch (MonitorScriptException e)
             {
                 return VbaseCli.Fail(console, RunExitCodes.ScenarioError, e.Message);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (InputFileException e)
             {
-                return VbaseCli.Fail(console, RunExitCodes.ScenarioError, $"{monitorArguments.CommandsFile}: cannot read: {VbaseCli.OneLine(e.Message)}");
+                return VbaseCli.Fail(console, RunExitCodes.ScenarioError, $"{monitorArguments.CommandsFile}: {e.Message}");
             }
             monitor = new MonitorSetup { Rules = rules, Commands = commands, EchoCommands = monitorArguments.CommandsFile is not null };
         }
 
         var testbed = new TestbedRun(scenario, Hosts);
-        bool interrupted = false;
+        // The first Ctrl-C (SIGINT) or SIGTERM stops the run cleanly, keeping its outputs; a second one ends vbase at once.
+        int stoppedBy = 0;
+        bool FirstStop(int signal)
+        {
+            if (Interlocked.CompareExchange(ref stoppedBy, signal, 0) != 0)
+            {
+                return false;
+            }
+            testbed.RequestStop();
+            return true;
+        }
         void OnCancel(object? sender, ConsoleCancelEventArgs e)
         {
-            // The first Ctrl-C stops the run cleanly, keeping its outputs; a second one ends vbase at once.
-            if (!interrupted)
+            if (FirstStop(SigInt))
             {
-                interrupted = true;
                 e.Cancel = true;
-                testbed.RequestStop();
             }
         }
         Console.CancelKeyPress += OnCancel;
+        using PosixSignalRegistration? onTerm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            if (FirstStop(SigTerm))
+            {
+                context.Cancel = true;
+            }
+        });
         TestbedResult result;
         long started = Stopwatch.GetTimestamp();
         try
@@ -181,10 +201,15 @@ internal static class RunCommand
             console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"vbase: {result.Instructions} instructions in {seconds:0.000} s, {result.Instructions / Math.Max(seconds, 1e-9) / 1e6:0.0} MIPS ({total:0.000} s with building and loading the domains)"));
         }
-        return Report(console, result, outDirectory, monitor?.StopReason);
+        return Report(console, result, outDirectory, monitor?.StopReason, Volatile.Read(ref stoppedBy));
     }
 
-    private static int Report(CliConsole console, TestbedResult result, string? outDirectory, string? monitorStop)
+    private const int SigInt = 2, SigTerm = 15;
+
+    /// <summary>Monitor command files (--monitor-commands) are text of at most 1 MiB.</summary>
+    public const long MaxCommandsFileBytes = InputFiles.MaxTextBytes;
+
+    private static int Report(CliConsole console, TestbedResult result, string? outDirectory, string? monitorStop, int signal = 0)
     {
         string unfinished = string.Join(", ", result.Domains.Where(d => d.Outcome.State != DomainState.Shutdown).Select(d => d.Name));
         string kept = outDirectory is null ? "" : $"; outputs so far are in {outDirectory}";
@@ -201,6 +226,7 @@ internal static class RunCommand
                 $"vbase: every vCPU is blocked with nothing that could wake it; not shut down: {unfinished}"),
             RunOutcome.Stopped when monitorStop is not null => (RunExitCodes.MonitorStopped,
                 $"vbase: stopped by the monitor ({monitorStop}); still running: {unfinished}{kept}"),
+            _ when signal == SigTerm => (RunExitCodes.Terminated, $"vbase: stopped (SIGTERM){kept}"),
             _ => (RunExitCodes.Interrupted, $"vbase: stopped (Ctrl-C){kept}"),
         };
         if (message is not null)

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using System.Globalization;
 using Vbase.Isa.Harts;
 using Vbase.Platform.Devices;
+using Vbase.Platform.Loading;
 
 namespace Vbase.Cli;
 
@@ -32,6 +32,11 @@ public static class VbaseCli
             if (parsed.Errors.Count > 0)
             {
                 return Fail(console, ExitCodes.UsageError, UsageMessage(parsed));
+            }
+            // System.CommandLine prints the version whatever follows; vbase takes nothing else with it.
+            if (args.Contains("--version", StringComparer.Ordinal) && args.Length > 1)
+            {
+                return Fail(console, ExitCodes.UsageError, "--version takes no other arguments (see 'vbase --help')");
             }
             return parsed.Invoke(new InvocationConfiguration
             {
@@ -89,15 +94,14 @@ public static class VbaseCli
     internal static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
 
     /// <summary>
-    /// A parser for whole numbers that says what was wrong in vbase's words; underscores may group digits
-    /// (1_000_000).
+    /// A parser for whole numbers that says what was wrong in vbase's words; single underscores may group digits
+    /// (1_000_000, not 1__000 or _1), and nothing else is allowed: no sign, no spaces.
     /// </summary>
     internal static Func<ArgumentResult, T> WholeNumber<T>(string option, T min, T max, string what)
         where T : struct, System.Numerics.IBinaryInteger<T> => result =>
     {
         string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
-        if (!T.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out T value)
-            || value < min || value > max)
+        if (!GroupedDigits.TryParse(text, out T value) || value < min || value > max)
         {
             result.AddError($"{option}: '{text}' is not {what}");
             return default;

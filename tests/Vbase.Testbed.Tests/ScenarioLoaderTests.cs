@@ -51,8 +51,8 @@ public sealed class ScenarioLoaderTests : IDisposable
     [Fact]
     public void TheArchitectureAndItsParametersAreRead()
     {
-        Scenario s = ScenarioLoader.Load(Write("name: a\narch: vbase\narch_parameters:\n  metadata-cache-bytes: 4096\n  tree-arity: 2\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n"));
-        Assert.Equal("vbase", s.Architecture);
+        Scenario s = ScenarioLoader.Load(Write("name: a\narch: aegis\narch_parameters:\n  metadata-cache-bytes: 4096\n  tree-arity: 2\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n"));
+        Assert.Equal("aegis", s.Architecture);
         Assert.Equal(new Dictionary<string, string> { ["metadata-cache-bytes"] = "4096", ["tree-arity"] = "2" }, s.ArchitectureParameters);
         Assert.Empty(ScenarioLoader.Load(Write(Valid)).ArchitectureParameters);
         ScenarioException e = Fails("name: a\narch_parameters:\n  x: 1\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n");
