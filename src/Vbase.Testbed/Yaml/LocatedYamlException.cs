@@ -61,9 +61,10 @@ public static class YamlText
     {
         ArgumentNullException.ThrowIfNull(fail);
         var stream = new YamlStream();
+        var parser = new CheckedParser(new Parser(new StringReader(yaml)));
         try
         {
-            stream.Load(new CheckedParser(new Parser(new StringReader(yaml))));
+            stream.Load(parser);
         }
         catch (Refused r)
         {
@@ -78,8 +79,12 @@ public static class YamlText
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or InvalidCastException)
         {
-            // YamlDotNet's node model has thrown these for inputs its parser let through; never a stack trace.
-            throw fail(0, 0, $"not valid YAML: {e.Message.ReplaceLineEndings(" ").Trim()}");
+            // YamlDotNet's scanner throws these for some broken input (an unclosed '{' before a block list) instead
+            // of a YamlException: say where it stopped, and which open bracket is the likely cause.
+            string cause = parser.OpenFlow is Mark open
+                ? $"the {parser.OpenFlowBracket} at line {open.Line}, column {open.Column} is not closed"
+                : e.Message.ReplaceLineEndings(" ").Trim().TrimEnd('.');
+            throw fail((int)parser.LastEnd.Line, (int)parser.LastEnd.Column, $"not valid YAML after this point: {cause}");
         }
         return stream;
     }
@@ -94,10 +99,13 @@ public static class YamlText
     /// <summary>Passes the parser's events on, refusing those vbase's inputs never need (see <see cref="YamlText"/>).</summary>
     private sealed class CheckedParser(IParser inner) : IParser
     {
-        private sealed class Open(bool mapping, string? anchor)
+        private sealed class Open(bool mapping, string? anchor, Mark start, string? flow)
         {
             public bool Mapping { get; } = mapping;
             public string? Anchor { get; } = anchor;
+            public Mark Start { get; } = start;
+            /// <summary>"'['" or "'{'" for a flow list or mapping; null for block style.</summary>
+            public string? Flow { get; } = flow;
             public bool ExpectKey { get; set; } = true;
         }
 
@@ -107,12 +115,21 @@ public static class YamlText
 
         public ParsingEvent? Current => inner.Current;
 
+        /// <summary>Where the last event read ended.</summary>
+        public Mark LastEnd { get; private set; } = Mark.Empty;
+
+        /// <summary>The innermost flow ('[' or '{') list or mapping still open, if any.</summary>
+        public Mark? OpenFlow => open.FirstOrDefault(o => o.Flow is not null)?.Start;
+
+        public string OpenFlowBracket => open.FirstOrDefault(o => o.Flow is not null)?.Flow ?? "";
+
         public bool MoveNext()
         {
             if (!inner.MoveNext())
             {
                 return false;
             }
+            LastEnd = inner.Current!.End;
             Check(inner.Current!);
             return true;
         }
@@ -140,12 +157,12 @@ public static class YamlText
                 case SequenceStart sequence:
                     Tag(sequence);
                     Node(e, "a list");
-                    Push(e, mapping: false, sequence.Anchor);
+                    Push(e, mapping: false, sequence.Anchor, sequence.Style == SequenceStyle.Flow ? "'['" : null);
                     break;
                 case MappingStart mapping:
                     Tag(mapping);
                     Node(e, "a mapping");
-                    Push(e, mapping: true, mapping.Anchor);
+                    Push(e, mapping: true, mapping.Anchor, mapping.Style == MappingStyle.Flow ? "'{'" : null);
                     break;
                 case SequenceEnd or MappingEnd:
                     Open done = open.Pop();
@@ -176,7 +193,7 @@ public static class YamlText
             }
         }
 
-        private void Push(ParsingEvent e, bool mapping, AnchorName anchor)
+        private void Push(ParsingEvent e, bool mapping, AnchorName anchor, string? flow)
         {
             if (open.Count >= MaxDepth)
             {
@@ -189,7 +206,7 @@ public static class YamlText
                 collectionAnchors.Remove(name);
                 openAnchors.Add(name);
             }
-            open.Push(new Open(mapping, name));
+            open.Push(new Open(mapping, name, e.Start, flow));
         }
 
         private static void Tag(NodeEvent node)
