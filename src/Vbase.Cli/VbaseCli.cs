@@ -45,6 +45,10 @@ public static class VbaseCli
                 EnableDefaultExceptionHandler = false,
             });
         }
+        catch (Exception e) when (Cause<StandardOutputException>(e) is StandardOutputException output)
+        {
+            return Fail(console, ExitCodes.StandardOutputError, output.Message);
+        }
         catch (Exception e)
         {
             return Fail(console, ExitCodes.InternalError, $"internal error: {e.GetType().Name}: {OneLine(e.Message)}");
@@ -69,10 +73,24 @@ public static class VbaseCli
         return root;
     }
 
+    /// <summary><paramref name="e"/> or the first of its inner exceptions that is a <typeparamref name="T"/>.</summary>
+    internal static T? Cause<T>(Exception? e)
+        where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+            {
+                return found;
+            }
+        }
+        return null;
+    }
+
     internal static int Fail(CliConsole console, int code, string message)
     {
         console.ProgramOutput.Flush();
-        console.Error.WriteLine($"vbase: error: {message}");
+        console.Error.WriteLine($"vbase: error: {InputFiles.Printable(message)}");
         return code;
     }
 

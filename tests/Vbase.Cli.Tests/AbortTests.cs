@@ -47,6 +47,22 @@ public sealed class AbortTests : IDisposable
         AssertJsonLines(File.ReadAllText(Path.Combine(outDirectory, "events.jsonl")), allowCutLast: true);
     }
 
+    [Fact]
+    public void AFullStandardOutputIsOneErrorLineNotACrash()
+    {
+        // /dev/full fails every write with ENOSPC, as a full disk would.
+        var start = new ProcessStartInfo("/bin/sh") { RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec \"$0\" \"$1\" list archs > /dev/full");
+        start.ArgumentList.Add(DotnetHost());
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "vbase.dll"));
+        using Process process = Process.Start(start)!;
+        string stderr = process.StandardError.ReadToEnd();
+        Assert.True(process.WaitForExit(Patience));
+        Assert.Equal(ExitCodes.StandardOutputError, process.ExitCode);
+        Assert.Equal("vbase: error: cannot write standard output: No space left on device", stderr.TrimEnd('\n'));
+    }
+
     private static void AssertJsonLines(string events, bool allowCutLast)
     {
         string[] lines = events.Split('\n');

@@ -164,6 +164,29 @@ public static class InputFiles
         }
     }
 
+    /// <summary>A message stays one printable line whatever the input held: control characters are escaped (\0, \t, \x1b).</summary>
+    public static string Printable(string text)
+    {
+        if (!text.Any(char.IsControl))
+        {
+            return text;
+        }
+        var s = new System.Text.StringBuilder(text.Length + 8);
+        foreach (char c in text)
+        {
+            s.Append(c switch
+            {
+                '\0' => "\\0",
+                '\t' => "\\t",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                _ when char.IsControl(c) => $"\\x{(int)c:x2}",
+                _ => c.ToString(),
+            });
+        }
+        return s.ToString();
+    }
+
     private static readonly System.Text.UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private static InputFileException TooLarge(long? length, long maxBytes) =>

@@ -203,6 +203,10 @@ public static class ScenarioLoader
                 if (Get(map, "cmdline") is YamlNode cmdlineNode)
                 {
                     cmdline = Text(cmdlineNode, $"{at}.cmdline");
+                    if (cmdline.Contains('\0', StringComparison.Ordinal))
+                    {
+                        throw Error(cmdlineNode, $"{at}.cmdline", "holds a NUL character, where the guest would see the command line end");
+                    }
                     if (Encoding.UTF8.GetByteCount(cmdline) > MaxCmdlineBytes)
                     {
                         throw Error(cmdlineNode, $"{at}.cmdline", $"longer than {MaxCmdlineBytes} bytes");

@@ -1,3 +1,4 @@
+using Vbase.Platform.Loading;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
@@ -32,8 +33,9 @@ public abstract class LocatedYamlException : Exception
     private static string Format(string file, int line, int column, string field, string problem)
     {
         string where = line > 0 ? $"{file}:{line}:{column}" : file;
-        return field.Length > 0 ? $"{where}: {field}: {problem}" : $"{where}: {problem}";
+        return InputFiles.Printable(field.Length > 0 ? $"{where}: {field}: {problem}" : $"{where}: {problem}");
     }
+
 }
 
 /// <summary>
