@@ -147,7 +147,8 @@ public static class MonitorScriptLoader
     /// The REPL's one-line rule: <c>kind=sapi.* domain=app region=1 gpa=0x80212000-0x80212fff accessor=dom0
     /// do=print,count message="…" name=w</c>; a key that is not a rule field is a condition on the details.
     /// </summary>
-    public static WatchRule ParseLine(string line, int number, string source = "watch")
+    /// <remarks>With <paramref name="domains"/> (the scenario's domain names), <c>domain=</c> must name one of them, as in a script.</remarks>
+    public static WatchRule ParseLine(string line, int number, string source = "watch", IReadOnlyList<string>? domains = null)
     {
         var fields = new Dictionary<string, (string Value, int Line, int Column)>(StringComparer.Ordinal);
         var details = new List<KeyValuePair<string, string>>();
@@ -183,7 +184,7 @@ public static class MonitorScriptLoader
             throw new MonitorScriptException(source, 1, 1, "do", $"missing; say what the rule does, e.g. do=print ({string.Join(", ", ActionsByName.Keys)})");
         }
         return Build(fields, details, actions, number,
-            (key, problem) => new MonitorScriptException(source, 1, fields[key].Column, key, problem));
+            (key, problem) => new MonitorScriptException(source, 1, fields[key].Column, key, problem), domains);
     }
 
     private static WatchRule Build(Dictionary<string, (string Value, int Line, int Column)> fields, List<KeyValuePair<string, string>> details,

@@ -38,6 +38,8 @@ public sealed class MonitorScriptTests
         MonitorScriptException e = Assert.Throws<MonitorScriptException>(() => MonitorScriptLoader.Parse("- kind: x\n  domain: nope\n  do: log\n", "w.yaml", domains));
         Assert.Equal("w.yaml:2:11: [0].domain: no domain 'nope' in the scenario (its domains: app, db; or an id from 0, Dom0, to 2)", e.Message);
         Assert.Throws<MonitorScriptException>(() => MonitorScriptLoader.Parse("- {domain: 3, do: log}\n", "w.yaml", domains));
+        Assert.Equal("watch:1:8: domain: no domain 'nope' in the scenario (its domains: app, db; or an id from 0, Dom0, to 2)",
+            Assert.Throws<MonitorScriptException>(() => MonitorScriptLoader.ParseLine("kind=x domain=nope do=log", 1, domains: domains)).Message);
         // Without the scenario (a script checked on its own), any domain is taken as written.
         Assert.Equal("nope", Assert.Single(MonitorScriptLoader.Parse("- {domain: nope, do: log}\n", "w.yaml")).Domain);
     }
