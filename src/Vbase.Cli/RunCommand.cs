@@ -122,10 +122,22 @@ internal static class RunCommand
             return VbaseCli.Fail(console, RunExitCodes.UsageError, "--monitor-repl and --monitor-commands both give the commands; use one");
         }
         MonitorSetup? monitor = null;
+        ReplInput? repl = null;
         if (monitorArguments.Wanted)
         {
             IReadOnlyList<WatchRule> rules;
-            TextReader? commands = monitorArguments.Repl ? Console.In : null;
+            TextReader? commands = null;
+            if (monitorArguments.Repl)
+            {
+                repl = new ReplInput(Console.In, line =>
+                {
+                    lock (console.Error)
+                    {
+                        console.Error.WriteLine(line);
+                    }
+                });
+                commands = repl;
+            }
             try
             {
                 rules = monitorArguments.Script is string script
@@ -157,6 +169,8 @@ internal static class RunCommand
                 return false;
             }
             testbed.RequestStop();
+            // At the REPL's prompt nothing runs to be stopped: end its input, which it takes as 'quit'.
+            repl?.Stop();
             return true;
         }
         void OnCancel(object? sender, ConsoleCancelEventArgs e)
@@ -193,6 +207,7 @@ internal static class RunCommand
         finally
         {
             Console.CancelKeyPress -= OnCancel;
+            repl?.Dispose();
         }
         console.ProgramOutput.Flush();
         if (stats)
@@ -224,9 +239,10 @@ internal static class RunCommand
                 $"vbase: wall-clock timeout {result.Scenario.Limits.Timeout!.Value.TotalSeconds:0.###} s reached before every domain shut down (still running: {unfinished}){kept}")),
             RunOutcome.Idle => (RunExitCodes.IdleForever,
                 $"vbase: every vCPU is blocked with nothing that could wake it; not shut down: {unfinished}"),
+            RunOutcome.Stopped when signal == SigTerm => (RunExitCodes.Terminated, $"vbase: stopped (SIGTERM){kept}"),
+            RunOutcome.Stopped when signal == SigInt => (RunExitCodes.Interrupted, $"vbase: stopped (Ctrl-C){kept}"),
             RunOutcome.Stopped when monitorStop is not null => (RunExitCodes.MonitorStopped,
                 $"vbase: stopped by the monitor ({monitorStop}); still running: {unfinished}{kept}"),
-            _ when signal == SigTerm => (RunExitCodes.Terminated, $"vbase: stopped (SIGTERM){kept}"),
             _ => (RunExitCodes.Interrupted, $"vbase: stopped (Ctrl-C){kept}"),
         };
         if (message is not null)

@@ -106,12 +106,12 @@ public static class InputFiles
     /// <exception cref="InputFileException">Missing, not a regular file, too large, or unreadable.</exception>
     public static byte[] Read(string path, long maxBytes)
     {
-        Check(path, maxBytes);
+        long length = Check(path, maxBytes);
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
             // Read at most one byte more than allowed, so a file that grew since it was checked is still refused.
-            var buffer = new MemoryStream();
+            var buffer = new MemoryStream((int)Math.Min(length + 1, maxBytes + 1));
             byte[] chunk = new byte[1 << 16];
             int n;
             while ((n = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, maxBytes + 1 - buffer.Length))) > 0)
