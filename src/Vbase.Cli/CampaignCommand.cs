@@ -131,6 +131,18 @@ internal static class CampaignCommand
                 return VbaseCli.Fail(console, CampaignExitCodes.OutputError, $"{outDirectory}: cannot create: {VbaseCli.OneLine(e.Message)}");
             }
         }
+        if (arguments.Json is string json)
+        {
+            // Found before the cells run, not after minutes of them: the file must be one vbase can write.
+            try
+            {
+                using var probe = new FileStream(json, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                return VbaseCli.Fail(console, CampaignExitCodes.OutputError, $"cannot write --json file {json}: {VbaseCli.OneLine(e.Message)}");
+            }
+        }
 
         int jobs = Math.Min(arguments.Jobs, Math.Max(plan.Cells.Count, 1));
         console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -152,11 +164,18 @@ internal static class CampaignCommand
             }
             if (arguments.Json is string jsonFile)
             {
-                File.WriteAllBytes(jsonFile, CampaignJson.ToBytes(result));
+                try
+                {
+                    File.WriteAllBytes(jsonFile, CampaignJson.ToBytes(result));
+                }
+                catch (Exception e) when (e is (IOException and not StandardOutputException) or UnauthorizedAccessException)
+                {
+                    return VbaseCli.Fail(console, CampaignExitCodes.OutputError, $"cannot write --json file {jsonFile}: {VbaseCli.OneLine(e.Message)}");
+                }
                 console.Out.WriteLine($"json: {jsonFile}");
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is (IOException and not StandardOutputException) or UnauthorizedAccessException)
         {
             return VbaseCli.Fail(console, CampaignExitCodes.OutputError, VbaseCli.OneLine(e.Message));
         }

@@ -95,29 +95,73 @@ internal static class ProgramRunner
         using (machine)
         {
             StreamWriter? traceFile = null;
+            string? tracePath = options.TracePath;
             try
             {
-                if (options.TracePath is string path)
+                if (tracePath is not null)
                 {
                     try
                     {
-                        traceFile = new StreamWriter(path, append: false, new UTF8Encoding(false), bufferSize: 1 << 20);
+                        traceFile = new StreamWriter(tracePath, append: false, new UTF8Encoding(false), bufferSize: 1 << 20);
                     }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
                     {
-                        return VbaseCli.Fail(console, ExitCodes.LoadError, $"cannot write trace file {path}: {VbaseCli.OneLine(e.Message)}");
+                        return VbaseCli.Fail(console, ExitCodes.OutputError, $"cannot write trace file {tracePath}: {VbaseCli.OneLine(e.Message)}");
                     }
-                    machine.Hart.Tracer = new TraceWriter(traceFile).Write;
+                    var writer = new TraceWriter(traceFile);
+                    machine.Hart.Tracer = r =>
+                    {
+                        try
+                        {
+                            writer.Write(r);
+                        }
+                        catch (IOException e)
+                        {
+                            throw new TraceFailedException(e);
+                        }
+                    };
                 }
                 MachineRunResult result = machine.Run(options.MaxInstructions);
                 console.ProgramOutput.Flush();
+                try
+                {
+                    traceFile?.Flush();
+                }
+                catch (IOException e)
+                {
+                    throw new TraceFailedException(e);
+                }
                 return Report(console, result, options);
+            }
+            catch (Exception e) when (FindTraceFailure(e) is IOException cause)
+            {
+                console.ProgramOutput.Flush();
+                return VbaseCli.Fail(console, ExitCodes.OutputError, $"cannot write trace file {tracePath}: {VbaseCli.OneLine(cause.Message)}");
             }
             finally
             {
-                traceFile?.Dispose();
+                try
+                {
+                    traceFile?.Dispose();
+                }
+                catch (IOException)
+                {
+                    // Already reported: the flush before Report, or the write that failed.
+                }
             }
         }
+    }
+
+    private static IOException? FindTraceFailure(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is TraceFailedException failed)
+            {
+                return failed.Cause;
+            }
+        }
+        return null;
     }
 
     private static int Report(CliConsole console, MachineRunResult result, RunOptions options)
@@ -148,4 +192,10 @@ internal static class ProgramRunner
 
     public static string FormatStats(MachineRunResult result) => string.Create(CultureInfo.InvariantCulture,
         $"vbase: {result.Instructions} instructions in {result.WallTime.TotalSeconds:0.000} s, {result.Mips:0.0} MIPS");
+}
+
+/// <summary>Writing the --trace file failed (a full disk, /dev/full): reported as an output error, not a bug.</summary>
+internal sealed class TraceFailedException(IOException cause) : Exception(cause.Message, cause)
+{
+    public IOException Cause { get; } = cause;
 }

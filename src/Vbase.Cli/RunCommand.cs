@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using Vbase.Platform.Loading;
 using Vbase.Isa.Harts;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Running;
@@ -27,6 +29,8 @@ public static class RunExitCodes
     public const int IdleForever = ExitCodes.IdleForever;
     /// <summary>Stopped by Ctrl-C (128 + SIGINT), outputs so far kept.</summary>
     public const int Interrupted = 130;
+    /// <summary>Stopped by SIGTERM (128 + 15), outputs so far kept, as for Ctrl-C.</summary>
+    public const int Terminated = 143;
     /// <summary>The monitor ended the run before every domain shut down: a <c>stop</c> rule, or <c>quit</c> in the REPL.</summary>
     public const int MonitorStopped = 3;
 }
@@ -118,42 +122,72 @@ internal static class RunCommand
             return VbaseCli.Fail(console, RunExitCodes.UsageError, "--monitor-repl and --monitor-commands both give the commands; use one");
         }
         MonitorSetup? monitor = null;
+        ReplInput? repl = null;
         if (monitorArguments.Wanted)
         {
             IReadOnlyList<WatchRule> rules;
-            TextReader? commands = monitorArguments.Repl ? Console.In : null;
+            TextReader? commands = null;
+            if (monitorArguments.Repl)
+            {
+                repl = new ReplInput(Console.In, line =>
+                {
+                    lock (console.Error)
+                    {
+                        console.Error.WriteLine(line);
+                    }
+                });
+                commands = repl;
+            }
             try
             {
-                rules = monitorArguments.Script is string script ? MonitorScriptLoader.Load(script) : [];
+                rules = monitorArguments.Script is string script
+                    ? MonitorScriptLoader.Load(script, scenario.Domains.Select(d => d.Name).ToList())
+                    : [];
                 if (monitorArguments.CommandsFile is string file)
                 {
-                    commands = new StringReader(File.ReadAllText(file));
+                    commands = new StringReader(InputFiles.ReadText(file, MaxCommandsFileBytes));
                 }
             }
             catch (MonitorScriptException e)
             {
                 return VbaseCli.Fail(console, RunExitCodes.ScenarioError, e.Message);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (InputFileException e)
             {
-                return VbaseCli.Fail(console, RunExitCodes.ScenarioError, $"{monitorArguments.CommandsFile}: cannot read: {VbaseCli.OneLine(e.Message)}");
+                return VbaseCli.Fail(console, RunExitCodes.ScenarioError, $"{monitorArguments.CommandsFile}: {e.Message}");
             }
             monitor = new MonitorSetup { Rules = rules, Commands = commands, EchoCommands = monitorArguments.CommandsFile is not null };
         }
 
         var testbed = new TestbedRun(scenario, Hosts);
-        bool interrupted = false;
+        // The first Ctrl-C (SIGINT) or SIGTERM stops the run cleanly, keeping its outputs; a second one ends vbase at once.
+        int stoppedBy = 0;
+        bool FirstStop(int signal)
+        {
+            if (Interlocked.CompareExchange(ref stoppedBy, signal, 0) != 0)
+            {
+                return false;
+            }
+            testbed.RequestStop();
+            // At the REPL's prompt nothing runs to be stopped: end its input, which it takes as 'quit'.
+            repl?.Stop();
+            return true;
+        }
         void OnCancel(object? sender, ConsoleCancelEventArgs e)
         {
-            // The first Ctrl-C stops the run cleanly, keeping its outputs; a second one ends vbase at once.
-            if (!interrupted)
+            if (FirstStop(SigInt))
             {
-                interrupted = true;
                 e.Cancel = true;
-                testbed.RequestStop();
             }
         }
         Console.CancelKeyPress += OnCancel;
+        using PosixSignalRegistration? onTerm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            if (FirstStop(SigTerm))
+            {
+                context.Cancel = true;
+            }
+        });
         TestbedResult result;
         long started = Stopwatch.GetTimestamp();
         try
@@ -173,6 +207,7 @@ internal static class RunCommand
         finally
         {
             Console.CancelKeyPress -= OnCancel;
+            repl?.Dispose();
         }
         console.ProgramOutput.Flush();
         if (stats)
@@ -181,10 +216,15 @@ internal static class RunCommand
             console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"vbase: {result.Instructions} instructions in {seconds:0.000} s, {result.Instructions / Math.Max(seconds, 1e-9) / 1e6:0.0} MIPS ({total:0.000} s with building and loading the domains)"));
         }
-        return Report(console, result, outDirectory, monitor?.StopReason);
+        return Report(console, result, outDirectory, monitor?.StopReason, Volatile.Read(ref stoppedBy));
     }
 
-    private static int Report(CliConsole console, TestbedResult result, string? outDirectory, string? monitorStop)
+    private const int SigInt = 2, SigTerm = 15;
+
+    /// <summary>Monitor command files (--monitor-commands) are text of at most 1 MiB.</summary>
+    public const long MaxCommandsFileBytes = InputFiles.MaxTextBytes;
+
+    private static int Report(CliConsole console, TestbedResult result, string? outDirectory, string? monitorStop, int signal = 0)
     {
         string unfinished = string.Join(", ", result.Domains.Where(d => d.Outcome.State != DomainState.Shutdown).Select(d => d.Name));
         string kept = outDirectory is null ? "" : $"; outputs so far are in {outDirectory}";
@@ -199,6 +239,8 @@ internal static class RunCommand
                 $"vbase: wall-clock timeout {result.Scenario.Limits.Timeout!.Value.TotalSeconds:0.###} s reached before every domain shut down (still running: {unfinished}){kept}")),
             RunOutcome.Idle => (RunExitCodes.IdleForever,
                 $"vbase: every vCPU is blocked with nothing that could wake it; not shut down: {unfinished}"),
+            RunOutcome.Stopped when signal == SigTerm => (RunExitCodes.Terminated, $"vbase: stopped (SIGTERM){kept}"),
+            RunOutcome.Stopped when signal == SigInt => (RunExitCodes.Interrupted, $"vbase: stopped (Ctrl-C){kept}"),
             RunOutcome.Stopped when monitorStop is not null => (RunExitCodes.MonitorStopped,
                 $"vbase: stopped by the monitor ({monitorStop}); still running: {unfinished}{kept}"),
             _ => (RunExitCodes.Interrupted, $"vbase: stopped (Ctrl-C){kept}"),

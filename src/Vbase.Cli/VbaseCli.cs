@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using System.Globalization;
 using Vbase.Isa.Harts;
 using Vbase.Platform.Devices;
+using Vbase.Platform.Loading;
 
 namespace Vbase.Cli;
 
@@ -33,12 +33,21 @@ public static class VbaseCli
             {
                 return Fail(console, ExitCodes.UsageError, UsageMessage(parsed));
             }
+            // System.CommandLine prints the version whatever follows; vbase takes nothing else with it.
+            if (args.Contains("--version", StringComparer.Ordinal) && args.Length > 1)
+            {
+                return Fail(console, ExitCodes.UsageError, "--version takes no other arguments (see 'vbase --help')");
+            }
             return parsed.Invoke(new InvocationConfiguration
             {
                 Output = console.Out,
                 Error = console.Error,
                 EnableDefaultExceptionHandler = false,
             });
+        }
+        catch (Exception e) when (Cause<StandardOutputException>(e) is StandardOutputException output)
+        {
+            return Fail(console, ExitCodes.StandardOutputError, output.Message);
         }
         catch (Exception e)
         {
@@ -64,10 +73,24 @@ public static class VbaseCli
         return root;
     }
 
+    /// <summary><paramref name="e"/> or the first of its inner exceptions that is a <typeparamref name="T"/>.</summary>
+    internal static T? Cause<T>(Exception? e)
+        where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+            {
+                return found;
+            }
+        }
+        return null;
+    }
+
     internal static int Fail(CliConsole console, int code, string message)
     {
         console.ProgramOutput.Flush();
-        console.Error.WriteLine($"vbase: error: {message}");
+        console.Error.WriteLine($"vbase: error: {InputFiles.Printable(message)}");
         return code;
     }
 
@@ -89,15 +112,14 @@ public static class VbaseCli
     internal static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
 
     /// <summary>
-    /// A parser for whole numbers that says what was wrong in vbase's words; underscores may group digits
-    /// (1_000_000).
+    /// A parser for whole numbers that says what was wrong in vbase's words; single underscores may group digits
+    /// (1_000_000, not 1__000 or _1), and nothing else is allowed: no sign, no spaces.
     /// </summary>
     internal static Func<ArgumentResult, T> WholeNumber<T>(string option, T min, T max, string what)
         where T : struct, System.Numerics.IBinaryInteger<T> => result =>
     {
         string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
-        if (!T.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out T value)
-            || value < min || value > max)
+        if (!GroupedDigits.TryParse(text, out T value) || value < min || value > max)
         {
             result.AddError($"{option}: '{text}' is not {what}");
             return default;

@@ -80,7 +80,7 @@ public sealed class ErrorTests : IDisposable
     public void AnUnwritableTraceFileIsAnError()
     {
         string trace = Path.Combine(directory, "no", "such", "dir", "t.trace");
-        Assert.Contains("cannot write trace file", OneError(CliRunner.Run("exec", "--trace", trace, GuestPrograms.Path("hello.elf")), ExitCodes.LoadError));
+        Assert.Contains("cannot write trace file", OneError(CliRunner.Run("exec", "--trace", trace, GuestPrograms.Path("hello.elf")), ExitCodes.OutputError));
     }
 
     [Theory]

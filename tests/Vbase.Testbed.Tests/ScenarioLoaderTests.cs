@@ -51,8 +51,8 @@ public sealed class ScenarioLoaderTests : IDisposable
     [Fact]
     public void TheArchitectureAndItsParametersAreRead()
     {
-        Scenario s = ScenarioLoader.Load(Write("name: a\narch: vbase\narch_parameters:\n  metadata-cache-bytes: 4096\n  tree-arity: 2\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n"));
-        Assert.Equal("vbase", s.Architecture);
+        Scenario s = ScenarioLoader.Load(Write("name: a\narch: aegis\narch_parameters:\n  metadata-cache-bytes: 4096\n  tree-arity: 2\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n"));
+        Assert.Equal("aegis", s.Architecture);
         Assert.Equal(new Dictionary<string, string> { ["metadata-cache-bytes"] = "4096", ["tree-arity"] = "2" }, s.ArchitectureParameters);
         Assert.Empty(ScenarioLoader.Load(Write(Valid)).ArchitectureParameters);
         ScenarioException e = Fails("name: a\narch_parameters:\n  x: 1\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n");
@@ -310,6 +310,66 @@ public sealed class ScenarioLoaderTests : IDisposable
         ScenarioException e = Fails("name: a\ndomains: []\n---\nname: b\n");
         Assert.Equal(4, e.Line);
         Assert.Contains("more than one YAML document", e.Problem);
+    }
+
+    private const string OneDomain = "domains:\n  - name: d\n    kernel: bin/kernel.elf\n";
+
+    [Theory]
+    [InlineData("arch: sgx-mee\narch_parameters:\n  tree-arity: 1000\n", 3, 15, "arch_parameters.tree-arity", "tree-arity is an integer from 2 to 64, not '1000'")]
+    [InlineData("arch: bmt\narch_parameters:\n  metadata-cache-ways: 67108864\n", 3, 24, "arch_parameters.metadata-cache-ways", "bmt parameter metadata-cache-ways = 67108864: expected 1 to 1024")]
+    [InlineData("arch: vbase\narch_parameters:\n  tree-arity: 4\n", 3, 15, "arch_parameters.tree-arity", "vbase has no parameter 'tree-arity' (it takes none)")]
+    [InlineData("arch: aegis\narch_parameters:\n  tree-arity: 1__6\n", 3, 15, "arch_parameters.tree-arity", "tree-arity is an integer from 2 to 64, not '1__6'")]
+    public void ArchitectureParametersAreCheckedByThePlugInWhenTheScenarioLoads(string yaml, int line, int column, string field, string problem)
+    {
+        ScenarioException e = Fails("name: a\n" + yaml + OneDomain);
+        Assert.Equal((line + 1, column, field, problem), (e.Line, e.Column, e.Field, e.Problem));
+    }
+
+    [Theory]
+    [InlineData("name: a\n? &k [*k]\n: 1\n" + OneDomain, 2, "a key must be a single value, not a list")]
+    [InlineData("name: a\ndomains: &d [*d]\n", 2, "the alias *d is inside the node &d it names (a node cannot contain itself)")]
+    [InlineData("name: !foo a\n" + OneDomain, 1, "unknown YAML tag '!foo'")]
+    [InlineData("name: a\nlimits:\n  timeout: NaN\n" + OneDomain, 3, "'NaN' is not a duration")]
+    [InlineData("name: a\nlimits:\n  max_instructions: 1__000\n" + OneDomain, 3, "'1__000' is not a number of instructions")]
+    [InlineData("name: a\nlimits: {timeout: 1s\n" + OneDomain, 2, "not valid YAML after this point: the '{' at line 2, column 9 is not closed")]
+    public void YamlAndValuesThatOnceCrashedOrPassedAreLocatedErrors(string yaml, int line, string problem)
+    {
+        ScenarioException e = Fails(yaml);
+        Assert.Equal(line, e.Line);
+        Assert.StartsWith(problem, e.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DeepNestingIsRefusedBeforeItCanOverflowTheStack()
+    {
+        ScenarioException e = Fails("name: a\ndomains: " + new string('[', 100_000) + "\n");
+        Assert.Equal("lists and mappings nested more than 32 deep", e.Problem);
+    }
+
+    [Fact]
+    public void AKernelThatIsADeviceIsRefusedWithoutOpeningIt()
+    {
+        ScenarioException e = Fails("name: a\ndomains:\n  - name: d\n    kernel: /dev/zero\n");
+        Assert.Equal("'/dev/zero' is a character device, not a regular file", e.Problem);
+    }
+
+    [Fact]
+    public void AScenarioFileLargerThanTheLimitIsRefused()
+    {
+        string path = Write("# " + new string('x', (int)ScenarioLoader.MaxFileBytes) + "\n");
+        ScenarioException e = Assert.Throws<ScenarioException>(() => ScenarioLoader.Load(path));
+        Assert.StartsWith("too large: ", e.Problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("1__0M")]
+    [InlineData("_16M")]
+    [InlineData("16_M")]
+    public void SizesGroupDigitsWithSingleUnderscores(string text)
+    {
+        Assert.False(Sizes.TryParse(text, out _));
+        Assert.True(Sizes.TryParse("1_024K", out ulong bytes));
+        Assert.Equal(1UL << 20, bytes);
     }
 
     [Theory]

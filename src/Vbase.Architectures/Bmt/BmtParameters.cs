@@ -1,4 +1,4 @@
-using System.Globalization;
+using Vbase.Platform.Loading;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Integrity;
 using Vbase.Sapi.Toolkit.Macs;
@@ -19,6 +19,10 @@ public sealed record BmtParameters
     public const string MacBytesKey = "mac-bytes";
     public const string TreeArityKey = "tree-arity";
     public const string MinorBitsKey = "minor-bits";
+
+    /// <summary>The on-chip cache is modelled in host memory: 64 MiB of metadata at most, as for aegis and xom.</summary>
+    public const int MaxMetadataCacheBytes = 1 << 26;
+    public const int MaxMetadataCacheWays = 1024;
 
     private static readonly string[] Keys = [MetadataCacheBytesKey, MetadataCacheWaysKey, MacBytesKey, TreeArityKey, MinorBitsKey];
 
@@ -65,8 +69,9 @@ public sealed record BmtParameters
         Check(MacBytes is >= TruncatedHmac.MinTagBytes and <= TruncatedHmac.MaxTagBytes, MacBytesKey, MacBytes, "4 to 32");
         Check(TreeArity is >= IntegrityTree.MinArity and <= IntegrityTree.MaxArity, TreeArityKey, TreeArity, "2 to 64");
         Check(MinorBits is >= 1 and <= 8, MinorBitsKey, MinorBits, "1 to 8");
-        Check(MetadataCacheWays > 0 && MetadataCacheBytes > 0 && MetadataCacheBytes % (MetadataCacheWays * 64) == 0,
-            MetadataCacheBytesKey, MetadataCacheBytes, $"a positive multiple of {MetadataCacheWaysKey} × 64");
+        Check(MetadataCacheWays is >= 1 and <= MaxMetadataCacheWays, MetadataCacheWaysKey, MetadataCacheWays, $"1 to {MaxMetadataCacheWays}");
+        Check(MetadataCacheBytes is >= 64 and <= MaxMetadataCacheBytes && MetadataCacheBytes % (MetadataCacheWays * 64L) == 0,
+            MetadataCacheBytesKey, MetadataCacheBytes, $"a multiple of {MetadataCacheWaysKey} × 64 from 64 to {MaxMetadataCacheBytes}");
     }
 
     private static void Check(bool ok, string key, int value, string expected)
@@ -83,7 +88,7 @@ public sealed record BmtParameters
         {
             return fallback;
         }
-        return int.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out int value)
+        return GroupedDigits.TryParse(text, out int value)
             ? value
             : throw new ArgumentException($"bmt parameter {key} = '{text}' is not an integer", nameof(parameters));
     }

@@ -1,10 +1,12 @@
-using System.Globalization;
+using Vbase.Sapi.Toolkit.Integrity;
+using Vbase.Sapi.Toolkit.Parameters;
 
 namespace Vbase.Architectures.SgxMee;
 
 /// <summary>
-/// The settable knobs of <c>sgx-mee</c> (from <c>ArchitectureOptions.Parameters</c>; keys not listed here are left
-/// to other architectures and ignored).
+/// The settable knobs of <c>sgx-mee</c> (from <c>ArchitectureOptions.Parameters</c>; keys not listed here are
+/// ignored here, and refused by <c>ArchitectureInfo.CheckParameters</c>, which scenarios go through). Ranges:
+/// <c>metadata-cache-bytes</c> 64 to 2^26, <c>metadata-cache-ways</c> 1 to 1024, <c>tree-arity</c> 2 to 64.
 /// </summary>
 public sealed record SgxMeeParameters
 {
@@ -38,15 +40,15 @@ public sealed record SgxMeeParameters
         var p = new SgxMeeParameters();
         if (parameters.TryGetValue(CacheBytesKey, out string? bytes))
         {
-            p = p with { MetadataCacheBytes = Integer(CacheBytesKey, bytes) };
+            p = p with { MetadataCacheBytes = ParameterValues.Integer(CacheBytesKey, bytes, 64, 1 << 26) };
         }
         if (parameters.TryGetValue(CacheWaysKey, out string? ways))
         {
-            p = p with { MetadataCacheWays = Integer(CacheWaysKey, ways) };
+            p = p with { MetadataCacheWays = ParameterValues.Integer(CacheWaysKey, ways, 1, 1024) };
         }
         if (parameters.TryGetValue(TreeArityKey, out string? arity))
         {
-            p = p with { TreeArity = Integer(TreeArityKey, arity) };
+            p = p with { TreeArity = ParameterValues.Integer(TreeArityKey, arity, IntegrityTree.MinArity, IntegrityTree.MaxArity) };
         }
         if (parameters.TryGetValue(PermissionsKey, out string? permissions))
         {
@@ -66,11 +68,6 @@ public sealed record SgxMeeParameters
         }
         return p;
     }
-
-    private static int Integer(string key, string text) =>
-        int.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
-            ? v
-            : throw new ArgumentException($"{key}: '{text}' is not a positive integer", nameof(text));
 
     private static bool Boolean(string key, string text) => text.Trim().ToLowerInvariant() switch
     {

@@ -17,7 +17,7 @@ public sealed class ElfImage
 {
     public const ushort MachineRiscV = 243;
     /// <summary>Larger files are not plausible bare-metal images; refuse before reading them into memory.</summary>
-    private const long MaxFileBytes = 1L << 30;
+    private const long MaxFileBytes = InputFiles.MaxElfBytes;
 
     private readonly Dictionary<string, ulong> symbols;
 
@@ -40,27 +40,14 @@ public sealed class ElfImage
     /// <summary>Reads and checks the ELF file at <paramref name="path"/>.</summary>
     public static ElfImage Read(string path)
     {
-        if (Directory.Exists(path))
-        {
-            throw new ElfLoadException($"{path}: is a directory, not an ELF file");
-        }
         byte[] bytes;
         try
         {
-            var info = new FileInfo(path);
-            if (!info.Exists)
-            {
-                throw new ElfLoadException($"{path}: no such file");
-            }
-            if (info.Length > MaxFileBytes)
-            {
-                throw new ElfLoadException($"{path}: file is too large ({info.Length} bytes) to be a program image");
-            }
-            bytes = File.ReadAllBytes(path);
+            bytes = InputFiles.Read(path, MaxFileBytes);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (InputFileException e)
         {
-            throw new ElfLoadException($"{path}: cannot read: {e.Message}", e);
+            throw new ElfLoadException($"{path}: {e.Message}", e);
         }
         return Parse(path, bytes);
     }

@@ -1,6 +1,7 @@
 using Vbase.Testbed.Yaml;
 using System.Globalization;
 using System.Text;
+using Vbase.Platform.Loading;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -23,26 +24,29 @@ public static class MonitorScriptLoader
         ["print"] = WatchAction.Print,
     };
 
-    public static IReadOnlyList<WatchRule> Load(string path)
+    /// <summary>Monitoring scripts are text files of at most 1 MiB.</summary>
+    public const long MaxFileBytes = InputFiles.MaxTextBytes;
+
+    /// <summary>
+    /// Reads the script in <paramref name="path"/>; with <paramref name="domains"/> (the scenario's domain names, in
+    /// order: domain ids 1, 2, …), a rule's <c>domain</c> must name one of them, or id 0 (Dom0) to their count.
+    /// </summary>
+    public static IReadOnlyList<WatchRule> Load(string path, IReadOnlyList<string>? domains = null)
     {
         string text;
         try
         {
-            text = File.ReadAllText(path, Encoding.UTF8);
+            text = InputFiles.ReadText(path, MaxFileBytes);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (InputFileException e)
         {
-            throw new MonitorScriptException(path, 0, 0, "", "no such file");
+            throw new MonitorScriptException(path, 0, 0, "", e.Message);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new MonitorScriptException(path, 0, 0, "", $"cannot read: {e.Message.ReplaceLineEndings(" ").Trim()}");
-        }
-        return Parse(text, path);
+        return Parse(text, path, domains);
     }
 
-    /// <summary>Parses script text; <paramref name="path"/> is only quoted in messages.</summary>
-    public static IReadOnlyList<WatchRule> Parse(string yaml, string path)
+    /// <summary>Parses script text; <paramref name="path"/> is only quoted in messages (domains: as for <see cref="Load"/>).</summary>
+    public static IReadOnlyList<WatchRule> Parse(string yaml, string path, IReadOnlyList<string>? domains = null)
     {
         YamlStream stream = YamlText.Load(yaml, (line, column, problem) => new MonitorScriptException(path, line, column, "", problem));
         if (stream.Documents.Count == 0)
@@ -54,6 +58,10 @@ public static class MonitorScriptLoader
         {
             throw Error(path, stream.Documents[1].RootNode, "", "more than one YAML document; a monitoring script holds one list of rules");
         }
+        if (stream.Documents[0].RootNode is YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" })
+        {
+            return [];
+        }
         if (stream.Documents[0].RootNode is not YamlSequenceNode list)
         {
             throw Error(path, stream.Documents[0].RootNode, "", "a monitoring script is a list of watch rules ('- kind: sapi.write_dropped' …)");
@@ -61,13 +69,13 @@ public static class MonitorScriptLoader
         var rules = new List<WatchRule>();
         for (int i = 0; i < list.Children.Count; i++)
         {
-            rules.Add(Rule(path, list.Children[i], $"[{i}]", i + 1));
+            rules.Add(Rule(path, list.Children[i], $"[{i}]", i + 1, domains));
         }
         CheckUniqueNames(rules, i => Error(path, list.Children[i], $"[{i}].name", $"'{rules[i].Name}' names an earlier rule too; rule names must be unique"));
         return rules;
     }
 
-    private static WatchRule Rule(string path, YamlNode node, string at, int number)
+    private static WatchRule Rule(string path, YamlNode node, string at, int number, IReadOnlyList<string>? domains)
     {
         if (node is not YamlMappingNode map)
         {
@@ -79,6 +87,10 @@ public static class MonitorScriptLoader
         foreach (var (keyNode, valueNode) in map.Children)
         {
             string key = keyNode is YamlScalarNode k ? k.Value ?? "" : "";
+            if (fields.ContainsKey(key) || (key == "details" && details.Count > 0) || (key == "do" && actionsNode is not null))
+            {
+                throw Error(path, keyNode, $"{at}.{key}", "given twice");
+            }
             if (!RuleKeys.Contains(key))
             {
                 throw Error(path, keyNode, $"{at}.{key}", $"unknown key (known keys: {string.Join(", ", RuleKeys)})");
@@ -92,6 +104,10 @@ public static class MonitorScriptLoader
                 foreach (var (dk, dv) in detailMap.Children)
                 {
                     string detailKey = dk is YamlScalarNode s ? s.Value ?? "" : "";
+                    if (detailKey.Length == 0 || detailKey.Any(char.IsWhiteSpace))
+                    {
+                        throw Error(path, dk, $"{at}.details", $"'{detailKey}' is not a detail key (one word, e.g. accessor)");
+                    }
                     details.Add(new(detailKey, Scalar(path, dv, $"{at}.details.{detailKey}")));
                 }
             }
@@ -123,14 +139,16 @@ public static class MonitorScriptLoader
         {
             throw Error(path, actionsNode, $"{at}.do", "no action given");
         }
-        return Build(fields, details, actions, number, (key, problem) => new MonitorScriptException(path, fields[key].Line, fields[key].Column, $"{at}.{key}", problem));
+        return Build(fields, details, actions, number, (key, problem) => new MonitorScriptException(path, fields[key].Line, fields[key].Column, $"{at}.{key}", problem),
+            domains);
     }
 
     /// <summary>
     /// The REPL's one-line rule: <c>kind=sapi.* domain=app region=1 gpa=0x80212000-0x80212fff accessor=dom0
     /// do=print,count message="…" name=w</c>; a key that is not a rule field is a condition on the details.
     /// </summary>
-    public static WatchRule ParseLine(string line, int number, string source = "watch")
+    /// <remarks>With <paramref name="domains"/> (the scenario's domain names), <c>domain=</c> must name one of them, as in a script.</remarks>
+    public static WatchRule ParseLine(string line, int number, string source = "watch", IReadOnlyList<string>? domains = null)
     {
         var fields = new Dictionary<string, (string Value, int Line, int Column)>(StringComparer.Ordinal);
         var details = new List<KeyValuePair<string, string>>();
@@ -166,13 +184,18 @@ public static class MonitorScriptLoader
             throw new MonitorScriptException(source, 1, 1, "do", $"missing; say what the rule does, e.g. do=print ({string.Join(", ", ActionsByName.Keys)})");
         }
         return Build(fields, details, actions, number,
-            (key, problem) => new MonitorScriptException(source, 1, fields[key].Column, key, problem));
+            (key, problem) => new MonitorScriptException(source, 1, fields[key].Column, key, problem), domains);
     }
 
     private static WatchRule Build(Dictionary<string, (string Value, int Line, int Column)> fields, List<KeyValuePair<string, string>> details,
-        WatchAction actions, int number, Func<string, string, MonitorScriptException> error)
+        WatchAction actions, int number, Func<string, string, MonitorScriptException> error, IReadOnlyList<string>? domains = null)
     {
         string? Field(string key) => fields.TryGetValue(key, out var f) ? f.Value : null;
+        if (Field("domain") is string domainText && domains is not null && !domains.Contains(domainText, StringComparer.Ordinal)
+            && !(int.TryParse(domainText, NumberStyles.None, CultureInfo.InvariantCulture, out int id) && id <= domains.Count))
+        {
+            throw error("domain", $"no domain '{domainText}' in the scenario (its domains: {string.Join(", ", domains)}; or an id from 0, Dom0, to {domains.Count})");
+        }
         int? region = null;
         if (Field("region") is string regionText)
         {
@@ -231,8 +254,12 @@ public static class MonitorScriptLoader
         }
     }
 
-    private static string Scalar(string path, YamlNode node, string field) =>
-        node is YamlScalarNode s ? s.Value ?? "" : throw Error(path, node, field, "expected a single value");
+    private static string Scalar(string path, YamlNode node, string field) => node switch
+    {
+        YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" } => throw Error(path, node, field, "has no value"),
+        YamlScalarNode s => s.Value ?? "",
+        _ => throw Error(path, node, field, "expected a single value"),
+    };
 
     private static MonitorScriptException Error(string path, YamlNode node, string field, string problem) =>
         new(path, (int)node.Start.Line, (int)node.Start.Column, field, problem);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Vbase.Hypervisor.Abi;
 using Vbase.Architectures;
+using Vbase.Platform.Loading;
 using Vbase.Sapi.Registry;
 using Vbase.Testbed.Yaml;
 using YamlDotNet.Core;
@@ -30,6 +31,10 @@ public static class ScenarioLoader
     public const ulong MaxTotalMemory = 8UL << 30;
     public const ulong MinSliceInstructions = 100, MaxSliceInstructions = 100_000_000;
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(24);
+    /// <summary>A scenario file is text of at most 1 MiB.</summary>
+    public const long MaxFileBytes = InputFiles.MaxTextBytes;
+    /// <summary>A kernel ELF: at most 256 MiB (it is read whole before the domain is built).</summary>
+    public const long MaxKernelBytes = InputFiles.MaxElfBytes;
 
     private static readonly string[] RootKeys = ["name", "arch", "arch_parameters", "seed", "limits", "domains"];
     private static readonly string[] LimitKeys = ["max_instructions", "slice_instructions", "timeout"];
@@ -41,15 +46,11 @@ public static class ScenarioLoader
         string text;
         try
         {
-            text = File.ReadAllText(path, Encoding.UTF8);
+            text = InputFiles.ReadText(path, MaxFileBytes);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (InputFileException e)
         {
-            throw new ScenarioException(path, 0, 0, "", "no such file");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new ScenarioException(path, 0, 0, "", $"cannot read: {e.Message.ReplaceLineEndings(" ").Trim()}");
+            throw new ScenarioException(path, 0, 0, "", e.Message);
         }
         string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? Directory.GetCurrentDirectory();
         return Parse(text, path, directory);
@@ -86,7 +87,10 @@ public static class ScenarioLoader
             return new Scenario(file, name, seed, limits, domains) { Architecture = arch, ArchitectureParameters = parameters };
         }
 
-        /// <summary>A flat map of names to values, handed to the plug-in as it is (each design checks its own).</summary>
+        /// <summary>
+        /// A flat map of names to values, handed to the plug-in as it is; checked now by building the plug-in with
+        /// them (each design checks its own), so a bad value is refused before anything runs.
+        /// </summary>
         private Dictionary<string, string> ArchitectureParameters(YamlNode node, string? arch)
         {
             if (arch is null)
@@ -95,10 +99,22 @@ public static class ScenarioLoader
             }
             YamlMappingNode map = Mapping(node, "arch_parameters", "the architecture's parameters");
             var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            var nodes = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
             foreach (var (key, value) in map.Children)
             {
                 string k = Text(key, "arch_parameters");
                 result[k] = Text(value, $"arch_parameters.{k}");
+                nodes[k] = value;
+            }
+            try
+            {
+                BuiltInArchitectures.CreateRegistry().Get(arch).CheckParameters(result);
+            }
+            catch (ArchitectureParameterException e)
+            {
+                throw e.Parameter is string bad && nodes.TryGetValue(bad, out YamlNode? at)
+                    ? Error(at, $"arch_parameters.{bad}", e.Message)
+                    : Error(map, "arch_parameters", e.Message);
             }
             return result;
         }
@@ -187,6 +203,10 @@ public static class ScenarioLoader
                 if (Get(map, "cmdline") is YamlNode cmdlineNode)
                 {
                     cmdline = Text(cmdlineNode, $"{at}.cmdline");
+                    if (cmdline.Contains('\0', StringComparison.Ordinal))
+                    {
+                        throw Error(cmdlineNode, $"{at}.cmdline", "holds a NUL character, where the guest would see the command line end");
+                    }
                     if (Encoding.UTF8.GetByteCount(cmdline) > MaxCmdlineBytes)
                     {
                         throw Error(cmdlineNode, $"{at}.cmdline", $"longer than {MaxCmdlineBytes} bytes");
@@ -255,11 +275,20 @@ public static class ScenarioLoader
             {
                 throw Error(node, field, $"'{relative}' is not a usable path");
             }
-            if (!File.Exists(full))
+            InputFileKind kind = InputFiles.KindOf(full);
+            if (kind != InputFileKind.Regular)
             {
-                throw Error(node, field, Directory.Exists(full)
-                    ? $"'{relative}' is a folder, not an ELF file"
-                    : $"'{relative}' not found (no file {full})");
+                throw Error(node, field, kind switch
+                {
+                    InputFileKind.Missing => $"'{relative}' not found (no file {full})",
+                    InputFileKind.Directory => $"'{relative}' is a folder, not an ELF file",
+                    _ => $"'{relative}' {InputFiles.Refusal(kind)}",
+                });
+            }
+            long length = new FileInfo(full).Length;
+            if (length > MaxKernelBytes)
+            {
+                throw Error(node, field, $"'{relative}' is {length} bytes, more than the {MaxKernelBytes >> 20} MiB an ELF image may have");
             }
             Span<byte> magic = stackalloc byte[4];
             int read;
@@ -299,23 +328,23 @@ public static class ScenarioLoader
 
         private ulong Seed(YamlNode node)
         {
-            string text = Text(node, "seed").Replace("_", "", StringComparison.Ordinal);
-            bool ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-                ? ulong.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong seed)
-                : ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out seed);
-            return ok ? seed : throw Error(node, "seed", $"'{Text(node, "seed")}' is not a seed (a whole number from 0 to 2^64-1, decimal or 0x hex)");
+            string text = Text(node, "seed");
+            return GroupedDigits.TryParseDecimalOrHex(text, out ulong seed)
+                ? seed
+                : throw Error(node, "seed", $"'{text}' is not a seed (a whole number from 0 to 2^64-1, decimal or 0x hex)");
         }
 
         private TimeSpan Timeout(YamlNode node, string field)
         {
             string text = Text(node, field);
-            string s = text.Trim().Replace("_", "", StringComparison.Ordinal);
+            string s = text.Trim();
             (string digits, double unit) = s.EndsWith("ms", StringComparison.Ordinal) ? (s[..^2], 0.001)
                 : s.EndsWith('s') ? (s[..^1], 1)
                 : s.EndsWith('m') ? (s[..^1], 60)
                 : s.EndsWith('h') ? (s[..^1], 3600)
                 : (s, 1);
-            if (!double.TryParse(digits, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double amount))
+            if (!IsDecimal(digits) || !double.TryParse(digits, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double amount)
+                || !double.IsFinite(amount))
             {
                 throw Error(node, field, $"'{text}' is not a duration (use e.g. 30s, 5m, 500ms)");
             }
@@ -327,12 +356,23 @@ public static class ScenarioLoader
             return TimeSpan.FromSeconds(seconds);
         }
 
+        /// <summary>Digits (grouped by single underscores), with at most one decimal point between digits: 1.5, 1_000.</summary>
+        private static bool IsDecimal(string text)
+        {
+            int dot = text.IndexOf('.', StringComparison.Ordinal);
+            return dot < 0
+                ? GroupedDigits.Ungroup(text) is not null
+                : GroupedDigits.Ungroup(text[..dot]) is not null && GroupedDigits.Ungroup(text[(dot + 1)..]) is not null;
+        }
+
         private ulong WholeNumber(YamlNode node, string field, ulong min, ulong max, string what)
         {
             string text = Text(node, field);
-            if (!ulong.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out ulong value))
+            if (!GroupedDigits.TryParse(text, out ulong value))
             {
-                throw Error(node, field, $"'{text}' is not {what}");
+                throw Error(node, field, GroupedDigits.Ungroup(text) is not null
+                    ? $"{text} is out of range: expected {what}"
+                    : $"'{text}' is not {what}");
             }
             if (value < min || value > max)
             {

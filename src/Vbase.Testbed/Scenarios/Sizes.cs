@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vbase.Platform.Loading;
 
 namespace Vbase.Testbed.Scenarios;
 
@@ -9,7 +10,7 @@ public static class Sizes
     public static bool TryParse(string text, out ulong bytes)
     {
         bytes = 0;
-        string s = text.Trim().Replace("_", "", StringComparison.Ordinal);
+        string s = text.Trim();
         int split = s.Length;
         while (split > 0 && !char.IsAsciiDigit(s[split - 1]))
         {
@@ -24,7 +25,7 @@ public static class Sizes
             case "G": case "GB": case "GIB": shift = 30; break;
             default: return false;
         }
-        if (split == 0 || !ulong.TryParse(s.AsSpan(0, split), NumberStyles.None, CultureInfo.InvariantCulture, out ulong number)
+        if (split == 0 || !GroupedDigits.TryParse(s[..split], out ulong number)
             || number > ulong.MaxValue >> shift)
         {
             return false;

@@ -31,6 +31,27 @@ public sealed class MonitorScriptTests
     }
 
     [Fact]
+    public void WithTheScenariosDomainsARuleMustNameOne()
+    {
+        string[] domains = ["app", "db"];
+        Assert.Equal(3, MonitorScriptLoader.Parse("- {domain: app, do: log}\n- {domain: 2, do: log}\n- {domain: 0, do: log}\n", "w.yaml", domains).Count);
+        MonitorScriptException e = Assert.Throws<MonitorScriptException>(() => MonitorScriptLoader.Parse("- kind: x\n  domain: nope\n  do: log\n", "w.yaml", domains));
+        Assert.Equal("w.yaml:2:11: [0].domain: no domain 'nope' in the scenario (its domains: app, db; or an id from 0, Dom0, to 2)", e.Message);
+        Assert.Throws<MonitorScriptException>(() => MonitorScriptLoader.Parse("- {domain: 3, do: log}\n", "w.yaml", domains));
+        Assert.Equal("watch:1:8: domain: no domain 'nope' in the scenario (its domains: app, db; or an id from 0, Dom0, to 2)",
+            Assert.Throws<MonitorScriptException>(() => MonitorScriptLoader.ParseLine("kind=x domain=nope do=log", 1, domains: domains)).Message);
+        // Without the scenario (a script checked on its own), any domain is taken as written.
+        Assert.Equal("nope", Assert.Single(MonitorScriptLoader.Parse("- {domain: nope, do: log}\n", "w.yaml")).Domain);
+    }
+
+    [Theory]
+    [InlineData("- ? &k [*k]\n  : 1\n", "watch.yaml:1:5: a key must be a single value, not a list")]
+    [InlineData("- kind: !re sapi.*\n  do: log\n", "watch.yaml:1:9: unknown YAML tag '!re'")]
+    [InlineData("- kind:\n  do: log\n", "watch.yaml:1:8: [0].kind: has no value")]
+    public void YamlVbaseNeverNeedsIsRefused(string yaml, string message) =>
+        Assert.StartsWith(message, Error(yaml).Message, StringComparison.Ordinal);
+
+    [Fact]
     public void AMissingScriptIsNamed() =>
         Assert.Equal("/nonexistent/watch.yaml: no such file", Assert.Throws<MonitorScriptException>(() => MonitorScriptLoader.Load("/nonexistent/watch.yaml")).Message);
 

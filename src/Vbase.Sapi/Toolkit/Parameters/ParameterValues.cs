@@ -1,4 +1,4 @@
-using System.Globalization;
+using Vbase.Platform.Loading;
 
 namespace Vbase.Sapi.Toolkit.Parameters;
 
@@ -7,16 +7,16 @@ public static class ParameterValues
 {
     /// <summary>
     /// <paramref name="value"/> as an integer from <paramref name="min"/> to <paramref name="max"/>; digits may be
-    /// grouped with <c>_</c>.
+    /// grouped with single underscores between digits (<c>32_768</c>; not <c>1__000</c>), and nothing else is allowed
+    /// (no sign, no spaces).
     /// </summary>
     /// <exception cref="ArgumentException">Not an integer, or out of range (the message names <paramref name="name"/>).</exception>
     public static int Integer(string name, string value, int min, int max)
     {
         ArgumentNullException.ThrowIfNull(value);
-        return int.TryParse(value.Replace("_", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
-            && v >= min && v <= max
-                ? v
-                : throw new ArgumentException($"{name} is an integer from {min} to {max}, not '{value}'", nameof(value));
+        return GroupedDigits.TryParse(value, out int v) && v >= min && v <= max
+            ? v
+            : throw new ArgumentException($"{name} is an integer from {min} to {max}, not '{value}'", nameof(value));
     }
 
     /// <summary>The error for a parameter <paramref name="architecture"/> does not have, listing the ones it has.</summary>
