@@ -157,7 +157,8 @@ internal sealed class MonitorSession
                 return true;
             case "watch":
                 string ruleText = line[words[0].Word.Length..].Trim();
-                WatchRule rule = monitor.AddWatch(MonitorScriptLoader.ParseLine(ruleText, monitor.NextRuleNumber));
+                WatchRule rule = monitor.AddWatch(MonitorScriptLoader.ParseLine(ruleText, monitor.NextRuleNumber,
+                    domains: [.. hv.Dom0.ListDomains().Select(d => d.Name)]));
                 monitor.Print($"watch {rule}");
                 return true;
             case "watches":

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Vbase.Isa.Harts;
+using Vbase.Platform.Loading;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Scenarios;
 
@@ -173,7 +174,12 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
     {
         try
         {
-            return File.ReadAllBytes(path);
+            // Checked again here, not only at load: a file swapped for a FIFO or a device since then is refused.
+            return InputFiles.Read(path, InputFiles.MaxElfBytes);
+        }
+        catch (InputFileException e)
+        {
+            throw new TestbedException(TestbedStage.Images, $"domain {domain.Name}: {path}: {OneLine(e.Message)}");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
