@@ -10,34 +10,24 @@
  *   HOSTILE_TIME      a deadline past the end of time (must be refused), then
  *                     the last representable one: virtual time saturates
  */
-#include <stdint.h>
-#include <vbase/abi.h>
+#include "kernel.h"
 
-static long hypercall(long nr, long a0, long a1, long a2, long a3, long a4)
-{
-    register long r_a0 __asm__("a0") = a0;
-    register long r_a1 __asm__("a1") = a1;
-    register long r_a2 __asm__("a2") = a2;
-    register long r_a3 __asm__("a3") = a3;
-    register long r_a4 __asm__("a4") = a4;
-    register long r_a7 __asm__("a7") = nr;
-    __asm__ volatile("ecall"
-                     : "+r"(r_a0)
-                     : "r"(r_a1), "r"(r_a2), "r"(r_a3), "r"(r_a4), "r"(r_a7)
-                     : "memory");
-    return r_a0;
-}
+/* The guest kernel's own hypercall wrapper (kernel.h, included only for it). */
+#define hypercall hypercall5
 
 #define REGION_PAGES 512
 #define REGION_GPA   0x80400000UL
 
+#if defined(HOSTILE_CONSOLE)
 static uint8_t buffer[64 * 1024];
+#elif defined(HOSTILE_REGIONS)
 static uint64_t frames[REGION_PAGES];
-
-static void shutdown(long code)
+#elif defined(HOSTILE_TIME)
+static void power_off(long code)
 {
     hypercall(HYPERVISOR_sched_op, SCHEDOP_shutdown, SHUTDOWN_poweroff, code, 0, 0);
 }
+#endif
 
 int main(void)
 {
@@ -60,7 +50,7 @@ int main(void)
 #elif defined(HOSTILE_TIME)
     long refused = hypercall(HYPERVISOR_set_timer_op, (long)0xFFFFFFFFFFFFF000UL, 0, 0, 0, 0);
     if (refused != -VBASE_EINVAL)
-        shutdown(1);
+        power_off(1);
     hypercall(HYPERVISOR_set_timer_op, (long)0x7FFFFFFFFFFFFFFFUL, 0, 0, 0, 0);
     hypercall(HYPERVISOR_sched_op, SCHEDOP_block, 0, 0, 0, 0);
     /* Time is now at its end; it must stay there, not wrap. */
@@ -68,7 +58,7 @@ int main(void)
     for (int i = 0; i < 100000; i++)
         hypercall(HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
     uint64_t after = (uint64_t)hypercall(HYPERVISOR_vcpu_op, VCPUOP_time, 0, 0, 0, 0);
-    shutdown(after >= before && before >= 0x7FFFFFFF00000000UL ? 0 : 2);
+    power_off(after >= before && before >= 0x7FFFFFFF00000000UL ? 0 : 2);
 #else
 #error "build with one HOSTILE_* mode"
 #endif
