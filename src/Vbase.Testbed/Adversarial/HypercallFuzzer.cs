@@ -60,8 +60,11 @@ public static class HypercallFuzzer
         p.Li(T4, (long)HypercallNumber.SchedOp).Bne(A7, T4, "notSched").Li(A0, 0).Label("notSched");
         p.Li(T4, (long)Sbi.LegacyShutdown).Bne(A7, T4, "notShutdown").Li(A7, (long)Sbi.LegacyGetchar).Label("notShutdown");
         p.Emit(Ecall(), Addi(S3, S3, -1));
-        // A load and a store in the data pages (which the fuzz may have made a region).
-        p.Jal(Ra, "next").Li(T4, 0xFFF8).Emit(And(T5, T6, T4)).Li(T4, DataGpa).Emit(Add(T5, T5, T4), Ld(T4, T5, 0), Xor(T4, T4, T6), Sd(T4, T5, 0));
+        // A load and a store in the data pages (which the fuzz may have made a region), or 1 in 4 in the canary's
+        // page it mapped read-only at 0x9_0000 (the store must fault, or at least not land).
+        p.Jal(Ra, "next").Li(T4, 0xFFF8).Emit(And(T5, T6, T4)).Li(T4, DataGpa);
+        p.Emit(Srli(T3, T6, 20), Andi(T3, T3, 3)).Bne(T3, Zero, "ownData").Emit(Andi(T5, T5, 0x7F8)).Li(T4, 0x9000_0000).Label("ownData");
+        p.Emit(Add(T5, T5, T4), Ld(T4, T5, 0), Xor(T4, T4, T6), Sd(T4, T5, 0));
         p.Bne(S3, Zero, "loop");
         p.Shutdown(0);
 

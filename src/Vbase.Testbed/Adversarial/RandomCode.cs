@@ -7,7 +7,7 @@ namespace Vbase.Testbed.Adversarial;
 
 /// <summary>
 /// A random guest kernel image for <see cref="CodeFuzzer"/>: a prologue that (for some seeds) registers two of
-/// its data pages as a <c>vbase_op</c> region, builds Sv39 tables (an identity gigapage for the kernel, a user alias
+/// its data pages as a <c>vbase_op</c> region and maps the canary's read-only grant where its hole accesses go, builds Sv39 tables (an identity gigapage for the kernel, a user alias
 /// of its RAM at 0x4000_0000, and random megapage and page PTEs in the low gigabyte), sets every register to a
 /// random value and enters a block of random code in S-mode (Sv39 or bare) or U-mode, which loops forever. The
 /// block mixes valid instructions of every kind with random words and parcels, loads, stores, AMOs and LR/SC at
@@ -66,12 +66,15 @@ internal sealed class RandomCode
         UserMode = userMode;
         Paging = userMode || rng.Next(3) != 0;
         Region = rng.Next(2) == 0;
+        Grant = rng.Next(2) == 0;
         Build(items);
     }
 
     public bool UserMode { get; }
     public bool Paging { get; }
     public bool Region { get; }
+    /// <summary>Whether the prologue maps the canary's read-only grant at GFN 0x9_0000.</summary>
+    public bool Grant { get; }
     public ProgramBuilder Program => p;
 
     private void Build(int items)
@@ -80,6 +83,12 @@ internal sealed class RandomCode
         if (Region)
         {
             p.La(A1, "frames").Li(A0, 0).Li(A2, 2).Li(A3, 0).Li(A4, (long)DataGpa).Li(A7, (long)HypercallNumber.VbaseOp).Emit(Ecall());
+        }
+        if (Grant)
+        {
+            // The canary's grant (ref 0 of domain 1) read-only at 0x9_0000, where the block's "hole" accesses go.
+            p.Li(A0, (long)GrantTableCommand.MapGrantRef).Li(A1, 1).Li(A2, 0).Li(A3, 0x90000).Li(A4, 1)
+                .Li(A7, (long)HypercallNumber.GrantTableOp).Emit(Ecall());
         }
         if (Paging)
         {
@@ -303,7 +312,7 @@ internal sealed class RandomCode
             < 57 => user + TablesGpa + (ulong)rng.Next(0x3000),
             < 62 => user + GuestLayout.StartInfo + (ulong)rng.Next(0x1000),
             < 68 => user + GuestLayout.SharedInfo + (ulong)rng.Next(0x100),
-            < 71 => 0x9000_0000UL + (ulong)rng.Next(0x1000),
+            < 71 => user + 0x9000_0000UL + (ulong)rng.Next(0x1000),                                            // a hole, or the canary's grant
             < 75 => RamEnd + (ulong)rng.Next(0x10000),
             < 85 => lowMappings[rng.Next(lowMappings.Count)] + (ulong)rng.Next(0x1000),
             < 90 => (UserMode ? 0 : unchecked(UserAlias - GuestLayout.RamBase)) + DataGpa + (ulong)rng.Next((int)DataSize), // the other mode's view
