@@ -13,7 +13,7 @@ namespace Vbase.Testbed.Adversarial;
 /// from the ABI's table, 1 in 16 a random word) and arguments (tiny numbers, small ones, GPAs of its own RAM, random
 /// words, low GFNs); <c>vbase_op</c> gets plausible region arguments (enter/exit/query/plug-in sub-calls, a frame
 /// list of its own data pages mixed with the start-info and shared-info pages, a hole, frames past its RAM), and
-/// after each call the guest loads from and stores to those data pages, so a plugged-in architecture sees
+/// <c>sched_op</c> yields or, after arming a timer near or far ahead, blocks; after each call the guest loads from and stores to those data pages, so a plugged-in architecture sees
 /// accesses to regions the fuzz registered. It runs next to the <see cref="Canary"/>, which must come out intact.
 /// </summary>
 public static class HypercallFuzzer
@@ -56,8 +56,17 @@ public static class HypercallFuzzer
         p.Emit(Srli(T6, T6, 2), Andi(A3, T6, 3));
         p.Emit(Srli(T6, T6, 2), Andi(T5, T6, 15), Slli(T5, T5, 12)).Li(T4, DataGpa).Emit(Add(A4, T5, T4));
         p.Label("notVbase");
-        // The fuzzer must keep running: sched_op only yields, and legacy SBI shutdown becomes getchar.
-        p.Li(T4, (long)HypercallNumber.SchedOp).Bne(A7, T4, "notSched").Li(A0, 0).Label("notSched");
+        // The fuzzer must keep running: sched_op yields, or (1 in 8) blocks after arming a timer 1,000 to 66,535
+        // ticks ahead (3 in 4) or up to 2^60 ahead (virtual time skips there), and legacy SBI shutdown becomes
+        // getchar. (A deadline already past would fire before the block, which would then wait for ever.)
+        p.Li(T4, (long)HypercallNumber.SchedOp).Bne(A7, T4, "notSched");
+        p.Jal(Ra, "next").Emit(Andi(T5, T6, 7)).Bne(T5, Zero, "yield");
+        p.Li(A0, 2).Li(A7, (long)HypercallNumber.VcpuOp).Emit(Ecall()); // a0 = now
+        p.Jal(Ra, "next").Emit(Srli(T5, T6, 62)).Bne(T5, Zero, "nearTimer").Emit(Srli(T5, T6, 4)).J("armTimer");
+        p.Label("nearTimer").Li(T4, 0xFFFF).Emit(And(T5, T6, T4), Addi(T5, T5, 1000));
+        p.Label("armTimer").Emit(Add(A0, A0, T5)).Li(A7, (long)HypercallNumber.SetTimerOp).Emit(Ecall());
+        p.Li(A7, (long)HypercallNumber.SchedOp).Li(A0, (long)SchedOpCommand.Block).J("notSched");
+        p.Label("yield").Li(A0, 0).Label("notSched");
         p.Li(T4, (long)Sbi.LegacyShutdown).Bne(A7, T4, "notShutdown").Li(A7, (long)Sbi.LegacyGetchar).Label("notShutdown");
         p.Emit(Ecall(), Addi(S3, S3, -1));
         // A load and a store in the data pages (which the fuzz may have made a region), or 1 in 4 in the canary's
