@@ -77,7 +77,9 @@ public class HypercallFuzzerTests
         Assert.Null(machine.Canary.Start(hv));
         var fuzzer = hv.Dom0.CreateDomain(new Hypervisor.Domains.DomainConfig
         {
-            Name = "fuzzer", Kernel = HypercallFuzzer.Program(1, 10).ToArray(), MemoryBytes = 4UL << 20,
+            Name = "fuzzer",
+            Kernel = HypercallFuzzer.Program(1, 10).ToArray(),
+            MemoryBytes = 4UL << 20,
         });
         Assert.Empty(machine.Canary.CheckFuzzerMappings(hv, fuzzer.Id));
 
