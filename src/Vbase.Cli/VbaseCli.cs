@@ -69,6 +69,7 @@ public static class VbaseCli
         root.Subcommands.Add(RunCommand.Create(console));
         root.Subcommands.Add(ListCommand.Create(console));
         root.Subcommands.Add(CampaignCommand.Create(console));
+        root.Subcommands.Add(FuzzCommand.Create(console));
         root.SetAction(_ => Fail(console, ExitCodes.UsageError, "no command given; try 'vbase exec <elf>', 'vbase demo' or 'vbase --help'"));
         return root;
     }

@@ -15,19 +15,26 @@ internal static unsafe partial class Executors
 
     private static DecodedInstruction* LoadReserved(Hart h, DecodedInstruction* d, int size)
     {
+        // Read before the access: its page walk may write A/D bits over this very instruction (see the loads).
+        DecodedInstruction* next = Next(d);
+        int rd = d->Rd;
         byte* p = h.TranslateAtomic(h.X[d->Rs1], size, isLoadReserved: true, out ulong physical);
         if (p is null)
         {
             return null;
         }
         h.SetReservation(physical);
-        h.X[d->Rd] = size == 4 ? (ulong)*(int*)p : *(ulong*)p;
-        return Next(d);
+        h.X[rd] = size == 4 ? (ulong)*(int*)p : *(ulong*)p;
+        return next;
     }
 
     private static DecodedInstruction* StoreConditional(Hart h, DecodedInstruction* d, int size)
     {
-        DecodedInstruction* next = Next(d); // before the store, which may overwrite this slot
+        // Everything the slot holds is read before the access: translating a store invalidates the decodes it
+        // will overwrite, and an SC may store over its own instruction.
+        DecodedInstruction* next = Next(d);
+        int rd = d->Rd;
+        ulong value = h.X[d->Rs2];
         byte* p = h.TranslateAtomic(h.X[d->Rs1], size, isLoadReserved: false, out ulong physical);
         if (p is null)
         {
@@ -38,56 +45,62 @@ internal static unsafe partial class Executors
         {
             if (size == 4)
             {
-                *(uint*)p = (uint)h.X[d->Rs2];
+                *(uint*)p = (uint)value;
             }
             else
             {
-                *(ulong*)p = h.X[d->Rs2];
+                *(ulong*)p = value;
             }
             if (!h.CommitAtomic(p))
             {
                 return null;
             }
         }
-        h.X[d->Rd] = ok ? 0UL : 1UL;
+        h.X[rd] = ok ? 0UL : 1UL;
         return next;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static DecodedInstruction* AmoW(Hart h, DecodedInstruction* d, delegate*<uint, uint, uint> op)
     {
-        DecodedInstruction* next = Next(d); // before the store, which may overwrite this slot
+        // The slot is read before the access, which invalidates it if the AMO overwrites its own instruction.
+        DecodedInstruction* next = Next(d);
+        int rd = d->Rd;
+        uint operand = (uint)h.X[d->Rs2];
         byte* p = h.TranslateAtomic(h.X[d->Rs1], 4, isLoadReserved: false, out _);
         if (p is null)
         {
             return null;
         }
         uint old = *(uint*)p;
-        *(uint*)p = op(old, (uint)h.X[d->Rs2]);
+        *(uint*)p = op(old, operand);
         if (!h.CommitAtomic(p))
         {
             return null;
         }
-        h.X[d->Rd] = (ulong)(int)old;
+        h.X[rd] = (ulong)(int)old;
         return next;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static DecodedInstruction* AmoD(Hart h, DecodedInstruction* d, delegate*<ulong, ulong, ulong> op)
     {
-        DecodedInstruction* next = Next(d); // before the store, which may overwrite this slot
+        // The slot is read before the access, which invalidates it if the AMO overwrites its own instruction.
+        DecodedInstruction* next = Next(d);
+        int rd = d->Rd;
+        ulong operand = h.X[d->Rs2];
         byte* p = h.TranslateAtomic(h.X[d->Rs1], 8, isLoadReserved: false, out _);
         if (p is null)
         {
             return null;
         }
         ulong old = *(ulong*)p;
-        *(ulong*)p = op(old, h.X[d->Rs2]);
+        *(ulong*)p = op(old, operand);
         if (!h.CommitAtomic(p))
         {
             return null;
         }
-        h.X[d->Rd] = old;
+        h.X[rd] = old;
         return next;
     }
 

@@ -69,82 +69,98 @@ internal static unsafe partial class Executors
     public static DecodedInstruction* Bltu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] < h.X[d->Rs2]);
     public static DecodedInstruction* Bgeu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] >= h.X[d->Rs2]);
 
-    // Loads: the value is written only if the access did not trap.
+    // Loads: the value is written only if the access did not trap. rd and the next slot are read before the
+    // access: a page walk that sets A/D bits writes memory, and a PTE may lie over this very instruction
+    // (invalidating its slot).
     public static DecodedInstruction* Lb(Hart h, DecodedInstruction* d)
     {
+        DecodedInstruction* next = Next(d);
+        int rd = d->Rd;
         if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
         {
             return null;
         }
-        h.X[d->Rd] = (ulong)(sbyte)v;
-        return Next(d);
+        h.X[rd] = (ulong)(sbyte)v;
+        return next;
     }
 
     public static DecodedInstruction* Lh(Hart h, DecodedInstruction* d)
     {
+        DecodedInstruction* next = Next(d);
+        int rd = d->Rd;
         if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
         {
             return null;
         }
-        h.X[d->Rd] = (ulong)(short)v;
-        return Next(d);
+        h.X[rd] = (ulong)(short)v;
+        return next;
     }
 
     public static DecodedInstruction* Lw(Hart h, DecodedInstruction* d)
     {
+        DecodedInstruction* next = Next(d);
+        int rd = d->Rd;
         if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
         {
             return null;
         }
-        h.X[d->Rd] = (ulong)(int)v;
-        return Next(d);
+        h.X[rd] = (ulong)(int)v;
+        return next;
     }
 
     public static DecodedInstruction* Ld(Hart h, DecodedInstruction* d)
     {
+        DecodedInstruction* next = Next(d);
+        int rd = d->Rd;
         if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 8, out ulong v))
         {
             return null;
         }
-        h.X[d->Rd] = v;
-        return Next(d);
+        h.X[rd] = v;
+        return next;
     }
 
     public static DecodedInstruction* Lbu(Hart h, DecodedInstruction* d)
     {
+        DecodedInstruction* next = Next(d);
+        int rd = d->Rd;
         if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
         {
             return null;
         }
-        h.X[d->Rd] = v;
-        return Next(d);
+        h.X[rd] = v;
+        return next;
     }
 
     public static DecodedInstruction* Lhu(Hart h, DecodedInstruction* d)
     {
+        DecodedInstruction* next = Next(d);
+        int rd = d->Rd;
         if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
         {
             return null;
         }
-        h.X[d->Rd] = v;
-        return Next(d);
+        h.X[rd] = v;
+        return next;
     }
 
     public static DecodedInstruction* Lwu(Hart h, DecodedInstruction* d)
     {
+        DecodedInstruction* next = Next(d);
+        int rd = d->Rd;
         if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
         {
             return null;
         }
-        h.X[d->Rd] = v;
-        return Next(d);
+        h.X[rd] = v;
+        return next;
     }
 
     // Stores. The next slot is taken before the store: a store may overwrite (and invalidate) its own slot.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static DecodedInstruction* Store(Hart h, DecodedInstruction* d, ulong address, int size, ulong value)
     {
-        DecodedInstruction* next = Next(d);
+        DecodedInstruction* next = Next(d); // the operands were read by the caller
         return h.Store(address, size, value) ? next : null;
     }
 

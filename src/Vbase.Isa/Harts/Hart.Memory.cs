@@ -230,6 +230,10 @@ public sealed unsafe partial class Hart
             RaiseException(ExceptionCause.StoreAccessFault, bounceVirtual);
             return false;
         }
+        if (decodedPages.Count != 0)
+        {
+            InvalidateDecoded(bouncePhysical, (ulong)bounceSize); // a frame fetched directly but stored to through the slow path
+        }
         return true;
     }
 

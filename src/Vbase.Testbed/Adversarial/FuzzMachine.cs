@@ -1,0 +1,58 @@
+using Vbase.Architectures;
+using Vbase.Hypervisor;
+using Vbase.Hypervisor.Sapi;
+using Vbase.Isa.Harts;
+using Vbase.Sapi.Registry;
+
+namespace Vbase.Testbed.Adversarial;
+
+/// <summary>
+/// One fuzz case's machine: a hypervisor with the architecture plugged in and the canary started (domain 1).
+/// Events are counted and hashed, not kept (a fuzzer may raise millions).
+/// </summary>
+internal sealed class FuzzMachine : IDisposable, IHypervisorEventSink
+{
+    private readonly ISecureArchitecture architecture;
+
+    public FuzzMachine(string architectureName, ulong seed, ExecutionEngine engine, int? translationThreshold, ulong slice)
+    {
+        ArchitectureInfo info = BuiltInArchitectures.CreateRegistry().Get(architectureName);
+        Hv = new Hypervisor.Hypervisor(new HypervisorOptions
+        {
+            MachineMemory = 16UL << 20,
+            SliceInstructions = slice,
+            EventSink = this,
+            Engine = engine,
+            TranslationThreshold = translationThreshold,
+        });
+        architecture = info.Create(new ArchitectureOptions { Seed = seed });
+        Hv.Plug(architecture);
+        Canary = new Canary(seed);
+    }
+
+    public Hypervisor.Hypervisor Hv { get; }
+    public Canary Canary { get; }
+    public ulong EventCount { get; private set; }
+    /// <summary>FNV-1a over every event's kind, domain, vCPU, time and details, in order.</summary>
+    public ulong EventHash { get; private set; } = 0xCBF2_9CE4_8422_2325UL;
+    /// <summary>Events per kind.</summary>
+    public SortedDictionary<string, ulong> EventKinds { get; } = new(StringComparer.Ordinal);
+
+    public void Record(HypervisorEvent e)
+    {
+        EventCount++;
+        EventKinds[e.Kind] = EventKinds.GetValueOrDefault(e.Kind) + 1;
+        ulong h = EventHash;
+        foreach (char c in $"{e.Time}|{e.Kind}|{e.Domain}|{e.Vcpu}|{e.Details}\n")
+        {
+            h = (h ^ c) * 0x0000_0100_0000_01B3UL;
+        }
+        EventHash = h;
+    }
+
+    public void Dispose()
+    {
+        Hv.Dispose();
+        (architecture as IDisposable)?.Dispose();
+    }
+}
