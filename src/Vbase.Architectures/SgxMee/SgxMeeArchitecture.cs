@@ -113,7 +113,7 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         {
             epcm.Remove(mfn);
         }
-        enclave.Engine.Dispose();
+        enclave.Remove();
     }
 
     public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
@@ -231,7 +231,7 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         return
         [
             new("dram", region.IsActive ? "ciphertext (aes-128-ctr per 64-byte line, seed = line address, version)" : "plaintext (enclave removed)"),
-            new("integrity", $"56-bit carter-wegman mac per line over (ciphertext, address, version); {e.Engine.Tree.Arity}-ary tree over 40-bit version counters, root on chip"),
+            new("integrity", $"56-bit carter-wegman mac per line over (ciphertext, address, version); {e.TreeArity}-ary tree over 40-bit version counters, root on chip"),
             new("epcm", $"owner dom {region.Domain.Value} vcpu {region.Vcpu} satp 0x{region.Satp:x}, va 0x{region.VirtualAddress.Value:x}, {EnclavePageCacheMap.Format(Parameters.Permissions)}"),
             new("outsiders", "read 0xff (abort page), writes dropped"),
             new("enclave_writes", Count(e.Writes)),
@@ -242,14 +242,14 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         ];
     }
 
-    /// <summary>A released enclave's engine (tags, tree) is dropped once the hypervisor forgets the region.</summary>
+    /// <summary>A released enclave's counters go once the hypervisor forgets the region (its engine went at EREMOVE).</summary>
     public override void OnRegionForgotten(ProtectedRegion region) => enclaves.Remove(region.Id);
 
     public void Dispose()
     {
         foreach (Enclave e in enclaves.Values)
         {
-            e.Engine.Dispose();
+            e.Remove();
         }
         enclaves.Clear();
     }
@@ -378,8 +378,19 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
     /// <summary>One enclave: its region (its owner is in the EPCM entries), its engine and what happened to it.</summary>
     private sealed class Enclave(ProtectedRegion region, MemoryEncryptionEngine engine)
     {
+        private MemoryEncryptionEngine? engine = engine;
+
         public ProtectedRegion Region { get; } = region;
-        public MemoryEncryptionEngine Engine { get; } = engine;
+        /// <summary>The engine while the enclave exists (EREMOVE drops it: its tags and tree are megabytes).</summary>
+        public MemoryEncryptionEngine Engine => engine ?? throw new InvalidOperationException($"enclave {Region.Id} was removed");
+        public int TreeArity { get; } = engine.Tree.Arity;
+
+        public void Remove()
+        {
+            engine?.Dispose();
+            engine = null;
+        }
+
         /// <summary>Per page, the frame its VA last translated to at a resume check (reported once per change).</summary>
         public ulong[] LastReportedMapping { get; } = new ulong[region.Gfns.Count];
         public long Writes;
