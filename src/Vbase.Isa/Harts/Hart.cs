@@ -270,15 +270,15 @@ public sealed unsafe partial class Hart : IDisposable
                 continue;
             }
             ulong at = PcOf(d);
+            // Copied before it runs: an instruction that stores over itself invalidates its slot.
+            DecodedInstruction executed = *d;
             current = d;
             DecodedInstruction* next = d->Execute(this, d);
             current = null;
             pc = next is null ? NextPc : PcOf(next);
-            // The slot now holds the decoded instruction (a straddling one is decoded again for the trace).
-            DecodedInstruction executed = *d;
             if (executed.Length == 0)
             {
-                // Not kept in its slot: a straddling instruction, or one that overwrote itself.
+                // Not kept in its slot: a straddling instruction (decoded again for the trace).
                 if (lastStraddling.Length != 0 && lastStraddlingPc == at)
                 {
                     executed = lastStraddling;

@@ -157,6 +157,20 @@ public class RunLoopTests
     }
 
     [Fact]
+    public void TraceReportsAStoreThatOverwritesItselfAsTheStore()
+    {
+        using var m = new TestMachine();
+        var trace = new List<RetiredInstruction>();
+        m.Hart.Tracer = trace.Add;
+        // sw a1, 0(s2) with s2 = its own address and a1 = a nop: the store rewrites itself, then ebreak.
+        m.Load(p => p.La(S2, "self").Li(A1, (long)Nop()).Label("self").Emit(Sw(A1, S2, 0), Ebreak()));
+        m.RunToBreak();
+        RetiredInstruction store = trace.Single(t => t.Raw == Sw(A1, S2, 0));
+        Assert.StartsWith("sw ", store.Disassembly, StringComparison.Ordinal);
+        Assert.DoesNotContain(trace, t => t.Pc == store.Pc && t.Raw == Nop());
+    }
+
+    [Fact]
     public void TracerSeesFetchFaults()
     {
         using var m = new TestMachine();
