@@ -9,7 +9,8 @@ namespace Vbase.Hypervisor.Logging;
 /// are counted, and one <c>log.suppressed</c> event (kind, shape, count, first and last time) takes their place when
 /// the interval is over. The shape keeps apart what differs in kind rather than in value: the application's own
 /// dropped writes do not hide the guest kernel's. Only events recorded while a guest vCPU runs are limited: those are the
-/// ones a guest can repeat at will (a store loop on a read-only page); Dom0's and the harness's are never dropped.
+/// ones a guest can repeat at will (a store loop on a read-only page), Dom0's reactions to them included (a handler of
+/// the VIRQ each <c>enter</c> sends); what the harness does between slices (attacks, Monitor commands) never is.
 /// </summary>
 /// <remarks>
 /// The first events of a flood are kept, so whatever a verdict looks for first (a violation, a dropped write) is
