@@ -2,6 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Vbase.Hypervisor;
+using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
+using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Running;
@@ -151,13 +155,13 @@ internal static class DemoCommand
                     Step("steps 3-6", $"secure-app passed its secure page (va {d.GetValueOrDefault("va")}) to the kernel's vbase syscall; the kernel module walked the page table (GFN {d.GetValueOrDefault("gfn")}) and called HYPERVISOR_vbase_op");
                     Step("steps 7-8", $"the hypercall handler translated GFN {d.GetValueOrDefault("gfn")} to MFN {d.GetValueOrDefault("mfn")} (t={e.Time})");
                     break;
-                case EventKind.P2mChanged when e.Details.Contains("-> ram_ro", StringComparison.Ordinal):
+                case EventKind.P2mChanged when e.Data is P2mChangeData { New.Type: P2mType.RamRo }:
                     Step("step 9", $"the MFN is now read-only in the p2m ({e.Details})");
                     break;
                 case "vbase.encrypted":
                     Step("", $"the frame is encrypted in DRAM (aes-128-ctr): {DramVersusPlaintext()}");
                     break;
-                case EventKind.VirqSent when e.Details.Contains("to=dom0", StringComparison.Ordinal) && e.Details.Contains("virq=16", StringComparison.Ordinal):
+                case EventKind.VirqSent when e.Data is VirqSentData { Virq: Virq.Vbase } v && v.To == DomainId.Dom0:
                     virqToDom0 = true;
                     Step("step 10", $"VIRQ_VBASE sent to Dom0 at t={e.Time}, while secure-app waits in its system call; steps 11-13 are the Monitor's:");
                     break;

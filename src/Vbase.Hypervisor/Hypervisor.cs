@@ -61,8 +61,8 @@ public sealed class Hypervisor : IDisposable
         scheduler = new Scheduler(this);
         Dom0 = new Dom0Api(this);
         Sapi = new Sapi.SapiHost(this);
-        floods = new Logging.EventFloodLimiter((time, _, domain, details) =>
-            Options.EventSink?.Record(new HypervisorEvent(time, EventKind.EventsSuppressed, domain, null, details)));
+        floods = new Logging.EventFloodLimiter((time, domain, data) =>
+            Options.EventSink?.Record(new HypervisorEvent(time, EventKind.EventsSuppressed, domain, null, data.Details()) { Data = data }));
     }
 
     private readonly Logging.EventFloodLimiter floods;
@@ -117,7 +117,7 @@ public sealed class Hypervisor : IDisposable
         if (domain == DomainId.Dom0)
         {
             // Logged before delivery, so that what Dom0's handlers do appears after it.
-            Record(EventKind.VirqSent, domain, null, $"virq={virq} to=dom0 bound={(Dom0.IsVirqBound(virq) ? "yes" : "no")}");
+            Record(EventKind.VirqSent, domain, null, new Logging.VirqSentData(virq, domain, 0, Dom0.IsVirqBound(virq)));
             return Dom0.DeliverVirq(virq);
         }
         if (FindDomain(domain) is not Domain d)
@@ -125,7 +125,7 @@ public sealed class Hypervisor : IDisposable
             return false;
         }
         int port = d.Events.VirqPort(virq, vcpu);
-        Record(EventKind.VirqSent, domain, vcpu, $"virq={virq} port={port}");
+        Record(EventKind.VirqSent, domain, vcpu, new Logging.VirqSentData(virq, domain, port, false));
         if (port == 0)
         {
             return false;
@@ -134,7 +134,9 @@ public sealed class Hypervisor : IDisposable
         return true;
     }
 
-    internal void Record(string kind, DomainId? domain, int? vcpu, string details)
+    internal void Record(string kind, DomainId? domain, int? vcpu, Logging.EventData data) => Record(kind, domain, vcpu, data.Details(), data);
+
+    internal void Record(string kind, DomainId? domain, int? vcpu, string details, Logging.EventData? data = null)
     {
         if (Options.EventSink is not IHypervisorEventSink sink)
         {
@@ -147,7 +149,7 @@ public sealed class Hypervisor : IDisposable
         {
             return;
         }
-        sink.Record(new HypervisorEvent(time, kind, domain, vcpu, details));
+        sink.Record(new HypervisorEvent(time, kind, domain, vcpu, details) { Data = data });
     }
 
     /// <summary>Records the flood summaries that are due (all of them at the end of a run).</summary>

@@ -4,7 +4,12 @@ namespace Vbase.Hypervisor;
 
 /// <summary>One line of the event log (events.jsonl): what happened, where, and at which virtual time.</summary>
 /// <param name="Vcpu">The vCPU involved, or null for domain- or hypervisor-wide events.</param>
-public sealed record HypervisorEvent(ulong Time, string Kind, DomainId? Domain, int? Vcpu, string Details);
+/// <param name="Details">The event's fields as text (events.jsonl); where <see cref="Data"/> is set, derived from it.</param>
+public sealed record HypervisorEvent(ulong Time, string Kind, DomainId? Domain, int? Vcpu, string Details)
+{
+    /// <summary>The typed fields, for the kinds that have them (<see cref="Logging.EventData"/>): decide on these, not on the text.</summary>
+    public Logging.EventData? Data { get; init; }
+}
 
 /// <summary>Receives the hypervisor's event log. Called on the thread that runs the hypervisor.</summary>
 public interface IHypervisorEventSink

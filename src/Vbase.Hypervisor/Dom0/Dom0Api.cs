@@ -213,8 +213,7 @@ public sealed class Dom0Api
             throw new UnauthorizedAccessException($"the architecture refused to change {gfn} of domain {id.Value}");
         }
         d.P2m.Set(gfn, entry);
-        hv.Record(EventKind.P2mChanged, id, null,
-            $"{gfn}: {old.Type.ToXenName()} {old.Mfn} -> {entry.Type.ToXenName()} {entry.Mfn}");
+        hv.Record(EventKind.P2mChanged, id, null, new Logging.P2mChangeData(gfn, old, entry));
     }
 
     // ---- SAPI (the Monitor's view) ----

@@ -16,7 +16,7 @@ namespace Vbase.Hypervisor.Logging;
 /// The first events of a flood are kept, so whatever a verdict looks for first (a violation, a dropped write) is
 /// there; deterministic, since it counts virtual time, not wall-clock time.
 /// </remarks>
-internal sealed class EventFloodLimiter(Action<ulong, string, DomainId?, string> emit)
+internal sealed class EventFloodLimiter(Action<ulong, DomainId?, EventsSuppressedData> emit)
 {
     /// <summary>10 M ticks (as many instructions): about a hundredth of a second of guest work.</summary>
     public const ulong IntervalTicks = 10_000_000;
@@ -92,8 +92,7 @@ internal sealed class EventFloodLimiter(Action<ulong, string, DomainId?, string>
 
     private void Summarise(Bucket b, ulong now)
     {
-        emit(now, b.Kind, b.Domain,
-            $"kind={b.Kind} suppressed={b.Suppressed} first={b.FirstSuppressed} last={b.LastSuppressed} limit={Burst}/{IntervalTicks} shape={b.Shape}");
+        emit(now, b.Domain, new EventsSuppressedData(b.Kind, b.Suppressed, b.FirstSuppressed, b.LastSuppressed, b.Shape));
         b.Suppressed = 0;
     }
 

@@ -78,8 +78,9 @@ public sealed class SapiHost
         {
             return;
         }
-        d.P2m.Set(gfn, old with { Type = type });
-        hv.Record(EventKind.P2mChanged, domain, hv.CurrentVcpuId, $"{gfn}: {old.Type.ToXenName()} {old.Mfn} -> {type.ToXenName()} {old.Mfn}");
+        P2mEntry changed = old with { Type = type };
+        d.P2m.Set(gfn, changed);
+        hv.Record(EventKind.P2mChanged, domain, hv.CurrentVcpuId, new Logging.P2mChangeData(gfn, old, changed));
     }
 
     /// <summary>
@@ -318,7 +319,7 @@ public sealed class SapiHost
                 Refused(ctx, data.Length);
                 return false;
             case AccessVerdict.Dropped:
-                Dropped(ctx, data, "arch");
+                Dropped(ctx, data, Logging.DropCause.Architecture);
                 return true;
             case AccessVerdict.Pass:
                 data.CopyTo(new Span<byte>(hv.Machine.HostPointer(mfn) + offset, data.Length));
@@ -339,19 +340,20 @@ public sealed class SapiHost
     {
         Span<byte> bytes = stackalloc byte[8];
         BitConverter.TryWriteBytes(bytes, value);
-        Dropped(Context(accessor, AccessKind.Store, initiator, vcpu, mfn, offset), bytes[..size], "p2m");
+        Dropped(Context(accessor, AccessKind.Store, initiator, vcpu, mfn, offset), bytes[..size], Logging.DropCause.P2m);
     }
 
-    private void Dropped(in MemoryAccessContext ctx, ReadOnlySpan<byte> data, string by)
+    private void Dropped(in MemoryAccessContext ctx, ReadOnlySpan<byte> data, Logging.DropCause by)
     {
         ctx.Region.DroppedWrites++;
-        hv.Record(EventKind.ProtectedWriteDropped, ctx.Domain, ctx.Vcpu,
-            $"region={ctx.Region.Id} accessor={Name(ctx.Accessor)} owner={(ctx.IsApplication ? "yes" : "no")} gpa=0x{ctx.Address.Value:x} mfn=0x{ctx.Mfn.Value:x} size={data.Length} data={Convert.ToHexStringLower(data[..Math.Min(data.Length, 16)])} p2m={Translate(ctx.Domain, ctx.Gfn).Type.ToXenName()} by={by}");
+        hv.Record(EventKind.ProtectedWriteDropped, ctx.Domain, ctx.Vcpu, new Logging.WriteDroppedData(ctx.Region.Id, ctx.Accessor,
+            ctx.IsApplication, ctx.Address, ctx.Mfn, data.Length, Convert.ToHexStringLower(data[..Math.Min(data.Length, 16)]),
+            Translate(ctx.Domain, ctx.Gfn).Type, by));
     }
 
     private void Refused(in MemoryAccessContext ctx, int size) =>
         hv.Record(EventKind.ProtectedAccessRefused, ctx.Domain, ctx.Vcpu,
-            $"region={ctx.Region.Id} accessor={Name(ctx.Accessor)} owner={(ctx.IsApplication ? "yes" : "no")} kind={Name(ctx.Kind)} gpa=0x{ctx.Address.Value:x} mfn=0x{ctx.Mfn.Value:x} size={size}");
+            new Logging.AccessRefusedData(ctx.Region.Id, ctx.Accessor, ctx.IsApplication, ctx.Kind, ctx.Address, ctx.Mfn, size));
 
     private MemoryAccessContext Context(Accessor accessor, AccessKind kind, DomainId initiator, Vcpu? vcpu, Mfn mfn, int offset)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Platform.Loading;
 using Vbase.Testbed.Oracle;
@@ -65,7 +66,7 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
                 break;
             // The application's own dropped writes (vbase drops them all) are not the attacker's.
             case EventKind.ProtectedAccessRefused or EventKind.ProtectedWriteDropped
-                when Evidence.FiredAt is not null && !e.Details.Contains(" owner=yes", StringComparison.Ordinal):
+                when Evidence.FiredAt is not null && e.Data is ProtectedAccessData { Owner: false }:
                 refusals.Add(e);
                 break;
         }
