@@ -239,6 +239,7 @@ internal static class CampaignCommand
         Verdict.Detected => "blue",
         Verdict.Breached => "red",
         Verdict.Denied => "darkorange",
+        Verdict.Inconclusive => "purple",
         _ => "grey",
     };
 

@@ -22,6 +22,9 @@ public sealed record HypervisorOptions
     public ExecutionEngine Engine { get; init; } = ExecutionEngine.Translator;
     /// <summary>The harts' <see cref="HartOptions.TranslationThreshold"/>; null: the hart's default.</summary>
     public int? TranslationThreshold { get; init; }
+
+    /// <summary>The on-chip boundary: the last-level cache protected lines live in, and the cost model's latencies.</summary>
+    public Chip.ChipOptions Chip { get; init; } = new();
 }
 
 /// <summary>Why <see cref="Hypervisor.Run"/> returned.</summary>
@@ -234,6 +237,7 @@ public sealed class Hypervisor : IDisposable
             }
         }
         domains.Clear();
+        Sapi.FreeChip();
         Machine.Dispose();
     }
 }

@@ -7,7 +7,7 @@ namespace Vbase.Architectures.None;
 
 /// <summary>
 /// The baseline: regions are registered (so the Monitor sees them and the Oracle keeps their golden shadow) but
-/// nothing is protected. Every access passes; DRAM holds plaintext.
+/// nothing is protected. Every accessor sees the plaintext; DRAM holds plaintext.
 /// </summary>
 [Architecture("none", "no protection: regions are registered and watched, every access passes",
     Principal.Application | Principal.GuestKernel | Principal.OtherProcesses | Principal.OtherVms | Principal.Dom0 | Principal.Physical)]
@@ -22,22 +22,11 @@ public sealed class NoneArchitecture(ArchitectureOptions options) : RegionArchit
 
     protected override long ProtectRefusedErrno => Errno.EINVAL;
 
-    public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
-    {
-        protectedAccesses += access.Accessor == Accessor.Inspection ? 0 : 1;
-        return AccessVerdict.Pass;
-    }
-
-    public override AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data)
-    {
-        protectedAccesses++;
-        return AccessVerdict.Pass;
-    }
-
-    /// <summary>No metadata: only the accesses it saw.</summary>
-    public override MetadataTraffic Traffic => new(protectedAccesses, 0, 0, 0, 0);
-
-    private long protectedAccesses;
+    /// <summary>
+    /// Everyone sees the on-chip plaintext, and lines cross the boundary as they are (the default fill and
+    /// write-back): the baseline of the cost model, with the same data traffic as every design and no work.
+    /// </summary>
+    public override PageView DecideView(in MemoryAccessContext access) => PageView.Plaintext;
 
     public override IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region) =>
         [new("protection", "none"), new("dram", "plaintext")];

@@ -4,5 +4,8 @@ namespace Vbase.Hypervisor.Domains;
 public readonly record struct DomainId(ushort Value)
 {
     public static readonly DomainId Dom0 = new(0);
+
+    /// <summary>Xen's DOMID_XEN: the owner of frames the hypervisor keeps for itself (an architecture's metadata area).</summary>
+    public static readonly DomainId Xen = new(0x7FF2);
     public override string ToString() => $"d{Value}";
 }

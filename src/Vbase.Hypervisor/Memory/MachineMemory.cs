@@ -72,6 +72,33 @@ public sealed unsafe class MachineMemory : IDisposable
         return [.. result];
     }
 
+    /// <summary>
+    /// Allocates <paramref name="count"/> contiguous zeroed frames from the top of machine memory to
+    /// <paramref name="owner"/> (the hypervisor's own areas), so that domains, allocated lowest first, keep the
+    /// frames they would have without it; null if there is no such run of free frames.
+    /// </summary>
+    public Mfn? AllocateTop(DomainId owner, ulong count)
+    {
+        if (count == 0 || count > FrameCount)
+        {
+            return null;
+        }
+        ulong run = 0;
+        for (ulong i = FrameCount; i-- > 0;)
+        {
+            run = owners[i] is null ? run + 1 : 0;
+            if (run == count)
+            {
+                for (ulong j = i; j < i + count; j++)
+                {
+                    owners[j] = owner;
+                }
+                return new Mfn(i);
+            }
+        }
+        return null;
+    }
+
     /// <summary>Returns the frames of a destroyed domain; they are scrubbed so the next owner sees zeros.</summary>
     public void Free(DomainId owner)
     {

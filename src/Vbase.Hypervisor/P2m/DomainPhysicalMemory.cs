@@ -32,6 +32,24 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
         return e.Type.IsReadable() ? domain.Machine.HostPointer(e.Mfn) : null;
     }
 
+    public byte* TryGetLinePage(ulong pageAddress, MemoryAccess access, out ulong* lines)
+    {
+        lines = null;
+        var gfn = new Gfn(pageAddress >> PageSize.Shift);
+        P2mEntry e = domain.P2m.Lookup(gfn);
+        if (!e.Type.IsReadable() || !domain.Hypervisor.Sapi.IsInterposed(e.Mfn))
+        {
+            return TryGetPage(pageAddress, access);
+        }
+        if (access == MemoryAccess.Store && !e.Type.IsWritable())
+        {
+            return null;   // the p2m refuses the store first (Write drops it)
+        }
+        Vcpu? v = domain.Hypervisor.Current;
+        AccessKind kind = access == MemoryAccess.Store ? AccessKind.Store : AccessKind.Load;
+        return domain.Hypervisor.Sapi.PageFor(AccessorOf(v, kind), domain.Id, v, e.Mfn, access, out lines);
+    }
+
     public bool Read(ulong address, int size, MemoryAccess access, out ulong value)
     {
         P2mEntry e = domain.P2m.Lookup(new Gfn(address >> PageSize.Shift));

@@ -13,7 +13,7 @@ namespace Vbase.Hypervisor.Sapi;
 /// Derive from <see cref="SecureArchitectureBase"/>, which answers every hook with "no effect", and override
 /// what the design changes.
 /// </remarks>
-public interface ISecureArchitecture : IVcpuHooks, IVmmuHooks, IIntrospection
+public interface ISecureArchitecture : IVcpuHooks, IVmmuHooks, IDramBoundaryHooks, IIntrospection
 {
     /// <summary>The name scenarios and <c>--arch</c> use (lower case, e.g. <c>vbase</c>).</summary>
     string Name { get; }
@@ -70,6 +70,100 @@ public interface IVmmuHooks
     /// </summary>
     bool OnP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester);
 }
+
+/// <summary>
+/// The DRAM boundary (docs/sapi.md): a protected frame's lines live on chip in plaintext, in the modelled
+/// last-level cache, and the plug-in acts where real designs act: when a line is filled from DRAM and when a dirty
+/// one is written back. Who sees the on-chip plaintext is decided once per page when an accessor's translation is
+/// cached (<see cref="DecideView"/>); a hit then never calls the plug-in.
+/// </summary>
+public interface IDramBoundaryHooks
+{
+    /// <summary>
+    /// What <paramref name="access"/>'s accessor sees of its page (the decision is cached with the hart's TLB entry
+    /// and dropped by secure transitions, context switches, <c>sfence.vma</c>, satp and p2m changes;
+    /// <see cref="SapiHost.InvalidateViews"/> drops it when the plug-in's own state changes it).
+    /// <see cref="MemoryAccessContext.Offset"/> is the first access's; decide for the whole page. Default:
+    /// <see cref="PageView.EveryAccess"/>, the per-access hooks of <see cref="IVmmuHooks"/>.
+    /// </summary>
+    PageView DecideView(in MemoryAccessContext access) => PageView.EveryAccess;
+
+    /// <summary>
+    /// A protected line is filled from DRAM into the chip: produce its <paramref name="plaintext"/> from its DRAM
+    /// bytes (decrypt) and check them (MAC, counters, tree), reading metadata through the plug-in's metadata cache.
+    /// False: an integrity failure, already reported (<see cref="SapiHost.ReportViolation(in LineContext, string)"/>);
+    /// the line stays off chip and the access that needed it faults. Default: DRAM holds plaintext.
+    /// </summary>
+    bool OnFill(in LineContext line, ReadOnlySpan<byte> dram, Span<byte> plaintext)
+    {
+        dram.CopyTo(plaintext);
+        return true;
+    }
+
+    /// <summary>
+    /// A dirty line leaves the chip: write its <paramref name="dram"/> bytes from the <paramref name="plaintext"/>
+    /// (encrypt, MAC, bump counters, update the tree). Default: plaintext to DRAM.
+    /// </summary>
+    void OnWriteBack(in LineContext line, ReadOnlySpan<byte> plaintext, Span<byte> dram) => plaintext.CopyTo(dram);
+
+    /// <summary>
+    /// Write back every dirty line of the plug-in's metadata cache and empty it (before a physical attack acts, as
+    /// an attacker forces eviction, and at the end of every run). Only keys, roots and registers stay on chip.
+    /// </summary>
+    void FlushMetadata()
+    {
+    }
+
+    /// <summary>
+    /// Where the off-chip metadata covering a data line lies in machine memory (counters, MACs, tree nodes below the
+    /// root), for physical attacks and the Monitor. Default: none.
+    /// </summary>
+    IReadOnlyList<MetadataRange> DescribeMetadata(ProtectedRegion region, int page, int line) => [];
+}
+
+/// <summary>What an accessor sees of a protected page (<see cref="IDramBoundaryHooks.DecideView"/>).</summary>
+public enum PageView
+{
+    /// <summary>The on-chip plaintext: fills and write-backs go through the plug-in, hits stay on the fast path.</summary>
+    Plaintext,
+    /// <summary>The bytes in DRAM (ciphertext where the design encrypts); a store first pushes the line out of the chip.</summary>
+    Dram,
+    /// <summary>SGX's abort page: loads read all ones, stores are dropped (and reported).</summary>
+    Abort,
+    /// <summary>Refused: an access fault for a hart, an error for the hypervisor and Dom0 (reported).</summary>
+    Fault,
+    /// <summary>Every access goes to <see cref="IVmmuHooks.OnRead"/>/<see cref="IVmmuHooks.OnWrite"/> (the slow path).</summary>
+    EveryAccess,
+}
+
+/// <summary>One line of a protected frame crossing the chip boundary.</summary>
+public readonly record struct LineContext
+{
+    public required ProtectedRegion Region { get; init; }
+    /// <summary>Which page of <see cref="Region"/>.</summary>
+    public required int RegionPage { get; init; }
+    /// <summary>Which 64-byte line of the page (0–63).</summary>
+    public required int Line { get; init; }
+    public required Mfn Mfn { get; init; }
+    public required ulong Time { get; init; }
+    /// <summary>
+    /// The Monitor or the Oracle looking (the Application view): decrypt and check, but count nothing, report
+    /// nothing and change no state; the line does not enter the chip.
+    /// </summary>
+    public bool Inspection { get; init; }
+    /// <summary>The access that needed the fill, if one did (null for write-backs and flushes).</summary>
+    public MemoryAccessContext? Cause { get; init; }
+
+    public Gfn Gfn => Region.Gfns[RegionPage];
+    /// <summary>The line's machine address (the tweak or seed of address-bound designs).</summary>
+    public ulong MachineAddress => (Mfn.Value << PageSize.Shift) + (ulong)(Line * Chip.ChipOptions.LineBytes);
+    /// <summary>The line's byte offset in its region.</summary>
+    public ulong RegionOffset => ((ulong)RegionPage << PageSize.Shift) + (ulong)(Line * Chip.ChipOptions.LineBytes);
+}
+
+/// <summary>Bytes of machine memory that hold metadata of one data line: what a physical attacker can change.</summary>
+/// <param name="What">What they hold ("counter", "mac", "tree level 1"…).</param>
+public readonly record struct MetadataRange(string What, ulong MachineAddress, int Length);
 
 /// <summary>Introspection: what the Monitor and the Oracle may learn about protected regions.</summary>
 public interface IIntrospection

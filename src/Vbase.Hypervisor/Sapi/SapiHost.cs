@@ -18,7 +18,7 @@ namespace Vbase.Hypervisor.Sapi;
 /// Only frames inside a protected region are "interposed": their pages never reach a hart's TLB as host
 /// pointers, so each access comes here. Every other frame keeps the fast path.
 /// </remarks>
-public sealed class SapiHost
+public sealed partial class SapiHost
 {
     private readonly Hypervisor hv;
     private readonly byte[] interposed;                       // per MFN: Protected, Observed, or 0
@@ -114,7 +114,9 @@ public sealed class SapiHost
             hv.Machine.Frame(mfns[i]).CopyTo(region.Shadow.AsSpan(i * PageSize.Bytes));
             interposed[mfns[i].Value] = Protected;
             regionOfMfn[mfns[i].Value] = (region, i);
+            NotifyDramWritten(mfns[i]);   // decoded code of the frame goes: it is fetched through the boundary now
         }
+        AttachChipPages(region);
         regions.Add(region);
         SecureContext context = ContextOf(d.Id, request.Vcpu, request.Satp) ?? NewContext(d, request.Vcpu, request.Satp);
         context.Regions.Add(region);
@@ -139,6 +141,7 @@ public sealed class SapiHost
             regionOfMfn.Remove(m.Value);
         }
         FlushHarts();
+        DetachChipPages(region);   // after the harts dropped their pointers into it
         hv.Record(EventKind.RegionReleased, region.Domain, region.Vcpu, $"region={region.Id}");
         SecureContext? context = ContextOf(region.Domain, region.Vcpu, region.Satp);
         if (context is not null)
@@ -283,6 +286,20 @@ public sealed class SapiHost
     internal unsafe bool Read(Accessor accessor, AccessKind kind, DomainId initiator, Vcpu? vcpu, Mfn mfn, int offset, Span<byte> data)
     {
         MemoryAccessContext ctx = Context(accessor, kind, initiator, vcpu, mfn, offset);
+        switch (ViewOf(ctx))
+        {
+            case PageView.Plaintext:
+                return ReadOnChip(ctx, data);
+            case PageView.Abort:
+                data.Fill(0xFF);
+                return true;
+            case PageView.Fault:
+                Refused(ctx, data.Length);
+                return false;
+            case PageView.EveryAccess:
+                PushOffChip(mfn, offset, data.Length);
+                break;
+        }
         new ReadOnlySpan<byte>(hv.Machine.HostPointer(mfn) + offset, data.Length).CopyTo(data);
         AccessVerdict verdict = interposed[mfn.Value] == Protected ? architecture?.OnRead(ctx, data) ?? AccessVerdict.Pass : AccessVerdict.Pass;
         if (verdict is AccessVerdict.Fault or AccessVerdict.Dropped)
@@ -292,26 +309,53 @@ public sealed class SapiHost
         }
         if (ctx.IsApplication)
         {
-            ReadOnlySpan<byte> expected = ctx.Region.Shadow.AsSpan(ctx.RegionPage * PageSize.Bytes + offset, data.Length);
-            if (!expected.SequenceEqual(data))
-            {
-                var m = new ShadowMismatch(ctx.Time, ctx.Region.Id, ctx.Address, expected.ToArray(), data.ToArray());
-                mismatchCount++;
-                if (mismatches.Count < MismatchHistory)
-                {
-                    mismatches.Add(m);
-                }
-                hv.Record(EventKind.ShadowMismatch, ctx.Domain, ctx.Vcpu,
-                    $"region={m.RegionId} gpa=0x{m.Address.Value:x} expected={Convert.ToHexStringLower(m.Expected)} read={Convert.ToHexStringLower(m.Actual)}");
-            }
+            ulong at = ((ulong)ctx.RegionPage * PageSize.Bytes) + (ulong)offset;
+            SyncShadow(ctx.Region, at, data.Length);
+            CompareWithShadow(ctx, ctx.Region.Shadow.AsSpan((int)at, data.Length), data, ctx.Address.Value);
         }
         return true;
+    }
+
+    /// <summary>The application read <paramref name="actual"/> at <paramref name="gpa"/>: a mismatch if the shadow differs.</summary>
+    private void CompareWithShadow(in MemoryAccessContext ctx, ReadOnlySpan<byte> expected, ReadOnlySpan<byte> actual, ulong gpa)
+    {
+        if (expected.Length == 0 || expected.SequenceEqual(actual))
+        {
+            return;
+        }
+        var m = new ShadowMismatch(ctx.Time, ctx.Region.Id, new GuestPhysicalAddress(gpa), expected.ToArray(), actual.ToArray());
+        mismatchCount++;
+        if (mismatches.Count < MismatchHistory)
+        {
+            mismatches.Add(m);
+        }
+        hv.Record(EventKind.ShadowMismatch, ctx.Domain, ctx.Vcpu,
+            $"region={m.RegionId} gpa=0x{m.Address.Value:x} expected={Convert.ToHexStringLower(m.Expected)} read={Convert.ToHexStringLower(m.Actual)}");
     }
 
     /// <summary>A write to a protected frame through the plug-in. False = refused (fault); a dropped write is true.</summary>
     internal unsafe bool Write(Accessor accessor, AccessKind kind, DomainId initiator, Vcpu? vcpu, Mfn mfn, int offset, ReadOnlySpan<byte> data)
     {
         MemoryAccessContext ctx = Context(accessor, kind, initiator, vcpu, mfn, offset);
+        switch (ViewOf(ctx))
+        {
+            case PageView.Plaintext:
+                return WriteOnChip(ctx, data);
+            case PageView.Abort:
+                Dropped(ctx, data, Logging.DropCause.Architecture);
+                return true;
+            case PageView.Fault:
+                Refused(ctx, data.Length);
+                return false;
+            case PageView.Dram:
+                // A coherent interconnect: the on-chip copy goes (written back) before the raw bytes land in DRAM.
+                PushOffChip(mfn, offset, data.Length);
+                data.CopyTo(new Span<byte>(hv.Machine.HostPointer(mfn) + offset, data.Length));
+                return true;
+            case PageView.EveryAccess:
+                PushOffChip(mfn, offset, data.Length);
+                break;
+        }
         AccessVerdict verdict = interposed[mfn.Value] == Protected ? architecture?.OnWrite(ctx, data) ?? AccessVerdict.Pass : AccessVerdict.Pass;
         switch (verdict)
         {
@@ -325,7 +369,7 @@ public sealed class SapiHost
                 data.CopyTo(new Span<byte>(hv.Machine.HostPointer(mfn) + offset, data.Length));
                 break;
         }
-        if (ctx.IsApplication)
+        if (ctx.IsApplication && ctx.Region.Shadow.Length != 0)
         {
             data.CopyTo(ctx.Region.Shadow.AsSpan(ctx.RegionPage * PageSize.Bytes + offset));
         }
@@ -395,6 +439,7 @@ public sealed class SapiHost
             {
                 return false;   // freed at release
             }
+            SyncShadow(region, offset, dest.Length);
             region.Shadow.AsSpan((int)offset, dest.Length).CopyTo(dest);
             return true;
         }
@@ -408,7 +453,19 @@ public sealed class SapiHost
             Mfn mfn = region.Mfns[page];
             Span<byte> chunk = dest.Slice(done, n);
             hv.Machine.Frame(mfn).Slice(off, n).CopyTo(chunk);
-            if (view == MemoryView.Application && region.IsActive && architecture is not null && d is not null)
+            if (view == MemoryView.Application && region.IsActive && architecture is not null && d is not null
+                && ApplicationView(region, page) is PageView appView && appView != PageView.EveryAccess)
+            {
+                if (appView == PageView.Plaintext)
+                {
+                    InspectRange(region, page, off, chunk);
+                }
+                else if (appView == PageView.Abort)
+                {
+                    chunk.Fill(0xFF);
+                }
+            }
+            else if (view == MemoryView.Application && region.IsActive && region.Sealed && architecture is not null && d is not null)
             {
                 var ctx = new MemoryAccessContext
                 {

@@ -73,6 +73,8 @@ public sealed class ProtectedRegion
     public ulong Length => (ulong)Gfns.Count * PageSize.Bytes;
     public ulong ProtectedAt { get; }
     public ulong? ReleasedAt { get; internal set; }
+    /// <summary>The plug-in has set up its state for the region (<see cref="SapiHost.MarkSealed"/>): inspection may decrypt it.</summary>
+    public bool Sealed { get; internal set; }
     public bool IsActive => ReleasedAt is null;
 
     /// <summary>

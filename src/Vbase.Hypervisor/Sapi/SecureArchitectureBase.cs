@@ -47,6 +47,22 @@ public abstract class SecureArchitectureBase : ISecureArchitecture
 
     public virtual bool OnP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester) => true;
 
+    public virtual PageView DecideView(in MemoryAccessContext access) => PageView.EveryAccess;
+
+    public virtual bool OnFill(in LineContext line, ReadOnlySpan<byte> dram, Span<byte> plaintext)
+    {
+        dram.CopyTo(plaintext);
+        return true;
+    }
+
+    public virtual void OnWriteBack(in LineContext line, ReadOnlySpan<byte> plaintext, Span<byte> dram) => plaintext.CopyTo(dram);
+
+    public virtual void FlushMetadata()
+    {
+    }
+
+    public virtual IReadOnlyList<MetadataRange> DescribeMetadata(ProtectedRegion region, int page, int line) => [];
+
     public virtual IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region) => [];
 
     public virtual MetadataTraffic Traffic => MetadataTraffic.None;

@@ -41,7 +41,10 @@ public sealed unsafe partial class Hart
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool LoadSlow(ulong va, int size, out ulong value)
     {
-        value = 0;
+        if (LineLoad(this, va, size, out value))
+        {
+            return true;
+        }
         slowPathVirtualAddress = va;
         if ((va & 0xFFF) + (ulong)size > 4096)
         {
@@ -51,14 +54,19 @@ public sealed unsafe partial class Hart
         {
             return false;
         }
-        byte* host = memory.TryGetPage(physical & ~0xFFFUL, MemoryAccess.Load);
+        byte* host = PageFor(physical, MemoryAccess.Load, out ulong* lines);
         if (host is not null)
         {
-            TlbEntry* e = loadTlb + ((va >> 12) & (TlbEntries - 1));
-            e->Tag = va >> 12;
-            e->Host = host;
-            value = ReadHost(host + (va & 0xFFF), size);
-            return true;
+            FillTlb(loadTlb, loadLineMasks, va, host, lines);
+            if (lines is null)
+            {
+                value = ReadHost(host + (va & 0xFFF), size);
+                return true;
+            }
+            if (LineLoad(this, va, size, out value))
+            {
+                return true;
+            }
         }
         if (!memory.Read(physical, size, MemoryAccess.Load, out value))
         {
@@ -71,6 +79,10 @@ public sealed unsafe partial class Hart
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool StoreSlow(ulong va, int size, ulong value)
     {
+        if (LineStore(this, va, size, value))
+        {
+            return true;
+        }
         slowPathVirtualAddress = va;
         uint offset = (uint)(va & 0xFFF);
         if ((va >> 12) == codeStoreVpn && offset + (uint)size <= 4096)
@@ -90,8 +102,17 @@ public sealed unsafe partial class Hart
         {
             return false;
         }
-        byte* host = memory.TryGetPage(physical & ~0xFFFUL, MemoryAccess.Store);
-        if (host is not null)
+        byte* host = PageFor(physical, MemoryAccess.Store, out ulong* lines);
+        if (host is not null && lines is not null)
+        {
+            // A line-checked page (never decoded: fetches from it take the slow path) needs no code check.
+            FillTlb(storeTlb, storeLineMasks, va, host, lines);
+            if (LineStore(this, va, size, value))
+            {
+                return true;
+            }
+        }
+        else if (host is not null)
         {
             if (decodedPages.TryGetValue(physical >> 12, out DecodedPage? codePage))
             {
@@ -100,9 +121,7 @@ public sealed unsafe partial class Hart
                 codeStorePage = codePage;
                 return StoreSlow(va, size, value);
             }
-            TlbEntry* e = storeTlb + ((va >> 12) & (TlbEntries - 1));
-            e->Tag = va >> 12;
-            e->Host = host;
+            FillTlb(storeTlb, storeLineMasks, va, host, null);
             WriteHost(host + offset, size, value);
             return true;
         }

@@ -199,6 +199,7 @@ public sealed unsafe partial class Hart
         codeStoreVpn = ulong.MaxValue;
         loadTlb = tlb + (d * 2) * TlbEntries;
         storeTlb = tlb + (d * 2 + 1) * TlbEntries;
+        SelectLineMasks(d);
         fetchVpn = ulong.MaxValue;
         parcelVpn = ulong.MaxValue;
     }

@@ -358,6 +358,7 @@ public sealed unsafe partial class Hart : IDisposable
             NativeMemory.Free(X);
             NativeMemory.Free(tlb);
             NativeMemory.Free(atomicBounce);
+            FreeLineMasks();
         }
         GC.SuppressFinalize(this);
     }
@@ -369,6 +370,7 @@ public sealed unsafe partial class Hart : IDisposable
             NativeMemory.Free(X);
             NativeMemory.Free(tlb);
             NativeMemory.Free(atomicBounce);
+            FreeLineMasks();
         }
     }
 }

@@ -31,6 +31,19 @@ public unsafe interface IPhysicalMemory
     /// </summary>
     byte* TryGetPage(ulong pageAddress, MemoryAccess access);
 
+    /// <summary>
+    /// As <see cref="TryGetPage"/> for a load or a store, but the page may be line-checked: if
+    /// <paramref name="lines"/> is set, the hart may access a 64-byte line of the returned page directly only while
+    /// bit (offset / 64) of <c>*lines</c> is set, and takes the slow path otherwise (which may set it). This is how
+    /// the on-chip copies of protected lines keep the fast path (a secure architecture's DRAM boundary). The mask
+    /// must stay valid until the hart's translation caches are next flushed.
+    /// </summary>
+    byte* TryGetLinePage(ulong pageAddress, MemoryAccess access, out ulong* lines)
+    {
+        lines = null;
+        return TryGetPage(pageAddress, access);
+    }
+
     /// <summary>Slow-path read of 1, 2, 4 or 8 bytes (never crossing a page). False = access fault.</summary>
     bool Read(ulong address, int size, MemoryAccess access, out ulong value);
 

@@ -402,6 +402,8 @@ internal static unsafe class RegionTranslator
     private static readonly FieldInfo ExitField = HartField("translatedExit");
     private static readonly MethodInfo LoadSlowPath = HartMethod(nameof(Hart.TranslatedLoad));
     private static readonly MethodInfo StoreSlowPath = HartMethod(nameof(Hart.TranslatedStore));
+    private static readonly MethodInfo LineLoadPath = HartMethod(nameof(Hart.LineLoad));
+    private static readonly MethodInfo LineStorePath = HartMethod(nameof(Hart.LineStore));
     private static readonly int SlotSizeLog2 = System.Numerics.BitOperations.Log2((uint)sizeof(DecodedInstruction));
     private static readonly int TlbEntrySizeLog2 = System.Numerics.BitOperations.Log2((uint)sizeof(TlbEntry));
 
@@ -624,8 +626,21 @@ internal static unsafe class RegionTranslator
             SetLoaded(d.Rd);
             Il.Emit(OpCodes.Br, done);
 
-            // Slow: the register state is the one before the fast path wrote rd.
+            // A line-checked page (a protected line on chip): served without flushing registers, as it cannot trap.
             Il.MarkLabel(slow);
+            Label notOnChip = Il.DefineLabel();
+            Il.Emit(OpCodes.Ldarg_1);
+            Il.Emit(OpCodes.Ldloc, address);
+            ConstInt(op.Size);
+            Il.Emit(OpCodes.Ldloca, value);
+            Il.Emit(OpCodes.Call, LineLoadPath);
+            Il.Emit(OpCodes.Brfalse, notOnChip);
+            PushSlowLoadValue(op);
+            SetLoaded(d.Rd);
+            Il.Emit(OpCodes.Br, done);
+
+            // Slow: the register state is the one before the fast path wrote rd.
+            Il.MarkLabel(notOnChip);
             Flush(dirtyBefore);
             Il.Emit(OpCodes.Ldarg_1);
             Il.Emit(OpCodes.Ldloc, address);
@@ -692,6 +707,12 @@ internal static unsafe class RegionTranslator
             Il.Emit(OpCodes.Br, done);
 
             Il.MarkLabel(slow);
+            Il.Emit(OpCodes.Ldarg_1);
+            Il.Emit(OpCodes.Ldloc, address);
+            ConstInt(op.Size);
+            PushRegister(d.Rs2);
+            Il.Emit(OpCodes.Call, LineStorePath);
+            Il.Emit(OpCodes.Brtrue, done);
             Flush(dirty);
             Il.Emit(OpCodes.Ldarg_1);
             Il.Emit(OpCodes.Ldloc, address);

@@ -161,6 +161,7 @@ public abstract class RegionArchitectureBase : SecureArchitectureBase
             return ProtectRefusedErrno;
         }
         Seal(call, region);
+        Host.MarkSealed(region);
         Host.SendVirq(DomainId.Dom0, Virq.Vbase);
         return region.Id;
     }
@@ -174,6 +175,8 @@ public abstract class RegionArchitectureBase : SecureArchitectureBase
         }
         foreach (ProtectedRegion region in mine.ToList())
         {
+            // DRAM must hold all of the region (its dirty lines written back) before the seal is undone.
+            Host.FlushRegion(region);
             Unseal(call, region);
             Host.Release(region);
         }

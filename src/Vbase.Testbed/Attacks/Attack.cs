@@ -18,6 +18,8 @@ public sealed class AttackEvidence
     public string? Error { get; internal set; }
     /// <summary>The attack changed something the application may read (a write or remap that took effect).</summary>
     public bool Tampered { get; internal set; }
+    /// <summary>Why the attack could not take effect (the Oracle's <c>inconclusive</c>); null if it could.</summary>
+    public string? Inconclusive { get; internal set; }
 }
 
 /// <summary>What an attack may use while it runs: the hypervisor (as Dom0 and as the bus), its target and a way to let the guests run.</summary>

@@ -37,7 +37,7 @@ internal sealed class Dom0Write(AttackSpec spec) : Attack(spec)
     {
         int block = c.IntParameter("block", c.AppSpec.Block);
         int page = block / PageSize.Bytes, offset = block % PageSize.Bytes;
-        byte[] data = c.ChosenData(PhysicalSpoof.BlockBytes);
+        byte[] data = c.ChosenData(Dram.BlockBytes);
         ForeignMapping m = c.Hv.Dom0.MapForeign(c.App, [c.Region.Gfns[page]], writable: true);
         if (m.Errors[0] != 0)
         {

@@ -56,7 +56,7 @@ internal sealed class KernelWrite(AttackSpec spec) : KernelAttack(spec)
     public override void Fire(AttackContext c)
     {
         int block = c.IntParameter("block", c.AppSpec.Block);
-        byte[] data = c.ChosenData(PhysicalSpoof.BlockBytes);
+        byte[] data = c.ChosenData(Dram.BlockBytes);
         MailboxAnswer? a = Ask(c, "write", MailboxOp.Write, c.Region.VirtualAddress.Value + (ulong)block, data.Length, data);
         c.Evidence.Tampered |= a is { Result: > 0 };
     }

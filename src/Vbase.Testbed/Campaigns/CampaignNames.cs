@@ -25,6 +25,7 @@ public static class CampaignNames
         Verdict.Detected => "the architecture raised a violation before the application consumed tampered data",
         Verdict.Breached => "a secret reached the attacker (confidentiality) or the application consumed tampered data with no violation raised (integrity)",
         Verdict.Denied => "the application could not finish (availability), with no breach",
+        Verdict.Inconclusive => "the attack could not take effect (nothing to replay, the region gone first): the architecture was not put to the test",
         _ => "the harness could not carry the attack out; a success for neither side",
     };
 

@@ -23,6 +23,7 @@ public static class HtmlReport
         .v-detected { background-color: #bbdefb; color: #0d47a1; }
         .v-breached { background-color: #ffcdd2; color: #b71c1c; }
         .v-denied { background-color: #ffe0b2; color: #e65100; }
+        .v-inconclusive { background-color: #f3e5f5; color: #4a148c; }
         .v-error { background-color: #e0e0e0; color: #424242; }
         .outside { background-image: repeating-linear-gradient(135deg, rgba(0, 0, 0, .13) 0 3px, transparent 3px 9px); }
         .verdict { font-weight: 600; }

@@ -50,6 +50,10 @@ public static class AttackOracle
         {
             return new(Verdict.Error, null, $"{did}The attack never fired ({input.ApplicationState}).");
         }
+        if (e.Inconclusive is string why)
+        {
+            return new(Verdict.Inconclusive, null, $"{did}The attack could not take effect: {why}.");
+        }
         if (FindSecret(input) is string leak)
         {
             return new(Verdict.Breached, Impact.Confidentiality, $"{did}{leak}.");

@@ -11,6 +11,11 @@ public enum Verdict
     Breached,
     /// <summary>The application could not finish (availability), with no breach.</summary>
     Denied,
+    /// <summary>
+    /// The attack could not take effect (nothing changed to replay, the region gone before it acted): a success for
+    /// neither side, and not a prevention — the architecture was never put to the test.
+    /// </summary>
+    Inconclusive,
     /// <summary>The harness could not carry the attack out; a success for neither side.</summary>
     Error,
 }
@@ -31,6 +36,7 @@ public static class VerdictNames
         Verdict.Detected => "detected",
         Verdict.Breached => "breached",
         Verdict.Denied => "denied",
+        Verdict.Inconclusive => "inconclusive",
         _ => "error",
     };
 

@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Vbase.Isa.Memory;
+
+namespace Vbase.Isa.Harts;
+
+// Line-checked pages: pages whose bytes a hart may reach directly only one 64-byte line at a time — the on-chip
+// copies of a secure architecture's protected lines (IPhysicalMemory.TryGetLinePage). Their TLB entries carry
+// the tag vpn | LineTag, which the ordinary fast path never matches (so unprotected accesses pay nothing for
+// them); the slow path's first check, before any translation, takes the access if the line's bit is set in the
+// page's mask. A clear bit (a line not on chip, not yet dirty for a store, or one the memory wants to see
+// every access to) sends the access on to the memory's slow path, which may set it.
+public sealed unsafe partial class Hart
+{
+    /// <summary>Marks a TLB tag as a line-checked page: a virtual page number never has bit 63 set.</summary>
+    internal const ulong LineTag = 1UL << 63;
+
+    /// <summary>The line size of the masks (a bit per 64-byte line of a page).</summary>
+    public const int LineBytes = 64;
+
+    // Per TLB entry (same layout as tlb): the page's line mask, for line-checked entries.
+    private readonly ulong** lineMasks = (ulong**)NativeMemory.AllocZeroed((nuint)(TlbSets * TlbEntries), (nuint)sizeof(ulong*));
+    private ulong** loadLineMasks, storeLineMasks;
+
+    /// <summary>Accesses served from line-checked pages without leaving the hart (a protected line's hit on chip).</summary>
+    public long LineHits;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool OneLine(ulong va, int size) => ((va ^ (va + (ulong)size - 1)) & ~(ulong)(LineBytes - 1)) == 0;
+
+    /// <summary>A load from a line-checked page whose line may be read directly; false: take the slow path.</summary>
+    internal static bool LineLoad(Hart h, ulong va, int size, out ulong value)
+    {
+        ulong vpn = va >> 12;
+        nuint index = (nuint)(vpn & (TlbEntries - 1));
+        TlbEntry* e = h.loadTlb + index;
+        if (e->Tag == (vpn | LineTag) && OneLine(va, size) && ((*h.loadLineMasks[index] >> (int)((va >> 6) & 63)) & 1) != 0)
+        {
+            value = ReadHost(e->Host + (va & 0xFFF), size);
+            h.LineHits++;
+            return true;
+        }
+        value = 0;
+        return false;
+    }
+
+    /// <summary>A store to a line-checked page whose line may be written directly; false: take the slow path.</summary>
+    internal static bool LineStore(Hart h, ulong va, int size, ulong value)
+    {
+        ulong vpn = va >> 12;
+        nuint index = (nuint)(vpn & (TlbEntries - 1));
+        TlbEntry* e = h.storeTlb + index;
+        if (e->Tag == (vpn | LineTag) && OneLine(va, size) && ((*h.storeLineMasks[index] >> (int)((va >> 6) & 63)) & 1) != 0)
+        {
+            WriteHost(e->Host + (va & 0xFFF), size, value);
+            h.LineHits++;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Fills a TLB entry for <paramref name="va"/>'s page: plain (lines null) or line-checked.</summary>
+    private void FillTlb(TlbEntry* set, ulong** masks, ulong va, byte* host, ulong* lines)
+    {
+        nuint index = (nuint)((va >> 12) & (TlbEntries - 1));
+        set[index].Tag = lines is null ? va >> 12 : (va >> 12) | LineTag;
+        set[index].Host = host;
+        masks[index] = lines;
+    }
+
+    /// <summary>The memory's page for a load or store: a host page, with the line mask that guards it or null.</summary>
+    private byte* PageFor(ulong physical, MemoryAccess access, out ulong* lines) =>
+        memory.TryGetLinePage(physical & ~0xFFFUL, access, out lines);
+
+    private void SelectLineMasks(int privilegeIndex)
+    {
+        loadLineMasks = lineMasks + (privilegeIndex * 2) * TlbEntries;
+        storeLineMasks = lineMasks + (privilegeIndex * 2 + 1) * TlbEntries;
+    }
+
+    private void FreeLineMasks() => NativeMemory.Free(lineMasks);
+}
