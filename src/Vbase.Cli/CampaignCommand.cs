@@ -90,16 +90,26 @@ internal static class CampaignCommand
             DefaultValueFactory = _ => Environment.ProcessorCount,
             CustomParser = result => parseJobs(result),
         };
+        var chip = new VbaseCli.ChipArguments();
         var command = new Command("campaign", "Run every chosen attack against every chosen architecture, each in a fresh testbed; report the verdicts.")
         {
             architectures, attacks, app, seed, outDirectory, json, jobs,
         };
+        chip.AddTo(command);
         command.SetAction(parsed => Run(console, new CampaignArguments(parsed.GetValue(architectures)!, parsed.GetValue(attacks)!,
-            parsed.GetValue(app)!, parsed.GetValue(seed), parsed.GetValue(outDirectory), parsed.GetValue(json), parsed.GetValue(jobs))));
+            parsed.GetValue(app)!, parsed.GetValue(seed), parsed.GetValue(outDirectory), parsed.GetValue(json), parsed.GetValue(jobs))
+        {
+            Chip = chip.Apply(parsed, new Vbase.Hypervisor.Chip.ChipOptions(), out string? problem),
+            ChipProblem = problem,
+        }));
         return command;
     }
 
-    private sealed record CampaignArguments(string Architectures, string Attacks, string App, ulong Seed, string? OutDirectory, string? Json, int Jobs);
+    private sealed record CampaignArguments(string Architectures, string Attacks, string App, ulong Seed, string? OutDirectory, string? Json, int Jobs)
+    {
+        public Vbase.Hypervisor.Chip.ChipOptions? Chip { get; init; }
+        public string? ChipProblem { get; init; }
+    }
 
     private static int Run(CliConsole console, CampaignArguments arguments)
     {
@@ -144,12 +154,16 @@ internal static class CampaignCommand
             }
         }
 
+        if (arguments.Chip is not Vbase.Hypervisor.Chip.ChipOptions chip)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.UsageError, $"--llc-size/--llc-ways: {arguments.ChipProblem}");
+        }
         int jobs = Math.Min(arguments.Jobs, Math.Max(plan.Cells.Count, 1));
         console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"campaign: {Count(plan.Architectures.Count, "architecture")} x {Count(plan.Attacks.Count, "attack")} = {Count(plan.Cells.Count, "cell")}, app {plan.App}, seed {plan.Seed}, {jobs} at a time"));
         CampaignResult result = StdoutIsTerminal
-            ? RunWithProgressBar(console, plan, suite, arguments.OutDirectory, jobs)
-            : RunWithLines(console, plan, suite, arguments.OutDirectory, jobs);
+            ? RunWithProgressBar(console, plan, suite, arguments.OutDirectory, jobs, chip)
+            : RunWithLines(console, plan, suite, arguments.OutDirectory, jobs, chip);
 
         foreach (ArchitectureSummary summary in result.Summaries)
         {
@@ -192,7 +206,7 @@ internal static class CampaignCommand
     }
 
     /// <summary>Without a terminal (a pipe, a file, CI): one line per cell as it finishes, in completion order.</summary>
-    private static CampaignResult RunWithLines(CliConsole console, CampaignPlan plan, IAttackSuite suite, string? outDirectory, int jobs)
+    private static CampaignResult RunWithLines(CliConsole console, CampaignPlan plan, IAttackSuite suite, string? outDirectory, int jobs, Vbase.Hypervisor.Chip.ChipOptions chip)
     {
         int total = plan.Cells.Count;
         int countWidth = total.ToString(CultureInfo.InvariantCulture).Length;
@@ -202,11 +216,12 @@ internal static class CampaignCommand
             string count = finished.ToString(CultureInfo.InvariantCulture).PadLeft(countWidth);
             console.Out.WriteLine($"[{count}/{total}] {cell.Architecture.Name.PadRight(archWidth)}  {cell.Attack.Id.PadRight(attackWidth)}  {Describe(cell)}");
             console.Out.Flush();
-        }));
+        })
+        { Chip = chip });
     }
 
     /// <summary>In a terminal: a live progress bar, with each finished cell printed above it.</summary>
-    private static CampaignResult RunWithProgressBar(CliConsole console, CampaignPlan plan, IAttackSuite suite, string? outDirectory, int jobs)
+    private static CampaignResult RunWithProgressBar(CliConsole console, CampaignPlan plan, IAttackSuite suite, string? outDirectory, int jobs, Vbase.Hypervisor.Chip.ChipOptions chip)
     {
         // Spectre draws on the process's own stdout; flush ours first so the header stays above the bar.
         console.Out.Flush();
@@ -224,7 +239,8 @@ internal static class CampaignCommand
                     terminal.MarkupLine($"{Markup.Escape(cell.Architecture.Name)} × {Markup.Escape(cell.Attack.Id)}: "
                         + $"[{Colour(cell.Verdict)}]{Markup.Escape(Describe(cell))}[/]");
                     task.Increment(1);
-                }));
+                })
+                { Chip = chip });
             });
         return result!;
     }

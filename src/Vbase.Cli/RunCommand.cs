@@ -90,15 +90,23 @@ internal static class RunCommand
             Description = "Print the instructions run, the wall time spent running the domains, MIPS, and the time with building and loading them, to stderr.",
         };
         var engine = VbaseCli.EngineOption();
+        var baseline = new Option<bool>("--baseline")
+        {
+            Description = "Also run the scenario under the architecture none (no outputs): summary.json then gives the extra DRAM traffic and the estimated slowdown against it.",
+        };
+        var chip = new VbaseCli.ChipArguments();
         var command = new Command("run", "Run a scenario: boot its guest domains and stream their consoles, each line prefixed by the domain's name.")
         {
-            scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands, stats, engine,
+            scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands, stats, engine, baseline,
         };
+        chip.AddTo(command);
         command.SetAction(parsed => Run(console, parsed.GetValue(scenario)!, parsed.GetValue(outDirectory), parsed.GetValue(maxInstructions),
             new MonitorArguments(parsed.GetValue(monitorScript), parsed.GetValue(monitorRepl), parsed.GetValue(monitorCommands)),
-            parsed.GetValue(stats), parsed.GetValue(engine)));
+            parsed.GetValue(stats), parsed.GetValue(engine), new BoundaryArguments(parsed.GetValue(baseline), chip, parsed)));
         return command;
     }
+
+    private sealed record BoundaryArguments(bool Baseline, VbaseCli.ChipArguments Chip, System.CommandLine.ParseResult Parsed);
 
     private sealed record MonitorArguments(string? Script, bool Repl, string? CommandsFile)
     {
@@ -106,7 +114,7 @@ internal static class RunCommand
     }
 
     private static int Run(CliConsole console, string path, string? outDirectory, ulong? maxInstructions, MonitorArguments monitorArguments,
-        bool stats, ExecutionEngine engine)
+        bool stats, ExecutionEngine engine, BoundaryArguments boundary)
     {
         Scenario scenario;
         try
@@ -116,6 +124,10 @@ internal static class RunCommand
         catch (ScenarioException e)
         {
             return VbaseCli.Fail(console, RunExitCodes.ScenarioError, e.Message);
+        }
+        if (boundary.Chip.Apply(boundary.Parsed, scenario.Chip, out string? chipProblem) is not Vbase.Hypervisor.Chip.ChipOptions chip)
+        {
+            return VbaseCli.Fail(console, RunExitCodes.UsageError, $"--llc-size/--llc-ways: {chipProblem}");
         }
         if (monitorArguments.Repl && monitorArguments.CommandsFile is not null)
         {
@@ -192,7 +204,12 @@ internal static class RunCommand
         long started = Stopwatch.GetTimestamp();
         try
         {
-            result = testbed.Run(new TestbedOptions(console.ProgramOutput, outDirectory, maxInstructions, monitor) { Engine = engine });
+            result = testbed.Run(new TestbedOptions(console.ProgramOutput, outDirectory, maxInstructions, monitor)
+            {
+                Engine = engine,
+                Chip = chip,
+                Baseline = boundary.Baseline,
+            });
         }
         catch (TestbedException e)
         {

@@ -128,6 +128,54 @@ public static class VbaseCli
         return value;
     };
 
+    /// <summary><c>--llc-size</c> and <c>--llc-ways</c> of run and campaign: the modelled last-level cache (docs/sapi.md, "the DRAM boundary").</summary>
+    internal sealed class ChipArguments
+    {
+        public Option<ulong?> Size { get; } = new("--llc-size")
+        {
+            Description = "The last-level cache protected lines live in (default 1M, or the scenario's chip.cache); a size such as 256K or 4M.",
+            HelpName = "SIZE",
+            CustomParser = result =>
+            {
+                string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+                if (!Vbase.Testbed.Scenarios.Sizes.TryParse(text, out ulong bytes) || bytes == 0 || bytes > int.MaxValue)
+                {
+                    result.AddError($"--llc-size: '{text}' is not a cache size (use e.g. 256K or 4M)");
+                    return null;
+                }
+                return bytes;
+            },
+        };
+
+        public Option<int?> Ways { get; } = new("--llc-ways")
+        {
+            Description = "Ways per set of the last-level cache (1 to 64; default 16, or the scenario's chip.ways).",
+            HelpName = "N",
+            CustomParser = result => WholeNumber("--llc-ways", 1, 64, "a number of ways from 1 to 64")(result),
+        };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Size);
+            command.Options.Add(Ways);
+        }
+
+        /// <summary><paramref name="chip"/> with what was given on the command line; null and a message if it cannot build a cache.</summary>
+        public Vbase.Hypervisor.Chip.ChipOptions? Apply(System.CommandLine.ParseResult parsed, Vbase.Hypervisor.Chip.ChipOptions chip, out string? problem)
+        {
+            if (parsed.GetValue(Size) is ulong size)
+            {
+                chip = chip with { CacheBytes = (int)size };
+            }
+            if (parsed.GetValue(Ways) is int ways)
+            {
+                chip = chip with { Ways = ways };
+            }
+            problem = chip.Problem();
+            return problem is null ? chip : null;
+        }
+    }
+
     /// <summary>The <c>--engine</c> option of exec and run: how harts run code (docs/hart.md, "Translation").</summary>
     internal static Option<ExecutionEngine> EngineOption() => new("--engine")
     {

@@ -54,6 +54,10 @@ public static class EventKind
     public const string VbaseOp = "sapi.vbase_op";
     public const string P2mChangeRefused = "sapi.p2m_refused";
     public const string MetadataTraffic = "sapi.metadata_traffic";
+    /// <summary>What crossed the chip boundary over a run: data and metadata lines, hits, cipher and MAC work, cycles.</summary>
+    public const string DramTraffic = "sapi.dram_traffic";
+    /// <summary>A plug-in reserved machine memory for its off-chip metadata.</summary>
+    public const string MetadataArea = "sapi.metadata_area";
 
     /// <summary>Oracle: the application read protected data that differs from the golden shadow.</summary>
     public const string ShadowMismatch = "oracle.read_mismatch";

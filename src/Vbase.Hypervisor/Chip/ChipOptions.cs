@@ -43,7 +43,7 @@ public sealed record ChipOptions
 public sealed record CostLatencies
 {
     /// <summary>An access served on chip from a protected line.</summary>
-    public int HitCycles { get; init; } = 40;
+    public int HitCycles { get; init; } = 0;
     /// <summary>One line moved between the chip and DRAM (data or metadata, read or write).</summary>
     public int DramCycles { get; init; } = 200;
     /// <summary>Encrypting or decrypting one line.</summary>

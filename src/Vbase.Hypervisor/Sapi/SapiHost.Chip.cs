@@ -45,6 +45,11 @@ public sealed unsafe partial class SapiHost
         return Cost.Snapshot(hits, instructions);
     }
 
+    /// <summary>Adds what crossed the chip boundary to the event log (<c>sapi.dram_traffic</c>).</summary>
+    public void RecordDramTraffic(DramTraffic t) =>
+        hv.Record(EventKind.DramTraffic, null, null, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"arch={architecture?.Name ?? "none"} data_reads={t.DataReads} data_writes={t.DataWrites} metadata_reads={t.MetadataReads} metadata_writes={t.MetadataWrites} hits={t.Hits} cipher_ops={t.CipherOps} mac_ops={t.MacOps} instructions={t.Instructions} cycles={t.Cycles(Chip.Latencies)}"));
+
     /// <summary>Drops every cached view decision (the harts' TLBs): call it when the plug-in's own state changes one.</summary>
     public void InvalidateViews() => FlushHarts();
 
@@ -128,7 +133,7 @@ public sealed unsafe partial class SapiHost
         Mfn first = hv.Machine.AllocateTop(DomainId.Xen, frames)
             ?? throw new InvalidOperationException($"no {frames} contiguous free frames of machine memory for metadata");
         var area = new MetadataArea(hv.Machine, first, frames);
-        hv.Record("sapi.metadata_area", null, null, $"mfn=0x{first.Value:x} frames={frames} bytes={frames << PageSize.Shift}");
+        hv.Record(EventKind.MetadataArea, null, null, $"mfn=0x{first.Value:x} frames={frames} bytes={frames << PageSize.Shift}");
         return area;
     }
 

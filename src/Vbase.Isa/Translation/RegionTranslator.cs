@@ -402,8 +402,9 @@ internal static unsafe class RegionTranslator
     private static readonly FieldInfo ExitField = HartField("translatedExit");
     private static readonly MethodInfo LoadSlowPath = HartMethod(nameof(Hart.TranslatedLoad));
     private static readonly MethodInfo StoreSlowPath = HartMethod(nameof(Hart.TranslatedStore));
-    private static readonly MethodInfo LineLoadPath = HartMethod(nameof(Hart.LineLoad));
-    private static readonly MethodInfo LineStorePath = HartMethod(nameof(Hart.LineStore));
+    private static readonly FieldInfo LoadLineMasksField = HartField("loadLineMasks");
+    private static readonly FieldInfo StoreLineMasksField = HartField("storeLineMasks");
+    private static readonly FieldInfo LineHitsField = HartField(nameof(Hart.LineHits));
     private static readonly int SlotSizeLog2 = System.Numerics.BitOperations.Log2((uint)sizeof(DecodedInstruction));
     private static readonly int TlbEntrySizeLog2 = System.Numerics.BitOperations.Log2((uint)sizeof(TlbEntry));
 
@@ -422,7 +423,7 @@ internal static unsafe class RegionTranslator
         private readonly Dictionary<int, int> blockAt = [];
         private readonly DynamicMethod method;
         public readonly ILGenerator Il;
-        private readonly LocalBuilder registers, cycle, virtualBase, loadTlb, storeTlb, address, value, entry;
+        private readonly LocalBuilder registers, cycle, virtualBase, loadTlb, storeTlb, loadMasks, storeMasks, address, value, entry;
         private readonly LocalBuilder?[] guest = new LocalBuilder?[32];
         private readonly bool[] loaded = new bool[32], dirty = new bool[32];
         private readonly Label[] heads, bodies;
@@ -445,6 +446,8 @@ internal static unsafe class RegionTranslator
             virtualBase = Il.DeclareLocal(typeof(ulong));
             loadTlb = Il.DeclareLocal(typeof(byte*));
             storeTlb = Il.DeclareLocal(typeof(byte*));
+            loadMasks = Il.DeclareLocal(typeof(byte*));
+            storeMasks = Il.DeclareLocal(typeof(byte*));
             address = Il.DeclareLocal(typeof(ulong));
             value = Il.DeclareLocal(typeof(ulong));
             entry = Il.DeclareLocal(typeof(byte*));
@@ -465,6 +468,8 @@ internal static unsafe class RegionTranslator
             LoadHartField(VirtualBaseField, virtualBase);
             LoadHartField(LoadTlbField, loadTlb);
             LoadHartField(StoreTlbField, storeTlb);
+            LoadHartField(LoadLineMasksField, loadMasks);
+            LoadHartField(StoreLineMasksField, storeMasks);
             // EnterRegion has checked that the entry block fits: start in its body.
             Il.Emit(OpCodes.Ldarg_2);
             Il.Emit(OpCodes.Switch, bodies);
@@ -612,11 +617,12 @@ internal static unsafe class RegionTranslator
         /// </summary>
         private void EmitLoad(in DecodedInstruction d, (int Size, OpCode Read, bool Signed) op, int index)
         {
-            Label slow = Il.DefineLabel(), done = Il.DefineLabel();
+            Label slow = Il.DefineLabel(), done = Il.DefineLabel(), fast = Il.DefineLabel(), lines = Il.DefineLabel();
             Use(d.Rs1);
             bool[] dirtyBefore = (bool[])dirty.Clone();
-            ComputeAddressAndProbe(in d, loadTlb, op.Size, slow);
+            ComputeAddressAndProbe(in d, loadTlb, op.Size, lines);
             // Fast: value = *(T*)(entry->Host + (va & 0xFFF))
+            Il.MarkLabel(fast);
             PushHostPointer();
             Il.Emit(op.Read);
             if (op.Size != 8)
@@ -626,21 +632,12 @@ internal static unsafe class RegionTranslator
             SetLoaded(d.Rd);
             Il.Emit(OpCodes.Br, done);
 
-            // A line-checked page (a protected line on chip): served without flushing registers, as it cannot trap.
-            Il.MarkLabel(slow);
-            Label notOnChip = Il.DefineLabel();
-            Il.Emit(OpCodes.Ldarg_1);
-            Il.Emit(OpCodes.Ldloc, address);
-            ConstInt(op.Size);
-            Il.Emit(OpCodes.Ldloca, value);
-            Il.Emit(OpCodes.Call, LineLoadPath);
-            Il.Emit(OpCodes.Brfalse, notOnChip);
-            PushSlowLoadValue(op);
-            SetLoaded(d.Rd);
-            Il.Emit(OpCodes.Br, done);
+            // A line-checked page (a protected line on chip) whose line may be read: the fast path after all.
+            Il.MarkLabel(lines);
+            EmitLineProbe(loadMasks, op.Size, fast, slow);
 
             // Slow: the register state is the one before the fast path wrote rd.
-            Il.MarkLabel(notOnChip);
+            Il.MarkLabel(slow);
             Flush(dirtyBefore);
             Il.Emit(OpCodes.Ldarg_1);
             Il.Emit(OpCodes.Ldloc, address);
@@ -693,10 +690,11 @@ internal static unsafe class RegionTranslator
 
         private void EmitStore(in DecodedInstruction d, (int Size, OpCode Write) op, int index)
         {
-            Label slow = Il.DefineLabel(), done = Il.DefineLabel();
+            Label slow = Il.DefineLabel(), done = Il.DefineLabel(), fast = Il.DefineLabel(), lines = Il.DefineLabel();
             Use(d.Rs1);
             Use(d.Rs2);
-            ComputeAddressAndProbe(in d, storeTlb, op.Size, slow);
+            ComputeAddressAndProbe(in d, storeTlb, op.Size, lines);
+            Il.MarkLabel(fast);
             PushHostPointer();
             PushRegister(d.Rs2);
             if (op.Size != 8)
@@ -706,13 +704,10 @@ internal static unsafe class RegionTranslator
             Il.Emit(op.Write);
             Il.Emit(OpCodes.Br, done);
 
+            Il.MarkLabel(lines);
+            EmitLineProbe(storeMasks, op.Size, fast, slow);
+
             Il.MarkLabel(slow);
-            Il.Emit(OpCodes.Ldarg_1);
-            Il.Emit(OpCodes.Ldloc, address);
-            ConstInt(op.Size);
-            PushRegister(d.Rs2);
-            Il.Emit(OpCodes.Call, LineStorePath);
-            Il.Emit(OpCodes.Brtrue, done);
             Flush(dirty);
             Il.Emit(OpCodes.Ldarg_1);
             Il.Emit(OpCodes.Ldloc, address);
@@ -772,6 +767,66 @@ internal static unsafe class RegionTranslator
                 Const(4096 - size);
                 Il.Emit(OpCodes.Bgt_Un, slow);
             }
+        }
+
+        /// <summary>
+        /// After the plain tag missed: goes to <paramref name="onChip"/> (counting a line hit) if the entry is the
+        /// page's line-checked one (tag vpn | LineTag), the access stays in one 64-byte line and the line's bit is set
+        /// in the page's mask (as <c>Hart.LineLoad</c>), else to <paramref name="slow"/>. No call, no register flush.
+        /// </summary>
+        private void EmitLineProbe(LocalBuilder masks, int size, Label onChip, Label slow)
+        {
+            // entry->Tag == (va >> 12) | LineTag
+            Il.Emit(OpCodes.Ldloc, entry);
+            Il.Emit(OpCodes.Ldind_I8);
+            Il.Emit(OpCodes.Ldloc, address);
+            ConstInt(12);
+            Il.Emit(OpCodes.Shr_Un);
+            Il.Emit(OpCodes.Ldc_I8, unchecked((long)Hart.LineTag));
+            Il.Emit(OpCodes.Or);
+            Il.Emit(OpCodes.Bne_Un, slow);
+            if (size > 1)
+            {
+                // ((va ^ (va + size - 1)) & ~63) == 0: one line
+                Il.Emit(OpCodes.Ldloc, address);
+                Il.Emit(OpCodes.Ldloc, address);
+                Const(size - 1);
+                Il.Emit(OpCodes.Add);
+                Il.Emit(OpCodes.Xor);
+                Const(~(long)(Hart.LineBytes - 1));
+                Il.Emit(OpCodes.And);
+                Il.Emit(OpCodes.Brtrue, slow);
+            }
+            // (*masks[(va >> 12) & 255] >> ((va >> 6) & 63)) & 1
+            Il.Emit(OpCodes.Ldloc, masks);
+            Il.Emit(OpCodes.Ldloc, address);
+            ConstInt(12 - 3);
+            Il.Emit(OpCodes.Shr_Un);
+            Const((Hart.TlbEntries - 1) << 3);
+            Il.Emit(OpCodes.And);
+            Il.Emit(OpCodes.Conv_U);
+            Il.Emit(OpCodes.Add);
+            Il.Emit(OpCodes.Ldind_I);
+            Il.Emit(OpCodes.Ldind_I8);
+            Il.Emit(OpCodes.Ldloc, address);
+            ConstInt(6);
+            Il.Emit(OpCodes.Shr_Un);
+            Il.Emit(OpCodes.Conv_I4);
+            ConstInt(63);
+            Il.Emit(OpCodes.And);
+            Il.Emit(OpCodes.Shr_Un);
+            Const(1);
+            Il.Emit(OpCodes.And);
+            Il.Emit(OpCodes.Brfalse, slow);
+            // h.LineHits++
+            Il.Emit(OpCodes.Ldarg_1);
+            Il.Emit(OpCodes.Ldflda, LineHitsField);
+            Il.Emit(OpCodes.Dup);
+            Il.Emit(OpCodes.Ldind_I8);
+            Const(1);
+            Il.Emit(OpCodes.Add);
+            Il.Emit(OpCodes.Stind_I8);
+            Il.Emit(OpCodes.Br, onChip);
         }
 
         /// <summary>Pushes entry->Host + (address &amp; 0xFFF).</summary>

@@ -1,4 +1,4 @@
-using Vbase.Hypervisor.Sapi;
+using Vbase.Hypervisor.Chip;
 using Vbase.Testbed.Oracle;
 
 namespace Vbase.Testbed.Attacks;
@@ -14,6 +14,9 @@ public sealed record AttackRunRequest(string Architecture, string Attack, string
 {
     /// <summary>The architecture's parameters (name → value), as a scenario's <c>arch_parameters</c>.</summary>
     public IReadOnlyDictionary<string, string>? ArchitectureParameters { get; init; }
+
+    /// <summary>The on-chip boundary (cache geometry, cost latencies).</summary>
+    public ChipOptions Chip { get; init; } = new();
 }
 
 /// <summary>The Oracle's verdict on one run, with its evidence.</summary>
@@ -22,9 +25,9 @@ public sealed record AttackRunRequest(string Architecture, string Attack, string
 /// <param name="Evidence">One paragraph: what the attacker did and saw, what the application read against the shadow,
 /// which violation was raised and when.</param>
 /// <param name="EventsPath">This run's events.jsonl, if it was written.</param>
-/// <param name="Traffic">The architecture's metadata traffic over the run (counters, MACs, tree nodes).</param>
+/// <param name="Traffic">What crossed the chip boundary over the run (data and metadata lines, hits, cipher and MAC work).</param>
 public sealed record AttackRunResult(string Architecture, string Attack, string App, Verdict Verdict, Impact? Impact,
     bool OutsideThreatModel, string Evidence, string? EventsPath, ulong Instructions, ulong VirtualTime)
 {
-    public MetadataTraffic Traffic { get; init; } = MetadataTraffic.None;
+    public DramTraffic Traffic { get; init; } = DramTraffic.None;
 }

@@ -1,3 +1,4 @@
+using Vbase.Hypervisor.Chip;
 using Vbase.Architectures;
 using Vbase.Sapi.Registry;
 using Vbase.Testbed.Oracle;
@@ -35,18 +36,7 @@ public static class AttackRunner
         }
 
         bool attackerVm = spec.Position == AttackPosition.CoResidentVm;
-        string kernel = GuestImages.PathOf("kernel.elf");
-        var domains = new List<DomainSpec> { new("app", 16UL << 20, 1, kernel, [GuestImages.PathOf(app.Program)], "", "") };
-        if (attackerVm)
-        {
-            domains.Add(new DomainSpec("attacker", 8UL << 20, 1, kernel, [], "attacker", ""));
-        }
-        var scenario = new Scenario($"({arch.Name} x {spec.Id})", $"{arch.Name}-{spec.Id}", request.Seed,
-            new ScenarioLimits(MaxInstructions, null, null), domains)
-        {
-            Architecture = arch.Name,
-            ArchitectureParameters = request.ArchitectureParameters ?? new Dictionary<string, string>(),
-        };
+        Scenario scenario = ScenarioOf(arch, app, spec.Id, request.Seed, attackerVm, request.ArchitectureParameters, request.Chip);
         var controller = new Controller(spec, app, request.Parameters ?? new Dictionary<string, string>(), attackerVm);
         var testbed = new Running.Testbed(scenario, settings =>
         {
@@ -62,7 +52,39 @@ public static class AttackRunner
             request.OutDirectory is string dir ? Path.Combine(dir, Running.Testbed.EventsFile) : null,
             result.Instructions, result.VirtualTime)
         {
-            Traffic = controller.Traffic,
+            Traffic = result.Traffic ?? DramTraffic.None,
+        };
+    }
+
+    /// <summary>
+    /// The application alone under <paramref name="architecture"/>, unattacked: the cost model's run (what crosses the
+    /// chip boundary when nobody interferes). Null if the application did not finish cleanly.
+    /// </summary>
+    public static DramTraffic? RunCost(string architecture, string application, ulong seed, ChipOptions? chip = null)
+    {
+        ArchitectureInfo arch = BuiltInArchitectures.CreateRegistry().Find(architecture)
+            ?? throw new ArgumentException($"unknown architecture '{architecture}'", nameof(architecture));
+        SecureApp app = AppCatalogue.Find(application)
+            ?? throw new ArgumentException($"unknown application '{application}'", nameof(application));
+        Scenario scenario = ScenarioOf(arch, app, "cost", seed, attackerVm: false, null, chip ?? new ChipOptions());
+        TestbedResult result = new Running.Testbed(scenario, HypervisorHost.Create).Run(new TestbedOptions(Stream.Null));
+        return result.Succeeded ? result.Traffic : null;
+    }
+
+    private static Scenario ScenarioOf(ArchitectureInfo arch, SecureApp app, string run, ulong seed, bool attackerVm,
+        IReadOnlyDictionary<string, string>? parameters, ChipOptions chip)
+    {
+        string kernel = GuestImages.PathOf("kernel.elf");
+        var domains = new List<DomainSpec> { new("app", 16UL << 20, 1, kernel, [GuestImages.PathOf(app.Program)], "", "") };
+        if (attackerVm)
+        {
+            domains.Add(new DomainSpec("attacker", 8UL << 20, 1, kernel, [], "attacker", ""));
+        }
+        return new Scenario($"({arch.Name} x {run})", $"{arch.Name}-{run}", seed, new ScenarioLimits(MaxInstructions, null, null), domains)
+        {
+            Architecture = arch.Name,
+            ArchitectureParameters = parameters ?? new Dictionary<string, string>(),
+            Chip = chip,
         };
     }
 }

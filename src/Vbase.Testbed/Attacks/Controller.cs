@@ -35,9 +35,6 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
     /// <summary>The Oracle's verdict, set when the run is over.</summary>
     public Judgement? Judgement { get; private set; }
 
-    /// <summary>The architecture's metadata traffic over the whole run.</summary>
-    public MetadataTraffic Traffic { get; private set; } = MetadataTraffic.None;
-
     public void Start(IGuestHost guests, IReadOnlyList<int> domainIds)
     {
         host = guests as HypervisorHost ?? throw new InvalidOperationException("attacks need the real hypervisor");
@@ -214,8 +211,6 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
         {
             TamperedReads = hv.Dom0.ShadowMismatchCount - before,
         });
-        Traffic = hv.Sapi.Architecture?.Traffic ?? MetadataTraffic.None;
-        hv.Sapi.RecordTraffic();
         hv.Sapi.Record("oracle.verdict", appDomain, null,
             $"attack={spec.Id} verdict={Judgement.Verdict.Name()}{(Judgement.Impact is Impact i ? " impact=" + i.Name() : "")}");
         return stop;

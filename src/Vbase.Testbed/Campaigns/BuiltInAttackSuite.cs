@@ -16,4 +16,7 @@ public sealed class BuiltInAttackSuite : IAttackSuite
     public IReadOnlyList<string> Apps => AppCatalogue.Names;
 
     public AttackRunResult Run(AttackRunRequest request) => AttackRunner.Run(request);
+
+    public Vbase.Hypervisor.Chip.DramTraffic? RunCost(string architecture, string app, ulong seed, Vbase.Hypervisor.Chip.ChipOptions chip) =>
+        AttackRunner.RunCost(architecture, app, seed, chip);
 }

@@ -8,7 +8,11 @@ namespace Vbase.Testbed.Campaigns;
 /// <param name="OutDirectory">When set, each cell's run output goes to <c>runs/&lt;arch&gt;/&lt;attack&gt;/</c> inside it.</param>
 /// <param name="CellFinished">Told of each cell as it finishes (in completion order), with how many have finished
 /// so far; calls never overlap.</param>
-public sealed record CampaignOptions(int Jobs = 1, string? OutDirectory = null, Action<CampaignCell, int>? CellFinished = null);
+public sealed record CampaignOptions(int Jobs = 1, string? OutDirectory = null, Action<CampaignCell, int>? CellFinished = null)
+{
+    /// <summary>The on-chip boundary every run has (cache geometry, cost latencies).</summary>
+    public Vbase.Hypervisor.Chip.ChipOptions Chip { get; init; } = new();
+}
 
 /// <summary>Runs every cell of a plan, each in a fresh testbed, several at a time.</summary>
 public static class Campaign
@@ -25,14 +29,22 @@ public static class Campaign
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Jobs, 1);
         IReadOnlyList<CampaignCellKey> keys = plan.Cells;
         var cells = new CampaignCell[keys.Count];
+        // The cost model's runs: each architecture (and the baseline none) once, unattacked, after the cells.
+        string[] costed = [.. plan.Architectures.Select(a => a.Name).Append("none").Distinct()];
+        var costs = new Vbase.Hypervisor.Chip.DramTraffic?[costed.Length];
         var reportGate = new Lock();
         int next = -1, finished = 0;
 
         void Work()
         {
-            for (int i = Interlocked.Increment(ref next); i < keys.Count; i = Interlocked.Increment(ref next))
+            for (int i = Interlocked.Increment(ref next); i < keys.Count + costed.Length; i = Interlocked.Increment(ref next))
             {
-                CampaignCell cell = RunCell(keys[i], plan, suite, options.OutDirectory);
+                if (i >= keys.Count)
+                {
+                    costs[i - keys.Count] = RunCost(suite, costed[i - keys.Count], plan, options.Chip);
+                    continue;
+                }
+                CampaignCell cell = RunCell(keys[i], plan, suite, options);
                 cells[i] = cell;
                 lock (reportGate)
                 {
@@ -57,14 +69,36 @@ public static class Campaign
         {
             worker.Join();
         }
-        return new CampaignResult(plan, cells);
+        var byArchitecture = new Dictionary<string, Vbase.Hypervisor.Chip.DramTraffic>();
+        for (int i = 0; i < costed.Length; i++)
+        {
+            if (costs[i] is Vbase.Hypervisor.Chip.DramTraffic t)
+            {
+                byArchitecture[costed[i]] = t;
+            }
+        }
+        return new CampaignResult(plan, cells) { Costs = byArchitecture, Chip = options.Chip };
+    }
+
+    /// <summary>A cost run that throws is no figure, not a failed campaign (the cells carry the verdicts).</summary>
+    private static Vbase.Hypervisor.Chip.DramTraffic? RunCost(IAttackSuite suite, string architecture, CampaignPlan plan, Vbase.Hypervisor.Chip.ChipOptions chip)
+    {
+        try
+        {
+            return suite.RunCost(architecture, plan.App, plan.Seed, chip);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The folder of one cell's run, relative to the campaign's output folder.</summary>
     public static string CellFolder(string architecture, string attack) => Path.Combine(RunsFolder, architecture, attack);
 
-    private static CampaignCell RunCell(CampaignCellKey key, CampaignPlan plan, IAttackSuite suite, string? outDirectory)
+    private static CampaignCell RunCell(CampaignCellKey key, CampaignPlan plan, IAttackSuite suite, CampaignOptions options)
     {
+        string? outDirectory = options.OutDirectory;
         string architecture = key.Architecture.Name, attack = key.Attack.Id;
         string? cellDirectory = outDirectory is null ? null : Path.Combine(outDirectory, CellFolder(architecture, attack));
         AttackRunResult result;
@@ -74,7 +108,7 @@ public static class Campaign
             {
                 Directory.CreateDirectory(cellDirectory);
             }
-            result = suite.Run(new AttackRunRequest(architecture, attack, plan.App, plan.Seed, cellDirectory));
+            result = suite.Run(new AttackRunRequest(architecture, attack, plan.App, plan.Seed, cellDirectory) { Chip = options.Chip });
         }
         catch (Exception e)
         {

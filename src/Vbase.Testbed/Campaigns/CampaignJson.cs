@@ -34,7 +34,7 @@ public static class CampaignJson
             json.WriteStartArray("cells");
             foreach (CampaignCell cell in result.Cells)
             {
-                WriteCell(json, cell, result.Plan);
+                WriteCell(json, cell, result);
             }
             json.WriteEndArray();
             json.WriteStartArray("summary");
@@ -47,7 +47,16 @@ public static class CampaignJson
                     json.WriteNumber(verdict.Name(), summary[verdict]);
                 }
                 json.WriteNumber("breached_inside_threat_model", summary.BreachedInsideThreatModel);
-                WriteTraffic(json, summary.Traffic);
+                if (summary.Cost is Hypervisor.Chip.DramTraffic cost)
+                {
+                    Running.Summary.WriteCost(json, "cost", cost, result.Chip);
+                    if (summary.Baseline is Hypervisor.Chip.DramTraffic reference)
+                    {
+                        json.WriteStartObject("against_none");
+                        Running.Summary.WriteComparison(json, cost, reference, result.Chip.Latencies);
+                        json.WriteEndObject();
+                    }
+                }
                 json.WriteEndObject();
             }
             json.WriteEndArray();
@@ -56,8 +65,9 @@ public static class CampaignJson
         stream.WriteByte((byte)'\n');
     }
 
-    private static void WriteCell(Utf8JsonWriter json, CampaignCell cell, CampaignPlan plan)
+    private static void WriteCell(Utf8JsonWriter json, CampaignCell cell, CampaignResult result)
     {
+        CampaignPlan plan = result.Plan;
         json.WriteStartObject();
         json.WriteString("arch", cell.Architecture.Name);
         json.WriteString("attack", cell.Attack.Id);
@@ -86,18 +96,7 @@ public static class CampaignJson
         {
             json.WriteNull("events");
         }
-        WriteTraffic(json, cell.Result.Traffic);
-        json.WriteEndObject();
-    }
-
-    private static void WriteTraffic(Utf8JsonWriter json, Hypervisor.Sapi.MetadataTraffic t)
-    {
-        json.WriteStartObject("metadata_traffic");
-        json.WriteNumber("protected_accesses", t.ProtectedAccesses);
-        json.WriteNumber("metadata_reads", t.MetadataReads);
-        json.WriteNumber("metadata_writes", t.MetadataWrites);
-        json.WriteNumber("cache_hits", t.CacheHits);
-        json.WriteNumber("cache_misses", t.CacheMisses);
+        Running.Summary.WriteCost(json, "dram_traffic", cell.Result.Traffic, result.Chip);
         json.WriteEndObject();
     }
 }

@@ -10,14 +10,34 @@ public static class CampaignReport
 {
     public const string MarkdownFile = "report.md", HtmlFile = "report.html";
 
-    /// <summary>One row of the metadata-traffic table: accesses, reads, writes, blocks per access, hit rate.</summary>
-    public static (string Accesses, string Reads, string Writes, string PerAccess, string HitRate) TrafficColumns(Hypervisor.Sapi.MetadataTraffic t)
+    /// <summary>The cost table's header cells (both reports).</summary>
+    public static readonly string[] CostHeader =
+        ["architecture", "data lines read / written", "metadata lines read / written", "hit rate", "cipher ops", "MAC ops", "est. cycles", "extra DRAM lines vs none", "est. slowdown vs none"];
+
+    /// <summary>One row of the cost table (after the architecture's name): "-" where it was not measured.</summary>
+    public static string[] CostColumns(ArchitectureSummary s, Hypervisor.Chip.CostLatencies latencies)
     {
         var c = System.Globalization.CultureInfo.InvariantCulture;
-        long lookups = t.CacheHits + t.CacheMisses;
-        return (t.ProtectedAccesses.ToString("N0", c), t.MetadataReads.ToString("N0", c), t.MetadataWrites.ToString("N0", c),
-            t.PerAccess.ToString("0.000", c), lookups == 0 ? "-" : (100.0 * t.CacheHits / lookups).ToString("0.0", c) + "%");
+        if (s.Cost is not Hypervisor.Chip.DramTraffic t)
+        {
+            return ["-", "-", "-", "-", "-", "-", "-", "-"];
+        }
+        string extra = "-", slowdown = "-";
+        if (s.Baseline is Hypervisor.Chip.DramTraffic b)
+        {
+            extra = (t.Lines - b.Lines).ToString("N0", c);
+            slowdown = Running.Summary.Slowdown(t, b, latencies).ToString("0.000", c) + "×";
+        }
+        return [$"{t.DataReads.ToString("N0", c)} / {t.DataWrites.ToString("N0", c)}", $"{t.MetadataReads.ToString("N0", c)} / {t.MetadataWrites.ToString("N0", c)}",
+            (100 * t.HitRate).ToString("0.00", c) + "%", t.CipherOps.ToString("N0", c), t.MacOps.ToString("N0", c), t.Cycles(latencies).ToString("N0", c), extra, slowdown];
     }
+
+    internal static string CostIntro(CampaignResult result) =>
+        $"The application alone under each architecture, unattacked, at the chip boundary ({result.Chip.CacheBytes / 1024} KiB {result.Chip.Ways}-way last-level cache): "
+        + "protected lines filled from and written back to DRAM, metadata lines (counters, MACs, tree nodes) read and written, on-chip hits, "
+        + "cipher and MAC work, and the cost model's cycle estimate (one cycle per instruction; hit "
+        + $"{result.Chip.Latencies.HitCycles}, DRAM line {result.Chip.Latencies.DramCycles}, cipher {result.Chip.Latencies.CipherCycles}, MAC {result.Chip.Latencies.MacCycles} cycles), "
+        + "with the extra DRAM traffic and the slowdown against none on the same application.";
 
     /// <summary>Writes both reports and returns their paths.</summary>
     public static IReadOnlyList<string> WriteAll(CampaignResult result, string outDirectory)

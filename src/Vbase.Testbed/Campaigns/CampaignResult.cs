@@ -1,4 +1,4 @@
-using Vbase.Hypervisor.Sapi;
+using Vbase.Hypervisor.Chip;
 using Vbase.Sapi.Registry;
 using Vbase.Testbed.Attacks;
 using Vbase.Testbed.Oracle;
@@ -18,18 +18,27 @@ public sealed record CampaignCell(ArchitectureInfo Architecture, AttackSpec Atta
     public bool OutsideThreatModel => Result.OutsideThreatModel;
 }
 
-/// <summary>How one architecture fared: cells per verdict, and its metadata traffic summed over its cells.</summary>
+/// <summary>How one architecture fared: cells per verdict, and what its unattacked run cost at the chip boundary.</summary>
 public sealed record ArchitectureSummary(ArchitectureInfo Architecture, IReadOnlyDictionary<Verdict, int> Counts, int BreachedInsideThreatModel)
 {
     public int this[Verdict verdict] => Counts.GetValueOrDefault(verdict);
 
-    /// <summary>Metadata traffic over all of this architecture's runs (counters, MACs, tree nodes through its metadata cache).</summary>
-    public MetadataTraffic Traffic { get; init; } = MetadataTraffic.None;
+    /// <summary>The application alone under this architecture: what crossed the chip boundary (null: not measured).</summary>
+    public DramTraffic? Cost { get; init; }
+
+    /// <summary>The same under <c>none</c>, the cost model's reference (null: not measured).</summary>
+    public DramTraffic? Baseline { get; init; }
 }
 
 /// <summary>A finished campaign: its plan and every cell, by architecture then attack (never by completion order).</summary>
 public sealed record CampaignResult(CampaignPlan Plan, IReadOnlyList<CampaignCell> Cells)
 {
+    /// <summary>Each architecture's unattacked run (and none's) at the chip boundary, by name.</summary>
+    public IReadOnlyDictionary<string, DramTraffic> Costs { get; init; } = new Dictionary<string, DramTraffic>();
+
+    /// <summary>The chip every run had (its latencies price the costs).</summary>
+    public ChipOptions Chip { get; init; } = new();
+
     public IEnumerable<CampaignCell> CellsOf(ArchitectureInfo architecture) => Cells.Where(c => c.Architecture.Name == architecture.Name);
 
     public CampaignCell Cell(string architecture, string attack) =>
@@ -46,10 +55,8 @@ public sealed record CampaignResult(CampaignPlan Plan, IReadOnlyList<CampaignCel
             Dictionary<Verdict, int> counts = Enum.GetValues<Verdict>().ToDictionary(v => v, v => cells.Count(c => c.Verdict == v));
             return new ArchitectureSummary(arch, counts, cells.Count(c => c.Verdict == Verdict.Breached && !c.OutsideThreatModel))
             {
-                Traffic = new MetadataTraffic(
-                    cells.Sum(c => c.Result.Traffic.ProtectedAccesses), cells.Sum(c => c.Result.Traffic.MetadataReads),
-                    cells.Sum(c => c.Result.Traffic.MetadataWrites), cells.Sum(c => c.Result.Traffic.CacheHits),
-                    cells.Sum(c => c.Result.Traffic.CacheMisses)),
+                Cost = Costs.GetValueOrDefault(arch.Name),
+                Baseline = Costs.GetValueOrDefault("none"),
             };
         }),
     ];

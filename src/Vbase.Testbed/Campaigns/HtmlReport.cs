@@ -91,16 +91,15 @@ public static class HtmlReport
         Line(html, "</tbody>");
         Line(html, "</table>");
 
-        Line(html, "<h2 id=\"metadata\">Metadata traffic</h2>");
-        Line(html, "<p>Summed over each architecture's runs: accesses to protected frames its plug-in handled, and the metadata blocks (counters, MACs, tree nodes) its metadata cache read from and wrote to DRAM.</p>");
+        Line(html, "<h2 id=\"cost\">Cost at the DRAM boundary</h2>");
+        Line(html, $"<p>{Escape(CampaignReport.CostIntro(result))}</p>");
         Line(html, "<table>");
-        Line(html, "<thead><tr><th>architecture</th><th>protected accesses</th><th>metadata reads</th><th>metadata writes</th><th>per access</th><th>cache hit rate</th></tr></thead>");
+        Line(html, "<thead><tr>" + string.Concat(CampaignReport.CostHeader.Select(h => $"<th>{Escape(h)}</th>")) + "</tr></thead>");
         Line(html, "<tbody>");
         foreach (ArchitectureSummary summary in result.Summaries)
         {
-            (string accesses, string reads, string writes, string perAccess, string hitRate) = CampaignReport.TrafficColumns(summary.Traffic);
-            Line(html, $"<tr><th scope=\"row\">{Escape(summary.Architecture.Name)}</th><td class=\"num\">{accesses}</td><td class=\"num\">{reads}</td>"
-                + $"<td class=\"num\">{writes}</td><td class=\"num\">{perAccess}</td><td class=\"num\">{hitRate}</td></tr>");
+            Line(html, $"<tr><th scope=\"row\">{Escape(summary.Architecture.Name)}</th>"
+                + string.Concat(CampaignReport.CostColumns(summary, result.Chip.Latencies).Select(v => $"<td class=\"num\">{Escape(v)}</td>")) + "</tr>");
         }
         Line(html, "</tbody>");
         Line(html, "</table>");

@@ -17,4 +17,10 @@ public interface IAttackSuite
 
     /// <summary>Runs one attack in a testbed of its own. Called from several threads at once.</summary>
     AttackRunResult Run(AttackRunRequest request);
+
+    /// <summary>
+    /// The application alone under an architecture, unattacked, for the cost model (null: not measured, or it did not
+    /// finish). Called from several threads at once.
+    /// </summary>
+    Vbase.Hypervisor.Chip.DramTraffic? RunCost(string architecture, string app, ulong seed, Vbase.Hypervisor.Chip.ChipOptions chip) => null;
 }

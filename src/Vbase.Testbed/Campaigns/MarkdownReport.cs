@@ -58,16 +58,15 @@ public static class MarkdownReport
         }
         Line(md);
 
-        Line(md, "## Metadata traffic");
+        Line(md, "## Cost at the DRAM boundary");
         Line(md);
-        Line(md, "Summed over each architecture's runs: accesses to protected frames its plug-in handled, and the metadata blocks (counters, MACs, tree nodes) its metadata cache read from and wrote to DRAM.");
+        Line(md, CampaignReport.CostIntro(result));
         Line(md);
-        Line(md, "| architecture | protected accesses | metadata reads | metadata writes | per access | cache hit rate |");
-        Line(md, "|---|---:|---:|---:|---:|---:|");
+        Line(md, "| " + string.Join(" | ", CampaignReport.CostHeader) + " |");
+        Line(md, "|---|" + string.Concat(Enumerable.Repeat("---:|", CampaignReport.CostHeader.Length - 1)));
         foreach (ArchitectureSummary summary in result.Summaries)
         {
-            (string accesses, string reads, string writes, string perAccess, string hitRate) = CampaignReport.TrafficColumns(summary.Traffic);
-            Line(md, $"| **{Escape(summary.Architecture.Name)}** | {accesses} | {reads} | {writes} | {perAccess} | {hitRate} |");
+            Line(md, $"| **{Escape(summary.Architecture.Name)}** | " + string.Join(" | ", CampaignReport.CostColumns(summary, result.Chip.Latencies)) + " |");
         }
         Line(md);
 

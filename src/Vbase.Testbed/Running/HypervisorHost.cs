@@ -27,6 +27,7 @@ public sealed class HypervisorHost : IGuestHost
             EventSink = new EventForwarder(settings.Events, subscribers),
             Engine = settings.Engine,
             TranslationThreshold = settings.TranslationThreshold,
+            Chip = settings.Chip,
         };
         if (settings.SliceInstructions is ulong slice)
         {
@@ -123,6 +124,14 @@ public sealed class HypervisorHost : IGuestHost
     };
 
     public void RequestStop() => hypervisor.RequestStop();
+
+    public Vbase.Hypervisor.Chip.DramTraffic FinishChip()
+    {
+        hypervisor.Sapi.FlushChip();
+        Vbase.Hypervisor.Chip.DramTraffic traffic = hypervisor.Sapi.Traffic();
+        hypervisor.Sapi.RecordDramTraffic(traffic);
+        return traffic;
+    }
 
     public DomainOutcome Outcome(int domainId)
     {

@@ -32,6 +32,12 @@ public interface IGuestHost : IDisposable
 
     /// <summary>Global virtual time in ticks (it advances with retired instructions, so it is reproducible).</summary>
     ulong VirtualTime { get; }
+
+    /// <summary>
+    /// The end of the run at the chip boundary: every dirty line (data and metadata) is written back, and what crossed
+    /// the boundary over the run is returned (null: a host without one).
+    /// </summary>
+    Vbase.Hypervisor.Chip.DramTraffic? FinishChip() => null;
 }
 
 /// <summary>What the hypervisor is built with, besides the domains.</summary>
@@ -48,6 +54,8 @@ public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong Ma
     public ExecutionEngine Engine { get; init; } = ExecutionEngine.Translator;
     /// <summary>The harts' translation threshold; null: the default.</summary>
     public int? TranslationThreshold { get; init; }
+    /// <summary>The on-chip boundary.</summary>
+    public Vbase.Hypervisor.Chip.ChipOptions Chip { get; init; } = new();
 }
 
 /// <summary>One entry of the hypervisor's event log (docs/scenarios.md, events.jsonl).</summary>

@@ -56,10 +56,55 @@ public static class Summary
                 json.WriteEndObject();
             }
             json.WriteEndArray();
+            if (result.Traffic is Vbase.Hypervisor.Chip.DramTraffic traffic)
+            {
+                WriteCost(json, "dram", traffic, result.Chip);
+            }
+            if (result.Baseline?.Traffic is Vbase.Hypervisor.Chip.DramTraffic reference && result.Traffic is Vbase.Hypervisor.Chip.DramTraffic own)
+            {
+                json.WriteStartObject("against_none");
+                WriteComparison(json, own, reference, result.Chip.Latencies);
+                json.WriteEndObject();
+            }
             json.WriteEndObject();
         }
         buffer.WriteByte((byte)'\n');
         return buffer.ToArray();
+    }
+
+    /// <summary>A run's traffic at the chip boundary and the cost model's estimate (docs/architectures.md, "cost model").</summary>
+    public static void WriteCost(Utf8JsonWriter json, string name, Vbase.Hypervisor.Chip.DramTraffic t, Vbase.Hypervisor.Chip.ChipOptions chip)
+    {
+        json.WriteStartObject(name);
+        json.WriteNumber("cache_bytes", chip.CacheBytes);
+        json.WriteNumber("cache_ways", chip.Ways);
+        json.WriteNumber("data_reads", t.DataReads);
+        json.WriteNumber("data_writes", t.DataWrites);
+        json.WriteNumber("metadata_reads", t.MetadataReads);
+        json.WriteNumber("metadata_writes", t.MetadataWrites);
+        json.WriteNumber("protected_hits", t.Hits);
+        json.WriteNumber("hit_rate", Math.Round(t.HitRate, 6));
+        json.WriteNumber("cipher_ops", t.CipherOps);
+        json.WriteNumber("mac_ops", t.MacOps);
+        json.WriteNumber("instructions", t.Instructions);
+        json.WriteNumber("cycles", t.Cycles(chip.Latencies));
+        json.WriteEndObject();
+    }
+
+    /// <summary>Extra DRAM lines and the estimated slowdown of <paramref name="own"/> against <paramref name="reference"/>.</summary>
+    public static void WriteComparison(Utf8JsonWriter json, Vbase.Hypervisor.Chip.DramTraffic own, Vbase.Hypervisor.Chip.DramTraffic reference,
+        Vbase.Hypervisor.Chip.CostLatencies latencies)
+    {
+        json.WriteNumber("extra_dram_lines", own.Lines - reference.Lines);
+        json.WriteNumber("dram_traffic_ratio", reference.Lines == 0 ? 0 : Math.Round((double)own.Lines / reference.Lines, 4));
+        json.WriteNumber("slowdown", Math.Round(Slowdown(own, reference, latencies), 4));
+    }
+
+    /// <summary>Estimated cycles of <paramref name="own"/> over those of <paramref name="reference"/> (1 = as fast).</summary>
+    public static double Slowdown(Vbase.Hypervisor.Chip.DramTraffic own, Vbase.Hypervisor.Chip.DramTraffic reference, Vbase.Hypervisor.Chip.CostLatencies latencies)
+    {
+        ulong baseCycles = reference.Cycles(latencies);
+        return baseCycles == 0 ? 1 : (double)own.Cycles(latencies) / baseCycles;
     }
 
     /// <summary>AllShutDown → all_shut_down.</summary>

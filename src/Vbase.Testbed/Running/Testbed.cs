@@ -20,6 +20,13 @@ public sealed record TestbedOptions(Stream Console, string? OutDirectory = null,
     public ExecutionEngine Engine { get; init; } = ExecutionEngine.Translator;
     /// <summary>The harts' translation threshold (HartOptions.TranslationThreshold); null: the default.</summary>
     public int? TranslationThreshold { get; init; }
+    /// <summary>The on-chip boundary, overriding the scenario's <c>chip:</c>; null: the scenario's.</summary>
+    public Vbase.Hypervisor.Chip.ChipOptions? Chip { get; init; }
+    /// <summary>
+    /// Also run the scenario under <c>none</c> (no outputs) for the cost model's reference: summary.json then gives the
+    /// extra DRAM traffic and the estimated slowdown against it.
+    /// </summary>
+    public bool Baseline { get; init; }
 }
 
 /// <summary>
@@ -73,6 +80,7 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario), events is null ? null : events.Write, scenario.Architecture)
             {
                 ArchitectureParameters = scenario.ArchitectureParameters,
+                Chip = options.Chip ?? scenario.Chip,
                 Engine = options.Engine,
                 TranslationThreshold = options.TranslationThreshold,
             });
@@ -116,6 +124,7 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
                 host = null;
                 wallClockRanOut = timedOut;
             }
+            Vbase.Hypervisor.Chip.DramTraffic? traffic = guests.FinishChip();
             foreach (ConsoleFanOut console in consoles)
             {
                 console.Finish();
@@ -130,7 +139,20 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
                 HostStop.Idle => RunOutcome.Idle,
                 _ => wallClockRanOut ? RunOutcome.Timeout : RunOutcome.Stopped,
             };
-            var result = new TestbedResult(scenario, outcome, guests.VirtualTime, limit, domains) { RunTime = runTime };
+            var result = new TestbedResult(scenario, outcome, guests.VirtualTime, limit, domains) { RunTime = runTime, Traffic = traffic, Chip = options.Chip ?? scenario.Chip };
+            if (options.Baseline && scenario.Architecture is string arch && arch != "none")
+            {
+                Scenario reference = scenario with { Architecture = "none", ArchitectureParameters = new Dictionary<string, string>() };
+                result = result with
+                {
+                    Baseline = new Testbed(reference, hostFactory).Run(new TestbedOptions(Stream.Null, MaxInstructions: limit)
+                    {
+                        Engine = options.Engine,
+                        TranslationThreshold = options.TranslationThreshold,
+                        Chip = options.Chip,
+                    }),
+                };
+            }
             if (options.OutDirectory is string directory)
             {
                 WriteSummary(directory, result, monitor?.Monitor);

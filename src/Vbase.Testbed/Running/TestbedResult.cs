@@ -39,6 +39,15 @@ public sealed record TestbedResult(Scenario Scenario, RunOutcome Outcome, ulong 
     /// is never written to summary.json, which stays the same for the same scenario and seed.
     /// </summary>
     public TimeSpan RunTime { get; init; }
+
+    /// <summary>What crossed the chip boundary over the run (null: a host without one).</summary>
+    public Vbase.Hypervisor.Chip.DramTraffic? Traffic { get; init; }
+
+    /// <summary>The chip the run had (cache geometry, cost latencies).</summary>
+    public Vbase.Hypervisor.Chip.ChipOptions Chip { get; init; } = new();
+
+    /// <summary>The same scenario under <c>none</c> (<c>vbase run --baseline</c>): the cost model's reference.</summary>
+    public TestbedResult? Baseline { get; init; }
 }
 
 /// <summary>Which stage of a run failed.</summary>

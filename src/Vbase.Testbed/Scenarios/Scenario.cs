@@ -15,6 +15,9 @@ public sealed record Scenario(string Path, string Name, ulong Seed, ScenarioLimi
 
     /// <summary>The architecture's parameters (<c>arch_parameters</c>: name → value, e.g. a metadata cache size).</summary>
     public IReadOnlyDictionary<string, string> ArchitectureParameters { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The on-chip boundary (last-level cache, cost latencies); the scenario's <c>chip:</c>.</summary>
+    public Vbase.Hypervisor.Chip.ChipOptions Chip { get; init; } = new();
 }
 
 /// <summary>How far a run may go.</summary>

@@ -1,3 +1,4 @@
+using Vbase.Hypervisor.Chip;
 using System.Globalization;
 using System.Text;
 using Vbase.Hypervisor.Abi;
@@ -36,7 +37,9 @@ public static class ScenarioLoader
     /// <summary>A kernel ELF: at most 256 MiB (it is read whole before the domain is built).</summary>
     public const long MaxKernelBytes = InputFiles.MaxElfBytes;
 
-    private static readonly string[] RootKeys = ["name", "arch", "arch_parameters", "seed", "limits", "domains"];
+    private static readonly string[] RootKeys = ["name", "arch", "arch_parameters", "chip", "seed", "limits", "domains"];
+    private static readonly string[] ChipKeys = ["cache", "ways", "latencies"];
+    private static readonly string[] LatencyKeys = ["hit", "dram", "cipher", "mac"];
     private static readonly string[] LimitKeys = ["max_instructions", "slice_instructions", "timeout"];
     private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input"];
 
@@ -83,8 +86,54 @@ public static class ScenarioLoader
             IReadOnlyDictionary<string, string> parameters = Get(root, "arch_parameters") is YamlNode p
                 ? ArchitectureParameters(p, arch)
                 : new Dictionary<string, string>();
+            ChipOptions chip = Get(root, "chip") is YamlNode chipNode ? Chip(chipNode) : new ChipOptions();
             IReadOnlyList<DomainSpec> domains = Domains(Required(root, "", "domains", "a scenario needs at least one domain"));
-            return new Scenario(file, name, seed, limits, domains) { Architecture = arch, ArchitectureParameters = parameters };
+            return new Scenario(file, name, seed, limits, domains) { Architecture = arch, ArchitectureParameters = parameters, Chip = chip };
+        }
+
+        /// <summary>The on-chip boundary: the last-level cache's size and ways, and the cost model's latencies.</summary>
+        private ChipOptions Chip(YamlNode node)
+        {
+            YamlMappingNode map = Mapping(node, "chip", "the on-chip boundary (cache, ways, latencies)");
+            CheckKeys(map, "chip", ChipKeys);
+            var chip = new ChipOptions();
+            if (Get(map, "cache") is YamlNode c)
+            {
+                string text = Text(c, "chip.cache");
+                if (!Sizes.TryParse(text, out ulong bytes) || bytes > int.MaxValue)
+                {
+                    throw Error(c, "chip.cache", $"'{text}' is not a cache size (use e.g. 1M or 256K)");
+                }
+                chip = chip with { CacheBytes = (int)bytes };
+            }
+            if (Get(map, "ways") is YamlNode w)
+            {
+                chip = chip with { Ways = (int)WholeNumber(w, "chip.ways", 1, 64, "a number of ways from 1 to 64") };
+            }
+            if (Get(map, "latencies") is YamlNode l)
+            {
+                YamlMappingNode lat = Mapping(l, "chip.latencies", "cycles per hit, DRAM line, cipher and MAC");
+                CheckKeys(lat, "chip.latencies", LatencyKeys);
+                int Cycles(string key, int fallback) => Get(lat, key) is YamlNode n
+                    ? (int)WholeNumber(n, $"chip.latencies.{key}", 0, 1_000_000, "a number of cycles from 0 to 1_000_000")
+                    : fallback;
+                CostLatencies d = chip.Latencies;
+                chip = chip with
+                {
+                    Latencies = new CostLatencies
+                    {
+                        HitCycles = Cycles("hit", d.HitCycles),
+                        DramCycles = Cycles("dram", d.DramCycles),
+                        CipherCycles = Cycles("cipher", d.CipherCycles),
+                        MacCycles = Cycles("mac", d.MacCycles),
+                    },
+                };
+            }
+            if (chip.Problem() is string problem)
+            {
+                throw Error(map, "chip", problem);
+            }
+            return chip;
         }
 
         /// <summary>

@@ -201,22 +201,32 @@ public sealed class CampaignTests : IDisposable
 public sealed class CampaignTrafficTests
 {
     [Fact]
-    public void TheReportsAndJsonCarryEachArchitecturesMetadataTrafficSummedOverItsCells()
+    public void TheReportsAndJsonCarryEachArchitecturesCostAgainstNone()
     {
         var registry = Vbase.Architectures.BuiltInArchitectures.CreateRegistry();
         var plan = new CampaignPlan([registry.Get("vbase")], [Vbase.Testbed.Attacks.AttackCatalogue.Find("phys-snoop")!, Vbase.Testbed.Attacks.AttackCatalogue.Find("dom0-read")!], "vault", 1);
-        var traffic = new Vbase.Hypervisor.Sapi.MetadataTraffic(1000, 30, 10, 960, 40);
+        var cellTraffic = new Vbase.Hypervisor.Chip.DramTraffic(10, 5, 3, 2, 100, 15, 6, 1000);
         CampaignCell Cell(Vbase.Testbed.Attacks.AttackSpec a) => new(plan.Architectures[0], a,
-            new Vbase.Testbed.Attacks.AttackRunResult("vbase", a.Id, "vault", Vbase.Testbed.Oracle.Verdict.Prevented, null, false, "e", null, 1, 1) { Traffic = traffic }, null);
-        var result = new CampaignResult(plan, [Cell(plan.Attacks[0]), Cell(plan.Attacks[1])]);
+            new Vbase.Testbed.Attacks.AttackRunResult("vbase", a.Id, "vault", Vbase.Testbed.Oracle.Verdict.Prevented, null, false, "e", null, 1, 1) { Traffic = cellTraffic }, null);
+        // vbase: 100 + 20 data lines, 30 + 10 metadata lines; none: the same data lines, no metadata, no work.
+        var costs = new Dictionary<string, Vbase.Hypervisor.Chip.DramTraffic>
+        {
+            ["vbase"] = new(100, 20, 30, 10, 5000, 120, 0, 1_000_000),
+            ["none"] = new(100, 20, 0, 0, 5000, 0, 0, 1_000_000),
+        };
+        var result = new CampaignResult(plan, [Cell(plan.Attacks[0]), Cell(plan.Attacks[1])]) { Costs = costs };
 
-        Assert.Equal(new Vbase.Hypervisor.Sapi.MetadataTraffic(2000, 60, 20, 1920, 80), result.Summaries[0].Traffic);
+        // Cycles: 1e6 + 5000×40 + lines×200 + cipher×40: vbase 1,200,000 + 160×200 + 4,800 = 1,236,800; none 1,224,000.
+        Assert.Equal(1_236_800UL, costs["vbase"].Cycles(result.Chip.Latencies));
         string md = MarkdownReport.Render(result);
-        Assert.Contains("## Metadata traffic", md);
-        Assert.Contains("| **vbase** | 2,000 | 60 | 20 | 0.040 | 96.0% |", md);
-        Assert.Contains("<td class=\"num\">2,000</td>", HtmlReport.Render(result));
+        Assert.Contains("## Cost at the DRAM boundary", md);
+        Assert.Contains("| **vbase** | 100 / 20 | 30 / 10 | 98.04% | 120 | 0 | 1,236,800 | 40 | 1.010× |", md);
+        Assert.Contains("<td class=\"num\">1,236,800</td>", HtmlReport.Render(result));
         using JsonDocument json = JsonDocument.Parse(CampaignJson.ToBytes(result));
-        Assert.Equal(60, json.RootElement.GetProperty("summary")[0].GetProperty("metadata_traffic").GetProperty("metadata_reads").GetInt64());
-        Assert.Equal(30, json.RootElement.GetProperty("cells")[0].GetProperty("metadata_traffic").GetProperty("metadata_reads").GetInt64());
+        JsonElement summary = json.RootElement.GetProperty("summary")[0];
+        Assert.Equal(30, summary.GetProperty("cost").GetProperty("metadata_reads").GetInt64());
+        Assert.Equal(40, summary.GetProperty("against_none").GetProperty("extra_dram_lines").GetInt64());
+        Assert.Equal(1.0105, summary.GetProperty("against_none").GetProperty("slowdown").GetDouble());
+        Assert.Equal(3, json.RootElement.GetProperty("cells")[0].GetProperty("dram_traffic").GetProperty("metadata_reads").GetInt64());
     }
 }
