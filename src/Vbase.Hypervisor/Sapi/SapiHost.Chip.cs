@@ -123,6 +123,12 @@ public sealed unsafe partial class SapiHost
     }
 
     /// <summary>
+    /// What machine memory a plug-in may take for its metadata area: a fifth of it (the testbed adds that much to what
+    /// the domains need), in whole frames.
+    /// </summary>
+    public ulong MetadataBudget => hv.Machine.FrameCount / 5 * PageSize.Bytes;
+
+    /// <summary>
     /// Reserves <paramref name="bytes"/> (rounded up to frames) of machine memory for the plug-in's off-chip metadata:
     /// contiguous, zeroed, at the top of machine memory (owned by the hypervisor), where physical attacks reach it
     /// like any DRAM. Throws if machine memory has no such run free.

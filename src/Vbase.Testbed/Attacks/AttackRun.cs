@@ -17,6 +17,9 @@ public sealed record AttackRunRequest(string Architecture, string Attack, string
 
     /// <summary>The on-chip boundary (cache geometry, cost latencies).</summary>
     public ChipOptions Chip { get; init; } = new();
+
+    /// <summary>Where <see cref="Architecture"/> is found; null: the built-in architectures.</summary>
+    public Vbase.Sapi.Registry.ArchitectureRegistry? Registry { get; init; }
 }
 
 /// <summary>The Oracle's verdict on one run, with its evidence.</summary>

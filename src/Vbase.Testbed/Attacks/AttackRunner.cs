@@ -21,7 +21,8 @@ public static class AttackRunner
     /// <exception cref="TestbedException">An output could not be written.</exception>
     public static AttackRunResult Run(AttackRunRequest request)
     {
-        ArchitectureInfo arch = BuiltInArchitectures.CreateRegistry().Find(request.Architecture)
+        ArchitectureRegistry registry = request.Registry ?? BuiltInArchitectures.CreateRegistry();
+        ArchitectureInfo arch = registry.Find(request.Architecture)
             ?? throw new ArgumentException($"unknown architecture '{request.Architecture}'", nameof(request));
         AttackSpec spec = AttackCatalogue.Find(request.Attack)
             ?? throw new ArgumentException($"unknown attack '{request.Attack}' (known: {string.Join(", ", AttackCatalogue.All.Select(a => a.Id))})", nameof(request));
@@ -40,7 +41,7 @@ public static class AttackRunner
         var controller = new Controller(spec, app, request.Parameters ?? new Dictionary<string, string>(), attackerVm);
         var testbed = new Running.Testbed(scenario, settings =>
         {
-            var host = (HypervisorHost)HypervisorHost.Create(settings);
+            var host = (HypervisorHost)HypervisorHost.Create(settings with { Registry = registry });
             host.AddEventSink(controller);
             return host;
         });

@@ -44,7 +44,7 @@ public sealed class HypervisorHost : IGuestHost
         }
         if (settings.Architecture is string arch)
         {
-            ArchitectureInfo info = BuiltInArchitectures.CreateRegistry().Find(arch)
+            ArchitectureInfo info = (settings.Registry ?? BuiltInArchitectures.CreateRegistry()).Find(arch)
                 ?? throw new TestbedException(TestbedStage.Host, $"unknown architecture '{arch}'");
             try
             {

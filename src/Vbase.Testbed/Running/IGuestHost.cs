@@ -56,6 +56,8 @@ public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong Ma
     public int? TranslationThreshold { get; init; }
     /// <summary>The on-chip boundary.</summary>
     public Vbase.Hypervisor.Chip.ChipOptions Chip { get; init; } = new();
+    /// <summary>Where <see cref="Architecture"/> is found; null: the built-in architectures.</summary>
+    public Vbase.Sapi.Registry.ArchitectureRegistry? Registry { get; init; }
 }
 
 /// <summary>One entry of the hypervisor's event log (docs/scenarios.md, events.jsonl).</summary>

@@ -174,7 +174,15 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
     }
 
     /// <summary>Every domain's RAM, and nothing more: the hypervisor takes no frames of its own.</summary>
-    private static ulong MachineMemory(Scenario scenario) => scenario.Domains.Aggregate(0UL, (sum, d) => sum + d.MemoryBytes);
+    /// <summary>
+    /// The domains' memory and a quarter more (at least 4 MiB), which the hypervisor sets aside for a plug-in's
+    /// off-chip metadata (<see cref="Vbase.Hypervisor.Sapi.SapiHost.MetadataBudget"/>: a fifth of the whole).
+    /// </summary>
+    private static ulong MachineMemory(Scenario scenario)
+    {
+        ulong domains = scenario.Domains.Aggregate(0UL, (sum, d) => sum + d.MemoryBytes);
+        return domains + Math.Max(4UL << 20, (domains / 4 + 0xFFF) & ~0xFFFUL);
+    }
 
     private void TimeOut()
     {

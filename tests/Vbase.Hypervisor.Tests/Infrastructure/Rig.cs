@@ -6,8 +6,16 @@ namespace Vbase.Hypervisor.Tests.Infrastructure;
 /// <summary>A hypervisor with recorded events and consoles, for one test.</summary>
 internal sealed class Rig : IDisposable, IHypervisorEventSink
 {
-    public Rig(ulong slice = 10_000, ulong machineMemory = 64UL << 20) =>
-        Hv = new Hypervisor(new HypervisorOptions { MachineMemory = machineMemory, SliceInstructions = slice, EventSink = this });
+    public Rig(ulong slice = 10_000, ulong machineMemory = 64UL << 20, Chip.ChipOptions? chip = null, Isa.Harts.ExecutionEngine engine = Isa.Harts.ExecutionEngine.Translator, int? translationThreshold = null) =>
+        Hv = new Hypervisor(new HypervisorOptions
+        {
+            MachineMemory = machineMemory,
+            SliceInstructions = slice,
+            EventSink = this,
+            Chip = chip ?? new Chip.ChipOptions(),
+            Engine = engine,
+            TranslationThreshold = translationThreshold,
+        });
 
     public Hypervisor Hv { get; }
     public List<HypervisorEvent> Events { get; } = [];

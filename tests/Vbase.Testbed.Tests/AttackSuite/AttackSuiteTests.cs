@@ -11,6 +11,7 @@ public sealed class AttacksOnNoneTests
     [InlineData("phys-spoof", Impact.Integrity, "The application read 4141414141414141")]
     [InlineData("phys-splice", Impact.Integrity, "where the golden shadow holds")]
     [InlineData("phys-replay", Impact.Integrity, "restored the older snapshot")]
+    [InlineData("phys-rollback", Impact.Integrity, "with its off-chip metadata: none (the architecture keeps none)")]
     [InlineData("os-read", Impact.Confidentiality, "is in what the attacker read: kernel read of va")]
     [InlineData("os-write", Impact.Integrity, "The application read 4141414141414141")]
     [InlineData("os-remap", Impact.Integrity, "The application read 4141414141414141")]
@@ -24,6 +25,14 @@ public sealed class AttacksOnNoneTests
         Assert.Equal(impact, r.Impact);
         Assert.Contains(evidence, r.Evidence);
         Assert.True(r.OutsideThreatModel);       // none trusts everyone: every attack is outside its model
+    }
+
+    [Fact]
+    public void AMetadataSpoofHasNothingToActOnWithoutMetadata()
+    {
+        AttackRunResult r = AttackRunner.Run(new AttackRunRequest("none", "phys-meta-spoof", "vault", 1, null));
+        Assert.Equal(Verdict.Inconclusive, r.Verdict);
+        Assert.Contains("keeps no off-chip metadata", r.Evidence);
     }
 
     [Fact]
@@ -41,7 +50,6 @@ public sealed class AttacksOnVbaseTests
 {
     [Theory]
     [InlineData("phys-snoop", "none of the declared secrets is in the 16384 bytes the attacker read")]
-    [InlineData("phys-replay", "the block never changed in DRAM")]          // vbase drops the application's writes too
     [InlineData("os-read", "none of the declared secrets is in the")]
     [InlineData("os-write", "sapi.write_dropped")]
     [InlineData("dom0-read", "none of the declared secrets is in the 16384 bytes the attacker read")]
@@ -54,6 +62,17 @@ public sealed class AttacksOnVbaseTests
         Assert.Null(r.Impact);
         Assert.Contains(evidence, r.Evidence);
         Assert.False(r.OutsideThreatModel);
+    }
+
+    [Theory]
+    [InlineData("phys-replay", "the block never changed in DRAM")]          // vbase drops the application's writes too
+    [InlineData("phys-rollback", "the block never changed in DRAM")]
+    [InlineData("phys-meta-spoof", "keeps no off-chip metadata")]
+    public void TheseCannotTakeEffect(string attack, string evidence)
+    {
+        AttackRunResult r = AttackRunner.Run(new AttackRunRequest("vbase", attack, "vault", 1, null));
+        Assert.True(r.Verdict == Verdict.Inconclusive, $"{attack}: {r.Verdict.Name()}: {r.Evidence}");
+        Assert.Contains(evidence, r.Evidence);
     }
 
     [Theory]

@@ -47,8 +47,8 @@ public sealed partial class CampaignReportTests : IDisposable
         Assert.Contains("- **error**: the harness could not carry the attack out", md);
         Assert.Contains("- \\* outside the architecture's declared threat model", md);
         Assert.Contains("| **none** | trusts hypervisor, application, guest kernel, other processes, other VMs, Dom0, bus/DRAM; defends against nobody "
-            + "| 0 | 0 | 4 | 0 | 0 | 0 breached |", md);
-        Assert.Contains("| 3 | 0 | 1 | 0 | 0 | 1 breached |", md);
+            + "| 0 | 0 | 4 | 0 | 0 | 0 | 0 breached |", md);
+        Assert.Contains("| 3 | 0 | 1 | 0 | 0 | 0 | 1 breached |", md);
         Assert.Contains("| spoof | physical | integrity | overwrite a block in DRAM |", md);
 
         string[] targets = [.. LinkTarget().Matches(md).Select(m => m.Groups[1].Value).Distinct()];
@@ -121,7 +121,7 @@ public sealed partial class CampaignReportTests : IDisposable
             + "<p>spoof against vbase with seed 7: breached.</p>\n"
             + "<p><a href=\"runs/vbase/spoof/events.jsonl\">event log</a> · <a href=\"#matrix\">back to the matrix</a></p>\n</section>", html);
         Assert.Contains("<tr><th scope=\"row\">vbase</th><td>trusts hypervisor, application; defends against guest kernel, other processes, other VMs, Dom0, bus/DRAM</td>"
-            + "<td class=\"num\">3</td><td class=\"num\">0</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">0</td><td>1 breached</td></tr>", html);
+            + "<td class=\"num\">3</td><td class=\"num\">0</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">0</td><td class=\"num\">0</td><td>1 breached</td></tr>", html);
     }
 
     [Fact]

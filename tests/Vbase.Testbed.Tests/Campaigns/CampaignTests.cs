@@ -126,7 +126,7 @@ public sealed class CampaignTests : IDisposable
         JsonElement[] cells = [.. json.RootElement.GetProperty("cells").EnumerateArray()];
         Assert.Equal(4, cells.Length);
         Assert.Equal(["arch", "attack", "verdict", "impact", "outside_threat_model", "evidence", "app", "seed", "position", "goal",
-            "instructions", "virtual_time", "events", "metadata_traffic"], cells[0].EnumerateObject().Select(p => p.Name));
+            "instructions", "virtual_time", "events", "dram_traffic"], cells[0].EnumerateObject().Select(p => p.Name));
         Assert.Equal(["none/snoop", "none/spoof", "vbase/snoop", "vbase/spoof"],
             cells.Select(c => $"{c.GetProperty("arch").GetString()}/{c.GetProperty("attack").GetString()}"));
 
@@ -211,22 +211,22 @@ public sealed class CampaignTrafficTests
         // vbase: 100 + 20 data lines, 30 + 10 metadata lines; none: the same data lines, no metadata, no work.
         var costs = new Dictionary<string, Vbase.Hypervisor.Chip.DramTraffic>
         {
-            ["vbase"] = new(100, 20, 30, 10, 5000, 120, 0, 1_000_000),
+            ["vbase"] = new(100, 20, 30, 10, 5000, 100, 0, 1_000_000),
             ["none"] = new(100, 20, 0, 0, 5000, 0, 0, 1_000_000),
         };
         var result = new CampaignResult(plan, [Cell(plan.Attacks[0]), Cell(plan.Attacks[1])]) { Costs = costs };
 
-        // Cycles: 1e6 + 5000×40 + lines×200 + cipher×40: vbase 1,200,000 + 160×200 + 4,800 = 1,236,800; none 1,224,000.
-        Assert.Equal(1_236_800UL, costs["vbase"].Cycles(result.Chip.Latencies));
+        // Cycles: 1e6 + hits×0 + lines×200 + cipher×40: vbase 1,000,000 + 160×200 + 4,000 = 1,036,000; none 1,024,000.
+        Assert.Equal(1_036_000UL, costs["vbase"].Cycles(result.Chip.Latencies));
         string md = MarkdownReport.Render(result);
         Assert.Contains("## Cost at the DRAM boundary", md);
-        Assert.Contains("| **vbase** | 100 / 20 | 30 / 10 | 98.04% | 120 | 0 | 1,236,800 | 40 | 1.010× |", md);
-        Assert.Contains("<td class=\"num\">1,236,800</td>", HtmlReport.Render(result));
+        Assert.Contains("| **vbase** | 100 / 20 | 30 / 10 | 98.04% | 100 | 0 | 1,036,000 | 40 | 1.012× |", md);
+        Assert.Contains("<td class=\"num\">1,036,000</td>", HtmlReport.Render(result));
         using JsonDocument json = JsonDocument.Parse(CampaignJson.ToBytes(result));
         JsonElement summary = json.RootElement.GetProperty("summary")[0];
         Assert.Equal(30, summary.GetProperty("cost").GetProperty("metadata_reads").GetInt64());
         Assert.Equal(40, summary.GetProperty("against_none").GetProperty("extra_dram_lines").GetInt64());
-        Assert.Equal(1.0105, summary.GetProperty("against_none").GetProperty("slowdown").GetDouble());
+        Assert.Equal(1.0117, summary.GetProperty("against_none").GetProperty("slowdown").GetDouble());
         Assert.Equal(3, json.RootElement.GetProperty("cells")[0].GetProperty("dram_traffic").GetProperty("metadata_reads").GetInt64());
     }
 }
