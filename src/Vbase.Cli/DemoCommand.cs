@@ -147,30 +147,30 @@ internal static class DemoCommand
 
         public void Record(HypervisorEvent e)
         {
-            Dictionary<string, string> d = Fields(e.Details);
-            switch (e.Kind)
+            switch (e.Data)
             {
-                case EventKind.RegionProtected:
+                case RegionProtectedData r:
                     registered = true;
-                    Step("steps 3-6", $"secure-app passed its secure page (va {d.GetValueOrDefault("va")}) to the kernel's vbase syscall; the kernel module walked the page table (GFN {d.GetValueOrDefault("gfn")}) and called HYPERVISOR_vbase_op");
-                    Step("steps 7-8", $"the hypercall handler translated GFN {d.GetValueOrDefault("gfn")} to MFN {d.GetValueOrDefault("mfn")} (t={e.Time})");
+                    Step("steps 3-6", $"secure-app passed its secure page (va 0x{r.VirtualAddress:x}) to the kernel's vbase syscall; the kernel module walked the page table (GFN 0x{r.Gfn.Value:x}) and called HYPERVISOR_vbase_op");
+                    Step("steps 7-8", $"the hypercall handler translated GFN 0x{r.Gfn.Value:x} to MFN 0x{r.Mfn.Value:x} (t={e.Time})");
                     break;
-                case EventKind.P2mChanged when e.Data is P2mChangeData { New.Type: P2mType.RamRo }:
-                    Step("step 9", $"the MFN is now read-only in the p2m ({e.Details})");
+                case P2mChangeData { New.Type: P2mType.RamRo }:
+                    Step("step 9", $"the MFN is now read-only in the p2m ({e.Message})");
                     break;
-                case "vbase.encrypted":
-                    Step("", $"the frame is encrypted in DRAM (aes-128-ctr): {DramVersusPlaintext()}");
+                case PlugInEventData { Kind: "vbase.encrypted" } encrypted:
+                    string cipher = encrypted.Values.FirstOrDefault(f => f.Name == "cipher").Text ?? "?";
+                    Step("", $"the frame is encrypted in DRAM ({cipher}): {DramVersusPlaintext()}");
                     break;
-                case EventKind.VirqSent when e.Data is VirqSentData { Virq: Virq.Vbase } v && v.To == DomainId.Dom0:
+                case VirqSentData { Virq: Virq.Vbase } v when v.To == DomainId.Dom0:
                     virqToDom0 = true;
                     Step("step 10", $"VIRQ_VBASE sent to Dom0 at t={e.Time}, while secure-app waits in its system call; steps 11-13 are the Monitor's:");
                     break;
-                case EventKind.ProtectedWriteDropped:
+                case WriteDroppedData w:
                     dropped++;
-                    droppedData ??= d.GetValueOrDefault("data");
-                    Step("", $"secure-app wrote {Value(d.GetValueOrDefault("data"))} to secret_key: the write was dropped ({d.GetValueOrDefault("p2m")}) and reported (t={e.Time})");
+                    droppedData ??= w.Data;
+                    Step("", $"secure-app wrote {Value(w.Data)} to secret_key: the write was dropped ({w.P2m.ToXenName()}) and reported (t={e.Time})");
                     break;
-                case EventKind.RegionReleased:
+                case RegionReleasedData:
                     Step("", "secure-app left secure mode (vbase exit): the frame is decrypted and writable again");
                     break;
             }
@@ -212,19 +212,5 @@ internal static class DemoCommand
         /// <summary>A little-endian 32-bit store's data as a number ("40e20100" → 123456).</summary>
         private static string Value(string? hex) =>
             hex is { Length: 8 } ? BitConverter.ToInt32(Convert.FromHexString(hex)).ToString(CultureInfo.InvariantCulture) : hex ?? "?";
-
-        private static Dictionary<string, string> Fields(string details)
-        {
-            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (string part in details.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            {
-                int eq = part.IndexOf('=', StringComparison.Ordinal);
-                if (eq > 0)
-                {
-                    fields[part[..eq]] = part[(eq + 1)..];
-                }
-            }
-            return fields;
-        }
     }
 }

@@ -65,7 +65,7 @@ public sealed class Hypervisor : IDisposable
         Dom0 = new Dom0Api(this);
         Sapi = new Sapi.SapiHost(this);
         floods = new Logging.EventFloodLimiter((time, domain, data) =>
-            Options.EventSink?.Record(new HypervisorEvent(time, EventKind.EventsSuppressed, domain, null, data.Details()) { Data = data }));
+            Options.EventSink?.Record(new HypervisorEvent(time, domain, null, data)));
     }
 
     private readonly Logging.EventFloodLimiter floods;
@@ -120,7 +120,7 @@ public sealed class Hypervisor : IDisposable
         if (domain == DomainId.Dom0)
         {
             // Logged before delivery, so that what Dom0's handlers do appears after it.
-            Record(EventKind.VirqSent, domain, null, new Logging.VirqSentData(virq, domain, 0, Dom0.IsVirqBound(virq)));
+            Record(domain, null, new Logging.VirqSentData(virq, domain, 0, Dom0.IsVirqBound(virq)));
             return Dom0.DeliverVirq(virq);
         }
         if (FindDomain(domain) is not Domain d)
@@ -128,7 +128,7 @@ public sealed class Hypervisor : IDisposable
             return false;
         }
         int port = d.Events.VirqPort(virq, vcpu);
-        Record(EventKind.VirqSent, domain, vcpu, new Logging.VirqSentData(virq, domain, port, false));
+        Record(domain, vcpu, new Logging.VirqSentData(virq, domain, port, false));
         if (port == 0)
         {
             return false;
@@ -137,9 +137,8 @@ public sealed class Hypervisor : IDisposable
         return true;
     }
 
-    internal void Record(string kind, DomainId? domain, int? vcpu, Logging.EventData data) => Record(kind, domain, vcpu, data.Details(), data);
-
-    internal void Record(string kind, DomainId? domain, int? vcpu, string details, Logging.EventData? data = null)
+    /// <summary>Adds an event to the log (its kind is the record's), unless it is part of a guest's flood.</summary>
+    internal void Record(DomainId? domain, int? vcpu, Logging.EventData data)
     {
         if (Options.EventSink is not IHypervisorEventSink sink)
         {
@@ -148,11 +147,11 @@ public sealed class Hypervisor : IDisposable
         // A hart's clock runs on within its slice; past the end of time the log stays at it.
         ulong time = Math.Min(Current is Vcpu v ? v.Hart.Time : Now, Vcpu.MaxTime);
         // A guest that repeats an event at will (stores to a read-only page) gets a summary, not a line each.
-        if (Current is not null && !floods.Admit(time, kind, domain, details))
+        if (Current is not null && !floods.Admit(time, domain, data))
         {
             return;
         }
-        sink.Record(new HypervisorEvent(time, kind, domain, vcpu, details) { Data = data });
+        sink.Record(new HypervisorEvent(time, domain, vcpu, data));
     }
 
     /// <summary>Records the flood summaries that are due (all of them at the end of a run).</summary>
@@ -193,7 +192,7 @@ public sealed class Hypervisor : IDisposable
         if (cause != (ulong)ExceptionCause.EcallFromS)
         {
             // A guest has no M-mode; anything else reaching here is a hypervisor bug or a broken guest state.
-            Record(EventKind.DomainCrashed, vcpu.Domain.Id, vcpu.Id, $"unexpected trap cause=0x{cause:x} tval=0x{tval:x} epc=0x{epc:x}");
+            Record(vcpu.Domain.Id, vcpu.Id, new Logging.DomainCrashedData(cause, tval, epc));
             vcpu.Domain.Shutdown(ShutdownReason.Crash, -1);
             return epc;
         }
@@ -216,7 +215,7 @@ public sealed class Hypervisor : IDisposable
         }
         else if (def.PrivilegedOnly && !vcpu.Domain.Privileged)
         {
-            Record(EventKind.HypercallDenied, vcpu.Domain.Id, vcpu.Id, $"{def.Name}: not privileged");
+            Record(vcpu.Domain.Id, vcpu.Id, new Logging.HypercallDeniedData(def.Name, null));
             result = Errno.EPERM;
         }
         else

@@ -4,11 +4,13 @@ namespace Vbase.Hypervisor;
 
 /// <summary>One line of the event log (events.jsonl): what happened, where, and at which virtual time.</summary>
 /// <param name="Vcpu">The vCPU involved, or null for domain- or hypervisor-wide events.</param>
-/// <param name="Details">The event's fields as text (events.jsonl); where <see cref="Data"/> is set, derived from it.</param>
-public sealed record HypervisorEvent(ulong Time, string Kind, DomainId? Domain, int? Vcpu, string Details)
+/// <param name="Data">The event's typed fields; its record type names the kind (docs/events.md).</param>
+public sealed record HypervisorEvent(ulong Time, DomainId? Domain, int? Vcpu, Logging.EventData Data)
 {
-    /// <summary>The typed fields, for the kinds that have them (<see cref="Logging.EventData"/>): decide on these, not on the text.</summary>
-    public Logging.EventData? Data { get; init; }
+    public string Kind => Data.Kind;
+
+    /// <summary>For people (derived from <see cref="Data"/>; decide on the fields, not on this).</summary>
+    public string Message => Data.Message();
 }
 
 /// <summary>Receives the hypervisor's event log. Called on the thread that runs the hypervisor.</summary>
@@ -17,7 +19,10 @@ public interface IHypervisorEventSink
     void Record(HypervisorEvent e);
 }
 
-/// <summary>The event kinds the hypervisor records (stable strings: scenario reports match on them).</summary>
+/// <summary>
+/// The event kinds the hypervisor records (stable strings: scenario reports match on them). Each has one record type
+/// in Vbase.Hypervisor.Logging whose <see cref="Logging.EventData.Kind"/> is the constant; docs/events.md gives the fields.
+/// </summary>
 public static class EventKind
 {
     public const string DomainCreated = "domain.created";
@@ -53,7 +58,6 @@ public static class EventKind
     public const string Violation = "sapi.violation";
     public const string VbaseOp = "sapi.vbase_op";
     public const string P2mChangeRefused = "sapi.p2m_refused";
-    public const string MetadataTraffic = "sapi.metadata_traffic";
     /// <summary>What crossed the chip boundary over a run: data and metadata lines, hits, cipher and MAC work, cycles.</summary>
     public const string DramTraffic = "sapi.dram_traffic";
     /// <summary>A plug-in reserved machine memory for its off-chip metadata.</summary>

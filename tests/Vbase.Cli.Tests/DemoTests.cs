@@ -63,14 +63,15 @@ public sealed class DemoTests : IDisposable
         Assert.Equal(0, CliRunner.Run("demo", "--out", outDirectory).ExitCode);
         List<JsonElement> events = [.. File.ReadAllLines(Path.Combine(outDirectory, "events.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)];
         JsonElement virq = events.First(e => e.GetProperty("kind").GetString() == "virq.sent"
-            && e.GetProperty("details").GetString()!.Contains("to=dom0", StringComparison.Ordinal)
-            && e.GetProperty("details").GetString()!.Contains("virq=16", StringComparison.Ordinal));
+            && e.GetProperty("domain_id").GetInt32() == 0
+            && e.GetProperty("fields").GetProperty("virq").GetInt32() == 16);
         JsonElement drop = Assert.Single(events, e => e.GetProperty("kind").GetString() == "sapi.write_dropped");
-        Assert.Contains("data=40e20100", drop.GetProperty("details").GetString());   // 123456, little-endian
+        Assert.Equal("40e20100", drop.GetProperty("fields").GetProperty("data").GetString());   // 123456, little-endian
         Assert.True(virq.GetProperty("time").GetUInt64() < drop.GetProperty("time").GetUInt64());
         int virqIndex = events.IndexOf(virq);
         int query = events.FindIndex(e => e.GetProperty("kind").GetString() == "sapi.vbase_op"
-            && e.GetProperty("details").GetString()!.Contains("(query)", StringComparison.Ordinal));
+            && e.GetProperty("domain_id").GetInt32() == 0
+            && e.GetProperty("fields").GetProperty("cmd").GetUInt64() == 2);
         Assert.True(query > virqIndex, "the Monitor queried the region after the VIRQ");
         Assert.True(query < events.IndexOf(drop));
     }

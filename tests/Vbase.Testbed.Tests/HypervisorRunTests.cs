@@ -110,7 +110,8 @@ public sealed class HypervisorRunTests : IDisposable
         Assert.Equal(1, events[0].GetProperty("domain_id").GetInt32());
         var shutdowns = events.Where(e => e.GetProperty("kind").GetString() == "domain.shutdown").ToList();
         Assert.Equal(["left", "right"], shutdowns.Select(e => e.GetProperty("domain").GetString()).Order(StringComparer.Ordinal));
-        Assert.All(shutdowns, e => Assert.Equal("reason=poweroff exit_code=0", e.GetProperty("details").GetString()));
+        Assert.All(shutdowns, e => Assert.Equal("""{"reason":"poweroff","exit_code":0}""", e.GetProperty("fields").GetRawText()));
+        Assert.All(shutdowns, e => Assert.Equal("reason=poweroff exit_code=0", e.GetProperty("message").GetString()));
         ulong[] times = [.. events.Select(e => e.GetProperty("time").GetUInt64())];
         Assert.Equal(times.Order(), times);
     }

@@ -106,8 +106,10 @@ public sealed class AegisArchitecture : RegionArchitectureBase, IDisposable
             state.Tree.Update(line.Index, Leaf(line.Bytes, counter, leaf));
         });
         regions[region.Id] = state;
-        Host.Record("aegis.encrypted", call.Caller, call.VcpuId, string.Create(CultureInfo.InvariantCulture,
-            $"region={region.Id} process_key={key.Id} frames={region.Mfns.Count} lines={lines} cipher=aes-128-ctr(address,counter) tree=arity {Parameters.TreeArity}, {state.Tree.Height} off-chip levels"));
+        Host.Record("aegis.encrypted", call.Caller, call.VcpuId,
+            EventField.Of("region", region.Id), EventField.Of("process_key", key.Id), EventField.Of("frames", region.Mfns.Count),
+            EventField.Of("lines", lines), EventField.Of("cipher", "aes-128-ctr(address,counter)"), EventField.Of("tree_arity", Parameters.TreeArity),
+            EventField.Of("tree_levels", state.Tree.Height));
     }
 
     /// <summary>Each line verified and decrypted back into DRAM.</summary>
@@ -207,7 +209,8 @@ public sealed class AegisArchitecture : RegionArchitectureBase, IDisposable
             catch (CounterOverflowException e)
             {
                 // AEGIS would re-key the process here; this emulation refuses the write instead of reusing a seed.
-                Host.Record("aegis.counter_overflow", access.Domain, access.Vcpu, $"region={state.Region.Id} line={at.Index}: {e.Message}");
+                Host.Record("aegis.counter_overflow", access.Domain, access.Vcpu,
+                    EventField.Of("region", state.Region.Id), EventField.Of("line", at.Index), EventField.Of("reason", e.Message));
                 return AccessVerdict.Fault;
             }
             state.Key.Cipher.Transform(line, line, at.Address, counter);

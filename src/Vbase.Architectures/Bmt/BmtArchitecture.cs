@@ -79,8 +79,10 @@ public sealed class BmtArchitecture : RegionArchitectureBase, IDisposable
     {
         ForEachFrame(region, (_, mfn, frame) => Engine.Protect(mfn.Value, frame));
         counts[region.Id] = new RegionCounts();
-        Host.Record("bmt.encrypted", call.Caller, call.VcpuId, string.Create(CultureInfo.InvariantCulture,
-            $"region={region.Id} frames={region.Mfns.Count} cipher=aes-128-ctr counters=split(major 64, minor {Parameters.MinorBits}) mac={Parameters.MacBytes * 8}-bit tree=counters arity={Engine.Tree.Arity} height={Engine.Tree.Height}"));
+        Host.Record("bmt.encrypted", call.Caller, call.VcpuId,
+            EventField.Of("region", region.Id), EventField.Of("frames", region.Mfns.Count), EventField.Of("cipher", "aes-128-ctr"),
+            EventField.Of("major_bits", 64), EventField.Of("minor_bits", Parameters.MinorBits), EventField.Of("mac_bits", Parameters.MacBytes * 8),
+            EventField.Of("tree", "counters"), EventField.Of("arity", Engine.Tree.Arity), EventField.Of("height", Engine.Tree.Height));
     }
 
     /// <summary>Verified lines are decrypted back to plaintext in DRAM.</summary>
@@ -126,8 +128,9 @@ public sealed class BmtArchitecture : RegionArchitectureBase, IDisposable
         BmtCheck check = Engine.Write(access.Mfn.Value, Host.Dram.Frame(access.Mfn), access.Offset, data, out int line);
         if (Engine.PageReencryptions != reencryptions)
         {
-            Host.Record("bmt.page_reencrypted", access.Domain, access.Vcpu, string.Create(CultureInfo.InvariantCulture,
-                $"region={access.Region.Id} mfn=0x{access.Mfn.Value:x} line={access.Offset / BmtEngine.LineBytes} major={Engine.Counters.GetMajor(access.Mfn.Value)}"));
+            Host.Record("bmt.page_reencrypted", access.Domain, access.Vcpu,
+                EventField.Of("region", access.Region.Id), EventField.Hex("mfn", access.Mfn.Value),
+                EventField.Of("line", access.Offset / BmtEngine.LineBytes), EventField.Of("major", Engine.Counters.GetMajor(access.Mfn.Value)));
         }
         return check == BmtCheck.Verified ? AccessVerdict.Transformed : Violation(access, check, line);
     }

@@ -87,8 +87,8 @@ public sealed class PmpArchitecture : RegionArchitectureBase
         List<Mfn> frames = [.. request.Gfns.Select(gfn => Host.Translate(call.Caller, gfn).Mfn)];
         if (PmpTable.Plan(frames, 0).Sum(r => r.Entries) > Table.EnclaveEntries - Table.UsedEntries)
         {
-            Host.Record("pmp.no_entries", call.Caller, call.VcpuId, string.Create(CultureInfo.InvariantCulture,
-                $"frames={frames.Count} free_entries={Table.EnclaveEntries - Table.UsedEntries}"));
+            Host.Record("pmp.no_entries", call.Caller, call.VcpuId,
+                EventField.Of("frames", frames.Count), EventField.Of("free_entries", Table.EnclaveEntries - Table.UsedEntries));
             return NoEntriesLeft;
         }
         return 0;
@@ -102,7 +102,9 @@ public sealed class PmpArchitecture : RegionArchitectureBase
         {
             regionOfGfn[(region.Domain, gfn.Value)] = region;
         }
-        Host.Record("pmp.granted", call.Caller, call.VcpuId, $"region={region.Id} {Describe(Table.Ranges.Where(r => r.Owner == region.Id))} used={Table.UsedEntries}/{Table.EnclaveEntries}");
+        Host.Record("pmp.granted", call.Caller, call.VcpuId, EventField.Of("region", region.Id),
+            EventField.Of("ranges", Describe(Table.Ranges.Where(r => r.Owner == region.Id))), EventField.Of("used", Table.UsedEntries),
+            EventField.Of("entries", Table.EnclaveEntries));
     }
 
     protected override void Unseal(VbaseOpCall call, ProtectedRegion region)

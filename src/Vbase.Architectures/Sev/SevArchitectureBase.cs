@@ -126,7 +126,8 @@ public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
         ForEachFrame(region, (_, mfn, frame) => key.EncryptAtAddress(frame, frame, mfn.Value << PageSize.Shift));
         Counters(region.Id);
         Host.Record($"{Name}.encrypted", call.Caller, call.VcpuId,
-            $"region={region.Id} frames={region.Mfns.Count} cipher=xts-aes-128 tweak=machine-address key=dom{region.Domain.Value}");
+            EventField.Of("region", region.Id), EventField.Of("frames", region.Mfns.Count), EventField.Of("cipher", "xts-aes-128"),
+            EventField.Of("tweak", "machine-address"), EventField.Of("key_domain", region.Domain.Value));
     }
 
     /// <summary>Plaintext back in DRAM (the pages become shared again). SEV-SNP unassigns the frames before this.</summary>

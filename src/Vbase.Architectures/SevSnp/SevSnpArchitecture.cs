@@ -36,7 +36,8 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
             Rmp.Assign(region.Mfns[i], region.Domain, region.Gfns[i], region.Id);
         }
         Host.Record("sev-snp.rmp_assigned", region.Domain, region.Vcpu,
-            $"region={region.Id} frames={region.Mfns.Count} owner=dom{region.Domain.Value} gfn=0x{region.Gfns[0].Value:x} mfn=0x{region.Mfns[0].Value:x}");
+            EventField.Of("region", region.Id), EventField.Of("frames", region.Mfns.Count), EventField.Of("owner", region.Domain.Value),
+            EventField.Hex("gfn", region.Gfns[0].Value), EventField.Hex("mfn", region.Mfns[0].Value));
     }
 
     /// <summary>The frames are unassigned, then <c>sev</c> decrypts them.</summary>
@@ -67,7 +68,9 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
         string why = refusal == RmpRefusal.FrameElsewhere
             ? $"{proposed.Mfn} belongs to dom{hit.Owner.Value} at {hit.Gfn}, not dom{domain.Value} at {gfn}"
             : $"{gfn} is where dom{hit.Owner.Value}'s assigned {current.Mfn} lives";
-        Host.Record("sev-snp.rmp_refused", domain, null, $"region={hit.RegionId} requester={requester.ToString().ToLowerInvariant()} {why}");
+        Host.Record("sev-snp.rmp_refused", domain, null, EventField.Of("region", hit.RegionId),
+            EventField.Of("requester", SapiHost.Name(requester)), EventField.Of("owner", hit.Owner.Value),
+            EventField.Hex("gfn", gfn.Value), EventField.Of("reason", why));
         return false;
     }
 

@@ -97,8 +97,10 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
             enclave.LastReportedMapping[page] = mfn.Value;
         }
         enclaves[region.Id] = enclave;
-        Host.Record("sgx_mee.enclave_created", call.Caller, call.VcpuId, string.Create(CultureInfo.InvariantCulture,
-            $"region={region.Id} epc_pages={region.Mfns.Count} lines={engine.LineCount} va=0x{region.VirtualAddress.Value:x} permissions={EnclavePageCacheMap.Format(Parameters.Permissions)} tree_levels={engine.Tree.Height}"));
+        Host.Record("sgx_mee.enclave_created", call.Caller, call.VcpuId,
+            EventField.Of("region", region.Id), EventField.Of("epc_pages", region.Mfns.Count), EventField.Of("lines", engine.LineCount),
+            EventField.Hex("va", region.VirtualAddress.Value), EventField.Of("permissions", EnclavePageCacheMap.Format(Parameters.Permissions)),
+            EventField.Of("tree_levels", engine.Tree.Height));
     }
 
     /// <summary>EREMOVE of every page: plaintext back in DRAM (the vault wipes it itself), frames back to the OS.</summary>

@@ -42,7 +42,7 @@ public sealed class VbaseArchitecture : RegionArchitectureBase, IDisposable
             cipher.Transform(frame, frame, mfn.Value << PageSize.Shift, (ulong)region.Id);
         });
         Host.Record("vbase.encrypted", call.Caller, call.VcpuId,
-            $"region={region.Id} frames={region.Mfns.Count} cipher=aes-128-ctr");
+            EventField.Of("region", region.Id), EventField.Of("frames", region.Mfns.Count), EventField.Of("cipher", "aes-128-ctr"));
     }
 
     /// <summary>Plaintext back in DRAM, frames writable again.</summary>

@@ -92,7 +92,9 @@ public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
         });
         regions[region.Id] = state;
         Host.Record("xom.encrypted", call.Caller, call.VcpuId,
-            $"region={region.Id} compartment={compartment.Id} frames={region.Mfns.Count} lines={state.Tags.Length} cipher=aes-128-ctr(address) mac=hmac-sha256/{Parameters.MacBytes * 8}");
+            EventField.Of("region", region.Id), EventField.Of("compartment", compartment.Id), EventField.Of("frames", region.Mfns.Count),
+            EventField.Of("lines", state.Tags.Length), EventField.Of("cipher", "aes-128-ctr(address)"), EventField.Of("mac", "hmac-sha256"),
+            EventField.Of("mac_bits", Parameters.MacBytes * 8));
     }
 
     /// <summary>Each line verified and decrypted back into DRAM.</summary>

@@ -30,8 +30,7 @@ public sealed class Dom0Api
     {
         Domain d = DomainBuilder.Build(hv, config);
         hv.AddDomain(d);
-        hv.Record(EventKind.DomainCreated, d.Id, null,
-            $"name={config.Name} memory={config.MemoryBytes} vcpus={config.VcpuCount} modules={config.Modules.Count}");
+        hv.Record(d.Id, null, new Logging.DomainCreatedData(config.Name, config.MemoryBytes, config.VcpuCount, config.Modules.Count));
         return new DomainHandle(d.Id, d.Name);
     }
 
@@ -39,7 +38,7 @@ public sealed class Dom0Api
     {
         Domain d = Get(id);
         d.Paused = false;
-        hv.Record(EventKind.DomainUnpaused, id, null, "");
+        hv.Record(id, null, new Logging.DomainUnpausedData());
     }
 
     public void Pause(DomainId id)
@@ -50,7 +49,7 @@ public sealed class Dom0Api
         {
             v.Hart.RequestStop();
         }
-        hv.Record(EventKind.DomainPaused, id, null, "");
+        hv.Record(id, null, new Logging.DomainPausedData());
     }
 
     /// <summary>Removes the domain and scrubs and frees its frames. Grant mappings of them held elsewhere are removed.</summary>
@@ -79,7 +78,7 @@ public sealed class Dom0Api
         d.IsDestroyed = true;
         hv.RemoveDomain(d);
         hv.Machine.Free(id);
-        hv.Record(EventKind.DomainDestroyed, id, null, "");
+        hv.Record(id, null, new Logging.DomainDestroyedData());
     }
 
     public DomainInfo GetInfo(DomainId id)
@@ -165,7 +164,7 @@ public sealed class Dom0Api
             m.Write(i, off, source.Slice(done, n));
             done += n;
         }
-        hv.Record(EventKind.ForeignWrite, id, null, $"gpa=0x{gpa.Value:x} length={source.Length}");
+        hv.Record(id, null, new Logging.ForeignWriteData(gpa, source.Length));
         return 0;
     }
 
@@ -213,7 +212,7 @@ public sealed class Dom0Api
             throw new UnauthorizedAccessException($"the architecture refused to change {gfn} of domain {id.Value}");
         }
         d.P2m.Set(gfn, entry);
-        hv.Record(EventKind.P2mChanged, id, null, new Logging.P2mChangeData(gfn, old, entry));
+        hv.Record(id, null, new Logging.P2mChangeData(gfn, old, entry));
     }
 
     // ---- SAPI (the Monitor's view) ----

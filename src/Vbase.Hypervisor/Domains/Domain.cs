@@ -75,7 +75,7 @@ internal sealed unsafe class Domain
         FlushConsoleLine();
         if (consoleDropped > 0)
         {
-            Hypervisor.Record(EventKind.ConsoleDropped, Id, null, $"dropped={consoleDropped} bytes past limit={Config.ConsoleLimitBytes}");
+            Hypervisor.Record(Id, null, new Logging.ConsoleDroppedData(Config.ConsoleLimitBytes, consoleDropped, AtShutdown: true));
         }
         Reason = reason;
         ExitCode = exitCode;
@@ -83,7 +83,7 @@ internal sealed unsafe class Domain
         {
             v.Hart.RequestStop();
         }
-        Hypervisor.Record(EventKind.DomainShutdown, Id, null, $"reason={reason.ToString().ToLowerInvariant()} exit_code={exitCode}");
+        Hypervisor.Record(Id, null, new Logging.DomainShutdownData(reason, exitCode));
         Hypervisor.SendVirq(DomainId.Dom0, Abi.Virq.DomainException);
     }
 
@@ -100,8 +100,7 @@ internal sealed unsafe class Domain
         {
             if (consoleDropped == 0)
             {
-                Hypervisor.Record(EventKind.ConsoleDropped, Id, Hypervisor.CurrentVcpuId,
-                    $"limit={Config.ConsoleLimitBytes} bytes: later console output is dropped");
+                Hypervisor.Record(Id, Hypervisor.CurrentVcpuId, new Logging.ConsoleDroppedData(Config.ConsoleLimitBytes, 0, AtShutdown: false));
             }
             consoleDropped += dropped + (ulong)bytes.Length - Math.Min(room, (ulong)bytes.Length);
             bytes = bytes[..(int)Math.Min(room, (ulong)bytes.Length)];

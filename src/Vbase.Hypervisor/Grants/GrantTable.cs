@@ -88,8 +88,7 @@ internal sealed class GrantTable(Domain domain)
         long rc = granter.Grants.Check(reference, domain.Id, !readOnlyRequested, out Mfn mfn, out bool grantReadOnly);
         if (rc < 0)
         {
-            domain.Hypervisor.Record(EventKind.GrantRefused, domain.Id, domain.Hypervisor.CurrentVcpuId,
-                $"granter={granter.Id.Value} ref={reference} rc={rc}");
+            domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId, new Logging.GrantRefusedData(granter.Id, reference, rc));
             return rc;
         }
         // Only a hole in the guest-physical space: mapping over RAM would hide (and leak) a frame of our own.
@@ -110,8 +109,7 @@ internal sealed class GrantTable(Domain domain)
         }
         mappings[handle] = new GrantMapping(granter.Id, reference, at, ro);
         domain.P2m.Set(at, entry);
-        domain.Hypervisor.Record(EventKind.GrantMapped, domain.Id, domain.Hypervisor.CurrentVcpuId,
-            $"granter={granter.Id.Value} ref={reference} at={at} ro={ro}");
+        domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId, new Logging.GrantMappedData(granter.Id, reference, at, ro));
         return handle;
     }
 
@@ -123,7 +121,7 @@ internal sealed class GrantTable(Domain domain)
         }
         mappings[handle] = null;
         domain.P2m.Remove(m.At);
-        domain.Hypervisor.Record(EventKind.GrantUnmapped, domain.Id, domain.Hypervisor.CurrentVcpuId, $"handle={handle} at={m.At}");
+        domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId, new Logging.GrantUnmappedData(handle, m.At));
         return 0;
     }
 

@@ -20,7 +20,7 @@ internal static class MemoryOp
     {
         if (!c.Domain.Privileged)
         {
-            c.Hypervisor.Record(EventKind.HypercallDenied, c.Caller, c.VcpuId, "memory_op map_foreign: not privileged");
+            c.Hypervisor.Record(c.Caller, c.VcpuId, new Logging.HypercallDeniedData("memory_op", "map_foreign"));
             return Errno.EPERM;
         }
         if (c.Arg(1) > ushort.MaxValue || c.Hypervisor.FindDomain(new DomainId((ushort)c.Arg(1))) is not Domain target || target == c.Domain)

@@ -5,7 +5,7 @@ namespace Vbase.Hypervisor.Logging;
 /// <summary>
 /// Bounds the events a guest can make the hypervisor record: within each interval of
 /// <see cref="IntervalTicks"/> of virtual time, at most <see cref="Burst"/> events of one shape (kind, domain, and
-/// the details with every number taken out: <c>accessor=guest_user owner=yes gpa=# …</c>) are recorded; the rest
+/// the fields with every number taken out: <c>accessor=guest_user owner=yes gpa=# …</c>) are recorded; the rest
 /// are counted, and one <c>log.suppressed</c> event (kind, shape, count, first and last time) takes their place when
 /// the interval is over. The shape keeps apart what differs in kind rather than in value: the application's own
 /// dropped writes do not hide the guest kernel's. Only events recorded while a guest vCPU runs are limited: those are the
@@ -16,7 +16,7 @@ namespace Vbase.Hypervisor.Logging;
 /// The first events of a flood are kept, so whatever a verdict looks for first (a violation, a dropped write) is
 /// there; deterministic, since it counts virtual time, not wall-clock time.
 /// </remarks>
-internal sealed class EventFloodLimiter(Action<ulong, DomainId?, EventsSuppressedData> emit)
+internal sealed class EventFloodLimiter(Action<ulong, DomainId?, EventsSuppressedData> emit) : IEventFieldWriter
 {
     /// <summary>10 M ticks (as many instructions): about a hundredth of a second of guest work.</summary>
     public const ulong IntervalTicks = 10_000_000;
@@ -39,9 +39,10 @@ internal sealed class EventFloodLimiter(Action<ulong, DomainId?, EventsSuppresse
     private readonly List<Bucket> pending = [];
 
     /// <summary>True if the event is to be recorded now; false if it is counted in its bucket instead.</summary>
-    public bool Admit(ulong time, string kind, DomainId? domain, string details)
+    public bool Admit(ulong time, DomainId? domain, EventData data)
     {
-        string shape = Shape(details);
+        string kind = data.Kind;
+        string shape = Shape(data);
         (string, ushort, string) key = (kind, domain?.Value ?? ushort.MaxValue, shape);
         if (!buckets.TryGetValue(key, out Bucket? b))
         {
@@ -96,14 +97,58 @@ internal sealed class EventFloodLimiter(Action<ulong, DomainId?, EventsSuppresse
         b.Suppressed = 0;
     }
 
+    private readonly System.Text.StringBuilder shapeText = new();
+
     /// <summary>
-    /// The details with each number (a word of decimal or hex digits, 0x-prefixed or not) replaced by <c>#</c>, so
-    /// that events differing only in addresses, sizes, data or counts share a shape. Words made of the letters
-    /// a–f only count as numbers too; that can only merge shapes, never split a flood.
+    /// The fields as <c>name=value</c> words, each number replaced by <c>#</c> and each text by <see cref="Shape(string)"/>,
+    /// so that events differing only in addresses, sizes, data or counts share a shape.
     /// </summary>
-    internal static string Shape(string details)
+    internal string Shape(EventData data)
     {
-        var shape = new System.Text.StringBuilder(details.Length);
+        shapeText.Clear();
+        data.WriteFields(this);
+        return shapeText.ToString();
+    }
+
+    void IEventFieldWriter.Write(in EventField field)
+    {
+        if (field.Type == EventFieldType.Text && field.Text is null)
+        {
+            return;
+        }
+        if (shapeText.Length > 0)
+        {
+            shapeText.Append(' ');
+        }
+        shapeText.Append(field.Name).Append('=');
+        switch (field.Type)
+        {
+            case EventFieldType.Text:
+                Shape(field.Text!, shapeText);
+                break;
+            case EventFieldType.Flag:
+                shapeText.Append(field.Flag ? "yes" : "no");
+                break;
+            default:
+                shapeText.Append('#');
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A text with each number (a word of decimal or hex digits, 0x-prefixed or not) replaced by <c>#</c>: a
+    /// plug-in's reason names lines and addresses in words. Words made of the letters a–f only count as numbers
+    /// too; that can only merge shapes, never split a flood.
+    /// </summary>
+    internal static string Shape(string text)
+    {
+        var shape = new System.Text.StringBuilder(text.Length);
+        Shape(text, shape);
+        return shape.ToString();
+    }
+
+    private static void Shape(string details, System.Text.StringBuilder shape)
+    {
         int i = 0;
         while (i < details.Length)
         {
@@ -137,7 +182,6 @@ internal sealed class EventFloodLimiter(Action<ulong, DomainId?, EventsSuppresse
             }
             i = end;
         }
-        return shape.ToString();
     }
 
     private static bool IsSeparator(char c) => c is ' ' or '=' or ',' or ':' or ';' or '(' or ')' or '[' or ']' or '/' or '-' or '>';

@@ -99,8 +99,8 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
                 return true;
             }
             // Xen drops the write and logs "p2m write to read-only gfn"; the guest carries on.
-            domain.Hypervisor.Record(EventKind.P2mReadOnlyWrite, domain.Id, domain.Hypervisor.CurrentVcpuId,
-                $"gpa=0x{address:x} size={size} type={e.Type.ToXenName()}");
+            domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId,
+                new Logging.P2mReadOnlyWriteData(new GuestPhysicalAddress(address), size, e.Type));
             return true;
         }
         if (!e.Type.IsWritable())

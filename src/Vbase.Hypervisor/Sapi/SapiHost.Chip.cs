@@ -47,8 +47,7 @@ public sealed unsafe partial class SapiHost
 
     /// <summary>Adds what crossed the chip boundary to the event log (<c>sapi.dram_traffic</c>).</summary>
     public void RecordDramTraffic(DramTraffic t) =>
-        hv.Record(EventKind.DramTraffic, null, null, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"arch={architecture?.Name ?? "none"} data_reads={t.DataReads} data_writes={t.DataWrites} metadata_reads={t.MetadataReads} metadata_writes={t.MetadataWrites} hits={t.Hits} cipher_ops={t.CipherOps} mac_ops={t.MacOps} instructions={t.Instructions} cycles={t.Cycles(Chip.Latencies)}"));
+        hv.Record(null, null, new Logging.DramTrafficData(architecture?.Name ?? "none", t, t.Cycles(Chip.Latencies)));
 
     /// <summary>Drops every cached view decision (the harts' TLBs): call it when the plug-in's own state changes one.</summary>
     public void InvalidateViews() => FlushHarts();
@@ -118,8 +117,9 @@ public sealed unsafe partial class SapiHost
             ReportViolation(cause, details);
             return;
         }
-        hv.Record(EventKind.Violation, line.Region.Domain, null,
-            $"region={line.Region.Id} line=0x{line.MachineAddress:x} mfn=0x{line.Mfn.Value:x} {details}");
+        // A write-back or a flush: the chip itself moved the line, on nobody's access.
+        hv.Record(line.Region.Domain, null, new Logging.ViolationData(line.Region.Id, Accessor.Hypervisor, AccessKind.Store,
+            new GuestPhysicalAddress(line.Gfn.Address.Value + (ulong)(line.Line * ChipOptions.LineBytes)), line.Mfn, details));
     }
 
     /// <summary>
@@ -139,7 +139,7 @@ public sealed unsafe partial class SapiHost
         Mfn first = hv.Machine.AllocateTop(DomainId.Xen, frames)
             ?? throw new InvalidOperationException($"no {frames} contiguous free frames of machine memory for metadata");
         var area = new MetadataArea(hv.Machine, first, frames);
-        hv.Record(EventKind.MetadataArea, null, null, $"mfn=0x{first.Value:x} frames={frames} bytes={frames << PageSize.Shift}");
+        hv.Record(null, null, new Logging.MetadataAreaData(first, frames));
         return area;
     }
 

@@ -80,7 +80,7 @@ public sealed partial class SapiHost
         }
         P2mEntry changed = old with { Type = type };
         d.P2m.Set(gfn, changed);
-        hv.Record(EventKind.P2mChanged, domain, hv.CurrentVcpuId, new Logging.P2mChangeData(gfn, old, changed));
+        hv.Record(domain, hv.CurrentVcpuId, new Logging.P2mChangeData(gfn, old, changed));
     }
 
     /// <summary>
@@ -121,8 +121,8 @@ public sealed partial class SapiHost
         SecureContext context = ContextOf(d.Id, request.Vcpu, request.Satp) ?? NewContext(d, request.Vcpu, request.Satp);
         context.Regions.Add(region);
         FlushHarts();
-        hv.Record(EventKind.RegionProtected, d.Id, request.Vcpu,
-            $"region={region.Id} va=0x{request.VirtualAddress.Value:x} pages={mfns.Length} gfn=0x{request.Gfns[0].Value:x} mfn=0x{mfns[0].Value:x} satp=0x{request.Satp:x}");
+        hv.Record(d.Id, request.Vcpu,
+            new Logging.RegionProtectedData(region.Id, request.VirtualAddress.Value, mfns.Length, request.Gfns[0], mfns[0], request.Satp));
         Transition(SecureTransitionKind.Enter, context, region);
         return region;
     }
@@ -142,7 +142,7 @@ public sealed partial class SapiHost
         }
         FlushHarts();
         DetachChipPages(region);   // after the harts dropped their pointers into it
-        hv.Record(EventKind.RegionReleased, region.Domain, region.Vcpu, $"region={region.Id}");
+        hv.Record(region.Domain, region.Vcpu, new Logging.RegionReleasedData(region.Id));
         SecureContext? context = ContextOf(region.Domain, region.Vcpu, region.Satp);
         if (context is not null)
         {
@@ -199,13 +199,20 @@ public sealed partial class SapiHost
     /// <summary>Reserves a plug-in VIRQ (16–23).</summary>
     public void ClaimVirq(int virq) => hv.Extensions.ClaimVirq(virq, architecture?.Name ?? "plug-in");
 
-    /// <summary>Adds a line to the event log.</summary>
-    public void Record(string kind, DomainId? domain, int? vcpu, string details) => hv.Record(kind, domain, vcpu, details);
+    /// <summary>Adds an event to the log; its record names the kind (docs/events.md).</summary>
+    public void Record(DomainId? domain, int? vcpu, Logging.EventData data) => hv.Record(domain, vcpu, data);
 
-    /// <summary>Reports a violation the architecture detected (e.g. a MAC mismatch), with what it saw.</summary>
-    public void ReportViolation(in MemoryAccessContext access, string details) =>
-        hv.Record(EventKind.Violation, access.Domain, access.Vcpu,
-            $"region={access.Region.Id} accessor={Name(access.Accessor)} kind={Name(access.Kind)} gpa=0x{access.Address.Value:x} mfn=0x{access.Mfn.Value:x} {details}");
+    /// <summary>
+    /// Adds an event of the plug-in's own kind (<c>prefix.name</c>, e.g. <c>mine.sealed</c>) with its typed fields,
+    /// <c>EventField.Of("region", region.Id)</c>…: no record type needed. Document the kind in docs/events.md.
+    /// </summary>
+    public void Record(string kind, DomainId? domain, int? vcpu, params ReadOnlySpan<Logging.EventField> fields) =>
+        hv.Record(domain, vcpu, new Logging.PlugInEventData(kind, fields));
+
+    /// <summary>Reports a violation the architecture detected (e.g. a MAC mismatch), with what it saw in words.</summary>
+    public void ReportViolation(in MemoryAccessContext access, string reason) =>
+        hv.Record(access.Domain, access.Vcpu,
+            new Logging.ViolationData(access.Region.Id, access.Accessor, access.Kind, access.Address, access.Mfn, reason));
 
     /// <summary>After a plug-in rewrote DRAM outside an access hook (e.g. encrypting at enter): harts drop stale code.</summary>
     public void NotifyDramWritten(Mfn mfn) => hv.NotifyMachineWrite(mfn, 0, PageSize.Bytes);
@@ -225,7 +232,7 @@ public sealed partial class SapiHost
         architecture = arch;
         hv.Extensions.ClaimVbaseOp(HandleVbaseOp);
         arch.Attach(this);
-        hv.Record(EventKind.ArchitecturePlugged, null, null, $"arch={arch.Name}");
+        hv.Record(null, null, new Logging.ArchitecturePluggedData(arch.Name));
     }
 
     private long HandleVbaseOp(in HypercallContext c)
@@ -233,18 +240,18 @@ public sealed partial class SapiHost
         ulong command = c.Arg(0);
         if (command == VbaseOpCommand.Query && !c.Domain.Privileged)
         {
-            hv.Record(EventKind.HypercallDenied, c.Caller, c.VcpuId, "vbase_op query: not privileged");
+            hv.Record(c.Caller, c.VcpuId, new Logging.HypercallDeniedData("vbase_op", "query"));
             return Errno.EPERM;
         }
         long result = architecture!.OnVbaseOp(new VbaseOpCall(c));
-        hv.Record(EventKind.VbaseOp, c.Caller, c.VcpuId, $"cmd={command} a1=0x{c.Arg(1):x} a2={c.Arg(2)} a3={c.Arg(3)} -> {result}");
+        hv.Record(c.Caller, c.VcpuId, new Logging.VbaseOpData(command, c.Arg(1), c.Arg(2), c.Arg(3), result));
         return result;
     }
 
     /// <summary>Dom0's <c>vbase_op(query)</c>: every region with the architecture's description of it.</summary>
     internal IReadOnlyList<RegionReport> Query()
     {
-        hv.Record(EventKind.VbaseOp, DomainId.Dom0, null, $"cmd={VbaseOpCommand.Query} (query) -> {regions.Count} regions");
+        hv.Record(DomainId.Dom0, null, new Logging.VbaseOpData(VbaseOpCommand.Query, 0, 0, 0, regions.Count));
         var list = new List<RegionReport>(regions.Count);
         foreach (ProtectedRegion r in regions)
         {
@@ -264,17 +271,8 @@ public sealed partial class SapiHost
         {
             return true;
         }
-        hv.Record(EventKind.P2mChangeRefused, domain, hv.CurrentVcpuId,
-            $"{gfn}: {current.Type.ToXenName()} {current.Mfn} -> {proposed.Type.ToXenName()} {proposed.Mfn} by {Name(requester)}");
+        hv.Record(domain, hv.CurrentVcpuId, new Logging.P2mChangeRefusedData(gfn, current, proposed, requester));
         return false;
-    }
-
-    /// <summary>Adds the plug-in's metadata traffic so far to the event log (<c>sapi.metadata_traffic</c>).</summary>
-    public void RecordTraffic()
-    {
-        MetadataTraffic t = architecture?.Traffic ?? MetadataTraffic.None;
-        hv.Record(EventKind.MetadataTraffic, null, null, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"arch={architecture?.Name ?? "none"} protected_accesses={t.ProtectedAccesses} metadata_reads={t.MetadataReads} metadata_writes={t.MetadataWrites} cache_hits={t.CacheHits} cache_misses={t.CacheMisses}"));
     }
 
     internal bool IsInterposed(Mfn mfn) => mfn.Value < (ulong)interposed.Length && interposed[mfn.Value] != 0;
@@ -329,8 +327,8 @@ public sealed partial class SapiHost
         {
             mismatches.Add(m);
         }
-        hv.Record(EventKind.ShadowMismatch, ctx.Domain, ctx.Vcpu,
-            $"region={m.RegionId} gpa=0x{m.Address.Value:x} expected={Convert.ToHexStringLower(m.Expected)} read={Convert.ToHexStringLower(m.Actual)}");
+        hv.Record(ctx.Domain, ctx.Vcpu,
+            new Logging.ShadowMismatchData(m.RegionId, m.Address, Convert.ToHexStringLower(m.Expected), Convert.ToHexStringLower(m.Actual)));
     }
 
     /// <summary>A write to a protected frame through the plug-in. False = refused (fault); a dropped write is true.</summary>
@@ -390,13 +388,13 @@ public sealed partial class SapiHost
     private void Dropped(in MemoryAccessContext ctx, ReadOnlySpan<byte> data, Logging.DropCause by)
     {
         ctx.Region.DroppedWrites++;
-        hv.Record(EventKind.ProtectedWriteDropped, ctx.Domain, ctx.Vcpu, new Logging.WriteDroppedData(ctx.Region.Id, ctx.Accessor,
+        hv.Record(ctx.Domain, ctx.Vcpu, new Logging.WriteDroppedData(ctx.Region.Id, ctx.Accessor,
             ctx.IsApplication, ctx.Address, ctx.Mfn, data.Length, Convert.ToHexStringLower(data[..Math.Min(data.Length, 16)]),
             Translate(ctx.Domain, ctx.Gfn).Type, by));
     }
 
     private void Refused(in MemoryAccessContext ctx, int size) =>
-        hv.Record(EventKind.ProtectedAccessRefused, ctx.Domain, ctx.Vcpu,
+        hv.Record(ctx.Domain, ctx.Vcpu,
             new Logging.AccessRefusedData(ctx.Region.Id, ctx.Accessor, ctx.IsApplication, ctx.Kind, ctx.Address, ctx.Mfn, size));
 
     private MemoryAccessContext Context(Accessor accessor, AccessKind kind, DomainId initiator, Vcpu? vcpu, Mfn mfn, int offset)
@@ -539,8 +537,8 @@ public sealed partial class SapiHost
     {
         if (kind is SecureTransitionKind.Suspend or SecureTransitionKind.Resume)
         {
-            hv.Record(kind == SecureTransitionKind.Suspend ? EventKind.SecureSuspend : EventKind.SecureResume, context.Domain, context.Vcpu,
-                $"satp=0x{context.Satp:x}");
+            hv.Record(context.Domain, context.Vcpu, kind == SecureTransitionKind.Suspend
+                ? new Logging.SecureSuspendData(context.Satp) : new Logging.SecureResumeData(context.Satp));
         }
         architecture?.OnSecureTransition(new SecureTransition(kind, context, region, Now));
     }
@@ -558,7 +556,8 @@ public sealed partial class SapiHost
 
     private Domain? Find(DomainId id) => hv.FindDomain(id);
 
-    internal static string Name(Accessor a) => a switch
+    /// <summary>The accessor's name in events (<c>guest_user</c>; docs/events.md).</summary>
+    public static string Name(Accessor a) => a switch
     {
         Accessor.GuestUser => "guest_user",
         Accessor.GuestKernel => "guest_kernel",
@@ -568,7 +567,8 @@ public sealed partial class SapiHost
         _ => "inspection",
     };
 
-    internal static string Name(AccessKind k) => k switch
+    /// <summary>The access kind's name in events (<c>load</c>, <c>page_walk</c>).</summary>
+    public static string Name(AccessKind k) => k switch
     {
         AccessKind.Fetch => "fetch",
         AccessKind.Load => "load",

@@ -61,7 +61,7 @@ internal sealed class Scheduler(Hypervisor hv)
             {
                 if (nextDeadline == Vcpu.NoDeadline)
                 {
-                    hv.Record(EventKind.RunIdle, null, null, "every live vCPU is blocked and no timer is armed");
+                    hv.Record(null, null, new Logging.RunIdleData());
                     return new(HypervisorStop.Idle, executed, hv.Now);
                 }
                 // Nobody can run before the next deadline: skip virtual time to it, as an idle CPU would.
@@ -125,7 +125,7 @@ internal sealed class Scheduler(Hypervisor hv)
         hv.Now = hv.Now >= Vcpu.MaxTime - Math.Min(ticks, Vcpu.MaxTime) ? Vcpu.MaxTime : hv.Now + ticks;
         if (hv.Now == Vcpu.MaxTime)
         {
-            hv.Record(EventKind.TimeSaturated, null, null, $"time={Vcpu.MaxTime}: virtual time stops here");
+            hv.Record(null, null, new Logging.TimeSaturatedData(Vcpu.MaxTime));
         }
     }
 

@@ -1,5 +1,7 @@
 using Vbase.Architectures;
 using Vbase.Hypervisor;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Isa.Harts;
 using Vbase.Sapi.Registry;
@@ -10,7 +12,7 @@ namespace Vbase.Testbed.Adversarial;
 /// One fuzz case's machine: a hypervisor with the architecture plugged in and the canary started (domain 1).
 /// Events are counted and hashed, not kept (a fuzzer may raise millions).
 /// </summary>
-internal sealed class FuzzMachine : IDisposable, IHypervisorEventSink
+internal sealed class FuzzMachine : IDisposable, IHypervisorEventSink, IEventFieldWriter
 {
     private readonly ISecureArchitecture architecture;
 
@@ -33,7 +35,7 @@ internal sealed class FuzzMachine : IDisposable, IHypervisorEventSink
     public Hypervisor.Hypervisor Hv { get; }
     public Canary Canary { get; }
     public ulong EventCount { get; private set; }
-    /// <summary>FNV-1a over every event's kind, domain, vCPU, time and details, in order.</summary>
+    /// <summary>FNV-1a over every event's time, kind, domain, vCPU and typed fields (names, types, values), in order.</summary>
     public ulong EventHash { get; private set; } = 0xCBF2_9CE4_8422_2325UL;
     /// <summary>Events per kind.</summary>
     public SortedDictionary<string, ulong> EventKinds { get; } = new(StringComparer.Ordinal);
@@ -42,12 +44,47 @@ internal sealed class FuzzMachine : IDisposable, IHypervisorEventSink
     {
         EventCount++;
         EventKinds[e.Kind] = EventKinds.GetValueOrDefault(e.Kind) + 1;
+        Mix(e.Time);
+        Mix(e.Kind);
+        Mix(e.Domain is DomainId d ? d.Value : ulong.MaxValue);
+        Mix(e.Vcpu is int v ? (ulong)v : ulong.MaxValue);
+        // The fields, not the message: rewording a message must not change a fuzz case's result.
+        e.Data.WriteFields(this);
+        Mix('\n');
+    }
+
+    void IEventFieldWriter.Write(in EventField field)
+    {
+        Mix(field.Name);
+        Mix((ulong)field.Type);
+        if (field.Type == EventFieldType.Text)
+        {
+            Mix(field.Text ?? "\0");
+        }
+        else
+        {
+            Mix(field.Unsigned);
+        }
+    }
+
+    private void Mix(ulong value)
+    {
         ulong h = EventHash;
-        foreach (char c in $"{e.Time}|{e.Kind}|{e.Domain}|{e.Vcpu}|{e.Details}\n")
+        for (int i = 0; i < 8; i++, value >>= 8)
+        {
+            h = (h ^ (byte)value) * 0x0000_0100_0000_01B3UL;
+        }
+        EventHash = h;
+    }
+
+    private void Mix(string text)
+    {
+        ulong h = EventHash;
+        foreach (char c in text)
         {
             h = (h ^ c) * 0x0000_0100_0000_01B3UL;
         }
-        EventHash = h;
+        EventHash = (h ^ 0xFF) * 0x0000_0100_0000_01B3UL;   // ends the text, so "ab"+"c" differs from "a"+"bc"
     }
 
     public void Dispose()

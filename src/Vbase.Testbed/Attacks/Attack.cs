@@ -1,5 +1,6 @@
 using System.Globalization;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Sapi;
 using Hv = Vbase.Hypervisor.Hypervisor;
@@ -37,25 +38,25 @@ internal sealed class AttackContext
     /// <summary>The guest kernel's attack mailbox in a domain (its GPA from kernel.elf's symbols).</summary>
     public required Func<DomainId, KernelMailbox> Mailbox { get; init; }
 
-    /// <summary>Adds an <c>attack.*</c> line to the run's event log.</summary>
-    public void Record(string kind, string details) => Hv.Sapi.Record(kind, App, null, details);
+    /// <summary>Adds an <c>attack.*</c> event to the run's event log.</summary>
+    public void Record(EventData data) => Hv.Sapi.Record(App, null, data);
 
     public void Act(string what)
     {
         Evidence.Actions.Add(what);
-        Record(AttackEvents.Action, what);
+        Record(new AttackActionData(what));
     }
 
     public void Saw(string what, byte[] bytes)
     {
         Evidence.Observed.Add((what, bytes));
-        Record(AttackEvents.Observed, $"{what}: {bytes.Length} bytes, first {Convert.ToHexStringLower(bytes.AsSpan(0, Math.Min(16, bytes.Length)))}");
+        Record(new AttackObservedData(what, bytes.Length, Convert.ToHexStringLower(bytes.AsSpan(0, Math.Min(16, bytes.Length)))));
     }
 
     public void Fail(string why)
     {
         Evidence.Error ??= why;
-        Record(AttackEvents.Failed, why);
+        Record(new AttackFailedData(why));
     }
 
     public int IntParameter(string name, int appDefault) => Parameters.TryGetValue(name, out string? v) && v != "app"
@@ -72,12 +73,6 @@ internal sealed class AttackContext
 
     /// <summary>The region's machine frame and offset holding region offset <paramref name="offset"/>.</summary>
     public (Mfn Mfn, int Offset) Locate(int offset) => (Region.Mfns[offset / PageSize.Bytes], offset % PageSize.Bytes);
-}
-
-/// <summary>The event kinds an attack adds to events.jsonl.</summary>
-public static class AttackEvents
-{
-    public const string Fired = "attack.fired", Action = "attack.action", Observed = "attack.observed", Failed = "attack.failed", Done = "attack.done";
 }
 
 /// <summary>One attack's behaviour. A fresh object per run.</summary>

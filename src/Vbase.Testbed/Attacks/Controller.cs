@@ -47,9 +47,9 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
 
     public void Record(HypervisorEvent e)
     {
-        switch (e.Kind)
+        switch (e.Data)
         {
-            case EventKind.RegionProtected when e.Domain == appDomain && !registered:
+            case RegionProtectedData when e.Domain == appDomain && !registered:
                 registered = true;
                 if (stopOnRegistration)
                 {
@@ -58,12 +58,11 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
                     host!.RequestStop();
                 }
                 break;
-            case EventKind.Violation when Evidence.FiredAt is not null:
+            case ViolationData when Evidence.FiredAt is not null:
                 violations.Add(e);
                 break;
             // The application's own dropped writes (vbase drops them all) are not the attacker's.
-            case EventKind.ProtectedAccessRefused or EventKind.ProtectedWriteDropped
-                when Evidence.FiredAt is not null && e.Data is ProtectedAccessData { Owner: false }:
+            case ProtectedAccessData { Owner: false } when Evidence.FiredAt is not null:
                 refusals.Add(e);
                 break;
         }
@@ -108,8 +107,7 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
                 break;
             }
             Evidence.FiredAt ??= hv.Now;
-            context.Record(AttackEvents.Fired, string.Create(CultureInfo.InvariantCulture,
-                $"attack={spec.Id} position={AttackSpec.Name(spec.Position).Replace(' ', '_')} firing={i + 1}/{repeat} region={region.Id}"));
+            context.Record(new AttackFiredData(spec.Id, AttackSpec.Name(spec.Position).Replace(' ', '_'), i + 1, repeat, region.Id));
             attack.Fire(context);
             if (Evidence.Error is not null)
             {
@@ -124,7 +122,7 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
                 break;
             }
         }
-        context.Record(AttackEvents.Done, $"attack={spec.Id}");
+        context.Record(new AttackDoneData(spec.Id));
         return Finish(hv, guests, stop);
     }
 
@@ -211,8 +209,7 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
         {
             TamperedReads = hv.Dom0.ShadowMismatchCount - before,
         });
-        hv.Sapi.Record("oracle.verdict", appDomain, null,
-            $"attack={spec.Id} verdict={Judgement.Verdict.Name()}{(Judgement.Impact is Impact i ? " impact=" + i.Name() : "")}");
+        hv.Sapi.Record(appDomain, null, new OracleVerdictData(spec.Id, Judgement.Verdict, Judgement.Impact));
         return stop;
     }
 }

@@ -6,6 +6,7 @@ using Vbase.Hypervisor;
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Dom0;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Testbed.Running;
@@ -144,18 +145,22 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
         {
             return;
         }
-        IReadOnlyDictionary<string, string> details = WatchRule.ParseDetails(e.Details);
-        if (e.Kind == EventKind.DomainCreated && e.Domain is DomainId created && details.TryGetValue("name", out string? createdName))
+        if (e.Data is DomainCreatedData created && e.Domain is DomainId createdId)
         {
-            domainNames[created.Value] = createdName;
+            domainNames[createdId.Value] = created.Name;
         }
-        Describe(e, details);
+        Describe(e);
+        if (rules.Count == 0)
+        {
+            return;
+        }
+        EventFieldList fields = e.Data.Fields();
         string? domainName = e.Domain is DomainId d ? DomainName(d.Value) : null;
         foreach (WatchRule rule in rules.ToList())
         {
-            if (rule.Matches(e, domainName, details))
+            if (rule.Matches(e, domainName, fields))
             {
-                Apply(rule, e, domainName, details);
+                Apply(rule, e, domainName, fields);
             }
         }
     }
@@ -228,18 +233,19 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
 
     // ---- the event stream ----
 
-    private void Describe(HypervisorEvent e, IReadOnlyDictionary<string, string> details)
+    private void Describe(HypervisorEvent e)
     {
-        string region = details.GetValueOrDefault("region", "?"), gpa = details.GetValueOrDefault("gpa", "?");
-        string who = details.GetValueOrDefault("accessor", "?");
-        string? message = e.Kind switch
+        string? message = e.Data switch
         {
-            EventKind.ProtectedWriteDropped => $"dropped write by {who} to region {region} at gpa {gpa} (t={e.Time})",
-            EventKind.ProtectedAccessRefused => $"refused {details.GetValueOrDefault("kind", "access")} by {who} to region {region} at gpa {gpa} (t={e.Time})",
-            EventKind.Violation => $"violation in {DomOf(e)}: {e.Details} (t={e.Time})",
-            EventKind.ShadowMismatch => $"oracle: the application read region {region} at gpa {gpa} and got data that differs from what it wrote (t={e.Time})",
-            EventKind.RegionReleased when int.TryParse(region, CultureInfo.InvariantCulture, out int id) && reportedReleases.Add(id) =>
-                $"region {region} of {DomOf(e)} released (t={e.Time})",
+            WriteDroppedData w => string.Create(CultureInfo.InvariantCulture,
+                $"dropped write by {SapiHost.Name(w.Accessor)} to region {w.RegionId} at gpa 0x{w.Address.Value:x} (t={e.Time})"),
+            AccessRefusedData r => string.Create(CultureInfo.InvariantCulture,
+                $"refused {SapiHost.Name(r.Access)} by {SapiHost.Name(r.Accessor)} to region {r.RegionId} at gpa 0x{r.Address.Value:x} (t={e.Time})"),
+            ViolationData => $"violation in {DomOf(e)}: {e.Message} (t={e.Time})",
+            ShadowMismatchData m => string.Create(CultureInfo.InvariantCulture,
+                $"oracle: the application read region {m.RegionId} at gpa 0x{m.Address.Value:x} and got data that differs from what it wrote (t={e.Time})"),
+            RegionReleasedData r when reportedReleases.Add(r.RegionId) =>
+                string.Create(CultureInfo.InvariantCulture, $"region {r.RegionId} of {DomOf(e)} released (t={e.Time})"),
             _ => null,
         };
         if (message is not null)
@@ -248,16 +254,16 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
         }
     }
 
-    private void Apply(WatchRule rule, HypervisorEvent e, string? domainName, IReadOnlyDictionary<string, string> details)
+    private void Apply(WatchRule rule, HypervisorEvent e, string? domainName, EventFieldList fields)
     {
-        string text = Expand(rule.Message ?? "{rule}: {kind} {domain} {details}", rule, e, domainName, details);
+        string text = Expand(rule.Message ?? "{rule}: {kind} {domain} {message}", rule, e, domainName, fields);
         if (rule.Actions.HasFlag(WatchAction.Count))
         {
             counters[rule.Name] = counters.GetValueOrDefault(rule.Name) + 1;
         }
         if (rule.Actions.HasFlag(WatchAction.Log))
         {
-            hv.Sapi.Record(MatchEvent, e.Domain, e.Vcpu, $"rule={rule.Name} kind={e.Kind} message={text}");
+            hv.Sapi.Record(e.Domain, e.Vcpu, new MonitorMatchData(rule.Name, e.Kind, text));
         }
         if (rule.Actions.HasFlag(WatchAction.Print))
         {
@@ -265,28 +271,28 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
         }
         if (rule.Actions.HasFlag(WatchAction.Snapshot))
         {
-            Snapshot(rule, e, details);
+            Snapshot(rule, e, fields);
         }
         if (rule.Actions.HasFlag(WatchAction.Pause) && e.Domain is DomainId pause && pause != DomainId.Dom0
             && hv.Dom0.ListDomains().FirstOrDefault(d => d.Id == pause) is { State: not (DomainState.Shutdown or DomainState.Paused) })
         {
             hv.Dom0.Pause(pause);
-            hv.Sapi.Record(ActionEvent, pause, null, $"rule={rule.Name} action=pause");
+            hv.Sapi.Record(pause, null, new MonitorActionData(rule.Name, "pause"));
             Print($"rule {rule.Name} paused {Dom(pause.Value)} (t={e.Time})");
         }
         if (rule.Actions.HasFlag(WatchAction.Stop))
         {
             StopReason = $"rule {rule.Name} on {e.Kind} at t={e.Time}";
-            hv.Sapi.Record(ActionEvent, e.Domain, e.Vcpu, $"rule={rule.Name} action=stop");
+            hv.Sapi.Record(e.Domain, e.Vcpu, new MonitorActionData(rule.Name, "stop"));
             Print($"rule {rule.Name} stops the run (t={e.Time})");
             hv.RequestStop();
         }
     }
 
-    private void Snapshot(WatchRule rule, HypervisorEvent e, IReadOnlyDictionary<string, string> details)
+    private void Snapshot(WatchRule rule, HypervisorEvent e, EventFieldList fields)
     {
-        IEnumerable<ProtectedRegion> regions = details.TryGetValue("region", out string? id)
-            ? hv.Sapi.Regions.Where(r => r.Id.ToString(CultureInfo.InvariantCulture) == id)
+        IEnumerable<ProtectedRegion> regions = fields.TryGet("region", out EventField id)
+            ? hv.Sapi.Regions.Where(r => id.TryGetUnsigned(out ulong n) && (ulong)r.Id == n)
             : hv.Sapi.Regions.Where(r => r.IsActive && e.Domain is DomainId d && r.Domain == d);
         foreach (ProtectedRegion region in regions.ToList())
         {
@@ -294,7 +300,7 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
             byte[] dram = new byte[region.Length], plain = new byte[region.Length];
             hv.Dom0.ReadRegion(region.Id, 0, dram, MemoryView.Dram);
             hv.Dom0.ReadRegion(region.Id, 0, plain, MemoryView.Application);
-            string files = "";
+            string? files = null;
             if (options.SnapshotDirectory is string directory)
             {
                 string stem = string.Create(CultureInfo.InvariantCulture, $"snapshot-{n:000}-t{e.Time}-region{region.Id}");
@@ -302,15 +308,15 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
                 {
                     File.WriteAllBytes(Path.Combine(directory, stem + ".dram.bin"), dram);
                     File.WriteAllBytes(Path.Combine(directory, stem + ".plain.bin"), plain);
-                    files = $" files={stem}.dram.bin,{stem}.plain.bin";
+                    files = $"{stem}.dram.bin,{stem}.plain.bin";
                 }
                 catch (Exception x) when (x is IOException or UnauthorizedAccessException)
                 {
-                    files = " files=unwritable";
+                    files = "unwritable";
                 }
             }
-            hv.Sapi.Record(SnapshotEvent, region.Domain, e.Vcpu, string.Create(CultureInfo.InvariantCulture,
-                $"rule={rule.Name} region={region.Id} length={region.Length} dram_head={Hex(dram)} plain_head={Hex(plain)} dram_sha256={Sha(dram)} plain_sha256={Sha(plain)} equal={(dram.AsSpan().SequenceEqual(plain) ? "yes" : "no")}{files}"));
+            hv.Sapi.Record(region.Domain, e.Vcpu, new MonitorSnapshotData(rule.Name, region.Id, region.Length, Hex(dram), Hex(plain), Sha(dram), Sha(plain),
+                dram.AsSpan().SequenceEqual(plain), files));
         }
     }
 
@@ -318,8 +324,8 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
 
     private static string Sha(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
 
-    /// <summary>Fills {time} {kind} {domain} {domain_id} {vcpu} {details} {rule} and any {detail_key}; unknown names stay.</summary>
-    private static string Expand(string template, WatchRule rule, HypervisorEvent e, string? domainName, IReadOnlyDictionary<string, string> details) =>
+    /// <summary>Fills {time} {kind} {domain} {domain_id} {vcpu} {message} ({details}) {rule} and any {field}; unknown names stay.</summary>
+    private static string Expand(string template, WatchRule rule, HypervisorEvent e, string? domainName, EventFieldList fields) =>
         Placeholder().Replace(template, m => m.Groups[1].Value switch
         {
             "time" => e.Time.ToString(CultureInfo.InvariantCulture),
@@ -327,9 +333,9 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
             "domain" => domainName ?? "-",
             "domain_id" => e.Domain?.Value.ToString(CultureInfo.InvariantCulture) ?? "-",
             "vcpu" => e.Vcpu?.ToString(CultureInfo.InvariantCulture) ?? "-",
-            "details" => e.Details,
+            "message" or "details" => e.Message,
             "rule" => rule.Name,
-            string key => details.TryGetValue(key, out string? v) ? v : m.Value,
+            string key => fields.TryGet(key, out EventField f) ? f.FormatValue() : m.Value,
         });
 
     [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_]*)\}")]

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Vbase.Hypervisor;
+using Vbase.Hypervisor.Logging;
 
 namespace Vbase.Testbed.Monitoring;
 
@@ -44,17 +45,22 @@ public sealed record WatchRule
     public string? Kind { get; init; }
     /// <summary>A domain name or numeric id; null: any (including hypervisor-wide events).</summary>
     public string? Domain { get; init; }
-    /// <summary>The event's <c>region=</c> detail; null: any.</summary>
+    /// <summary>The event's <c>region</c> field; null: any.</summary>
     public int? Region { get; init; }
-    /// <summary>The event's <c>gpa=</c> detail must fall in it; null: any.</summary>
+    /// <summary>The event's <c>gpa</c> field must fall in it; null: any.</summary>
     public AddressRange? Gpa { get; init; }
-    /// <summary>Conditions on the event's <c>key=value</c> details (value exact or a glob).</summary>
+    /// <summary>
+    /// Conditions on the event's other fields (docs/events.md), field name → value: a number (decimal or 0x hex)
+    /// equals a numeric field's value, yes/no (true/false) a flag's; otherwise the pattern, exact or a glob, must match
+    /// the field as the message shows it.
+    /// </summary>
     public IReadOnlyList<KeyValuePair<string, string>> Details { get; init; } = [];
     public required WatchAction Actions { get; init; }
     /// <summary>The template for <see cref="WatchAction.Print"/> and <see cref="WatchAction.Log"/>; null: a default.</summary>
     public string? Message { get; init; }
 
-    public bool Matches(HypervisorEvent e, string? domainName, IReadOnlyDictionary<string, string> details)
+    /// <param name="fields">The event's fields (<see cref="EventData.Fields"/>), collected once for every rule.</param>
+    public bool Matches(HypervisorEvent e, string? domainName, EventFieldList fields)
     {
         if (Kind is not null && !Glob.IsMatch(Kind, e.Kind))
         {
@@ -72,22 +78,40 @@ public sealed record WatchRule
                 return false;
             }
         }
-        if (Region is int region && (!details.TryGetValue("region", out string? r) || r != region.ToString(CultureInfo.InvariantCulture)))
+        if (Region is int region && (!fields.TryGet("region", out EventField r) || !r.TryGetUnsigned(out ulong number) || number != (ulong)region))
         {
             return false;
         }
-        if (Gpa is AddressRange range && (!details.TryGetValue("gpa", out string? gpa) || !TryParseAddress(gpa, out ulong at) || !range.Contains(at)))
+        if (Gpa is AddressRange range && (!fields.TryGet("gpa", out EventField gpa) || !gpa.TryGetUnsigned(out ulong at) || !range.Contains(at)))
         {
             return false;
         }
         foreach (var (key, pattern) in Details)
         {
-            if (!details.TryGetValue(key, out string? value) || !Glob.IsMatch(pattern, value))
+            if (!fields.TryGet(key, out EventField field) || !FieldMatches(field, pattern))
             {
                 return false;
             }
         }
         return true;
+    }
+
+    /// <summary>Whether a field's value satisfies a condition's pattern (see <see cref="Details"/>).</summary>
+    public static bool FieldMatches(in EventField field, string pattern)
+    {
+        switch (field.Type)
+        {
+            case EventFieldType.Integer when long.TryParse(pattern, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n):
+                return field.Integer == n;
+            case EventFieldType.Integer or EventFieldType.Unsigned or EventFieldType.Hex when TryParseAddress(pattern, out ulong u):
+                return field.TryGetUnsigned(out ulong value) && value == u;
+            case EventFieldType.Flag when pattern is "yes" or "true":
+                return field.Flag;
+            case EventFieldType.Flag when pattern is "no" or "false":
+                return !field.Flag;
+            default:
+                return Glob.IsMatch(pattern, field.FormatValue());
+        }
     }
 
     /// <summary>The one-line form (the REPL's <c>watch</c> syntax), also used to list watches.</summary>
@@ -124,21 +148,6 @@ public sealed record WatchRule
 
     public static string ActionNames(WatchAction actions) =>
         string.Join(",", Enum.GetValues<WatchAction>().Where(a => a != WatchAction.None && actions.HasFlag(a)).Select(a => a.ToString().ToLowerInvariant()));
-
-    /// <summary>Splits a details string (<c>key=value key=value …</c>); words without '=' are skipped.</summary>
-    public static IReadOnlyDictionary<string, string> ParseDetails(string details)
-    {
-        var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string word in details.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-        {
-            int eq = word.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
-            {
-                map.TryAdd(word[..eq], word[(eq + 1)..]);
-            }
-        }
-        return map;
-    }
 
     /// <summary>0x-prefixed hex or decimal, '_' allowed between digits.</summary>
     public static bool TryParseAddress(string text, out ulong value)

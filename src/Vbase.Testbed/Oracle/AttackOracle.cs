@@ -65,7 +65,7 @@ public static class AttackOracle
             string after = tampered is null ? "the application read no tampered data"
                 : string.Create(CultureInfo.InvariantCulture, $"the application's first tampered read came later, at t={tampered.Time}");
             return new(Verdict.Detected, null, string.Create(CultureInfo.InvariantCulture,
-                $"{did}The architecture raised a violation at t={violation.Time} ({violation.Details}) before {after}."));
+                $"{did}The architecture raised a violation at t={violation.Time} ({violation.Message}) before {after}."));
         }
         if (tampered is not null)
         {
@@ -85,7 +85,7 @@ public static class AttackOracle
         }
         if (input.Refusals.Count > 0)
         {
-            prevented.Append(CultureInfo.InvariantCulture, $"; the architecture refused or dropped {input.Refusals.Count} access(es), first at t={input.Refusals[0].Time} ({input.Refusals[0].Kind}: {input.Refusals[0].Details})");
+            prevented.Append(CultureInfo.InvariantCulture, $"; the architecture refused or dropped {input.Refusals.Count} access(es), first at t={input.Refusals[0].Time} ({input.Refusals[0].Kind}: {input.Refusals[0].Message})");
         }
         else if (e.Tampered)
         {

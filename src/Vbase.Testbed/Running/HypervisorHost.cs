@@ -167,7 +167,7 @@ public sealed class HypervisorHost : IGuestHost
     {
         public void Record(HypervisorEvent e)
         {
-            events?.Invoke(new HostEvent(e.Time, e.Kind, e.Domain?.Value, e.Vcpu, e.Details));
+            events?.Invoke(new HostEvent(e.Time, e.Domain?.Value, e.Vcpu, e.Data));
             // A subscriber may record events of its own while handling this one; they go through here again.
             foreach (IHypervisorEventSink sink in subscribers.ToList())
             {

@@ -60,11 +60,18 @@ public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong Ma
     public Vbase.Sapi.Registry.ArchitectureRegistry? Registry { get; init; }
 }
 
-/// <summary>One entry of the hypervisor's event log (docs/scenarios.md, events.jsonl).</summary>
+/// <summary>One entry of the hypervisor's event log (docs/events.md, events.jsonl).</summary>
 /// <param name="Time">Virtual time.</param>
 /// <param name="DomainId">The domain involved, or null for hypervisor-wide events.</param>
 /// <param name="Vcpu">The vCPU involved, or null.</param>
-public sealed record HostEvent(ulong Time, string Kind, int? DomainId, int? Vcpu, string Details);
+/// <param name="Data">The typed fields; the record names the kind.</param>
+public sealed record HostEvent(ulong Time, int? DomainId, int? Vcpu, Hypervisor.Logging.EventData Data)
+{
+    public string Kind => Data.Kind;
+
+    /// <summary>For people, derived from <see cref="Data"/>.</summary>
+    public string Message => Data.Message();
+}
 
 /// <summary>A domain's images, read from disk by the testbed.</summary>
 public sealed record DomainImages(DomainSpec Spec, byte[] Kernel, IReadOnlyList<GuestModule> Modules);

@@ -2,6 +2,7 @@ using Vbase.Architectures.Aegis;
 using Vbase.Architectures.Tests.Xom;
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Sapi.Registry;
@@ -31,9 +32,9 @@ public sealed class AegisMechanismTests
         Assert.Equal(KernelWrite, Slot(4));               // the kernel's store landed as it is
         Assert.Equal(0UL, Slot(5));                       // A's next load of that line was refused
         Assert.Equal((ulong)FunctionResult, Slot(8));     // code in the protected page runs, verified
-        HypervisorEvent violation = rig.Events.First(e => e.Kind == EventKind.Violation);
-        Assert.Contains("accessor=guest_user", violation.Details);
-        Assert.Contains("aegis: integrity tree mismatch on line 0", violation.Details);
+        ViolationData violation = Assert.IsType<ViolationData>(rig.Events.First(e => e.Kind == EventKind.Violation).Data);
+        Assert.Equal(Accessor.GuestUser, violation.Accessor);
+        Assert.StartsWith("aegis: integrity tree mismatch on line 0", violation.Reason);
         Assert.Equal(0UL, Slot(6));
         Assert.Equal(0UL, Slot(7));                       // exit wiped the tampered line
     }

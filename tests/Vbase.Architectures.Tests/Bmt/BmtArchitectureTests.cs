@@ -3,6 +3,7 @@ using Vbase.Hypervisor;
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Dom0;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
@@ -57,12 +58,12 @@ public sealed class BmtArchitectureTests
         using (rig)
         {
             Assert.Equal(0UL, slots[5]);                       // the owner's second read faulted: nothing stored
-            HypervisorEvent violation = rig.Events.First(e => e.Kind == EventKind.Violation);
-            Assert.Contains("accessor=guest_user", violation.Details);
-            Assert.Contains("check=mac line=0", violation.Details);
+            ViolationData violation = Assert.IsType<ViolationData>(rig.Events.First(e => e.Kind == EventKind.Violation).Data);
+            Assert.Equal(Accessor.GuestUser, violation.Accessor);
+            Assert.StartsWith("check=mac line=0 ", violation.Reason);
             Assert.Empty(rig.Hv.Dom0.ShadowMismatches);        // the tampered data never reached the owner
             Assert.Equal(0UL, slots[6]);                       // exit still works
-            Assert.Contains(rig.Events, e => e.Kind == EventKind.Violation && e.Details.Contains("at exit"));
+            Assert.Contains(rig.Events, e => e.Data is ViolationData v && v.Reason.Contains("at exit"));
             var traffic = rig.Hv.Sapi.Architecture!.Traffic;
             Assert.True(traffic.ProtectedAccesses > 0);
             Assert.True(traffic.MetadataReads > 0);

@@ -3,6 +3,7 @@ using Vbase.Architectures.Tests.Sapi;
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Sapi.Registry;
@@ -45,7 +46,7 @@ public sealed class WorkedExampleTests
         Assert.NotEqual(SecureProcessGuest.AppWrite, Slot(3));        // the kernel reads ciphertext
         Assert.NotEqual(SecureProcessGuest.Secret, BitConverter.ToUInt64(dom0Saw!));
         // The kernel's raw write broke the line's MAC: the owner's next read is a violation.
-        Assert.Contains(rig.Events, e => e.Kind == EventKind.Violation && e.Details.Contains("line MAC mismatch"));
+        Assert.Contains(rig.Events, e => e.Data is ViolationData { Reason: "line MAC mismatch" });
         Assert.True(arch.Traffic.ProtectedAccesses > 0);
     }
 }

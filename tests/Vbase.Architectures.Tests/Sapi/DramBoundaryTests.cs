@@ -228,7 +228,7 @@ public sealed class DramBoundaryTests
         Assert.Equal(interpreted.Traffic, translated.Traffic);
         Assert.Equal(interpreted.Slots, translated.Slots);
         Assert.Equal(
-            interpreted.Events.Select(e => $"{e.Time} {e.Kind} {e.Details}"),
-            translated.Events.Select(e => $"{e.Time} {e.Kind} {e.Details}"));
+            interpreted.Events.Select(e => $"{e.Time} {e.Kind} {e.Message}"),
+            translated.Events.Select(e => $"{e.Time} {e.Kind} {e.Message}"));
     }
 }

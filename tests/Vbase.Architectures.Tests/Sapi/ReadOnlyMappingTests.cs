@@ -1,6 +1,7 @@
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
@@ -90,7 +91,7 @@ public sealed class ReadOnlyMappingTests
         if ((long)rig.ReadU64(grantee, GuestCode.Results) >= 0 && rig.Info(grantee).ExitCode == 0)
         {
             // Mapped and not refused by the plug-in (pmp faults the access): the p2m dropped the store, and said so.
-            Assert.Contains(rig.Events, e => e.Kind == EventKind.ProtectedWriteDropped && e.Domain == granter && e.Details.Contains("by=p2m"));
+            Assert.Contains(rig.Events, e => e.Data is WriteDroppedData { By: DropCause.P2m } && e.Domain == granter);
             Assert.NotEqual(Forged, rig.ReadU64(grantee, GuestCode.Results + 8));
         }
     }

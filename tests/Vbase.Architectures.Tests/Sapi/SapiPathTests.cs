@@ -4,7 +4,9 @@ using Vbase.Hypervisor;
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Dom0;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Sapi.Registry;
@@ -88,12 +90,12 @@ public sealed class SapiPathTests
     public void UnderVbaseEveryWriteToAProtectedFrameIsDroppedAndReported()
     {
         Run run = RunGuest(Vbase());
-        HypervisorEvent[] drops = [.. run.Of(EventKind.ProtectedWriteDropped)];
+        WriteDroppedData[] drops = [.. run.Of(EventKind.ProtectedWriteDropped).Select(e => Assert.IsType<WriteDroppedData>(e.Data))];
         Assert.Equal(2, drops.Length);
-        Assert.Contains("accessor=guest_user", drops[0].Details);
-        Assert.Contains("accessor=guest_kernel", drops[1].Details);
-        Assert.All(drops, d => Assert.Contains($"gpa=0x{SecretGpa:x}", d.Details));
-        Assert.All(drops, d => Assert.Contains("p2m=ram_ro", d.Details));
+        Assert.Equal(Accessor.GuestUser, drops[0].Accessor);
+        Assert.Equal(Accessor.GuestKernel, drops[1].Accessor);
+        Assert.All(drops, d => Assert.Equal(SecretGpa, d.Address.Value));
+        Assert.All(drops, d => Assert.Equal(P2mType.RamRo, d.P2m));
         Assert.Empty(run.Of(EventKind.ShadowMismatch));
     }
 
@@ -159,7 +161,7 @@ public sealed class SapiPathTests
         HypervisorEvent firstUserDrop = run.Of(EventKind.ProtectedWriteDropped).First();
         Assert.Equal(protectedAt.Time, run.VirqTime);
         Assert.True(run.VirqTime < firstUserDrop.Time);
-        Assert.Contains(run.Rig.Events, e => e.Kind == EventKind.VirqSent && e.Details.Contains("to=dom0 bound=yes"));
+        Assert.Contains(run.Rig.Events, e => e.Data is VirqSentData { Bound: true } v && v.To == DomainId.Dom0);
     }
 
     [Fact]

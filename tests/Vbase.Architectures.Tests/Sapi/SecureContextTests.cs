@@ -1,8 +1,9 @@
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Isa.Csrs;
@@ -164,7 +165,7 @@ public sealed class SecureContextTests
         rig.Add(SecureProcessGuest.Build());
         rig.Run();
         Assert.NotNull(refused);
-        Assert.Contains(rig.Events, e => e.Kind == EventKind.P2mChangeRefused && e.Details.Contains("by dom0"));
+        Assert.Contains(rig.Events, e => e.Data is P2mChangeRefusedData { By: Accessor.Dom0 });
     }
 
     [Fact]

@@ -143,7 +143,7 @@ public sealed class SevMechanismTests
         Assert.StartsWith("ciphertext (xts-aes-128", state["dram"]);
         Assert.Equal("dom 1's VM encryption key", state["key"]);
         Assert.Equal("none", state["integrity"]);
-        Assert.Contains(run.Rig.Events, e => e.Kind == "sev.encrypted" && e.Details.Contains("frames=1"));
+        Assert.Contains(run.Rig.Events, e => e.Kind == "sev.encrypted" && e.Data.Fields()["frames"].Integer == 1);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Vbase.Architectures.Tests.Sev;
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Dom0;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
@@ -55,7 +56,7 @@ public sealed class SevSnpMechanismTests
         Assert.Equal(run.DramAtEnter, run.DramAfterDom0);  // nothing reached DRAM
         Assert.Equal(Secret, run.Slots[1]);
         HypervisorEvent e = Assert.Single(run.Of(EventKind.ProtectedAccessRefused));
-        Assert.Contains("accessor=dom0", e.Details);
+        Assert.Equal(Accessor.Dom0, Assert.IsType<AccessRefusedData>(e.Data).Accessor);
         Assert.Empty(run.Of(EventKind.Violation));         // a refusal, not a detected tampering
     }
 

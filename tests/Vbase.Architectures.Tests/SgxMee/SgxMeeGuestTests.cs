@@ -3,6 +3,7 @@ using Vbase.Hypervisor;
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Dom0;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
@@ -81,7 +82,7 @@ public sealed class SgxMeeGuestTests
         Assert.Equal((ulong)FunctionResult, run.Slots[8]);  // code in the EPC page ran (fetched at its EPCM address)
         Assert.Equal(Abort, BitConverter.ToUInt64(run.Dom0Read));
         HypervisorEvent drop = Assert.Single(run.Of(EventKind.ProtectedWriteDropped));
-        Assert.Contains("accessor=guest_kernel", drop.Details);
+        Assert.Equal(Accessor.GuestKernel, Assert.IsType<WriteDroppedData>(drop.Data).Accessor);
         Assert.Empty(run.Of(EventKind.Violation));
         Assert.Empty(run.Rig.Hv.Dom0.ShadowMismatches);
     }
@@ -111,7 +112,7 @@ public sealed class SgxMeeGuestTests
         Outcome run = RunSecureProcess(Arch());
         Assert.NotEqual("allowed", run.Dom0Remap);
         HypervisorEvent refused = Assert.Single(run.Of(EventKind.P2mChangeRefused));
-        Assert.Contains("by dom0", refused.Details);
+        Assert.Equal(Accessor.Dom0, Assert.IsType<P2mChangeRefusedData>(refused.Data).By);
         Assert.Contains(run.Arch.DescribeRegion(run.Rig.Hv.Sapi.Regions[0]), kv => kv is { Key: "remaps_refused", Value: "1" });
 
         Outcome allowed = RunSecureProcess(Arch((SgxMeeParameters.RefuseEpcRemapKey, "false")));
@@ -124,9 +125,9 @@ public sealed class SgxMeeGuestTests
         Outcome run = RunSecureProcess(Arch((SgxMeeParameters.PermissionsKey, "rw")));
         Assert.Equal(AppWrite, run.Slots[2]);
         Assert.Equal(0UL, run.Slots[8]);                    // the function never ran
-        HypervisorEvent v = Assert.Single(run.Of(EventKind.Violation));
-        Assert.Contains("kind=fetch", v.Details);
-        Assert.Contains("epcm: Execute denied", v.Details);
+        ViolationData v = Assert.IsType<ViolationData>(Assert.Single(run.Of(EventKind.Violation)).Data);
+        Assert.Equal(AccessKind.Fetch, v.Access);
+        Assert.Contains("epcm: Execute denied", v.Reason);
     }
 
     [Fact]
@@ -160,14 +161,16 @@ public sealed class SgxMeeGuestTests
         Assert.Equal(RemapGuest.Page0Value, Slot(5));
         Assert.Equal(0UL, Slot(6));
 
-        HypervisorEvent[] violations = [.. rig.Events.Where(e => e.Kind == EventKind.Violation)];
+        ViolationData[] violations = [.. rig.Events.Select(e => e.Data).OfType<ViolationData>()];
         Assert.Equal(3, violations.Length);
-        Assert.Contains("at resume", violations[0].Details);          // … but it was reported at the resume before
-        Assert.Contains("a frame outside the EPC", violations[0].Details);
-        Assert.Contains($"gpa=0x{RemapGuest.RogueGpa:x}", violations[0].Details);
-        Assert.Contains("at resume", violations[1].Details);
-        Assert.Contains("the EPC page of va 0x401000", violations[1].Details);
-        Assert.Contains("wrong linear address", violations[2].Details);
-        Assert.Contains("kind=load", violations[2].Details);
+        // … but it was reported at the resume before: a page walk that found the rogue frame.
+        Assert.Equal(AccessKind.PageWalk, violations[0].Access);
+        Assert.Equal(RemapGuest.RogueGpa, violations[0].Address.Value);
+        Assert.Contains("at resume", violations[0].Reason);
+        Assert.Contains("a frame outside the EPC", violations[0].Reason);
+        Assert.Equal(AccessKind.PageWalk, violations[1].Access);
+        Assert.Contains("the EPC page of va 0x401000", violations[1].Reason);
+        Assert.Equal(AccessKind.Load, violations[2].Access);
+        Assert.Contains("wrong linear address", violations[2].Reason);
     }
 }

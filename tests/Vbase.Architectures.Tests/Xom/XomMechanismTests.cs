@@ -1,6 +1,7 @@
 using Vbase.Architectures.Xom;
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Sapi.Registry;
@@ -30,10 +31,10 @@ public sealed class XomMechanismTests
         Assert.Equal(KernelWrite, Slot(4));               // the kernel's store landed in DRAM unencrypted: B reads it raw
         Assert.Equal(0UL, Slot(5));                       // A's next load of that line was refused (its slot never written)
         Assert.Equal((ulong)FunctionResult, Slot(8));     // code in the protected page ran, fetched through the MAC check
-        HypervisorEvent violation = rig.Events.First(e => e.Kind == EventKind.Violation);
-        Assert.Contains("accessor=guest_user", violation.Details);
-        Assert.Contains("xom: MAC mismatch on line 0", violation.Details);
-        Assert.Contains(rig.Events, e => e.Kind == EventKind.ProtectedAccessRefused && e.Details.Contains("owner=yes", StringComparison.Ordinal));
+        ViolationData violation = Assert.IsType<ViolationData>(rig.Events.First(e => e.Kind == EventKind.Violation).Data);
+        Assert.Equal(Accessor.GuestUser, violation.Accessor);
+        Assert.StartsWith("xom: MAC mismatch on line 0 ", violation.Reason);
+        Assert.Contains(rig.Events, e => e.Data is AccessRefusedData { Owner: true });
         Assert.Equal(0UL, Slot(6));                       // exit succeeded …
         Assert.Equal(0UL, Slot(7));                       // … and wiped the tampered line instead of decrypting it
     }

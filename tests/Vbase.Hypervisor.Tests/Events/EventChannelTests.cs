@@ -1,5 +1,6 @@
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Isa.Encoding;
@@ -53,7 +54,7 @@ public class EventChannelTests
         Assert.Equal(SupervisorExternalInterrupt, rig.Reg(d, S6));
         Assert.Equal(0UL, rig.ReadU64(d, (ulong)PendingWord));
         Assert.Equal(1UL, rig.ReadU64(d, GuestLayout.SharedInfo + SharedInfoLayout.VcpuInfo) & 0xFF); // upcall_pending
-        Assert.Contains(rig.Events, e => e.Kind == EventKind.VirqSent && e.Domain == d && e.Details == "virq=16 port=1");
+        Assert.Contains(rig.Events, e => e.Data is VirqSentData { Virq: 16, Port: 1, Bound: true } && e.Domain == d);
     }
 
     [Fact]

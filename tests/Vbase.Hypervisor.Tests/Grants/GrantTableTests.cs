@@ -1,5 +1,6 @@
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Tests.Infrastructure;
@@ -93,7 +94,7 @@ public class GrantTableTests
         P2mEntry rw = rig.Hv.Dom0.GetP2mEntry(d, new Gfn(0x90001));
         Assert.Equal(P2mType.GrantMapRw, rw.Type);
         Assert.Equal(rig.Hv.Dom0.GetP2mEntry(a, new Gfn(RwPage >> 12)).Mfn, rw.Mfn);
-        Assert.Contains(rig.Events, e => e.Kind == EventKind.P2mReadOnlyWrite && e.Details.Contains("grant_map_ro"));
+        Assert.Contains(rig.Events, e => e.Data is P2mReadOnlyWriteData { Type: P2mType.GrantMapRo });
         Assert.Equal(4, rig.Events.Count(e => e.Kind == EventKind.GrantRefused));
     }
 

@@ -1,6 +1,9 @@
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Logging;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
+using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Scheduling;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Isa.Encoding;
@@ -45,9 +48,12 @@ public class HostileGuestTests
         Assert.Equal(64 * 1024UL, rig.Reg(h.Id, S3));                   // the guest is told its bytes were taken
         Assert.Equal(unchecked((ulong)Errno.EFAULT), rig.Reg(h.Id, S4));
         Assert.Equal(Domain.ConsoleTailBytes, rig.Console(h.Id).Length);
-        HypervisorEvent[] dropped = [.. rig.Events.Where(e => e.Kind == EventKind.ConsoleDropped)];
+        ConsoleDroppedData[] dropped = [.. rig.Events.Select(e => e.Data).OfType<ConsoleDroppedData>()];
         Assert.Equal(2, dropped.Length);                                // the first drop, then the count at shutdown
-        Assert.Contains($"dropped={calls * 64 * 1024 - (long)limit} ", dropped[1].Details);
+        Assert.False(dropped[0].AtShutdown);
+        Assert.True(dropped[1].AtShutdown);
+        Assert.Equal((ulong)(calls * 64 * 1024) - limit, dropped[1].Dropped);
+        Assert.Equal(limit, dropped[1].Limit);
     }
 
     [Fact]
@@ -84,17 +90,32 @@ public class HostileGuestTests
         p.Shutdown();
         rig.Add(p);
         rig.Run(10_000_000);
-        HypervisorEvent[] denied = [.. rig.Events.Where(e => e.Kind == EventKind.HypercallDenied)];
-        Assert.Equal(EventFloodLimiter.Burst, denied.Count(e => e.Details.StartsWith("domctl", StringComparison.Ordinal)));
-        Assert.Single(denied, e => e.Details.StartsWith("memory_op map_foreign", StringComparison.Ordinal));
+        HypercallDeniedData[] denied = [.. rig.Events.Select(e => e.Data).OfType<HypercallDeniedData>()];
+        Assert.Equal(EventFloodLimiter.Burst, denied.Count(e => e is { Hypercall: "domctl", Operation: null }));
+        Assert.Single(denied, e => e is { Hypercall: "memory_op", Operation: "map_foreign" });
     }
 
     [Theory]
-    [InlineData("gpa=0x80001000 size=8 type=ram_ro", "gpa=# size=# type=ram_ro")]
-    [InlineData("region=12 accessor=guest_kernel owner=no data=fd2dd108", "region=# accessor=guest_kernel owner=no data=#")]
+    [InlineData("aegis: integrity tree mismatch on line 12 (counter 7)", "aegis: integrity tree mismatch on line # (counter #)")]
+    [InlineData("va 0x401000 maps gfn 0x8022b", "va # maps gfn #")]
     [InlineData("gfn 80216: ram_rw mfn 216 -> ram_ro mfn 216", "gfn #: ram_rw mfn # -> ram_ro mfn #")]
-    public void AShapeKeepsTheWordsAndDropsTheNumbers(string details, string shape) =>
-        Assert.Equal(shape, EventFloodLimiter.Shape(details));
+    public void AShapeKeepsTheWordsOfATextAndDropsTheNumbers(string text, string shape) =>
+        Assert.Equal(shape, EventFloodLimiter.Shape(text));
+
+    [Fact]
+    public void AnEventsShapeIsItsFieldsWithTheNumbersTakenOut()
+    {
+        var floods = new EventFloodLimiter((_, _, _) => { });
+        Assert.Equal("gpa=# size=# type=ram_ro", floods.Shape(new P2mReadOnlyWriteData(new GuestPhysicalAddress(0x8000_1000), 8, P2mType.RamRo)));
+        Assert.Equal("region=# accessor=guest_kernel owner=no gpa=# mfn=# size=# data=# p2m=ram_rw by=arch",
+            floods.Shape(new WriteDroppedData(12, Accessor.GuestKernel, false, new GuestPhysicalAddress(0x8021_6000), new Mfn(0x216), 4,
+                "fd2dd108", P2mType.RamRw, DropCause.Architecture)));
+        Assert.Equal("gfn=# old_type=ram_rw old_mfn=# new_type=ram_ro new_mfn=#",
+            floods.Shape(new P2mChangeData(new Gfn(0x80216), new P2mEntry(new Mfn(0x216), P2mType.RamRw), new P2mEntry(new Mfn(0x216), P2mType.RamRo))));
+        // A text field keeps its words: two plug-in reasons are two shapes, two lines of one reason are one.
+        Assert.Equal("hypercall=memory_op op=map_foreign", floods.Shape(new HypercallDeniedData("memory_op", "map_foreign")));
+        Assert.Equal("hypercall=domctl", floods.Shape(new HypercallDeniedData("domctl", null)));
+    }
 
     [Fact]
     public void ADeadlinePastTheEndOfTimeIsRefusedAndTimeSaturatesInsteadOfWrapping()

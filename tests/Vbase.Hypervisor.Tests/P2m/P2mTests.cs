@@ -1,5 +1,6 @@
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Tests.Infrastructure;
@@ -134,6 +135,6 @@ public class P2mTests
         rig.Run();
         Assert.Equal(99L, rig.Info(d).ExitCode);
         Assert.Equal((ulong)ExceptionCause.LoadAccessFault, rig.Reg(d, S2));
-        Assert.Contains(rig.Events, e => e.Kind == EventKind.P2mChanged && e.Details.Contains("ram_rw") && e.Details.Contains("-> invalid"));
+        Assert.Contains(rig.Events, e => e.Data is P2mChangeData { Old.Type: P2mType.RamRw, New.Type: P2mType.Invalid } c && c.Gfn == gfn);
     }
 }

@@ -1,6 +1,7 @@
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Isa.Encoding;
@@ -89,7 +90,8 @@ public sealed class RegionArchitectureBaseTests
             "unseal region=1 active=True",
         ], arch.Log);
         Assert.Contains(events, e => e.Kind == EventKind.RegionReleased);
-        Assert.Single(events, e => e.Kind == "recorder.sealed");
+        HypervisorEvent sealedEvent = Assert.Single(events, e => e.Kind == "recorder.sealed");
+        Assert.Equal(EventField.Of("region", 1), Assert.Single(sealedEvent.Data.Fields()));
     }
 
     [Fact]
@@ -168,7 +170,7 @@ public sealed class RegionArchitectureBaseTests
                 indices.Add(line.Index);
             });
             Log.Add($"seal region={region.Id} active={region.IsActive} lines={indices.Count} first={indices[0]} last={indices[^1]}");
-            Host.Record("recorder.sealed", call.Caller, call.VcpuId, $"region={region.Id}");
+            Host.Record("recorder.sealed", call.Caller, call.VcpuId, EventField.Of("region", region.Id));
         }
 
         protected override void Unseal(VbaseOpCall call, ProtectedRegion region)

@@ -1,5 +1,6 @@
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Testbed.Attacks;
@@ -22,7 +23,8 @@ public sealed class OracleTests
 
     private static ShadowMismatch Tampered(ulong time) => new(time, 1, new GuestPhysicalAddress(0x8021_6040), [1, 2, 3, 4], [0x41, 0x41, 0x41, 0x41]);
 
-    private static HypervisorEvent Violation(ulong time) => new(time, EventKind.Violation, new DomainId(1), 0, "region=1 mac mismatch");
+    private static HypervisorEvent Violation(ulong time) => new(time, new DomainId(1), 0,
+        new ViolationData(1, Accessor.GuestUser, AccessKind.Load, new GuestPhysicalAddress(0x8021_6040), new Mfn(0x216), "mac mismatch"));
 
     private static Judgement Judge(AttackEvidence e, ShadowMismatch[]? tampered = null, HypervisorEvent[]? violations = null, bool finished = true) =>
         AttackOracle.Judge(new OracleInputs(Spoof, Vault, e, tampered ?? [], violations ?? [], [], finished, finished ? "shut down: poweroff, exit code 0" : "shut down: crash, exit code -1"));
@@ -42,7 +44,8 @@ public sealed class OracleTests
         Judgement j = Judge(Fired("overwrote"), [Tampered(2000)], [Violation(1500)]);
         Assert.Equal(Verdict.Detected, j.Verdict);
         Assert.Null(j.Impact);
-        Assert.Contains("violation at t=1500 (region=1 mac mismatch)", j.Evidence);
+        // The evidence quotes the violation's message, derived from its fields.
+        Assert.Contains("violation at t=1500 (region=1 accessor=guest_user kind=load gpa=0x80216040 mfn=0x216 mac mismatch)", j.Evidence);
     }
 
     [Fact]

@@ -1,5 +1,9 @@
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Logging;
+using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.P2m;
+using Vbase.Hypervisor.Sapi;
 using Vbase.Testbed.Monitoring;
 
 namespace Vbase.Testbed.Tests.Monitoring;
@@ -86,15 +90,17 @@ public sealed class MonitorScriptTests
     public void KindsMatchExactlyOrByGlob(string pattern, string kind, bool matches)
     {
         var rule = new WatchRule { Name = "r", Kind = pattern, Actions = WatchAction.Count };
-        var e = new HypervisorEvent(0, kind, null, null, "");
-        Assert.Equal(matches, rule.Matches(e, null, WatchRule.ParseDetails(e.Details)));
+        var e = new HypervisorEvent(0, null, null, new PlugInEventData(kind, []));
+        Assert.Equal(matches, rule.Matches(e, null, e.Data.Fields()));
     }
 
+    private static readonly HypervisorEvent Dropped = new(5, new DomainId(1), 0, new WriteDroppedData(1, Accessor.GuestUser, true,
+        new GuestPhysicalAddress(0x8021_2010), new Mfn(0x212), 4, "40e20100", P2mType.RamRo, DropCause.P2m));
+
     [Fact]
-    public void ConditionsOnDomainRegionAddressAndDetailsMustAllHold()
+    public void ConditionsOnDomainRegionAddressAndFieldsMustAllHold()
     {
-        var e = new HypervisorEvent(5, "sapi.write_dropped", new DomainId(1), 0, "region=1 accessor=guest_user gpa=0x80212010 mfn=0x212 size=4 p2m=ram_ro");
-        var details = WatchRule.ParseDetails(e.Details);
+        EventFieldList fields = Dropped.Data.Fields();
         var all = new WatchRule
         {
             Name = "r",
@@ -104,12 +110,42 @@ public sealed class MonitorScriptTests
             Details = [new("accessor", "guest_*"), new("size", "4")],
             Actions = WatchAction.Count,
         };
-        Assert.True(all.Matches(e, "app", details));
-        Assert.True((all with { Domain = "1" }).Matches(e, "app", details));
-        Assert.False((all with { Domain = "attacker" }).Matches(e, "app", details));
-        Assert.False((all with { Region = 2 }).Matches(e, "app", details));
-        Assert.False((all with { Gpa = new AddressRange(0x80213000, 0x80213fff) }).Matches(e, "app", details));
-        Assert.False((all with { Details = [new("accessor", "dom0")] }).Matches(e, "app", details));
-        Assert.False((all with { Details = [new("missing", "*")] }).Matches(e, "app", details));
+        Assert.True(all.Matches(Dropped, "app", fields));
+        Assert.True((all with { Domain = "1" }).Matches(Dropped, "app", fields));
+        Assert.False((all with { Domain = "attacker" }).Matches(Dropped, "app", fields));
+        Assert.False((all with { Region = 2 }).Matches(Dropped, "app", fields));
+        Assert.False((all with { Gpa = new AddressRange(0x80213000, 0x80213fff) }).Matches(Dropped, "app", fields));
+        Assert.False((all with { Details = [new("accessor", "dom0")] }).Matches(Dropped, "app", fields));
+        Assert.False((all with { Details = [new("missing", "*")] }).Matches(Dropped, "app", fields));
+    }
+
+    [Theory]
+    [InlineData("size", "4", true)]
+    [InlineData("size", "0x4", true)]                 // a number is compared as a number, in either base
+    [InlineData("size", "5", false)]
+    [InlineData("mfn", "0x212", true)]
+    [InlineData("mfn", "530", true)]
+    [InlineData("mfn", "0x0212", true)]
+    [InlineData("mfn", "0x2*", true)]                 // a glob matches the value as the message shows it
+    [InlineData("gpa", "0x80212010", true)]
+    [InlineData("owner", "yes", true)]
+    [InlineData("owner", "true", true)]
+    [InlineData("owner", "no", false)]
+    [InlineData("by", "p2m", true)]
+    [InlineData("by", "arch", false)]
+    [InlineData("data", "40e2*", true)]
+    [InlineData("p2m", "ram_r?", true)]
+    public void AFieldConditionComparesTheTypedValue(string field, string pattern, bool matches)
+    {
+        var rule = new WatchRule { Name = "r", Details = [new(field, pattern)], Actions = WatchAction.Count };
+        Assert.Equal(matches, rule.Matches(Dropped, "app", Dropped.Data.Fields()));
+    }
+
+    [Fact]
+    public void ANegativeNumberMatchesASignedField()
+    {
+        var refused = new HypervisorEvent(1, new DomainId(2), 0, new GrantRefusedData(new DomainId(1), 3, -2));
+        Assert.True(new WatchRule { Name = "r", Details = [new("rc", "-2")], Actions = WatchAction.Log }.Matches(refused, null, refused.Data.Fields()));
+        Assert.False(new WatchRule { Name = "r", Details = [new("rc", "2")], Actions = WatchAction.Log }.Matches(refused, null, refused.Data.Fields()));
     }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Vbase.Hypervisor;
+using Vbase.Hypervisor.Abi;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Running;
 using Vbase.Testbed.Scenarios;
@@ -48,6 +49,10 @@ public sealed class MonitorTests : IDisposable
 
     private string[] EventLines() => File.ReadAllLines(Path.Combine(directory, Running.Testbed.EventsFile));
 
+    /// <summary>The events of a kind in events.jsonl, as their JSON <c>fields</c> objects.</summary>
+    private JsonElement[] Fields(string kind) =>
+        [.. EventLines().Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("kind").GetString() == kind).Select(e => e.GetProperty("fields"))];
+
     private static IReadOnlyList<WatchRule> Rules(string yaml) => MonitorScriptLoader.Parse(yaml, "test.yaml");
 
     [Fact]
@@ -62,9 +67,9 @@ public sealed class MonitorTests : IDisposable
         Assert.Contains("monitor: dropped write by guest_user to region 1 at gpa 0x80215000 (t=96419)", lines);
         Assert.Contains("monitor: VIRQ_DOM_EXC at t=119750: dom 1 (app) shut down: poweroff, exit code 0", lines);
         // The monitor bound the VIRQs and asked the hypervisor (vbase_op query) on its own.
-        string[] events = EventLines();
-        Assert.Contains(events, e => e.Contains("\"virq=16 to=dom0 bound=yes\"", StringComparison.Ordinal));
-        Assert.Contains(events, e => e.Contains("(query) -\\u003E 1 regions", StringComparison.Ordinal));
+        Assert.Contains(Fields(EventKind.VirqSent), f => f.GetProperty("virq").GetInt32() == Virq.Vbase && f.GetProperty("bound").GetBoolean());
+        JsonElement query = Assert.Single(Fields(EventKind.VbaseOp), f => f.GetProperty("cmd").GetUInt64() == VbaseOpCommand.Query);
+        Assert.Equal(1, query.GetProperty("result").GetInt64());   // Dom0's query: one region
         Assert.Equal(string.Concat(lines.Select(l => l + "\n")), File.ReadAllText(Path.Combine(directory, "monitor.log")));
     }
 
@@ -157,10 +162,11 @@ public sealed class MonitorTests : IDisposable
         Assert.Equal(1, counters.GetProperty("dropped").GetInt64());
         Assert.Equal(0, counters.GetProperty("other_domain").GetInt64());
         // log and snapshot: a monitor.match and a monitor.snapshot event, and the region in both views on disk.
-        string[] events = EventLines();
-        Assert.Contains(events, e => e.Contains("\"monitor.match\"", StringComparison.Ordinal) && e.Contains("rule=dropped", StringComparison.Ordinal));
-        string snapshot = Assert.Single(events, e => e.Contains("\"monitor.snapshot\"", StringComparison.Ordinal));
-        Assert.Contains("equal=no", snapshot, StringComparison.Ordinal);
+        JsonElement match = Assert.Single(Fields(Dom0Monitor.MatchEvent), f => f.GetProperty("rule").GetString() == "dropped");
+        Assert.Equal(EventKind.ProtectedWriteDropped, match.GetProperty("matched").GetString());
+        JsonElement snapshot = Assert.Single(Fields(Dom0Monitor.SnapshotEvent));
+        Assert.False(snapshot.GetProperty("equal").GetBoolean());
+        Assert.Equal("snapshot-001-t96419-region1.dram.bin,snapshot-001-t96419-region1.plain.bin", snapshot.GetProperty("files").GetString());
         byte[] dram = File.ReadAllBytes(Path.Combine(directory, "snapshot-001-t96419-region1.dram.bin"));
         byte[] plain = File.ReadAllBytes(Path.Combine(directory, "snapshot-001-t96419-region1.plain.bin"));
         Assert.Equal(4096, dram.Length);
