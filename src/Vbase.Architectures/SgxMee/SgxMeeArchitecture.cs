@@ -61,6 +61,7 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
     private MetadataArea? area;
     private MetadataAllocator? allocator;
     private DramMetadataCache? cache;
+    private (ulong Time, ulong Mfn, ulong? Va, AccessKind Kind, int? Vcpu) lastEpcmRefusal;
 
     public SgxMeeArchitecture(ArchitectureOptions options)
     {
@@ -328,16 +329,31 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         // upper parcel at the instruction's address).
         if (entry.Enclave.VirtualAddress.Value != 0 && access.VirtualAddress is ulong va && (va & ~(ulong)(PageSize.Bytes - 1)) != entry.VirtualAddress)
         {
-            Violation(enclave, access, $"epcm: enclave access at va 0x{va:x} to the EPC page of va 0x{entry.VirtualAddress:x} (page {entry.Page}): wrong linear address");
+            EpcmViolation(enclave, access, $"epcm: enclave access at va 0x{va:x} to the EPC page of va 0x{entry.VirtualAddress:x} (page {entry.Page}): wrong linear address");
             return false;
         }
         EpcmPermissions needed = EnclavePageCacheMap.Required(access.Kind, isWrite);
         if ((entry.Permissions & needed) != needed)
         {
-            Violation(enclave, access, $"epcm: {needed} denied on page {entry.Page} ({EnclavePageCacheMap.Format(entry.Permissions)})");
+            EpcmViolation(enclave, access, $"epcm: {needed} denied on page {entry.Page} ({EnclavePageCacheMap.Format(entry.Permissions)})");
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// An EPCM refusal, reported once per access: a hart asks at its TLB fill and, refused, once more on its slow path
+    /// for the same access (same time, frame, address and kind).
+    /// </summary>
+    private void EpcmViolation(Enclave enclave, in MemoryAccessContext access, string details)
+    {
+        var key = (access.Time, access.Mfn.Value, access.VirtualAddress, access.Kind, access.Vcpu);
+        if (key == lastEpcmRefusal)
+        {
+            return;
+        }
+        lastEpcmRefusal = key;
+        Violation(enclave, access, details);
     }
 
     private void CheckMappings(Enclave enclave, SecureContext context)
