@@ -1,16 +1,16 @@
+using System.Buffers.Binary;
 using Vbase.Hypervisor.Memory;
-using Vbase.Sapi.Toolkit.Counters;
+using Vbase.Hypervisor.Sapi;
 using Vbase.Sapi.Toolkit.Crypto;
-using Vbase.Sapi.Toolkit.Integrity;
 using Vbase.Sapi.Toolkit.Macs;
 using Vbase.Sapi.Toolkit.Metadata;
 
 namespace Vbase.Architectures.Bmt;
 
-/// <summary>What a check of protected memory found.</summary>
+/// <summary>What a check of a line filled from DRAM found.</summary>
 public enum BmtCheck
 {
-    /// <summary>The line's MAC and its page's counter block verified.</summary>
+    /// <summary>The page's counter block and the line's MAC verified.</summary>
     Verified,
     /// <summary>The line's ciphertext does not match its MAC under its address and counter (spoof, splice, replay
     /// of data, or a write that bypassed the engine).</summary>
@@ -20,103 +20,259 @@ public enum BmtCheck
 }
 
 /// <summary>
-/// The memory-side engine of Bonsai Merkle Trees (Rogers et al., MICRO 2007) for the machine's frames, kept apart
-/// from the SAPI so that it can be driven (and tampered with) directly:
+/// Where one region's BMT metadata lies in the metadata area, and the tree over its counter blocks:
+/// <code>
+/// offset 0                counter blocks: one 64-byte line per page (64-bit major, then 64 minors of minor-bits)
+/// + P·64                  MACs: one tag per data line, 64 / mac-bytes per 64-byte line, in line order
+/// + P·64 + P·64·mac-bytes the Bonsai Merkle tree over the counter blocks (arity, 8-byte digests), root on chip
+/// </code>
+/// </summary>
+public sealed class BmtRegionMetadata
+{
+    internal BmtRegionMetadata(SapiHost host, ReadOnlySpan<byte> treeKey, ulong offset, int pages, int macBytes, int arity)
+    {
+        Offset = offset;
+        Pages = pages;
+        MacsOffset = offset + ((ulong)pages * BmtEngine.LineBytes);
+        ulong macBytesTotal = (ulong)pages * BmtEngine.LinesPerPage * (ulong)macBytes;
+        Tree = new DramIntegrityTree(host, treeKey, offset, pages, MacsOffset + macBytesTotal, arity, BmtEngine.TreeDigestBytes);
+        Bytes = BytesFor(pages, macBytes, arity);
+    }
+
+    /// <summary>The area offset of the first counter block (the start of the region's metadata).</summary>
+    public ulong Offset { get; }
+    public int Pages { get; }
+    /// <summary>The area offset of the first MAC.</summary>
+    public ulong MacsOffset { get; }
+    /// <summary>The tree over the counter blocks: nodes in DRAM, root on chip.</summary>
+    public DramIntegrityTree Tree { get; }
+    /// <summary>Bytes of metadata the region uses in the area.</summary>
+    public ulong Bytes { get; }
+
+    /// <summary>Bytes of metadata a region of <paramref name="pages"/> pages needs.</summary>
+    public static ulong BytesFor(int pages, int macBytes, int arity) =>
+        ((ulong)pages * BmtEngine.LineBytes) + ((ulong)pages * BmtEngine.LinesPerPage * (ulong)macBytes) + DramIntegrityTree.NodeBytes(pages, arity);
+
+    /// <summary>Node levels of the tree over <paramref name="pages"/> counter blocks.</summary>
+    public static int TreeHeight(int pages, int arity)
+    {
+        int height = 0;
+        for (long n = pages; n > 1 || height == 0; height++)
+        {
+            n = (n + arity - 1) / arity;
+        }
+        return height;
+    }
+
+    internal ulong CounterBlockOffset(int page) => Offset + ((ulong)page * BmtEngine.LineBytes);
+
+    internal ulong MacOffset(int page, int line, int macBytes) =>
+        MacsOffset + ((((ulong)page * BmtEngine.LinesPerPage) + (ulong)line) * (ulong)macBytes);
+}
+
+/// <summary>
+/// The memory-side engine of Bonsai Merkle Trees (Rogers, Chhabra, Solihin, Prvulovic, MICRO 2007) at the chip
+/// boundary, for every protected region of the machine (one AES key and one MAC key, as BMT has):
 /// <list type="bullet">
-/// <item><description>counter-mode encryption: each 64-byte line is AES-CTR encrypted with the seed (line's physical
-/// address, split counter), the counter being its page's major and its own minor (<see cref="SplitCounterStore"/>);
-/// a minor overflow bumps the major and re-encrypts the whole page;</description></item>
-/// <item><description>a MAC per line (<see cref="TruncatedHmac"/> over ciphertext, address and counter), kept
-/// off-chip: it catches spoofed and spliced data, and replayed data because the counter moved on;</description></item>
-/// <item><description>a Merkle tree over the counter blocks only (one leaf per frame: its 64-byte counter block),
-/// root on chip: replaying data together with its MAC and counter is caught because the old counter block no longer
-/// verifies. Data lines are not in the tree — that is the "bonsai".</description></item>
+/// <item><description>counter-mode encryption: a line is AES-CTR encrypted when it is written back, with the seed
+/// (line's physical address, split counter = its page's major · 2^minor-bits + its own minor), and decrypted when it
+/// is filled; a write-back bumps the minor; a minor overflow bumps the major and re-encrypts the page's other lines
+/// in DRAM, in the engine (<see cref="WriteBack"/>);</description></item>
+/// <item><description>a MAC per line over (address, counter, ciphertext): it catches spoofed and spliced data, and
+/// replayed data because the counter moved on;</description></item>
+/// <item><description>a Merkle tree over the counter blocks only (one leaf per page), root on chip: replaying data
+/// together with its MAC and counter block is caught because the old counter block no longer verifies. Data lines and
+/// MACs are not in the tree — that is the "bonsai".</description></item>
 /// </list>
-/// Every metadata touch (counter block, MAC, tree node) goes through a <see cref="MetadataCache"/> so the traffic a
-/// design like this would cause can be measured. Per-access paths allocate nothing. Not thread-safe.
+/// Counter blocks, MACs and tree nodes lie in DRAM (<see cref="BmtRegionMetadata"/>), reached through the on-chip
+/// <see cref="DramMetadataCache"/>: a counter block fetched from DRAM is verified up the tree to a cached node or the
+/// root; a cached one is trusted. Allocation-free per line. Not thread-safe.
 /// </summary>
 public sealed class BmtEngine : IDisposable
 {
     /// <summary>The encryption, MAC and counter granule.</summary>
     public const int LineBytes = 64;
     public const int LinesPerPage = PageSize.Bytes / LineBytes;
+    /// <summary>A tree node's digest of each child (8 × 8 bytes: a node is one line).</summary>
+    public const int TreeDigestBytes = 8;
+    /// <summary>
+    /// A registration's pages start at major = region id · 2^24: majors of a frame grow across registrations (no
+    /// (address, counter) pair comes back), leaving each registration 2^24 page re-encryptions per page.
+    /// </summary>
+    public const int MajorsPerRegistrationBits = 24;
 
-    // Where the metadata would live in DRAM: disjoint made-up ranges above machine memory, so that the metadata cache
-    // sees counter blocks, MACs and tree nodes as distinct 64-byte lines.
-    private const ulong CounterBlockBase = 1UL << 44, MacBase = 2UL << 44, TreeNodeBase = 3UL << 44;
-
+    private readonly SapiHost host;
     private readonly AesCtr cipher;
     private readonly TruncatedHmac mac;
-    private readonly byte[]?[] macsOfFrame;   // off-chip MAC storage, per frame while protected: LinesPerPage tags
-    private readonly byte[] counterBlock;     // scratch for one counter block
+    private readonly byte[] treeKey;
     private readonly byte[] oldMinors = new byte[LinesPerPage];
 
-    public BmtEngine(BmtParameters parameters, ulong frameCount, ReadOnlySpan<byte> encryptionKey, ReadOnlySpan<byte> macKey)
+    public BmtEngine(SapiHost host, BmtParameters parameters, MetadataArea area, ReadOnlySpan<byte> encryptionKey, ReadOnlySpan<byte> macKey, ReadOnlySpan<byte> treeKey)
     {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(area);
+        this.host = host;
         Parameters = parameters;
         cipher = new AesCtr(encryptionKey);
         mac = new TruncatedHmac(macKey, parameters.MacBytes);
-        Counters = new SplitCounterStore((long)frameCount, LinesPerPage, parameters.MinorBits);
-        counterBlock = new byte[Counters.CounterBlockBytes];
-        // Every frame's counters start at 0, so every leaf starts as the all-zero counter block.
-        Tree = new IntegrityTree((long)frameCount, parameters.TreeArity, parameters.TreeDigestBytes, parameters.TrustedTreeNodes,
-            new byte[Counters.CounterBlockBytes]);
-        Cache = new MetadataCache(parameters.MetadataCacheBytes, parameters.MetadataCacheWays, LineBytes);
-        macsOfFrame = new byte[]?[frameCount];
+        this.treeKey = treeKey.ToArray();
+        Cache = new DramMetadataCache(host, area, parameters.MetadataCacheBytes, parameters.MetadataCacheWays);
+        Allocator = new MetadataAllocator(area);
     }
 
     public BmtParameters Parameters { get; }
-    /// <summary>The split counters of every frame (off-chip counter blocks).</summary>
-    public SplitCounterStore Counters { get; }
-    /// <summary>The Merkle tree over the frames' counter blocks; its <see cref="IntegrityTree.Store"/> is off-chip, its
-    /// root on chip.</summary>
-    public IntegrityTree Tree { get; }
-    /// <summary>The on-chip metadata cache model (traffic only).</summary>
-    public MetadataCache Cache { get; }
-    /// <summary>Accesses by the owner that went through the engine.</summary>
-    public long ProtectedAccesses { get; private set; }
+    /// <summary>The on-chip metadata cache over the area.</summary>
+    public DramMetadataCache Cache { get; }
+    /// <summary>The regions' pieces of the area.</summary>
+    public MetadataAllocator Allocator { get; }
+    public MetadataArea Area => Cache.Area;
     /// <summary>Pages re-encrypted because a minor counter overflowed.</summary>
     public long PageReencryptions { get; private set; }
+    /// <summary>Lines those re-encryptions read, checked, re-encrypted and wrote back to DRAM.</summary>
+    public long ReencryptedLines { get; private set; }
 
-    /// <summary>The off-chip MAC of one line (tests tamper with it), or empty if the frame is not protected.</summary>
-    public Span<byte> MacOf(ulong mfn, int line) =>
-        macsOfFrame[mfn] is byte[] tags ? tags.AsSpan(line * mac.TagBytes, mac.TagBytes) : [];
+    private ulong MaxMinor => (1UL << Parameters.MinorBits) - 1;
 
-    /// <summary>
-    /// Starts protecting a frame whose <paramref name="frame"/> holds plaintext: a fresh major counter (so no
-    /// (address, counter) pair of an earlier protection is reused), every line encrypted and MACed, the counter block
-    /// entered in the tree. False if the tree refused the update (its off-chip path was tampered with).
-    /// </summary>
-    public bool Protect(ulong mfn, Span<byte> frame)
+    /// <summary>Room in the area for a region of <paramref name="pages"/> pages, or null (taken: call <see cref="Seal"/> next).</summary>
+    public BmtRegionMetadata? Allocate(int pages)
     {
-        macsOfFrame[mfn] ??= new byte[LinesPerPage * mac.TagBytes];
-        ulong major = Counters.GetMajor(mfn);
-        if (major == ulong.MaxValue)
-        {
-            throw new CounterOverflowException($"the major counter of frame {mfn} is at its maximum");
-        }
-        Array.Clear(counterBlock);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(counterBlock, major + 1);
-        Counters.LoadCounterBlock(mfn, counterBlock);
-        for (int line = 0; line < LinesPerPage; line++)
-        {
-            SealLine(mfn, frame, line);
-        }
-        return UpdateCounterBlock(mfn);
+        ulong? at = Allocator.Allocate(BmtRegionMetadata.BytesFor(pages, Parameters.MacBytes, Parameters.TreeArity));
+        return at is ulong offset ? new BmtRegionMetadata(host, treeKey, offset, pages, Parameters.MacBytes, Parameters.TreeArity) : null;
     }
 
     /// <summary>
-    /// Ends the protection of a frame: every line that verifies is decrypted in place. Lines that do not verify are
-    /// left as they are (their plaintext is unknown); their number is returned.
+    /// Takes a page that holds plaintext into the engine: its counter block gets <paramref name="major"/> and zero
+    /// minors, every line is encrypted in place and MACed, straight in DRAM. Call <see cref="BuildTree"/> after the
+    /// region's last page.
     /// </summary>
-    public int Unprotect(ulong mfn, Span<byte> frame)
+    public void Seal(BmtRegionMetadata m, int page, ulong mfn, Span<byte> frame, ulong major)
     {
-        int failed = 0;
-        Span<byte> plain = stackalloc byte[LineBytes];
-        bool countersOk = VerifyCounterBlock(mfn);
+        ArgumentNullException.ThrowIfNull(m);
+        Span<byte> block = Area.Slice(m.CounterBlockOffset(page), LineBytes);
+        block.Clear();
+        BinaryPrimitives.WriteUInt64LittleEndian(block, major);
+        ulong counter = major << Parameters.MinorBits;
         for (int line = 0; line < LinesPerPage; line++)
         {
-            if (countersOk && OpenLine(mfn, frame, line, plain))
+            ulong address = LineAddress(mfn, line);
+            Span<byte> stored = frame.Slice(line * LineBytes, LineBytes);
+            cipher.Transform(stored, stored, address, counter);
+            mac.Compute(stored, address, counter, Area.Slice(m.MacOffset(page, line, mac.TagBytes), mac.TagBytes));
+            host.Cost.CipherOps++;
+            host.Cost.MacOps++;
+        }
+    }
+
+    /// <summary>Builds the tree over the region's counter blocks in DRAM and lets the cache verify by it.</summary>
+    public void BuildTree(BmtRegionMetadata m)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        m.Tree.Build(Area);
+        Cache.AddVerifier(m.Tree);
+    }
+
+    /// <summary>
+    /// A line filled from DRAM: its page's counter block on chip (verified up the tree if fetched), its MAC checked
+    /// over (address, counter, ciphertext), then decrypted. An inspection reads the metadata as it stands (on chip or
+    /// in DRAM) and checks the MAC, counting and changing nothing.
+    /// </summary>
+    public BmtCheck Fill(BmtRegionMetadata m, int page, int line, ulong mfn, ReadOnlySpan<byte> dram, Span<byte> plaintext, bool inspection = false)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        ulong address = LineAddress(mfn, line), counter;
+        Span<byte> tag = stackalloc byte[TruncatedHmac.MaxTagBytes];
+        tag = tag[..mac.TagBytes];
+        if (inspection)
+        {
+            Span<byte> block = stackalloc byte[LineBytes];
+            Cache.Peek(m.CounterBlockOffset(page), block);
+            counter = Counter(block, line);
+            Cache.Peek(m.MacOffset(page, line, mac.TagBytes), tag);
+            if (!mac.Verify(dram, address, counter, tag))
+            {
+                return BmtCheck.MacMismatch;
+            }
+            cipher.Transform(dram, plaintext, address, counter);
+            return BmtCheck.Verified;
+        }
+        if (!Cache.TryGet(m.CounterBlockOffset(page), write: false, out Span<byte> counters))
+        {
+            return BmtCheck.CounterBlockMismatch;
+        }
+        counter = Counter(counters, line);
+        ReadTag(m, page, line, tag);
+        host.Cost.MacOps++;
+        if (!mac.Verify(dram, address, counter, tag))
+        {
+            return BmtCheck.MacMismatch;
+        }
+        cipher.Transform(dram, plaintext, address, counter);
+        host.Cost.CipherOps++;
+        return BmtCheck.Verified;
+    }
+
+    /// <summary>
+    /// A dirty line leaves the chip: its minor is bumped in the counter block (on chip), the plaintext encrypted under
+    /// the new counter into <paramref name="dram"/> and MACed. A minor at its maximum instead bumps the major, zeroes
+    /// every minor and re-encrypts the page's other lines where they lie, in DRAM (<paramref name="frame"/>): each is
+    /// read, checked under its old counter, decrypted, encrypted under the new one, MACed and written back — the
+    /// engine's own traffic, counted as data reads and writes. A line that fails its check is left as it is (re-sealing
+    /// it would launder tampered data): it fails at its next fill. Lines on chip need nothing: a dirty one is written
+    /// under the new counter when it leaves, a clean one matches its re-encrypted DRAM copy.
+    /// False, writing nothing, if the counter block fetched from DRAM fails the tree.
+    /// </summary>
+    /// <param name="reencrypted">True if the write-back re-encrypted the page.</param>
+    public bool WriteBack(BmtRegionMetadata m, int page, int line, ulong mfn, ReadOnlySpan<byte> plaintext, Span<byte> dram, Span<byte> frame, out bool reencrypted)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        reencrypted = false;
+        if (!Cache.TryGet(m.CounterBlockOffset(page), write: true, out Span<byte> counters))
+        {
+            return false;
+        }
+        ulong major = BinaryPrimitives.ReadUInt64LittleEndian(counters);
+        ulong minor = Minor(counters, line);
+        ulong counter;
+        if (minor < MaxMinor)
+        {
+            SetMinor(counters, line, minor + 1);
+            counter = (major << Parameters.MinorBits) | (minor + 1);
+        }
+        else
+        {
+            if (major + 1 >= 1UL << (64 - Parameters.MinorBits))
+            {
+                throw new InvalidOperationException($"the major counter of mfn 0x{mfn:x} would overflow");
+            }
+            for (int l = 0; l < LinesPerPage; l++)
+            {
+                oldMinors[l] = (byte)Minor(counters, l);
+            }
+            counters[8..].Clear();
+            BinaryPrimitives.WriteUInt64LittleEndian(counters, major + 1);
+            counter = (major + 1) << Parameters.MinorBits;
+            ReencryptPage(m, page, mfn, frame, skip: line, major);
+            reencrypted = true;
+        }
+        cipher.Transform(plaintext, dram, LineAddress(mfn, line), counter);
+        WriteTag(m, page, line, dram, LineAddress(mfn, line), counter);
+        host.Cost.CipherOps++;
+        return true;
+    }
+
+    /// <summary>
+    /// Decrypts a page's lines in place for good (the region is released, every dirty line written back); returns
+    /// how many lines failed their check and were left as they are.
+    /// </summary>
+    public int Unseal(BmtRegionMetadata m, int page, ulong mfn, Span<byte> frame)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        Span<byte> plain = stackalloc byte[LineBytes];
+        int failed = 0;
+        for (int line = 0; line < LinesPerPage; line++)
+        {
+            if (Fill(m, page, line, mfn, frame.Slice(line * LineBytes, LineBytes), plain) == BmtCheck.Verified)
             {
                 plain.CopyTo(frame.Slice(line * LineBytes, LineBytes));
             }
@@ -125,229 +281,119 @@ public sealed class BmtEngine : IDisposable
                 failed++;
             }
         }
-        macsOfFrame[mfn] = null;
         return failed;
     }
 
-    /// <summary>
-    /// The owner reads <paramref name="data"/>.Length bytes at <paramref name="offset"/>: the page's counter block is
-    /// verified against the tree unless it is on chip (a metadata-cache hit: trusted, as in BMT), and each line the
-    /// read touches is verified against its MAC and decrypted. On a failure
-    /// <paramref name="data"/> is left as it was and the failing line is in <paramref name="failedLine"/>.
-    /// </summary>
-    public BmtCheck Read(ulong mfn, ReadOnlySpan<byte> frame, int offset, Span<byte> data, out int failedLine)
+    /// <summary>The region is gone: its metadata lines leave the cache unwritten, the tree stops verifying, its bytes are freed.</summary>
+    public void Release(BmtRegionMetadata m)
     {
-        ProtectedAccesses++;
-        Span<byte> plain = stackalloc byte[LineBytes];
-        int first = offset / LineBytes, last = (offset + data.Length - 1) / LineBytes;
-        if (!TouchCounterBlock(mfn) && !VerifyCounterBlock(mfn))
-        {
-            failedLine = first;
-            return BmtCheck.CounterBlockMismatch;
-        }
-        for (int line = first; line <= last; line++)
-        {
-            Cache.Access(MacAddress(mfn, line), isWrite: false);
-            if (!OpenLine(mfn, frame, line, plain))
-            {
-                failedLine = line;
-                return BmtCheck.MacMismatch;
-            }
-            CopyOverlap(plain, line, offset, data);
-        }
-        failedLine = -1;
-        return BmtCheck.Verified;
+        ArgumentNullException.ThrowIfNull(m);
+        Cache.RemoveVerifier(m.Tree);
+        Cache.Discard(m.Offset, m.Bytes);
+        Allocator.Free(m.Offset);
     }
 
-    /// <summary>
-    /// The owner writes <paramref name="data"/> at <paramref name="offset"/>: each line it touches is verified and
-    /// decrypted (read-modify-write), merged, its minor counter bumped (a minor overflow bumps the major and
-    /// re-encrypts every other line of the page), re-encrypted into <paramref name="frame"/> and re-MACed, and the
-    /// page's counter block updated in the tree. Nothing changes if a line fails to verify.
-    /// </summary>
-    public BmtCheck Write(ulong mfn, Span<byte> frame, int offset, ReadOnlySpan<byte> data, out int failedLine)
+    /// <summary>The page's counter block, the line's MAC and the tree nodes above the counter block (the root is on chip).</summary>
+    public IReadOnlyList<MetadataRange> Describe(BmtRegionMetadata m, int page, int line)
     {
-        ProtectedAccesses++;
-        int first = offset / LineBytes, last = (offset + data.Length - 1) / LineBytes;
-        // A hart's access is at most 8 bytes, so two lines at most; Dom0 and the hypervisor never get here.
-        Span<byte> plain = stackalloc byte[2 * LineBytes];
-        if (last - first > 1)
+        ArgumentNullException.ThrowIfNull(m);
+        var ranges = new List<MetadataRange>
         {
-            throw new ArgumentException("an owner's write spans at most two lines", nameof(data));
-        }
-        if (!TouchCounterBlock(mfn) && !VerifyCounterBlock(mfn))
-        {
-            failedLine = first;
-            return BmtCheck.CounterBlockMismatch;
-        }
-        for (int line = first; line <= last; line++)
-        {
-            Cache.Access(MacAddress(mfn, line), isWrite: false);
-            if (!OpenLine(mfn, frame, line, plain.Slice((line - first) * LineBytes, LineBytes)))
-            {
-                failedLine = line;
-                return BmtCheck.MacMismatch;
-            }
-        }
-        for (int line = first; line <= last; line++)
-        {
-            Span<byte> merged = plain.Slice((line - first) * LineBytes, LineBytes);
-            int from = Math.Max(offset, line * LineBytes), to = Math.Min(offset + data.Length, (line + 1) * LineBytes);
-            data[(from - offset)..(to - offset)].CopyTo(merged[(from - line * LineBytes)..]);
-            merged.CopyTo(frame.Slice(line * LineBytes, LineBytes));   // plaintext for SealLine to encrypt in place
-            BumpCounter(mfn, frame, line);
-            SealLine(mfn, frame, line);
-        }
-        Cache.Access(CounterBlockAddress(mfn), isWrite: true);
-        UpdateCounterBlock(mfn);
-        failedLine = -1;
-        return BmtCheck.Verified;
+            new("counter block", Area.BaseAddress + m.CounterBlockOffset(page), LineBytes),
+            new("mac", Area.BaseAddress + m.MacOffset(page, line, mac.TagBytes), mac.TagBytes),
+        };
+        ranges.AddRange(m.Tree.PathOf(Area, page));
+        return ranges;
     }
 
-    /// <summary>What the owner would read, for the Monitor and the Oracle: decrypted, neither verified nor counted.</summary>
-    public void Inspect(ulong mfn, ReadOnlySpan<byte> frame, int offset, Span<byte> data)
+    /// <summary>A line's split counter as it stands (on chip or in DRAM), counting nothing: (major, minor).</summary>
+    public (ulong Major, ulong Minor) PeekCounter(BmtRegionMetadata m, int page, int line)
     {
-        Span<byte> plain = stackalloc byte[LineBytes];
-        int first = offset / LineBytes, last = (offset + data.Length - 1) / LineBytes;
-        for (int line = first; line <= last; line++)
-        {
-            ulong address = LineAddress(mfn, line);
-            cipher.Transform(frame.Slice(line * LineBytes, LineBytes), plain, address, Counters.SeedCounter(GlobalLine(mfn, line)));
-            CopyOverlap(plain, line, offset, data);
-        }
+        ArgumentNullException.ThrowIfNull(m);
+        Span<byte> block = stackalloc byte[LineBytes];
+        Cache.Peek(m.CounterBlockOffset(page), block);
+        return (BinaryPrimitives.ReadUInt64LittleEndian(block), Minor(block, line));
     }
 
     public void Dispose()
     {
         cipher.Dispose();
         mac.Dispose();
-        Tree.Dispose();
     }
 
-    /// <summary>Advances the line's minor counter; on overflow re-encrypts the page's other lines under the new major.</summary>
-    private void BumpCounter(ulong mfn, Span<byte> frame, int writtenLine)
+    private void ReencryptPage(BmtRegionMetadata m, int page, ulong mfn, Span<byte> frame, int skip, ulong oldMajor)
     {
-        ulong global = GlobalLine(mfn, writtenLine);
-        bool overflowComing = Counters.Get(global).Minor == Counters.MaxMinor;
-        ulong oldMajor = 0;
-        if (overflowComing)
-        {
-            oldMajor = Counters.GetMajor(mfn);
-            for (int line = 0; line < LinesPerPage; line++)
-            {
-                oldMinors[line] = (byte)Counters.Get(GlobalLine(mfn, line)).Minor;
-            }
-        }
-        SplitCounterIncrement increment = Counters.Increment(global);
-        if (!increment.PageReencryptionRequired)
-        {
-            return;
-        }
         PageReencryptions++;
+        ulong newCounter = (oldMajor + 1) << Parameters.MinorBits;
         Span<byte> plain = stackalloc byte[LineBytes];
+        Span<byte> tag = stackalloc byte[TruncatedHmac.MaxTagBytes];
+        tag = tag[..mac.TagBytes];
         for (int line = 0; line < LinesPerPage; line++)
         {
-            if (line == writtenLine)
+            if (line == skip)
             {
                 continue;
             }
-            ulong oldCounter = (oldMajor << Counters.MinorBits) | oldMinors[line];
-            ulong address = LineAddress(mfn, line);
+            ulong address = LineAddress(mfn, line), oldCounter = (oldMajor << Parameters.MinorBits) | oldMinors[line];
             Span<byte> stored = frame.Slice(line * LineBytes, LineBytes);
-            Cache.Access(MacAddress(mfn, line), isWrite: false);
-            // A line that does not verify under its old counter is not re-sealed: that would launder tampered data.
-            // Left as is, it fails its MAC under the new counter too, so the owner's next read of it still faults.
-            if (!mac.Verify(stored, address, oldCounter, MacOf(mfn, line)))
+            host.Cost.DataReads++;
+            ReadTag(m, page, line, tag);
+            host.Cost.MacOps++;
+            if (!mac.Verify(stored, address, oldCounter, tag))
             {
                 continue;
             }
             cipher.Transform(stored, plain, address, oldCounter);
-            plain.CopyTo(stored);
-            SealLine(mfn, frame, line);
+            cipher.Transform(plain, stored, address, newCounter);
+            WriteTag(m, page, line, stored, address, newCounter);
+            host.Cost.CipherOps += 2;
+            host.Cost.DataWrites++;
+            ReencryptedLines++;
         }
     }
 
-    /// <summary>Encrypts the plaintext line in <paramref name="frame"/> in place under its current counter and stores its MAC.</summary>
-    private void SealLine(ulong mfn, Span<byte> frame, int line)
+    private void ReadTag(BmtRegionMetadata m, int page, int line, Span<byte> tag)
     {
-        ulong address = LineAddress(mfn, line), counter = Counters.SeedCounter(GlobalLine(mfn, line));
-        Span<byte> stored = frame.Slice(line * LineBytes, LineBytes);
-        cipher.Transform(stored, stored, address, counter);
-        mac.Compute(stored, address, counter, MacOf(mfn, line));
-        Cache.Access(MacAddress(mfn, line), isWrite: true);
+        ulong at = m.MacOffset(page, line, mac.TagBytes);
+        Cache.TryGet(at, write: false, out Span<byte> macLine);   // MAC lines have no verifier: always there
+        macLine.Slice((int)(at % LineBytes), mac.TagBytes).CopyTo(tag);
     }
 
-    /// <summary>Verifies the stored line against its MAC and decrypts it into <paramref name="plain"/>.</summary>
-    private bool OpenLine(ulong mfn, ReadOnlySpan<byte> frame, int line, Span<byte> plain)
+    private void WriteTag(BmtRegionMetadata m, int page, int line, ReadOnlySpan<byte> ciphertext, ulong address, ulong counter)
     {
-        ulong address = LineAddress(mfn, line), counter = Counters.SeedCounter(GlobalLine(mfn, line));
-        ReadOnlySpan<byte> stored = frame.Slice(line * LineBytes, LineBytes);
-        if (macsOfFrame[mfn] is null || !mac.Verify(stored, address, counter, MacOf(mfn, line)))
+        Span<byte> tag = stackalloc byte[TruncatedHmac.MaxTagBytes];
+        tag = tag[..mac.TagBytes];
+        mac.Compute(ciphertext, address, counter, tag);
+        host.Cost.MacOps++;
+        ulong at = m.MacOffset(page, line, mac.TagBytes);
+        Cache.TryGet(at, write: true, out Span<byte> macLine);
+        tag.CopyTo(macLine[(int)(at % LineBytes)..]);
+    }
+
+    private ulong Counter(ReadOnlySpan<byte> block, int line) =>
+        (BinaryPrimitives.ReadUInt64LittleEndian(block) << Parameters.MinorBits) | Minor(block, line);
+
+    /// <summary>The minor of <paramref name="line"/>: minor-bits wide, packed after the 64-bit major.</summary>
+    private ulong Minor(ReadOnlySpan<byte> block, int line)
+    {
+        int bit = 64 + (line * Parameters.MinorBits), at = bit / 8;
+        uint window = block[at] | (at + 1 < LineBytes ? (uint)block[at + 1] << 8 : 0);
+        return (window >> (bit % 8)) & (uint)MaxMinor;
+    }
+
+    private void SetMinor(Span<byte> block, int line, ulong minor)
+    {
+        int bit = 64 + (line * Parameters.MinorBits), at = bit / 8;
+        uint mask = (uint)MaxMinor << (bit % 8);
+        uint window = block[at] | (at + 1 < LineBytes ? (uint)block[at + 1] << 8 : 0);
+        window = (window & ~mask) | (((uint)minor << (bit % 8)) & mask);
+        block[at] = (byte)window;
+        if (at + 1 < LineBytes)
         {
-            return false;
+            block[at + 1] = (byte)(window >> 8);
         }
-        cipher.Transform(stored, plain, address, counter);
-        return true;
     }
-
-    private bool VerifyCounterBlock(ulong mfn)
-    {
-        Counters.WriteCounterBlock(mfn, counterBlock);
-        return Tree.Verify((long)mfn, counterBlock);
-    }
-
-    private bool UpdateCounterBlock(ulong mfn)
-    {
-        Counters.WriteCounterBlock(mfn, counterBlock);
-        bool updated = Tree.Update((long)mfn, counterBlock);
-        // The path up to the root is rewritten in the cache: each node's line is dirtied.
-        long index = (long)mfn;
-        for (int level = 0; level < Tree.Height; level++)
-        {
-            index /= Tree.Arity;
-            Cache.Access(TreeNodeAddress(level, index), isWrite: true);
-        }
-        return updated;
-    }
-
-    /// <summary>
-    /// Brings the page's counter block on chip. True on a metadata-cache hit: the on-chip copy is trusted as is. On a
-    /// miss it is fetched and must be verified up the tree, whose nodes are fetched until one is found on chip (trusted)
-    /// or the root is reached; the caller then verifies it (false).
-    /// </summary>
-    private bool TouchCounterBlock(ulong mfn)
-    {
-        if (Cache.Access(CounterBlockAddress(mfn), isWrite: false))
-        {
-            return true;
-        }
-        long index = (long)mfn;
-        for (int level = 0; level < Tree.Height; level++)
-        {
-            index /= Tree.Arity;
-            if (Cache.Access(TreeNodeAddress(level, index), isWrite: false))
-            {
-                break;
-            }
-        }
-        return false;
-    }
-
-    private static void CopyOverlap(ReadOnlySpan<byte> plainLine, int line, int offset, Span<byte> data)
-    {
-        int from = Math.Max(offset, line * LineBytes), to = Math.Min(offset + data.Length, (line + 1) * LineBytes);
-        plainLine[(from - line * LineBytes)..(to - line * LineBytes)].CopyTo(data[(from - offset)..]);
-    }
-
-    private static ulong GlobalLine(ulong mfn, int line) => mfn * LinesPerPage + (ulong)line;
 
     /// <summary>The line's physical address: the address half of its CTR seed and MAC binding.</summary>
     private static ulong LineAddress(ulong mfn, int line) => (mfn << PageSize.Shift) + (ulong)(line * LineBytes);
-
-    private static ulong CounterBlockAddress(ulong mfn) => CounterBlockBase + mfn * LineBytes;
-
-    private ulong MacAddress(ulong mfn, int line) => MacBase + GlobalLine(mfn, line) * (ulong)mac.TagBytes;
-
-    private ulong TreeNodeAddress(int level, long index) =>
-        TreeNodeBase + ((ulong)level << 36) + (ulong)index * (ulong)Tree.Store.NodeBytes;
 }

@@ -1,7 +1,6 @@
 using Vbase.Platform.Loading;
 using Vbase.Sapi.Registry;
-using Vbase.Sapi.Toolkit.Integrity;
-using Vbase.Sapi.Toolkit.Macs;
+using Vbase.Sapi.Toolkit.Metadata;
 using Vbase.Sapi.Toolkit.Parameters;
 
 namespace Vbase.Architectures.Bmt;
@@ -10,7 +9,8 @@ namespace Vbase.Architectures.Bmt;
 /// The knobs of <see cref="BmtArchitecture"/>, read from <see cref="ArchitectureOptions.Parameters"/> (keys below);
 /// the defaults are the paper's design point: 64-byte lines, 7-bit minor counters (64 per 4 KiB page plus a 64-bit
 /// major fill one 64-byte counter block), 64-bit MACs, an 8-ary tree of 64-bit digests (one node = one 64-byte
-/// line) and a 32 KiB 8-way metadata cache.
+/// line) and a 32 KiB 8-way metadata cache. Ranges follow from the lines in DRAM: minors of 1 to 7 bits (a counter
+/// block is one line), MACs of 4, 8, 16 or 32 bytes (a MAC line holds whole tags), arity 2 to 8.
 /// </summary>
 public sealed record BmtParameters
 {
@@ -31,11 +31,6 @@ public sealed record BmtParameters
     public int MacBytes { get; init; } = 8;
     public int TreeArity { get; init; } = 8;
     public int MinorBits { get; init; } = 7;
-    /// <summary>Digest size of a tree node's slot; 8 bytes × arity 8 makes a node one 64-byte line.</summary>
-    public int TreeDigestBytes { get; init; } = 8;
-    /// <summary>Verified tree nodes the engine keeps on chip (the IntegrityTree's trusted cache), so a verification
-    /// walk stops at the first one instead of always climbing to the root.</summary>
-    public int TrustedTreeNodes { get; init; } = 512;
 
     /// <summary>The defaults overridden by whichever keys <paramref name="options"/> sets.</summary>
     /// <exception cref="ArgumentException">A value is not an integer.</exception>
@@ -66,9 +61,9 @@ public sealed record BmtParameters
     /// <exception cref="ArgumentException">A value the toolkit would refuse.</exception>
     public void Validate()
     {
-        Check(MacBytes is >= TruncatedHmac.MinTagBytes and <= TruncatedHmac.MaxTagBytes, MacBytesKey, MacBytes, "4 to 32");
-        Check(TreeArity is >= IntegrityTree.MinArity and <= IntegrityTree.MaxArity, TreeArityKey, TreeArity, "2 to 64");
-        Check(MinorBits is >= 1 and <= 8, MinorBitsKey, MinorBits, "1 to 8");
+        Check(MacBytes is 4 or 8 or 16 or 32, MacBytesKey, MacBytes, "4, 8, 16 or 32 (a MAC line holds whole tags)");
+        Check(TreeArity is >= 2 and <= DramMetadataCache.LineBytes / BmtEngine.TreeDigestBytes, TreeArityKey, TreeArity, "2 to 8 (a node is one line of 8-byte digests)");
+        Check(MinorBits is >= 1 and <= 7, MinorBitsKey, MinorBits, "1 to 7 (64 minors and the 64-bit major fill one 64-byte counter block)");
         Check(MetadataCacheWays is >= 1 and <= MaxMetadataCacheWays, MetadataCacheWaysKey, MetadataCacheWays, $"1 to {MaxMetadataCacheWays}");
         Check(MetadataCacheBytes is >= 64 and <= MaxMetadataCacheBytes && MetadataCacheBytes % (MetadataCacheWays * 64L) == 0,
             MetadataCacheBytesKey, MetadataCacheBytes, $"a multiple of {MetadataCacheWaysKey} × 64 from 64 to {MaxMetadataCacheBytes}");

@@ -1,44 +1,43 @@
-using System.Buffers.Binary;
-using Vbase.Sapi.Toolkit.Counters;
+using Vbase.Hypervisor.Sapi;
 using Vbase.Sapi.Toolkit.Crypto;
-using Vbase.Sapi.Toolkit.Integrity;
 using Vbase.Sapi.Toolkit.Macs;
 using Vbase.Sapi.Toolkit.Metadata;
 
 namespace Vbase.Architectures.SgxMee;
 
-/// <summary>What the engine concluded about one 64-byte line it fetched from DRAM.</summary>
+/// <summary>What the engine concluded about one 64-byte line filled from DRAM.</summary>
 public enum LineCheck
 {
-    /// <summary>The version counter matches the on-chip root and the MAC matches ciphertext, address and version.</summary>
+    /// <summary>The version line verified against the tree and the MAC matches ciphertext, address and version.</summary>
     Valid,
-    /// <summary>The line's version counter does not verify against the on-chip root (replayed or forged counter).</summary>
+    /// <summary>The line's version line does not verify against the tree up to the on-chip root (replayed or forged).</summary>
     TreeMismatch,
     /// <summary>The MAC over (ciphertext, address, version) does not match (spoofed, spliced or replayed data).</summary>
     MacMismatch,
 }
 
 /// <summary>
-/// Gueron's Memory Encryption Engine (2016) for one protected range: AES counter-mode encryption of each 64-byte line
-/// with a seed of (line address, line version), a 56-bit Carter–Wegman MAC per line over (ciphertext, address,
-/// version), one version counter per line, and an arity-8 integrity tree over the version counters whose root is on
-/// chip. Counters, MAC tags and tree nodes are off-chip (<see cref="Counters"/>, <see cref="MacTags"/>,
-/// <see cref="Tree"/>.Store): an attacker may read and change them, and the tree's root — a private field of the
-/// toolkit's <see cref="IntegrityTree"/> — is what catches it.
+/// Gueron's Memory Encryption Engine (2016) for one enclave's EPC pages, at the chip boundary: a line is decrypted
+/// and checked when it is filled from DRAM and encrypted, versioned and MACed when a dirty one is written back. Its
+/// metadata lies in DRAM, in the MEE region of the architecture's <see cref="MetadataArea"/> (SGX's PRM), where a
+/// physical attacker reaches it:
+/// <code>
+/// offset 0              version lines: 8 × 56-bit versions per 64-byte line (line i's version in line i/8, slot i%8)
+/// + V·64                MAC lines: 8 × 56-bit tags per 64-byte line, same indexing
+/// + 2·V·64              the tree over the version lines (arity 8, 8-byte digests per child), its root on chip
+/// </code>
+/// Each line is AES-128-CTR encrypted with a seed of (line address, line version) and carries a 56-bit Carter–Wegman
+/// MAC over (ciphertext, address, version). Version and MAC lines come on chip through the shared
+/// <see cref="DramMetadataCache"/>; a version line fetched from DRAM is verified up the tree (to a cached node or the
+/// root), MAC lines are not in the tree (the MAC binds the version, which is).
 /// </summary>
 /// <remarks>
-/// Differs from the real MEE in one shape detail: the real tree is a tree of counters (each 64-byte version node
-/// holds eight 56-bit counters and a MAC keyed with the parent's counter, the top level lives in SRAM); here the
-/// toolkit's hash tree (truncated SHA-256 digests, arity 8) sits over the version counters. Both bind every counter to
-/// an on-chip value, so a replayed (data, MAC, counter) triple is caught either way. Counters are 40 bits because the
-/// toolkit's GMAC nonce holds a 40-bit version (the real MEE: 56); at one write per cycle that is minutes of
-/// hammering one line at 4 GHz, and the counter store then throws rather than wrap (no keystream reuse).
-/// <para>
-/// Every fetch of a line also goes through the on-chip <see cref="MetadataCache"/>, which counts metadata traffic the
-/// way the MEE's cache sees it: the MAC line and the version line; on a version-line miss the tree walk climbs one
-/// level per miss and stops at the first cached (hence already verified) node. A write dirties the MAC line, the
-/// version line and every tree node up to the root, all of which change. Not thread-safe; allocation-free per line.
-/// </para>
+/// Two shape differences from the real MEE. Its tree is a tree of counters (each node holds eight 56-bit counters and
+/// a MAC keyed by the parent's counter, the top level in SRAM); here it is the toolkit's keyed hash tree over the
+/// version lines. Both anchor every version to an on-chip value, so a rollback of data, MAC, version and tree nodes
+/// together is caught either way. And versions are limited to 40 bits (the toolkit's GMAC nonce) in their 56-bit
+/// slots: a write-back past that throws rather than reuse a keystream; one line written back every cycle at 4 GHz
+/// takes minutes to get there. Not thread-safe; allocation-free per line.
 /// </remarks>
 public sealed class MemoryEncryptionEngine : IDisposable
 {
@@ -46,192 +45,248 @@ public sealed class MemoryEncryptionEngine : IDisposable
     public const int LineBytes = 64;
     /// <summary>SGX's MAC tag: 56 bits.</summary>
     public const int TagBytes = 7;
-    /// <summary>Version counter width: what the toolkit's GMAC nonce can carry (see remarks).</summary>
-    public const int CounterBits = 40;
-    /// <summary>Version counters (and MAC tags) packed per 64-byte metadata line, as in the MEE's version nodes.</summary>
+    /// <summary>A version's slot in its version line: 56 bits, as in SGX.</summary>
+    public const int VersionBytes = 7;
+    /// <summary>Versions (and MAC tags) per 64-byte metadata line.</summary>
     public const int EntriesPerMetadataLine = 8;
+    /// <summary>The largest version (the toolkit's GMAC nonce carries 40 bits of it).</summary>
+    public const ulong MaxVersion = CarterWegmanMac.MaxVersion;
+    /// <summary>A tree node's digest of each child.</summary>
+    public const int TreeDigestBytes = 8;
 
-    // Where this engine's metadata lies in the metadata cache's address space: one 2^40-byte window per engine, in
-    // it the version lines, then the MAC lines, then each tree level's nodes, contiguous as a PRM layout would be.
-    private readonly ulong versionsBase;
-    private readonly ulong macsBase;
-    private readonly ulong[] treeLevelBase;
-
+    private readonly SapiHost host;
+    private readonly DramMetadataCache cache;
     private readonly AesCtr cipher;
     private readonly CarterWegmanMac mac;
-    private readonly MetadataCache cache;
-    private readonly byte[] tags;
+    private bool released;
 
-    /// <param name="lineCount">Lines in the protected range.</param>
-    /// <param name="encryptionKey">AES-128 key of the counter-mode encryption.</param>
-    /// <param name="macKey">AES-128 key of the GMAC (Carter–Wegman) tags.</param>
-    /// <param name="cache">The on-chip metadata cache (shared by every range of one machine).</param>
-    /// <param name="metadataWindow">This range's window number in the metadata cache's address space.</param>
-    /// <param name="treeArity">Children per tree node (the MEE: 8).</param>
-    /// <param name="trustedTreeNodes">On-chip verified tree nodes the functional tree may keep (its walk stops at one).</param>
-    public MemoryEncryptionEngine(long lineCount, ReadOnlySpan<byte> encryptionKey, ReadOnlySpan<byte> macKey, MetadataCache cache,
-        ulong metadataWindow, int treeArity = 8, int trustedTreeNodes = 512)
+    /// <param name="host">Counts the work (cipher and MAC operations; the tree counts its own hashes).</param>
+    /// <param name="cache">The on-chip metadata cache of the machine, over the metadata area.</param>
+    /// <param name="areaOffset">Where this enclave's metadata starts in the area (<see cref="MetadataBytes"/> long, zeroed).</param>
+    /// <param name="lineCount">Lines in the enclave.</param>
+    public MemoryEncryptionEngine(SapiHost host, DramMetadataCache cache, ulong areaOffset, long lineCount,
+        ReadOnlySpan<byte> encryptionKey, ReadOnlySpan<byte> macKey, ReadOnlySpan<byte> treeKey, int treeArity = 8)
     {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(cache);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(lineCount);
+        this.host = host;
+        this.cache = cache;
         LineCount = lineCount;
+        AreaOffset = areaOffset;
+        MetadataLines = MetadataLinesFor(lineCount);
+        MacsOffset = areaOffset + ((ulong)MetadataLines * LineBytes);
         cipher = new AesCtr(encryptionKey);
         mac = new CarterWegmanMac(macKey, TagBytes);
-        this.cache = cache;
-        Counters = new VersionCounterStore(lineCount, CounterBits, CounterOverflowPolicy.Throw);
-        tags = new byte[lineCount * TagBytes];
-        Span<byte> zeroCounter = stackalloc byte[VersionCounterStore.ValueBytes];
-        zeroCounter.Clear();
-        Tree = new IntegrityTree(lineCount, treeArity, nodeHashBytes: 8, trustedCacheNodes: trustedTreeNodes, initialLeafValue: zeroCounter);
-        ulong metadataLines = (ulong)((lineCount + EntriesPerMetadataLine - 1) / EntriesPerMetadataLine);
-        versionsBase = metadataWindow << 40;
-        macsBase = versionsBase + (metadataLines * LineBytes);
-        treeLevelBase = new ulong[Tree.Height];
-        ulong next = macsBase + (metadataLines * LineBytes);
-        for (int level = 0; level < Tree.Height; level++)
-        {
-            treeLevelBase[level] = next;
-            next += (ulong)Tree.Store.NodesAt(level) * LineBytes;
-        }
+        Tree = new DramIntegrityTree(host, treeKey, areaOffset, MetadataLines, MacsOffset + ((ulong)MetadataLines * LineBytes), treeArity, TreeDigestBytes);
     }
 
     /// <summary>Lines covered.</summary>
     public long LineCount { get; }
+    /// <summary>The area offset of the first version line (the start of this enclave's metadata).</summary>
+    public ulong AreaOffset { get; }
+    /// <summary>The area offset of the first MAC line.</summary>
+    public ulong MacsOffset { get; }
+    /// <summary>Version lines (and MAC lines) of the enclave.</summary>
+    public long MetadataLines { get; }
+    /// <summary>The tree over the version lines: nodes in DRAM, root on chip.</summary>
+    public DramIntegrityTree Tree { get; }
+    /// <summary>Bytes of metadata this engine uses in the area.</summary>
+    public ulong Bytes => MetadataBytes(LineCount, Tree.Arity);
 
-    /// <summary>The version counter of each line (off-chip).</summary>
-    public VersionCounterStore Counters { get; }
+    /// <summary>Bytes of metadata an enclave of <paramref name="lineCount"/> lines needs: versions, MACs, tree.</summary>
+    public static ulong MetadataBytes(long lineCount, int treeArity)
+    {
+        long lines = MetadataLinesFor(lineCount);
+        return (2 * (ulong)lines * LineBytes) + DramIntegrityTree.NodeBytes(lines, treeArity);
+    }
 
-    /// <summary>The integrity tree over the version counters: nodes off-chip in its store, root on chip.</summary>
-    public IntegrityTree Tree { get; }
-
-    /// <summary>The MAC tag of each line, <see cref="TagBytes"/> bytes per line (off-chip, writable by an attacker).</summary>
-    public Span<byte> MacTags => tags;
-
-    /// <summary>Lines whose check failed so far.</summary>
-    public long Failures { get; private set; }
+    /// <summary>Node levels of the tree of an enclave of <paramref name="lineCount"/> lines (a fetch pins one line per level).</summary>
+    public static int TreeHeight(long lineCount, int treeArity)
+    {
+        int height = 0;
+        for (long n = MetadataLinesFor(lineCount); n > 1 || height == 0; height++)
+        {
+            n = (n + treeArity - 1) / treeArity;
+        }
+        return height;
+    }
 
     /// <summary>
-    /// Takes a line that holds plaintext into the engine at version 0 (the counters and the tree start there):
-    /// encrypts <paramref name="line"/> in place and writes its MAC. No metadata traffic is counted (setup).
+    /// Takes a line that holds plaintext into the engine at version 0 (EADD): encrypts it in place and writes its MAC
+    /// straight to DRAM. Call <see cref="BuildTree"/> once every line is sealed.
     /// </summary>
     public void Seal(long index, ulong address, Span<byte> line)
     {
         CheckLine(index, line.Length);
-        ulong version = Counters.Get((ulong)index);
-        cipher.Transform(line, line, address, version);
-        mac.Compute(line, address, version, Tag(index));
+        cipher.Transform(line, line, address, 0);
+        mac.Compute(line, address, 0, cache.Area.Slice(TagOffset(index), TagBytes));
+        host.Cost.CipherOps++;
+        host.Cost.MacOps++;
+    }
+
+    /// <summary>Computes the tree over the (all-zero) version lines in DRAM and lets the metadata cache verify by it.</summary>
+    public void BuildTree()
+    {
+        Tree.Build(cache.Area);
+        cache.AddVerifier(Tree);
     }
 
     /// <summary>
-    /// Checks a line fetched from DRAM and, if it is valid, writes its plaintext into <paramref name="plaintext"/>.
-    /// Counts metadata traffic unless <paramref name="inspect"/> (the Monitor's side-effect-free view, which decrypts
-    /// without checking).
+    /// A line filled from DRAM: its version (through the metadata cache, verified up the tree on a miss), its MAC
+    /// checked over (ciphertext, address, version), then decrypted into <paramref name="plaintext"/>. An inspection
+    /// reads the metadata as it stands (on chip or in DRAM) and checks the MAC, counting and changing nothing.
     /// </summary>
-    public LineCheck Open(long index, ulong address, ReadOnlySpan<byte> ciphertext, Span<byte> plaintext, bool inspect = false)
+    public LineCheck Fill(long index, ulong address, ReadOnlySpan<byte> ciphertext, Span<byte> plaintext, bool inspection = false)
     {
         CheckLine(index, ciphertext.Length);
-        ulong version = Counters.Get((ulong)index);
-        if (inspect)
+        Span<byte> tag = stackalloc byte[TagBytes];
+        ulong version;
+        if (inspection)
         {
+            Span<byte> slot = stackalloc byte[VersionBytes];
+            cache.Peek(VersionOffset(index), slot);
+            version = ReadVersion(slot);
+            cache.Peek(TagOffset(index), tag);
+            if (version > MaxVersion || !mac.Verify(ciphertext, address, version, tag))
+            {
+                return LineCheck.MacMismatch;
+            }
             cipher.Transform(ciphertext, plaintext, address, version);
             return LineCheck.Valid;
         }
-        LineCheck check = Verify(index, address, ciphertext, version);
-        if (check == LineCheck.Valid)
+        if (!cache.TryGet(VersionOffset(index), write: false, out Span<byte> versionLine))
         {
-            cipher.Transform(ciphertext, plaintext, address, version);
+            return LineCheck.TreeMismatch;
         }
-        return check;
+        version = ReadVersion(versionLine.Slice(Slot(index), VersionBytes));
+        cache.TryGet(TagOffset(index), write: false, out Span<byte> macLine);   // MAC lines have no verifier: always there
+        macLine.Slice(Slot(index), TagBytes).CopyTo(tag);
+        host.Cost.MacOps++;
+        if (version > MaxVersion || !mac.Verify(ciphertext, address, version, tag))
+        {
+            return LineCheck.MacMismatch;
+        }
+        cipher.Transform(ciphertext, plaintext, address, version);
+        host.Cost.CipherOps++;
+        return LineCheck.Valid;
     }
 
     /// <summary>
-    /// Writes a whole line: bumps its version, encrypts <paramref name="plaintext"/> into <paramref name="ciphertext"/>
-    /// under the new version, MACs it and updates the tree up to the on-chip root. The caller has opened (verified) the
-    /// line first, as a read-modify-write does. False, changing nothing, if the tree path fails its check on the way.
+    /// A dirty line leaves the chip: its version is bumped (in its version line, on chip), the plaintext encrypted
+    /// under the new version into <paramref name="dram"/> and its MAC rewritten. False, writing nothing, if the
+    /// version line fetched from DRAM fails the tree (tampered): there is no trustworthy version to go on from.
     /// </summary>
-    public bool Store(long index, ulong address, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext)
+    /// <exception cref="InvalidOperationException">The version would pass <see cref="MaxVersion"/>.</exception>
+    public bool WriteBack(long index, ulong address, ReadOnlySpan<byte> plaintext, Span<byte> dram)
     {
         CheckLine(index, plaintext.Length);
-        ulong old = Counters.Get((ulong)index);
-        ulong version = Counters.Increment((ulong)index).Value;
-        Span<byte> leaf = stackalloc byte[VersionCounterStore.ValueBytes];
-        BinaryPrimitives.WriteUInt64LittleEndian(leaf, version);
-        if (!Tree.Update(index, leaf))
+        if (!cache.TryGet(VersionOffset(index), write: true, out Span<byte> versionLine))
         {
-            Counters.Set((ulong)index, old);
-            Failures++;
             return false;
         }
-        cipher.Transform(plaintext, ciphertext, address, version);
-        mac.Compute(ciphertext, address, version, Tag(index));
-        cache.Access(macsBase + MetadataLine(index), isWrite: true);
-        cache.Access(versionsBase + MetadataLine(index), isWrite: true);
-        long node = index;
-        for (int level = 0; level < Tree.Height; level++)
+        Span<byte> slot = versionLine.Slice(Slot(index), VersionBytes);
+        ulong version = ReadVersion(slot) + 1;
+        if (version > MaxVersion)
         {
-            node /= Tree.Arity;
-            cache.Access(treeLevelBase[level] + ((ulong)node * LineBytes), isWrite: true);
+            throw new InvalidOperationException($"the version of line {index} would pass 2^40 - 1 (the GMAC nonce's width)");
         }
+        WriteVersion(slot, version);
+        cipher.Transform(plaintext, dram, address, version);
+        Span<byte> tag = stackalloc byte[TagBytes];
+        mac.Compute(dram, address, version, tag);
+        cache.TryGet(TagOffset(index), write: true, out Span<byte> macLine);
+        tag.CopyTo(macLine[Slot(index)..]);
+        host.Cost.CipherOps++;
+        host.Cost.MacOps++;
         return true;
     }
 
-    /// <summary>Decrypts a line for good (the range is being released); no check, no traffic.</summary>
-    public void Unseal(long index, ulong address, Span<byte> line)
+    /// <summary>Decrypts a line for good (EREMOVE, after every dirty line was written back); false, leaving it, if its version line fails the tree.</summary>
+    public bool Unseal(long index, ulong address, Span<byte> line)
     {
         CheckLine(index, line.Length);
-        cipher.Transform(line, line, address, Counters.Get((ulong)index));
+        if (!cache.TryGet(VersionOffset(index), write: false, out Span<byte> versionLine))
+        {
+            return false;
+        }
+        cipher.Transform(line, line, address, ReadVersion(versionLine.Slice(Slot(index), VersionBytes)));
+        host.Cost.CipherOps++;
+        return true;
     }
 
-    /// <inheritdoc/>
+    /// <summary>The version of a line as it stands (on chip or in DRAM), counting nothing.</summary>
+    public ulong PeekVersion(long index)
+    {
+        Span<byte> slot = stackalloc byte[VersionBytes];
+        cache.Peek(VersionOffset(index), slot);
+        return ReadVersion(slot);
+    }
+
+    /// <summary>
+    /// The DRAM bytes that cover a line: its version slot, its MAC slot, and the tree nodes above its version line
+    /// (the root is on chip).
+    /// </summary>
+    public IReadOnlyList<MetadataRange> Describe(long index)
+    {
+        MetadataArea area = cache.Area;
+        var ranges = new List<MetadataRange>
+        {
+            new("version", area.BaseAddress + VersionOffset(index), VersionBytes),
+            new("mac", area.BaseAddress + TagOffset(index), TagBytes),
+        };
+        ranges.AddRange(Tree.PathOf(area, index / EntriesPerMetadataLine));
+        return ranges;
+    }
+
+    /// <summary>The enclave is gone: its metadata lines leave the cache unwritten and the tree stops verifying.</summary>
+    public void Release()
+    {
+        if (!released)
+        {
+            released = true;
+            cache.RemoveVerifier(Tree);
+            cache.Discard(AreaOffset, Bytes);
+        }
+    }
+
     public void Dispose()
     {
         cipher.Dispose();
         mac.Dispose();
-        Tree.Dispose();
     }
 
-    private LineCheck Verify(long index, ulong address, ReadOnlySpan<byte> ciphertext, ulong version)
+    private static long MetadataLinesFor(long lineCount) => (lineCount + EntriesPerMetadataLine - 1) / EntriesPerMetadataLine;
+
+    private ulong VersionOffset(long index) => AreaOffset + ((ulong)(index / EntriesPerMetadataLine) * LineBytes) + (ulong)Slot(index);
+
+    private ulong TagOffset(long index) => MacsOffset + ((ulong)(index / EntriesPerMetadataLine) * LineBytes) + (ulong)Slot(index);
+
+    private static int Slot(long index) => (int)(index % EntriesPerMetadataLine) * VersionBytes;
+
+    private static ulong ReadVersion(ReadOnlySpan<byte> slot)
     {
-        cache.Access(macsBase + MetadataLine(index), isWrite: false);
-        if (!cache.Access(versionsBase + MetadataLine(index), isWrite: false))
+        ulong v = 0;
+        for (int i = VersionBytes - 1; i >= 0; i--)
         {
-            // A version line that was not on chip is verified up the tree until a node that is.
-            long node = index;
-            for (int level = 0; level < Tree.Height; level++)
-            {
-                node /= Tree.Arity;
-                if (cache.Access(treeLevelBase[level] + ((ulong)node * LineBytes), isWrite: false))
-                {
-                    break;
-                }
-            }
+            v = (v << 8) | slot[i];
         }
-        // The functional checks run on every fetch whatever the cache model says: an attacker may have changed the
-        // off-chip counter since it was cached, and the emulator has no data cache that would hide the fetch.
-        Span<byte> leaf = stackalloc byte[VersionCounterStore.ValueBytes];
-        BinaryPrimitives.WriteUInt64LittleEndian(leaf, version);
-        if (!Tree.Verify(index, leaf))
-        {
-            Failures++;
-            return LineCheck.TreeMismatch;
-        }
-        if (!mac.Verify(ciphertext, address, version, Tag(index)))
-        {
-            Failures++;
-            return LineCheck.MacMismatch;
-        }
-        return LineCheck.Valid;
+        return v;
     }
 
-    private Span<byte> Tag(long index) => tags.AsSpan((int)(index * TagBytes), TagBytes);
-
-    /// <summary>Byte offset of the metadata line holding line <paramref name="index"/>'s counter (or MAC tag).</summary>
-    private static ulong MetadataLine(long index) => (ulong)(index / EntriesPerMetadataLine) * LineBytes;
+    private static void WriteVersion(Span<byte> slot, ulong version)
+    {
+        for (int i = 0; i < VersionBytes; i++)
+        {
+            slot[i] = (byte)(version >> (8 * i));
+        }
+    }
 
     private void CheckLine(long index, int length)
     {
         if ((ulong)index >= (ulong)LineCount)
         {
-            throw new ArgumentOutOfRangeException(nameof(index), index, $"the range has {LineCount} lines");
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"the enclave has {LineCount} lines");
         }
         if (length != LineBytes)
         {

@@ -1,30 +1,32 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
+using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi.Calls;
 using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
-using Vbase.Sapi.Toolkit.Lines;
 using Vbase.Sapi.Toolkit.Metadata;
 
 namespace Vbase.Architectures.SgxMee;
 
 /// <summary>
-/// Intel SGX as seen from memory: Gueron's Memory Encryption Engine over the protected range (here: each registered
-/// region is an enclave's EPC pages) plus the EPCM access checks.
+/// Intel SGX as seen from memory: Gueron's Memory Encryption Engine at the chip boundary (here: each registered region
+/// is an enclave's EPC pages) plus the EPCM access checks.
 /// <list type="bullet">
-/// <item><description>MEE (<see cref="MemoryEncryptionEngine"/>): AES-128-CTR per 64-byte line with seed = (line
-/// address, line version), a 56-bit Carter–Wegman MAC per line over (ciphertext, address, version), an 8-ary
-/// integrity tree over the version counters with its root on chip. Every enclave read verifies tree and MAC; every
-/// enclave write is a read-modify-write of the line that bumps the version and updates MAC and tree. A failed check is
-/// a violation and the access faults.</description></item>
-/// <item><description>EPCM (<see cref="EnclavePageCacheMap"/>): per EPC frame the owning enclave, the virtual address
-/// it must be reached at, and permissions. Anyone but the enclave (the guest kernel, other processes, the hypervisor's
-/// copies, Dom0, devices) reads the abort page (all 0xFF) and has its writes dropped; an enclave access at the wrong
-/// virtual address or without the permission faults and is reported.</description></item>
+/// <item><description>MEE (<see cref="MemoryEncryptionEngine"/>): the enclave's lines live on chip in plaintext; a line
+/// filled from DRAM is checked (its version line verified up an 8-ary tree whose root is on chip, its 56-bit
+/// Carter–Wegman MAC over ciphertext, address and version) and decrypted (AES-128-CTR, seed = line address and
+/// version); a dirty line written back gets a new version, is encrypted and MACed. Versions, MACs and tree nodes lie in
+/// DRAM, in the MEE region of the metadata area (SGX's PRM), reached through an on-chip metadata cache. A failed
+/// check is a violation and the access that needed the line faults.</description></item>
+/// <item><description>EPCM (<see cref="EnclavePageCacheMap"/>), decided per page when a TLB entry is filled
+/// (<see cref="DecideView"/>): the enclave reaches its page's plaintext only at the page's virtual address and with
+/// the page's permissions (else the access faults and is reported); anyone else (the guest kernel, other processes,
+/// the hypervisor's copies, Dom0, devices) gets the abort page: reads all 0xFF, writes dropped.</description></item>
 /// <item><description>Remaps. Dom0 changing the p2m entry of an enclave GFN is refused (the hypervisor-level form of
 /// the EPCM check that would make the remapped page fault). A guest kernel pointing the enclave's virtual page at a
 /// frame outside the EPC cannot be refused, and accesses to that frame never reach the plug-in; at every resume of the
@@ -39,29 +41,33 @@ namespace Vbase.Architectures.SgxMee;
 /// (address, version) seeds under one key.
 /// </remarks>
 [Architecture("sgx-mee",
-    "Intel SGX: MEE (AES-CTR per line, 56-bit Carter-Wegman MAC, 8-ary tree over version counters, root on chip) and EPCM checks (owner, VA, permissions); outsiders read 0xFF, their writes are dropped",
+    "Intel SGX: MEE at the chip boundary (AES-CTR per line, 56-bit Carter-Wegman MAC, 8-ary tree over the version lines, all in DRAM, root on chip) and EPCM checks at TLB fill (owner, VA, permissions); outsiders read 0xFF, their writes are dropped",
     Principal.Application)]
 public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
 {
     /// <summary>What a read from outside the enclave returns: SGX's abort page semantics.</summary>
     public const byte AbortByte = 0xFF;
 
+    /// <summary>The share of machine memory reserved for the MEE region (SGX's PRM), at its top.</summary>
+    public const int AreaShareOfMachine = 5;
+
     private const int LinesPerPage = PageSize.Bytes / MemoryEncryptionEngine.LineBytes;
 
     private readonly ulong seed;
-    private readonly MetadataCache cache;
     private readonly EnclavePageCacheMap epcm = new();
     private readonly Dictionary<int, Enclave> enclaves = [];
     private readonly Func<ulong, ulong?> readGuestPte;
     private DomainId walkDomain;
-    private long protectedAccesses;
+    private MetadataArea? area;
+    private MetadataAllocator? allocator;
+    private DramMetadataCache? cache;
+    private (ulong Time, ulong Mfn, ulong? Va, AccessKind Kind, int? Vcpu) lastEpcmRefusal;
 
     public SgxMeeArchitecture(ArchitectureOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         seed = options.Seed;
         Parameters = SgxMeeParameters.Parse(options.Parameters);
-        cache = new MetadataCache(Parameters.MetadataCacheBytes, Parameters.MetadataCacheWays, MemoryEncryptionEngine.LineBytes);
         readGuestPte = ReadGuestPte;
     }
 
@@ -73,23 +79,65 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
     /// <summary>The EPCM (read-only use: tests and introspection).</summary>
     public EnclavePageCacheMap Epcm => epcm;
 
-    /// <summary>The MEE of a region (its off-chip metadata is what a physical attacker could tamper with), or null.</summary>
+    /// <summary>The MEE region in machine memory (versions, MACs, tree nodes of every enclave); available once attached.</summary>
+    public MetadataArea MetadataArea => area ?? throw new InvalidOperationException("sgx-mee is not attached to a hypervisor");
+
+    /// <summary>The on-chip metadata cache; available once attached.</summary>
+    public DramMetadataCache MetadataCache => cache ?? throw new InvalidOperationException("sgx-mee is not attached to a hypervisor");
+
+    /// <summary>The MEE of a live enclave (its metadata is what a physical attacker could tamper with), or null.</summary>
     public MemoryEncryptionEngine? EngineOf(int regionId) =>
         enclaves.TryGetValue(regionId, out Enclave? e) && e.Region.IsActive ? e.Engine : null;
 
-    public override MetadataTraffic Traffic => cache.Traffic(protectedAccesses);
+    /// <summary>The MEE region: a fifth of machine memory at its top (the PRM, set aside before any domain is built).</summary>
+    protected override void OnAttached()
+    {
+        base.OnAttached();
+        area = Host.ReserveMetadata(Host.MetadataBudget);
+        allocator = new MetadataAllocator(area);
+        cache = new DramMetadataCache(Host, area, Parameters.MetadataCacheBytes, Parameters.MetadataCacheWays);
+    }
+
+    /// <summary>
+    /// The caller's own RAM, and room in the MEE region for the enclave's versions, MACs and tree (ENOMEM otherwise:
+    /// the EPC is full, or the metadata cache has too few ways to hold one tree walk).
+    /// </summary>
+    protected override long Admit(VbaseOpCall call, RegionRequest request)
+    {
+        long rc = RequireCallersWritableRam(call, request);
+        if (rc < 0)
+        {
+            return rc;
+        }
+        long lines = (long)request.Gfns.Count * LinesPerPage;
+        if (MemoryEncryptionEngine.TreeHeight(lines, Parameters.TreeArity) + 2 > Parameters.MetadataCacheWays)
+        {
+            return Errno.ENOMEM;
+        }
+        ulong? at = allocator!.Allocate(MemoryEncryptionEngine.MetadataBytes(lines, Parameters.TreeArity));
+        if (at is not ulong offset)
+        {
+            return Errno.ENOMEM;
+        }
+        allocator.Free(offset);   // taken for good at Seal, once the hypervisor has protected the frames
+        return 0;
+    }
 
     /// <summary>ECREATE + EADD of every page + EINIT in one: the region's frames become EPC pages of this enclave.</summary>
     protected override void Seal(VbaseOpCall call, ProtectedRegion region)
     {
         SecureContext owner = Host.ContextOf(call) ?? throw new InvalidOperationException("a protected region without a secure context");
-        Span<byte> encryptionKey = stackalloc byte[16], macKey = stackalloc byte[16];
+        Span<byte> encryptionKey = stackalloc byte[16], macKey = stackalloc byte[16], treeKey = stackalloc byte[16];
         DeriveKey(region.Id, 1, encryptionKey);
         DeriveKey(region.Id, 2, macKey);
-        var engine = new MemoryEncryptionEngine((long)region.Mfns.Count * LinesPerPage, encryptionKey, macKey, cache,
-            metadataWindow: (ulong)region.Id, Parameters.TreeArity, trustedTreeNodes: Parameters.MetadataCacheBytes / MemoryEncryptionEngine.LineBytes);
+        DeriveKey(region.Id, 3, treeKey);
+        long lines = (long)region.Mfns.Count * LinesPerPage;
+        ulong offset = allocator!.Allocate(MemoryEncryptionEngine.MetadataBytes(lines, Parameters.TreeArity))
+            ?? throw new InvalidOperationException("the MEE region filled up between admission and seal");
+        var engine = new MemoryEncryptionEngine(Host, cache!, offset, lines, encryptionKey, macKey, treeKey, Parameters.TreeArity);
         var enclave = new Enclave(region, engine);
         ForEachLine(region, MemoryEncryptionEngine.LineBytes, line => engine.Seal(line.Index, line.Address, line.Bytes));
+        engine.BuildTree();
         for (int page = 0; page < region.Mfns.Count; page++)
         {
             Mfn mfn = region.Mfns[page];
@@ -100,88 +148,107 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         Host.Record("sgx_mee.enclave_created", call.Caller, call.VcpuId,
             EventField.Of("region", region.Id), EventField.Of("epc_pages", region.Mfns.Count), EventField.Of("lines", engine.LineCount),
             EventField.Hex("va", region.VirtualAddress.Value), EventField.Of("permissions", EnclavePageCacheMap.Format(Parameters.Permissions)),
+            EventField.Hex("metadata", MetadataArea.BaseAddress + offset), EventField.Of("metadata_bytes", engine.Bytes),
             EventField.Of("tree_levels", engine.Tree.Height));
     }
 
-    /// <summary>EREMOVE of every page: plaintext back in DRAM (the vault wipes it itself), frames back to the OS.</summary>
+    /// <summary>
+    /// EREMOVE of every page (the host has written every dirty line back): plaintext back in DRAM (the vault wipes it
+    /// itself), the enclave's metadata dropped from the cache and its MEE-region bytes freed, frames back to the OS.
+    /// </summary>
     protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
         if (!enclaves.TryGetValue(region.Id, out Enclave? enclave))
         {
             return;
         }
-        ForEachLine(region, MemoryEncryptionEngine.LineBytes, line => enclave.Engine.Unseal(line.Index, line.Address, line.Bytes));
+        MemoryEncryptionEngine engine = enclave.Engine;
+        int failed = 0;
+        ForEachLine(region, MemoryEncryptionEngine.LineBytes, line => failed += engine.Unseal(line.Index, line.Address, line.Bytes) ? 0 : 1);
+        if (failed > 0)
+        {
+            Violation(enclave, ReleaseContext(call, region, 0),
+                string.Create(CultureInfo.InvariantCulture, $"mee: {failed} line(s) whose version line fails the tree at EREMOVE; left encrypted"));
+        }
         foreach (Mfn mfn in region.Mfns)
         {
             epcm.Remove(mfn);
         }
+        engine.Release();
+        allocator!.Free(engine.AreaOffset);
         enclave.Remove();
     }
 
-    public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
+    /// <summary>
+    /// The EPCM check at TLB fill: the enclave (the registering process, in U-mode) sees its page's plaintext if the
+    /// page's virtual address and permissions allow the access, else the access faults and is reported; everyone
+    /// else gets the abort page. Before EADD and after EREMOVE DRAM holds plaintext, seen as it is.
+    /// </summary>
+    public override PageView DecideView(in MemoryAccessContext access)
     {
-        if (!enclaves.TryGetValue(access.Region.Id, out Enclave? enclave) || !epcm.TryGet(access.Mfn, out EpcmEntry entry))
+        if (!enclaves.TryGetValue(access.Region.Id, out Enclave? enclave) || !enclave.IsLive || !epcm.TryGet(access.Mfn, out EpcmEntry entry))
         {
-            return AccessVerdict.Pass;
-        }
-        if (access.Accessor == Accessor.Inspection)
-        {
-            // The Monitor's "what the owner would read": decrypted, unchecked, uncounted.
-            return Decrypt(enclave, access, data, inspect: true) ? AccessVerdict.Transformed : AccessVerdict.Fault;
+            return PageView.Dram;
         }
         if (!access.IsApplication)
         {
-            enclave.AbortedReads++;
-            data.Fill(AbortByte);
-            return AccessVerdict.Transformed;
+            enclave.AbortViews++;
+            return PageView.Abort;
         }
-        protectedAccesses++;
-        if (!EpcmAllows(enclave, entry, access, isWrite: false))
-        {
-            return AccessVerdict.Fault;
-        }
-        return Decrypt(enclave, access, data, inspect: false) ? AccessVerdict.Transformed : AccessVerdict.Fault;
+        return EpcmAllows(enclave, entry, access, isWrite: access.Kind == AccessKind.Store) ? PageView.Plaintext : PageView.Fault;
     }
 
-    public override AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data)
+    /// <summary>A line of an EPC page enters the chip: version verified up the tree, MAC checked, decrypted.</summary>
+    public override bool OnFill(in LineContext line, ReadOnlySpan<byte> dram, Span<byte> plaintext)
     {
-        if (!enclaves.TryGetValue(access.Region.Id, out Enclave? enclave) || !epcm.TryGet(access.Mfn, out EpcmEntry entry))
+        if (!enclaves.TryGetValue(line.Region.Id, out Enclave? enclave) || !enclave.IsLive)
         {
-            return AccessVerdict.Pass;
+            dram.CopyTo(plaintext);
+            return true;
         }
-        if (!access.IsApplication)
+        long index = ((long)line.RegionPage * LinesPerPage) + line.Line;
+        LineCheck check = enclave.Engine.Fill(index, line.MachineAddress, dram, plaintext, line.Inspection);
+        if (check == LineCheck.Valid)
         {
-            enclave.DroppedWrites++;
-            return AccessVerdict.Dropped;
+            return true;
         }
-        protectedAccesses++;
-        if (!EpcmAllows(enclave, entry, access, isWrite: true))
+        if (!line.Inspection)
         {
-            return AccessVerdict.Fault;
+            enclave.Violations++;
+            Host.ReportViolation(line, Describe(check, index, line.MachineAddress));
         }
-        MemoryEncryptionEngine engine = enclave.Engine;
-        Span<byte> frame = Host.Dram.Frame(access.Mfn);
-        Span<byte> line = stackalloc byte[MemoryEncryptionEngine.LineBytes];
-        // Line by line (a hart's store spans two lines at most, when misaligned): fetch and verify, merge, re-seal.
-        foreach (AccessLine at in AccessLines.Of(access, data.Length, MemoryEncryptionEngine.LineBytes))
-        {
-            Span<byte> dram = frame.Slice(at.Start, MemoryEncryptionEngine.LineBytes);
-            LineCheck check = engine.Open(at.Index, at.Address, dram, line);
-            if (check != LineCheck.Valid)
-            {
-                Violation(enclave, access, Describe(check, at.Index, at.Address));
-                return AccessVerdict.Fault;
-            }
-            data.Slice(at.DataOffset, at.Count).CopyTo(line[at.InLine..]);
-            if (!engine.Store(at.Index, at.Address, line, dram))
-            {
-                Violation(enclave, access, $"mee: the tree path of line {at.Index} (0x{at.Address:x}) fails its check on update (tampered tree nodes)");
-                return AccessVerdict.Fault;
-            }
-            enclave.Writes++;
-        }
-        return AccessVerdict.Transformed;
+        return false;
     }
+
+    /// <summary>
+    /// A dirty line of an EPC page leaves the chip: new version, encrypted, MACed. If its version line fails the tree
+    /// the line is dropped (DRAM keeps the old line, which fails again at its next fill) and the failure reported:
+    /// the real MEE drops the write and locks the memory controller.
+    /// </summary>
+    public override void OnWriteBack(in LineContext line, ReadOnlySpan<byte> plaintext, Span<byte> dram)
+    {
+        if (!enclaves.TryGetValue(line.Region.Id, out Enclave? enclave) || !enclave.IsLive)
+        {
+            plaintext.CopyTo(dram);
+            return;
+        }
+        long index = ((long)line.RegionPage * LinesPerPage) + line.Line;
+        if (enclave.Engine.WriteBack(index, line.MachineAddress, plaintext, dram))
+        {
+            enclave.WriteBacks++;
+            return;
+        }
+        enclave.Violations++;
+        Host.ReportViolation(line, string.Create(CultureInfo.InvariantCulture,
+            $"mee: the version line of line {index} (0x{line.MachineAddress:x}) fails the tree at write-back; the line is dropped"));
+    }
+
+    /// <summary>Every dirty version, MAC and tree line to DRAM (the tree's root follows), and the cache emptied.</summary>
+    public override void FlushMetadata() => cache?.Flush();
+
+    /// <summary>The line's version and MAC slots and the tree nodes above its version line.</summary>
+    public override IReadOnlyList<MetadataRange> DescribeMetadata(ProtectedRegion region, int page, int line) =>
+        enclaves.TryGetValue(region.Id, out Enclave? e) && e.IsLive ? e.Engine.Describe(((long)page * LinesPerPage) + line) : [];
 
     /// <summary>
     /// Dom0 (or a hypervisor mapping path) changing the p2m entry of an enclave's GFN is refused: in SGX the EPCM would
@@ -233,12 +300,14 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         return
         [
             new("dram", region.IsActive ? "ciphertext (aes-128-ctr per 64-byte line, seed = line address, version)" : "plaintext (enclave removed)"),
-            new("integrity", $"56-bit carter-wegman mac per line over (ciphertext, address, version); {e.TreeArity}-ary tree over 40-bit version counters, root on chip"),
+            new("integrity", $"56-bit carter-wegman mac per line over (ciphertext, address, version); {e.TreeArity}-ary tree over the version lines, root on chip"),
+            new("metadata", e.IsLive
+                ? string.Create(CultureInfo.InvariantCulture, $"dram 0x{MetadataArea.BaseAddress + e.Engine.AreaOffset:x}+{e.Engine.Bytes}: {e.Engine.MetadataLines} version lines, {e.Engine.MetadataLines} mac lines, {e.Engine.Tree.Height} tree levels")
+                : "freed"),
             new("epcm", $"owner dom {region.Domain.Value} vcpu {region.Vcpu} satp 0x{region.Satp:x}, va 0x{region.VirtualAddress.Value:x}, {EnclavePageCacheMap.Format(Parameters.Permissions)}"),
             new("outsiders", "read 0xff (abort page), writes dropped"),
-            new("enclave_writes", Count(e.Writes)),
-            new("aborted_reads", Count(e.AbortedReads)),
-            new("dropped_writes", Count(e.DroppedWrites)),
+            new("write_backs", Count(e.WriteBacks)),
+            new("abort_views", Count(e.AbortViews)),
             new("violations", Count(e.Violations)),
             new("remaps_refused", Count(e.RemapsRefused)),
         ];
@@ -256,24 +325,6 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         enclaves.Clear();
     }
 
-    /// <summary>Decrypts (and unless inspecting, verifies) every line the access covers into <paramref name="data"/>.</summary>
-    private bool Decrypt(Enclave enclave, in MemoryAccessContext access, Span<byte> data, bool inspect)
-    {
-        Span<byte> frame = Host.Dram.Frame(access.Mfn);
-        Span<byte> plaintext = stackalloc byte[MemoryEncryptionEngine.LineBytes];
-        foreach (AccessLine at in AccessLines.Of(access, data.Length, MemoryEncryptionEngine.LineBytes))
-        {
-            LineCheck check = enclave.Engine.Open(at.Index, at.Address, frame.Slice(at.Start, MemoryEncryptionEngine.LineBytes), plaintext, inspect);
-            if (check != LineCheck.Valid)
-            {
-                Violation(enclave, access, Describe(check, at.Index, at.Address));
-                return false;
-            }
-            plaintext.Slice(at.InLine, at.Count).CopyTo(data[at.DataOffset..]);
-        }
-        return true;
-    }
-
     /// <summary>The EPCM check of an enclave access: the page's virtual address and its permissions.</summary>
     private bool EpcmAllows(Enclave enclave, in EpcmEntry entry, in MemoryAccessContext access, bool isWrite)
     {
@@ -281,16 +332,31 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         // upper parcel at the instruction's address).
         if (entry.Enclave.VirtualAddress.Value != 0 && access.VirtualAddress is ulong va && (va & ~(ulong)(PageSize.Bytes - 1)) != entry.VirtualAddress)
         {
-            Violation(enclave, access, $"epcm: enclave access at va 0x{va:x} to the EPC page of va 0x{entry.VirtualAddress:x} (page {entry.Page}): wrong linear address");
+            EpcmViolation(enclave, access, $"epcm: enclave access at va 0x{va:x} to the EPC page of va 0x{entry.VirtualAddress:x} (page {entry.Page}): wrong linear address");
             return false;
         }
         EpcmPermissions needed = EnclavePageCacheMap.Required(access.Kind, isWrite);
         if ((entry.Permissions & needed) != needed)
         {
-            Violation(enclave, access, $"epcm: {needed} denied on page {entry.Page} ({EnclavePageCacheMap.Format(entry.Permissions)})");
+            EpcmViolation(enclave, access, $"epcm: {needed} denied on page {entry.Page} ({EnclavePageCacheMap.Format(entry.Permissions)})");
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// An EPCM refusal, reported once per access: a hart asks at its TLB fill and, refused, once more on its slow path
+    /// for the same access (same time, frame, address and kind).
+    /// </summary>
+    private void EpcmViolation(Enclave enclave, in MemoryAccessContext access, string details)
+    {
+        var key = (access.Time, access.Mfn.Value, access.VirtualAddress, access.Kind, access.Vcpu);
+        if (key == lastEpcmRefusal)
+        {
+            return;
+        }
+        lastEpcmRefusal = key;
+        Violation(enclave, access, details);
     }
 
     private void CheckMappings(Enclave enclave, SecureContext context)
@@ -358,7 +424,7 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
 
     private static string Describe(LineCheck check, long index, ulong address) => check switch
     {
-        LineCheck.TreeMismatch => $"mee: the version counter of line {index} (0x{address:x}) does not verify against the on-chip tree root",
+        LineCheck.TreeMismatch => $"mee: the version line of line {index} (0x{address:x}) does not verify against the tree (on-chip root)",
         _ => $"mee: mac mismatch on line {index} (0x{address:x}): ciphertext, address or version is not what the enclave wrote",
     };
 
@@ -383,8 +449,9 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         private MemoryEncryptionEngine? engine = engine;
 
         public ProtectedRegion Region { get; } = region;
-        /// <summary>The engine while the enclave exists (EREMOVE drops it: its tags and tree are megabytes).</summary>
+        /// <summary>The engine while the enclave exists (EREMOVE drops it and frees its metadata).</summary>
         public MemoryEncryptionEngine Engine => engine ?? throw new InvalidOperationException($"enclave {Region.Id} was removed");
+        public bool IsLive => engine is not null;
         public int TreeArity { get; } = engine.Tree.Arity;
 
         public void Remove()
@@ -395,9 +462,8 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
 
         /// <summary>Per page, the frame its VA last translated to at a resume check (reported once per change).</summary>
         public ulong[] LastReportedMapping { get; } = new ulong[region.Gfns.Count];
-        public long Writes;
-        public long AbortedReads;
-        public long DroppedWrites;
+        public long WriteBacks;
+        public long AbortViews;
         public long Violations;
         public long RemapsRefused;
     }

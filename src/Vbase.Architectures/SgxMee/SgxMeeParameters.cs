@@ -6,10 +6,14 @@ namespace Vbase.Architectures.SgxMee;
 /// <summary>
 /// The settable knobs of <c>sgx-mee</c> (from <c>ArchitectureOptions.Parameters</c>; keys not listed here are
 /// ignored here, and refused by <c>ArchitectureInfo.CheckParameters</c>, which scenarios go through). Ranges:
-/// <c>metadata-cache-bytes</c> 64 to 2^26, <c>metadata-cache-ways</c> 1 to 1024, <c>tree-arity</c> 2 to 64.
+/// <c>metadata-cache-bytes</c> 64 to 2^26 (a multiple of 64 × ways), <c>metadata-cache-ways</c> 1 to 1024,
+/// <c>tree-arity</c> 2 to 8 (a tree node is one 64-byte line of 8-byte digests).
 /// </summary>
 public sealed record SgxMeeParameters
 {
+    /// <summary>A tree node is one 64-byte line of 8-byte child digests.</summary>
+    public const int MaxTreeArity = 8;
+
     /// <summary>Key: on-chip metadata cache capacity in bytes.</summary>
     public const string CacheBytesKey = "metadata-cache-bytes";
     /// <summary>Key: its associativity.</summary>
@@ -49,6 +53,14 @@ public sealed record SgxMeeParameters
         if (parameters.TryGetValue(TreeArityKey, out string? arity))
         {
             p = p with { TreeArity = ParameterValues.Integer(TreeArityKey, arity, IntegrityTree.MinArity, IntegrityTree.MaxArity) };
+            if (p.TreeArity > MaxTreeArity)
+            {
+                throw new ArgumentException($"{TreeArityKey}: a tree node is one 64-byte line of 8-byte digests, so at most {MaxTreeArity} children, not {p.TreeArity}", nameof(parameters));
+            }
+        }
+        if (p.MetadataCacheBytes % (p.MetadataCacheWays * 64) != 0 || p.MetadataCacheBytes < p.MetadataCacheWays * 64)
+        {
+            throw new ArgumentException($"{CacheBytesKey}: {p.MetadataCacheBytes} is not a positive multiple of {CacheWaysKey} ({p.MetadataCacheWays}) × 64", nameof(parameters));
         }
         if (parameters.TryGetValue(PermissionsKey, out string? permissions))
         {

@@ -1,180 +1,236 @@
 using Vbase.Architectures.Bmt;
+using Vbase.Hypervisor;
+using Vbase.Hypervisor.Sapi;
 using Vbase.Sapi.Registry;
 
 namespace Vbase.Architectures.Tests.Bmt;
 
 /// <summary>
-/// The BMT engine on its own, on plain byte arrays standing in for frames: encryption under split counters, the
-/// per-line MAC, the tree over counter blocks, the page re-encryption on a minor overflow, and the metadata traffic.
+/// The BMT engine on its own, as the chip boundary drives it: byte arrays stand in for the data frames, the counter
+/// blocks, MACs and tree nodes lie in a real metadata area of machine memory (where an attacker may rewrite them).
+/// Encryption under split counters, the per-line MAC, the tree over counter blocks, the page re-encryption on a
+/// minor overflow, and the metadata traffic.
 /// </summary>
 public sealed class BmtEngineTests : IDisposable
 {
-    private const ulong Mfn = 5;
-    private readonly byte[] plaintext = new byte[4096];
-    private readonly byte[] frame = new byte[4096];
+    private const int Pages = 4;
+    private const ulong FirstMfn = 0x216;
+    private const int L = BmtEngine.LineBytes;
+
+    private readonly Hypervisor.Hypervisor hv = new(new HypervisorOptions { MachineMemory = 8UL << 20 });
     private readonly BmtEngine engine;
+    private readonly BmtRegionMetadata m;
+    private readonly byte[][] frames = [.. Enumerable.Range(0, Pages).Select(_ => new byte[4096])];
 
-    public BmtEngineTests()
+    public BmtEngineTests() : this(new BmtParameters())
     {
-        for (int i = 0; i < plaintext.Length; i++)
+    }
+
+    private BmtEngineTests(BmtParameters parameters)
+    {
+        MetadataArea area = hv.Sapi.ReserveMetadata(64 * 1024);
+        engine = new BmtEngine(hv.Sapi, parameters, area, [.. Enumerable.Range(1, 16).Select(i => (byte)i)], new byte[32], [9, 9]);
+        m = engine.Allocate(Pages)!;
+        for (int p = 0; p < Pages; p++)
         {
-            plaintext[i] = (byte)(i * 7 + 3);
+            for (int i = 0; i < 4096; i++)
+            {
+                frames[p][i] = Plain(p, i);
+            }
+            engine.Seal(m, p, FirstMfn + (ulong)p, frames[p], major: 1UL << BmtEngine.MajorsPerRegistrationBits);
         }
-        plaintext.CopyTo(frame, 0);
-        engine = new BmtEngine(new BmtParameters(), frameCount: 64, new byte[16] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 }, new byte[32]);
-        Assert.True(engine.Protect(Mfn, frame));
+        engine.BuildTree(m);
     }
 
-    public void Dispose() => engine.Dispose();
-
-    private ulong? Read(int offset)
+    public void Dispose()
     {
-        byte[] data = frame.AsSpan(offset, 8).ToArray();
-        return engine.Read(Mfn, frame, offset, data, out _) == BmtCheck.Verified ? BitConverter.ToUInt64(data) : null;
+        engine.Dispose();
+        hv.Dispose();
     }
 
-    private BmtCheck Write(int offset, ulong value) => engine.Write(Mfn, frame, offset, BitConverter.GetBytes(value), out _);
+    private static byte Plain(int page, int at) => (byte)((at * 7) + 3 + page);
 
-    private ulong Plain(int offset) => BitConverter.ToUInt64(plaintext, offset);
+    private MetadataArea Area => engine.Area;
+
+    private Span<byte> Line(int page, int line) => frames[page].AsSpan(line * L, L);
+
+    private BmtCheck Fill(int page, int line, out byte[] plaintext)
+    {
+        plaintext = new byte[L];
+        return engine.Fill(m, page, line, FirstMfn + (ulong)page, Line(page, line), plaintext);
+    }
+
+    private bool WriteBack(int page, int line, byte fill, out bool reencrypted)
+    {
+        byte[] plaintext = new byte[L];
+        plaintext.AsSpan().Fill(fill);
+        return engine.WriteBack(m, page, line, FirstMfn + (ulong)page, plaintext, Line(page, line), frames[page], out reencrypted);
+    }
+
+    private void WriteBack(int page, int line, byte fill) => Assert.True(WriteBack(page, line, fill, out _));
 
     [Fact]
-    public void DramHoldsCiphertextAndTheOwnerReadsAndWritesPlaintext()
+    public void DramHoldsCiphertextThatFillsToThePlaintext()
     {
-        for (int line = 0; line < 64; line++)
-        {
-            Assert.False(frame.AsSpan(line * 64, 64).SequenceEqual(plaintext.AsSpan(line * 64, 64)));
-        }
-        Assert.Equal(Plain(64), Read(64));
-        Assert.Equal(Plain(60), Read(60));                  // a misaligned load across two lines
-        byte[] before = frame.AsSpan(64, 64).ToArray();
-        Assert.Equal(BmtCheck.Verified, Write(64, 0x1122_3344_5566_7788));
-        Assert.False(frame.AsSpan(64, 64).SequenceEqual(before));   // re-encrypted under the bumped minor
-        Assert.Equal(0x1122_3344_5566_7788UL, Read(64));
-        Assert.Equal(Plain(72), Read(72));                  // the rest of the line survived the read-modify-write
-        Assert.Equal(1, engine.Counters.Get(Mfn * 64 + 1).Minor);
-
-        Assert.Equal(0, engine.Unprotect(Mfn, frame));
-        Assert.Equal(0x1122_3344_5566_7788UL, BitConverter.ToUInt64(frame, 64));
-        Assert.True(frame.AsSpan(128).SequenceEqual(plaintext.AsSpan(128)));
-    }
-
-    [Fact]
-    public void SpoofSpliceAndAWriteThatBypassedTheEngineFailTheMac()
-    {
-        frame.AsSpan(64, 64).Fill(0x41);                                  // spoof
-        Assert.Null(Read(64));
-        Assert.Equal(BmtCheck.MacMismatch, engine.Read(Mfn, frame, 64, new byte[8], out int line));
-        Assert.Equal(1, line);
-        Assert.Equal(BmtCheck.MacMismatch, Write(64, 1));                 // a write's read-modify-write checks too
-
-        frame.AsSpan(128, 64).CopyTo(frame.AsSpan(192, 64));              // splice: a valid line at the wrong address
-        Assert.Null(Read(192));
-        Assert.Equal(Plain(256), Read(256));                              // untouched lines still verify
+        Assert.NotEqual(Plain(0, 64), frames[0][64]);
+        Assert.Equal(BmtCheck.Verified, Fill(0, 1, out byte[] p));
+        Assert.Equal(Plain(0, 64), p[0]);
+        Assert.Equal(BmtCheck.Verified, Fill(3, 63, out p));
+        Assert.Equal(Plain(3, 63 * 64 + 5), p[5]);
     }
 
     [Fact]
-    public void ReplayedDataWithItsMacFailsBecauseTheCounterMovedOn()
+    public void AWriteBackBumpsTheMinorAndReencrypts()
     {
-        byte[] oldLine = frame.AsSpan(64, 64).ToArray();
-        byte[] oldMac = engine.MacOf(Mfn, 1).ToArray();
-        Assert.Equal(BmtCheck.Verified, Write(64, 42));
-        oldLine.CopyTo(frame.AsSpan(64));
-        oldMac.CopyTo(engine.MacOf(Mfn, 1));
-        Assert.Null(Read(64));
+        WriteBack(1, 2, 0x55);
+        byte[] first = Line(1, 2).ToArray();
+        WriteBack(1, 2, 0x55);
+        Assert.False(first.AsSpan().SequenceEqual(Line(1, 2)));   // same plaintext, new counter: new ciphertext
+        Assert.Equal((1UL << BmtEngine.MajorsPerRegistrationBits, 2UL), engine.PeekCounter(m, 1, 2));
+        Assert.Equal(0UL, engine.PeekCounter(m, 1, 3).Minor);
+        Assert.Equal(BmtCheck.Verified, Fill(1, 2, out byte[] p));
+        Assert.All(p, b => Assert.Equal(0x55, b));
     }
 
     [Fact]
-    public void ReplayingTheCounterBlockTooIsCaughtByTheTree()
+    public void SpoofedSplicedAndReplayedLinesFailTheirMac()
     {
-        byte[] oldLine = frame.AsSpan(64, 64).ToArray();
-        byte[] oldMac = engine.MacOf(Mfn, 1).ToArray();
-        byte[] oldCounters = new byte[engine.Counters.CounterBlockBytes];
-        engine.Counters.WriteCounterBlock(Mfn, oldCounters);
-        Assert.Equal(BmtCheck.Verified, Write(64, 42));
+        Line(0, 1).Fill(0x41);
+        Assert.Equal(BmtCheck.MacMismatch, Fill(0, 1, out _));
+        Line(0, 3).CopyTo(Line(0, 2));                           // another line's valid ciphertext: the MAC binds the address
+        Assert.Equal(BmtCheck.MacMismatch, Fill(0, 2, out _));
+        byte[] old = Line(2, 5).ToArray();
+        WriteBack(2, 5, 1);
+        old.CopyTo(Line(2, 5));                                  // the counter moved on
+        Assert.Equal(BmtCheck.MacMismatch, Fill(2, 5, out _));
+    }
 
-        // Data, MAC and counter block all rolled back off-chip; the counter block leaves the chip first.
+    [Fact]
+    public void ARollbackOfDataCounterBlockMacAndTreeInDramFailsTheTree()
+    {
         engine.Cache.Flush();
-        oldLine.CopyTo(frame.AsSpan(64));
-        oldMac.CopyTo(engine.MacOf(Mfn, 1));
-        engine.Counters.LoadCounterBlock(Mfn, oldCounters);
-        Assert.Equal(BmtCheck.CounterBlockMismatch, engine.Read(Mfn, frame, 64, new byte[8], out _));
+        byte[] oldData = Line(1, 1).ToArray(), oldMetadata = Area.Slice(m.Offset, (int)m.Bytes).ToArray();
+        WriteBack(1, 1, 0x42);
+        engine.Cache.Flush();
+        oldData.CopyTo(Line(1, 1));
+        oldMetadata.CopyTo(Area.Slice(m.Offset, oldMetadata.Length));   // only the on-chip root remembers
+        Assert.Equal(BmtCheck.CounterBlockMismatch, Fill(1, 1, out _));
     }
 
     [Fact]
-    public void AMinorOverflowBumpsTheMajorAndReencryptsThePage()
+    public void ATamperedCounterBlockFailsTheTreeAndAWriteBackOverItWritesNothing()
     {
-        ulong majorBefore = engine.Counters.GetMajor(Mfn);
-        byte[] otherLineBefore = frame.AsSpan(128, 64).ToArray();
-        for (int i = 1; i <= 127; i++)
+        engine.Cache.Flush();
+        Area.Slice(m.Offset + L + 8, 1)[0] ^= 1;                 // page 1's first minor, in DRAM
+        Assert.Equal(BmtCheck.CounterBlockMismatch, Fill(1, 0, out _));
+        byte[] before = Line(1, 0).ToArray();
+        Assert.False(WriteBack(1, 0, 7, out _));
+        Assert.Equal(before, Line(1, 0).ToArray());
+        Assert.Equal(BmtCheck.Verified, Fill(0, 0, out _));      // another page's counter block still verifies
+    }
+
+    [Fact]
+    public void TheLastMinorWriteBackBumpsTheMajorAndReencryptsThePageInDram()
+    {
+        for (int i = 0; i < 127; i++)
         {
-            Assert.Equal(BmtCheck.Verified, Write(64, (ulong)i));
+            WriteBack(2, 7, (byte)i, out bool early);
+            Assert.False(early);
         }
-        Assert.Equal(0, engine.PageReencryptions);
-        Assert.True(frame.AsSpan(128, 64).SequenceEqual(otherLineBefore));
-        Assert.Equal(BmtCheck.Verified, Write(64, 128));                 // the 128th write overflows the 7-bit minor
+        WriteBack(2, 9, 0x99);
+        long reads = hv.Sapi.Cost.DataReads, writes = hv.Sapi.Cost.DataWrites;
+        Assert.True(WriteBack(2, 7, 0xAB, out bool reencrypted));   // the 128th: minor 127 → overflow
+        Assert.True(reencrypted);
         Assert.Equal(1, engine.PageReencryptions);
-        Assert.Equal(majorBefore + 1, engine.Counters.GetMajor(Mfn));
-        Assert.False(frame.AsSpan(128, 64).SequenceEqual(otherLineBefore));   // the other lines moved to the new major
-        Assert.Equal(128UL, Read(64));
-        for (int offset = 128; offset < 4096; offset += 8)
-        {
-            Assert.Equal(Plain(offset), Read(offset));
-        }
+        Assert.Equal(63, engine.ReencryptedLines);
+        Assert.Equal((reads + 63, writes + 63), (hv.Sapi.Cost.DataReads, hv.Sapi.Cost.DataWrites));   // the engine's own traffic
+        Assert.Equal(((1UL << BmtEngine.MajorsPerRegistrationBits) + 1, 0UL), engine.PeekCounter(m, 2, 9));
+        Assert.Equal(BmtCheck.Verified, Fill(2, 7, out byte[] p));
+        Assert.Equal(0xAB, p[0]);
+        Assert.Equal(BmtCheck.Verified, Fill(2, 9, out p));
+        Assert.Equal(0x99, p[0]);
+        Assert.Equal(BmtCheck.Verified, Fill(2, 30, out p));
+        Assert.Equal(Plain(2, 30 * 64), p[0]);
     }
 
     [Fact]
-    public void ReencryptionDoesNotLaunderATamperedLine()
+    public void AReencryptionDoesNotLaunderATamperedLine()
     {
-        frame[5 * 64] ^= 1;
+        Line(3, 4).Fill(0x66);                                   // a raw write that bypassed the engine
         for (int i = 0; i < 128; i++)
         {
-            Assert.Equal(BmtCheck.Verified, Write(0, (ulong)i));
+            WriteBack(3, 0, (byte)i);
         }
         Assert.Equal(1, engine.PageReencryptions);
-        Assert.Null(Read(5 * 64));
-        Assert.Equal(Plain(6 * 64), Read(6 * 64));
+        Assert.Equal(62, engine.ReencryptedLines);
+        Assert.Equal(BmtCheck.MacMismatch, Fill(3, 4, out _));
     }
 
     [Fact]
-    public void MetadataGoesThroughTheCacheAndInspectionCountsNothing()
+    public void MetadataTrafficFollowsTheCache()
     {
+        hv.Sapi.Cost.MetadataReads = 0;
+        Fill(0, 0, out _);
+        Assert.Equal(3, hv.Sapi.Cost.MetadataReads);             // the counter block, the tree's one node level, the MAC line
+        Fill(0, 1, out _);
+        Assert.Equal(3, hv.Sapi.Cost.MetadataReads);             // all on chip
+        Fill(1, 0, out _);
+        Assert.Equal(5, hv.Sapi.Cost.MetadataReads);             // page 1's counter block (its parent is cached) and MAC line
+        WriteBack(1, 0, 3);
         engine.Cache.Flush();
-        engine.Cache.ResetStatistics();
-        Read(64);
-        var first = engine.Cache.Statistics;
-        // counter block + every tree level up to the root (nothing on chip) + the MAC line
-        Assert.Equal(1 + engine.Tree.Height + 1, first.Misses);
-        Read(72);
-        Assert.Equal(first.Misses, engine.Cache.Statistics.Misses);       // all on chip now
-        long accesses = engine.ProtectedAccesses;
-        byte[] seen = new byte[64];
-        engine.Inspect(Mfn, frame, 64, seen);
-        Assert.True(seen.AsSpan().SequenceEqual(plaintext.AsSpan(64, 64)));
-        Assert.Equal(accesses, engine.ProtectedAccesses);
-        Assert.Equal(first.Misses, engine.Cache.Statistics.Misses);
+        Assert.Equal(3, hv.Sapi.Cost.MetadataWrites);            // counter block, MAC line, then the tree node (the root follows)
     }
 
     [Fact]
-    public void ASmallCacheWritesDirtyMetadataBack()
+    public void InspectionChecksWithoutCountingOrFetching()
     {
-        using var small = new BmtEngine(new BmtParameters { MetadataCacheBytes = 256, MetadataCacheWays = 2 }, 64, new byte[16], new byte[32]);
-        byte[][] frames = [.. Enumerable.Range(0, 8).Select(_ => new byte[4096])];
-        for (int f = 0; f < frames.Length; f++)
+        long reads = hv.Sapi.Cost.MetadataReads, macs = hv.Sapi.Cost.MacOps, ciphers = hv.Sapi.Cost.CipherOps;
+        byte[] p = new byte[L];
+        Assert.Equal(BmtCheck.Verified, engine.Fill(m, 0, 2, FirstMfn, Line(0, 2), p, inspection: true));
+        Assert.Equal(Plain(0, 128), p[0]);
+        Line(0, 2)[0] ^= 1;
+        Assert.Equal(BmtCheck.MacMismatch, engine.Fill(m, 0, 2, FirstMfn, Line(0, 2), p, inspection: true));
+        Assert.Equal((reads, macs, ciphers), (hv.Sapi.Cost.MetadataReads, hv.Sapi.Cost.MacOps, hv.Sapi.Cost.CipherOps));
+        Assert.Equal(0, engine.Cache.Hits + engine.Cache.Misses);
+    }
+
+    [Fact]
+    public void TheMetadataOfALineIsItsCounterBlockItsMacAndTheTreeAbove()
+    {
+        IReadOnlyList<MetadataRange> ranges = engine.Describe(m, 2, 3);
+        Assert.Equal(["counter block", "mac", "tree level 1"], ranges.Select(r => r.What));
+        Assert.Equal(Area.BaseAddress + m.Offset + (2 * 64), ranges[0].MachineAddress);
+        Assert.Equal(Area.BaseAddress + m.MacsOffset + ((2 * 64 + 3) * 8), ranges[1].MachineAddress);
+        Assert.Equal((64, 8, 64), (ranges[0].Length, ranges[1].Length, ranges[2].Length));
+        Assert.Equal((ulong)(Pages * 64) + (Pages * 64 * 8) + 64, m.Bytes);
+    }
+
+    [Fact]
+    public void ASmallCacheWritesDirtyMetadataBackAndStaysCorrect()
+    {
+        using var small = new BmtEngineTests(new BmtParameters { MetadataCacheBytes = 256, MetadataCacheWays = 4 });
+        for (int p = 0; p < Pages; p++)
         {
-            Assert.True(small.Protect((ulong)f, frames[f]));
+            for (int line = 0; line < 64; line += 9)
+            {
+                small.WriteBack(p, line, (byte)(p + line));
+            }
         }
-        for (int f = 0; f < frames.Length; f++)
+        Assert.True(small.hv.Sapi.Cost.MetadataWrites > 10, $"{small.hv.Sapi.Cost.MetadataWrites}");
+        for (int p = 0; p < Pages; p++)
         {
-            Assert.Equal(BmtCheck.Verified, small.Write((ulong)f, frames[f], 0, new byte[8], out _));
+            Assert.Equal(BmtCheck.Verified, small.Fill(p, 9, out byte[] plain));
+            Assert.Equal((byte)(p + 9), plain[0]);
         }
-        Assert.True(small.Cache.Statistics.Writebacks > 0);
     }
 
     [Theory]
     [InlineData("metadata-cache-bytes", "1000")]   // not a multiple of ways × 64
     [InlineData("mac-bytes", "2")]
+    [InlineData("mac-bytes", "12")]                // a MAC line holds whole tags
     [InlineData("tree-arity", "1")]
-    [InlineData("minor-bits", "9")]
+    [InlineData("tree-arity", "16")]               // a node is one line of 8-byte digests
+    [InlineData("minor-bits", "8")]                // the counter block is one line
     [InlineData("minor-bits", "seven")]
     [InlineData("minor_bits", "7")]                // no such parameter
     public void BadParametersAreRefusedWhenTheArchitectureIsBuilt(string key, string value)

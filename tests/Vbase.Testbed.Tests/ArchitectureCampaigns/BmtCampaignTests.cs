@@ -4,7 +4,7 @@ using Vbase.Testbed.Oracle;
 namespace Vbase.Testbed.Tests.ArchitectureCampaigns;
 
 /// <summary>
-/// The 11 attacks on the vault under <c>bmt</c> (docs/architectures/bmt.md): counter-mode ciphertext hides the data,
+/// The 13 attacks on the vault under <c>bmt</c> (docs/architectures/bmt.md): counter-mode ciphertext hides the data,
 /// the per-line MAC and the tree over the counter blocks catch every change to DRAM on the owner's next read, and
 /// nothing in the design watches the mapping of the application's pages.
 /// </summary>
@@ -15,6 +15,8 @@ public sealed class BmtCampaignTests
     [InlineData("phys-spoof", "detected", "the chosen bytes fail the line's MAC on the owner's next read, which faults")]
     [InlineData("phys-splice", "detected", "the MAC binds the line's address: another line's valid ciphertext fails it")]
     [InlineData("phys-replay", "detected", "the MAC binds the counter, which moved on with the owner's write (and the counter block is in the tree)")]
+    [InlineData("phys-meta-spoof", "detected", "0x41 over the counter block, the MAC and the tree node: the counter block fails the tree at the next fill")]
+    [InlineData("phys-rollback", "detected", "data, counter block, MAC and tree node put back: the tree's top node no longer matches the on-chip root")]
     [InlineData("os-read", "prevented", "the guest kernel is outside the secure context and reads ciphertext")]
     [InlineData("os-write", "detected", "the kernel's bytes land raw in DRAM and fail the line's MAC")]
     [InlineData("os-remap", "breached/integrity", "BMT protects physical memory, not translations: the new frame is not protected at all")]
@@ -27,6 +29,10 @@ public sealed class BmtCampaignTests
         AttackRunResult r = AttackRunner.Run(new AttackRunRequest("bmt", attack, "vault", 1, null));
         string actual = r.Verdict.Name() + (r.Impact is Impact impact ? "/" + impact.Name() : "");
         Assert.True(expected == actual, $"bmt x {attack}: expected {expected} ({reason}), got {actual}: {r.Evidence}");
+        if (attack is "phys-meta-spoof" or "phys-rollback")
+        {
+            Assert.Contains("check=counter_tree", r.Evidence);   // caught by the tree over the counter blocks, not a MAC
+        }
         Assert.False(r.OutsideThreatModel);   // bmt trusts only the application: every position is inside its model
     }
 }

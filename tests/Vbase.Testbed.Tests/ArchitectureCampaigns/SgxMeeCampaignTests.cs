@@ -4,7 +4,7 @@ using Vbase.Testbed.Oracle;
 namespace Vbase.Testbed.Tests.ArchitectureCampaigns;
 
 /// <summary>
-/// The 11 attacks on the vault under <c>sgx-mee</c> (docs/architectures/sgx-mee.md), one run each: the verdict the
+/// The 13 attacks on the vault under <c>sgx-mee</c> (docs/architectures/sgx-mee.md), one run each: the verdict the
 /// design should get and the evidence of why.
 /// </summary>
 public sealed class SgxMeeCampaignTests
@@ -18,6 +18,11 @@ public sealed class SgxMeeCampaignTests
     [InlineData("phys-splice", Verdict.Detected, "mee: mac mismatch")]
     // The old ciphertext does not match the current version's MAC (the version lives off the attacked frame).
     [InlineData("phys-replay", Verdict.Detected, "mee: mac mismatch")]
+    // 0x41 over the line's version and MAC slots and the tree nodes above its version line (all in DRAM): the next
+    // fill's version line fails the tree.
+    [InlineData("phys-meta-spoof", Verdict.Detected, "does not verify against the tree")]
+    // Data, version, MAC and every tree node put back as they were: only the on-chip root knows, and the tree fails.
+    [InlineData("phys-rollback", Verdict.Detected, "does not verify against the tree")]
     // The kernel is outside the enclave: it reads the abort page (0xFF).
     [InlineData("os-read", Verdict.Prevented, "none of the declared secrets is in the")]
     // The kernel's write to an EPC frame is dropped.
