@@ -151,8 +151,15 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
         }
     }
 
-    /// <summary>Every domain's RAM, and nothing more: the hypervisor takes no frames of its own.</summary>
-    private static ulong MachineMemory(Scenario scenario) => scenario.Domains.Aggregate(0UL, (sum, d) => sum + d.MemoryBytes);
+    /// <summary>
+    /// Every domain's RAM and a quarter more: the room a plug-in's off-chip metadata takes at the top of machine memory
+    /// (<see cref="Vbase.Hypervisor.Sapi.SapiHost.ReserveMetadata"/>, reserved when it is plugged in, before any domain).
+    /// </summary>
+    private static ulong MachineMemory(Scenario scenario)
+    {
+        ulong domains = scenario.Domains.Aggregate(0UL, (sum, d) => sum + d.MemoryBytes);
+        return domains + (domains / 4);
+    }
 
     private void TimeOut()
     {
