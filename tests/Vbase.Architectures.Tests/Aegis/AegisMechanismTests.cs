@@ -151,6 +151,24 @@ public sealed class AegisMechanismTests
     }
 
     [Fact]
+    public void AWriteBackBumpsOnlyAVerifiedCounter()
+    {
+        RegionProbe.Run(Aegis(), p =>
+        {
+            p.WriteBack(1, 0x1111);                  // counter 2
+            p.Architecture.FlushMetadata();
+            byte[] before = p.DramLine(1).ToArray();
+            // Counter 0 in DRAM: bumped unchecked, the next write-back would reuse the seal's seed (counter 1).
+            p.Bytes(p.Metadata(1).First(r => r.What == "counter")).Clear();
+            p.WriteBack(1, 0x2222);
+            Assert.Equal(1, p.Violations);
+            Assert.Contains(p.Rig.Events, e => e.Kind == EventKind.Violation && e.Details.Contains("its counter line", StringComparison.Ordinal)
+                && e.Details.Contains("at write-back", StringComparison.Ordinal));
+            Assert.Equal(before, p.DramLine(1).ToArray());   // nothing was encrypted under the tampered counter
+        });
+    }
+
+    [Fact]
     public void ARollbackOfTheLineWithAllItsMetadataIsCaughtAtTheRoot()
     {
         RegionProbe.Run(Aegis(), p =>

@@ -44,4 +44,20 @@ public sealed class XomCampaignTests
         Assert.Contains(evidence, r.Evidence);
         Assert.False(r.OutsideThreatModel);        // xom trusts only the application
     }
+
+    [Theory]
+    // The tag on chip is the one the later write-back left: the old line fails it.
+    [InlineData("phys-replay", Verdict.Detected, "xom: MAC mismatch on line 1")]
+    // Nothing of the line's is off chip but the line itself: the rollback is a replay, and fails the same way.
+    [InlineData("phys-rollback", Verdict.Detected, "with its off-chip metadata: none")]
+    [InlineData("phys-meta-spoof", Verdict.Inconclusive, "keeps no off-chip metadata")]
+    public void WithTheTagsOnChipThePhysicalAttacksOnMetadataFail(string attack, Verdict expected, string evidence)
+    {
+        AttackRunResult r = AttackRunner.Run(new AttackRunRequest("xom", attack, "vault", 1, null)
+        {
+            ArchitectureParameters = new Dictionary<string, string> { ["mac-store"] = "chip" },
+        });
+        Assert.True(expected == r.Verdict, $"{attack}: {r.Verdict.Name()} — {r.Evidence}");
+        Assert.Contains(evidence, r.Evidence);
+    }
 }
