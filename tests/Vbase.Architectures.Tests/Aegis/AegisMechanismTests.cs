@@ -43,7 +43,7 @@ public sealed class AegisMechanismTests
         Assert.Contains("aegis: integrity tree mismatch on line 0", violation.Details);
         Assert.Equal(0UL, Slot(6));
         Assert.Equal(0UL, Slot(7));                       // exit wiped the tampered line
-        Assert.True(rig.Hv.Sapi.Traffic().Hits > 0);
+        Assert.True(rig.Hv.Sapi.Traffic().Hits > rig.Hv.Sapi.Cost.SlowHits);   // some of the owner's loads and stores hit on the hart's fast path
         Assert.Equal(0UL, aegis.Allocator!.UsedBytes);    // the region's metadata left the area at exit
     }
 

@@ -40,7 +40,7 @@ public sealed class XomMechanismTests
         Assert.Contains(rig.Events, e => e.Kind == EventKind.ProtectedAccessRefused && e.Details.Contains("owner=yes", StringComparison.Ordinal));
         Assert.Equal(0UL, Slot(6));                       // exit succeeded …
         Assert.Equal(0UL, Slot(7));                       // … and wiped the tampered line instead of decrypting it
-        Assert.True(rig.Hv.Sapi.Traffic().Hits > 0);      // the owner's other accesses hit on chip
+        Assert.True(rig.Hv.Sapi.Traffic().Hits > rig.Hv.Sapi.Cost.SlowHits);   // some of the owner's loads and stores hit on the hart's fast path
         Assert.Equal(0UL, xom.Allocator!.UsedBytes);      // the region's tags left the area at exit
     }
 
