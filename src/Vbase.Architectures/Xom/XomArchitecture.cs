@@ -1,11 +1,12 @@
-using System.Buffers.Binary;
 using System.Globalization;
+using System.Security.Cryptography;
+using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Chip;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
-using Vbase.Sapi.Toolkit.Lines;
 using Vbase.Sapi.Toolkit.Macs;
 using Vbase.Sapi.Toolkit.Metadata;
 
@@ -13,28 +14,23 @@ namespace Vbase.Architectures.Xom;
 
 /// <summary>
 /// eXecute-Only Memory (Lie et al., ASPLOS 2000). Each secure process is a compartment with a symmetric key of its
-/// own. Everything of the compartment that leaves the chip is encrypted: its region's DRAM holds AES-128-CTR
-/// ciphertext whose seed is the line's machine address and nothing else (no version, no counter). Each 64-byte line
-/// carries a truncated HMAC over its ciphertext and its address, checked on every read by the owner.
+/// own. Its lines live on chip in plaintext, visible to the compartment only; a line that leaves the chip is
+/// encrypted with AES-128-CTR seeded by the line's machine address and nothing else (no version, no counter) and
+/// carries a truncated HMAC over its ciphertext and its address, checked when the line comes back.
 /// </summary>
 /// <remarks>
 /// <para>
-/// On-chip tags bind the compartment's plaintext to the compartment: only the owning process (its vCPU, its address
-/// space, in U-mode) gets plaintext. Every other principal — other processes, the guest kernel, Dom0, devices, the
-/// hypervisor copying for a hypercall — is the "null compartment": it reads the ciphertext as DRAM holds it, and its
-/// stores land there unencrypted and without a MAC. XOM lets those stores happen (the OS must be able to manage
-/// memory); they break the line's MAC, so the owner's next read of the line raises a violation and is refused.
+/// Only the owning process (its vCPU, its address space, in U-mode) sees the on-chip plaintext. Every other principal
+/// — other processes, the guest kernel, Dom0, devices, the hypervisor copying for a hypercall — is the "null
+/// compartment": it sees the lines as DRAM holds them (ciphertext), and its stores push the line off chip, then land in
+/// DRAM unencrypted and without a MAC. XOM lets those stores happen (the OS must be able to manage memory); they break
+/// the line's MAC, so the owner's next fill of the line raises a violation and its access faults.
 /// </para>
 /// <para>
-/// Nothing makes a line's (ciphertext, MAC) pair fresh: an old pair of the same line verifies again. In XOM the MAC sits
-/// in DRAM beside its line, so a physical attacker replays both; the harness's physical attacks move data bytes
-/// only, so with <see cref="XomMacStore.Dram"/> (the default) a line whose bytes are a ciphertext this compartment
-/// once wrote there is accepted with the tag that went out with it, as if the attacker had restored that tag too.
-/// </para>
-/// <para>
-/// The emulation checks on every access by the owner (there is no data cache model): tampering is seen at the first
-/// read after it, where the hardware would see it at the next cache fill. Accesses that a remap sends to frames
-/// outside the region never reach the plug-in, so XOM here, like XOM's physical-address check, does not notice them.
+/// The tags sit in DRAM, in the metadata area (<see cref="XomMacStore.Dram"/>), read and written through an on-chip
+/// tag cache. Nothing makes a (ciphertext, tag) pair fresh: a physical attacker who puts back an old line together
+/// with its old tag has it accepted (phys-rollback), while the old line alone fails the current tag (phys-replay).
+/// <see cref="XomMacStore.Chip"/> keeps every tag on chip instead, out of reach: an ablation, not XOM.
 /// </para>
 /// </remarks>
 [Architecture("xom", "eXecute-Only Memory: a key per compartment, lines encrypted by address (no counter) and MACed; no freshness",
@@ -42,25 +38,24 @@ namespace Vbase.Architectures.Xom;
 public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
 {
     /// <summary>The unit of encryption and MAC.</summary>
-    public const int LineBytes = 64;
+    public const int LineBytes = ChipOptions.LineBytes;
     private const int LinesPerPage = PageSize.Bytes / LineBytes;
 
-    // Where MAC lines sit in the metadata cache's address space: region r's tags from MacBase + r * RegionStride.
-    private const ulong MacBase = 0x4000_0000_0000UL;
-    private const ulong RegionStride = 1UL << 32;
-
     private readonly byte[] processorSecret = new byte[32];
-    private readonly MetadataCache metadataCache;
     private readonly Dictionary<SecureContext, Compartment> compartments = [];   // by identity: one per secure process
     private int compartmentCount;   // compartment ids (and so keys) are never reused
-    private readonly Dictionary<int, RegionState> regions = [];
-    private long protectedAccesses;
+    private readonly Dictionary<int, RegionState> regions = [];   // on-chip registers: keys and where the tags are
+    private readonly int tagsPerLine;
+    private MetadataArea? area;
+    private MetadataAllocator? allocator;
+    private DramMetadataCache? tagCache;
+    private ulong? admitted;   // tags allocated by Admit for the region Seal is about to get
     private long releasedViolations;
 
     public XomArchitecture(ArchitectureOptions options)
     {
         Parameters = XomParameters.From(options);
-        metadataCache = new MetadataCache(Parameters.MetadataCacheBytes, Parameters.MetadataCacheWays, LineBytes);
+        tagsPerLine = LineBytes / Parameters.MacBytes;
         // The processor's secret, from which every compartment key derives; reproducible per run seed.
         SeedKeys.Derive(options.Seed, 0x584F_4D5F_5345_4352UL /* "XOM_SECR" */, processorSecret, tag: 0x4C69_6520_3230_3030UL /* "Lie 2000" */);
     }
@@ -73,7 +68,55 @@ public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
     /// <summary>Violations raised so far (MAC failures seen by the owner).</summary>
     public long Violations => regions.Values.Sum(r => r.Violations) + releasedViolations;
 
-    public override MetadataTraffic Traffic => metadataCache.Traffic(protectedAccesses);
+    /// <summary>The metadata area in machine memory (null with the tags on chip).</summary>
+    internal MetadataArea? Area => area;
+
+    /// <summary>Who holds which tags of the area (null with the tags on chip).</summary>
+    internal MetadataAllocator? Allocator => allocator;
+
+    /// <summary>The on-chip tag cache (null with the tags on chip).</summary>
+    internal DramMetadataCache? TagCache => tagCache;
+
+    /// <summary>
+    /// With the tags in DRAM: an area for the tags of a quarter of machine memory (at most an eighth of it: the room the
+    /// testbed leaves above the domains), and the on-chip tag cache in front of it.
+    /// </summary>
+    protected override void OnAttached()
+    {
+        base.OnAttached();
+        if (Parameters.MacStore == XomMacStore.Chip)
+        {
+            return;
+        }
+        ulong bytes = Math.Min(Host.Dram.FrameCount / 4 * TagLinesPerPage * LineBytes, Host.Dram.FrameCount / 8 * PageSize.Bytes);
+        try
+        {
+            area = Host.ReserveMetadata(bytes);
+        }
+        catch (InvalidOperationException)
+        {
+            return;   // no room above the domains: every enter is refused with ENOMEM
+        }
+        allocator = new MetadataAllocator(area);
+        tagCache = new DramMetadataCache(Host, area, Parameters.MetadataCacheBytes, Parameters.MetadataCacheWays);
+    }
+
+    /// <summary>The caller's own writable RAM, and room for its tags in the metadata area (else ENOMEM).</summary>
+    protected override long Admit(VbaseOpCall call, RegionRequest request)
+    {
+        long rc = RequireCallersWritableRam(call, request);
+        if (rc < 0 || Parameters.MacStore == XomMacStore.Chip)
+        {
+            return rc;
+        }
+        if (admitted is ulong stale)
+        {
+            allocator!.Free(stale);   // the hypervisor refused the last admitted region: Seal never took its tags
+            admitted = null;
+        }
+        admitted = allocator?.Allocate((ulong)request.Gfns.Count * TagLinesPerPage * LineBytes);
+        return admitted is null ? Errno.ENOMEM : 0;
+    }
 
     /// <summary>The process becomes (or stays) a compartment; its region is encrypted and MACed line by line.</summary>
     protected override void Seal(VbaseOpCall call, ProtectedRegion region)
@@ -84,109 +127,140 @@ public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
             compartment = new Compartment(++compartmentCount, processorSecret, Parameters.MacBytes);
             compartments.Add(context, compartment);
         }
-        var state = new RegionState(region, compartment, region.Gfns.Count * LinesPerPage);
+        int lines = region.Gfns.Count * LinesPerPage;
+        var state = Parameters.MacStore == XomMacStore.Chip
+            ? new RegionState(region, compartment, 0, new byte[lines * Parameters.MacBytes])
+            : new RegionState(region, compartment, admitted!.Value, null);
+        admitted = null;
+        byte[] tag = new byte[Parameters.MacBytes];
         ForEachLine(region, LineBytes, line =>
         {
             compartment.Cipher.Transform(line.Bytes, line.Bytes, line.Address, 0);
-            state.Seal(line.Index, compartment.TagOf(line.Bytes, line.Address));
+            compartment.Mac.Compute(line.Bytes, line.Address, 0, tag);
+            tag.CopyTo(state.ChipTags is byte[] chip ? chip.AsSpan(line.Index * tag.Length) : area!.Slice(TagOffset(state, line.Index), tag.Length));
+            Host.Cost.CipherOps++;
+            Host.Cost.MacOps++;
         });
         regions[region.Id] = state;
         Host.Record("xom.encrypted", call.Caller, call.VcpuId,
             EventField.Of("region", region.Id), EventField.Of("compartment", compartment.Id), EventField.Of("frames", region.Mfns.Count),
-            EventField.Of("lines", state.Tags.Length), EventField.Of("cipher", "aes-128-ctr(address)"), EventField.Of("mac", "hmac-sha256"),
-            EventField.Of("mac_bits", Parameters.MacBytes * 8));
+            EventField.Of("lines", lines), EventField.Of("cipher", "aes-128-ctr(address)"), EventField.Of("mac", "hmac-sha256"),
+            EventField.Of("mac_bits", Parameters.MacBytes * 8), EventField.Of("tags", TagsWhere(state)));
     }
 
-    /// <summary>Each line verified and decrypted back into DRAM.</summary>
+    /// <summary>
+    /// After the host wrote every dirty line back: each line verified and decrypted back into DRAM, then the tags
+    /// leave the tag cache and the area.
+    /// </summary>
     protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
         if (!regions.Remove(region.Id, out RegionState? state))
         {
             return;
         }
+        byte[] expected = new byte[Parameters.MacBytes], stored = new byte[Parameters.MacBytes];
         ForEachLine(region, LineBytes, line =>
         {
-            if (!Verify(state, line.Index, line.Bytes, line.Address))
+            state.Compartment.Mac.Compute(line.Bytes, line.Address, 0, expected);
+            ReadTag(state, line.Index, inspection: false, stored);
+            Host.Cost.MacOps++;
+            if (!CryptographicOperations.FixedTimeEquals(expected, stored))
             {
                 // Tampered data is not handed back as if it were the compartment's: the line is wiped.
-                Violation(ReleaseContext(call, region, line.Page, line.Offset), state, line.Index, line.Address);
+                state.Violations++;
+                Host.ReportViolation(ReleaseContext(call, region, line.Page, line.Offset), Mismatch(state, line.Index, line.Address));
                 line.Bytes.Clear();
                 return;
             }
             state.Compartment.Cipher.Transform(line.Bytes, line.Bytes, line.Address, 0);
+            Host.Cost.CipherOps++;
         });
+        if (state.ChipTags is null)
+        {
+            ulong bytes = (ulong)region.Gfns.Count * TagLinesPerPage * LineBytes;
+            tagCache!.Discard(state.TagOffset, bytes);
+            allocator!.Free(state.TagOffset);
+        }
         releasedViolations += state.Violations;
     }
 
-    /// <summary>Plaintext for the owner after its MAC check (and, unchecked and uncounted, for inspection); ciphertext
-    /// for every other principal.</summary>
-    public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
+    /// <summary>The compartment sees its on-chip plaintext; everyone else is the null compartment and sees DRAM.</summary>
+    public override PageView DecideView(in MemoryAccessContext access) => access.IsApplication ? PageView.Plaintext : PageView.Dram;
+
+    /// <summary>A line comes on chip: its MAC (over the DRAM bytes and the address) must be its tag, then it is decrypted.</summary>
+    public override bool OnFill(in LineContext line, ReadOnlySpan<byte> dram, Span<byte> plaintext)
     {
-        bool inspecting = access.Accessor == Accessor.Inspection;
-        if ((!access.IsApplication && !inspecting) || !regions.TryGetValue(access.Region.Id, out RegionState? state))
+        if (!regions.TryGetValue(line.Region.Id, out RegionState? state))
         {
-            return AccessVerdict.Pass;
+            dram.CopyTo(plaintext);   // not sealed: DRAM holds the plaintext
+            return true;
         }
-        if (!inspecting)
+        int index = Index(line);
+        Span<byte> expected = stackalloc byte[Parameters.MacBytes];
+        Span<byte> stored = stackalloc byte[Parameters.MacBytes];
+        state.Compartment.Mac.Compute(dram, line.MachineAddress, 0, expected);
+        ReadTag(state, index, line.Inspection, stored);
+        if (!line.Inspection)
         {
-            protectedAccesses++;
+            Host.Cost.MacOps++;
         }
-        Span<byte> line = stackalloc byte[LineBytes];
-        ReadOnlySpan<byte> frame = Host.Dram.Frame(access.Mfn);
-        foreach (AccessLine at in AccessLines.Of(access, data.Length, LineBytes))
+        if (!CryptographicOperations.FixedTimeEquals(expected, stored))
         {
-            frame.Slice(at.Start, LineBytes).CopyTo(line);
-            if (!inspecting)
+            if (!line.Inspection)
             {
-                metadataCache.Access(MacAddress(state, at.Index), isWrite: false);
-                if (!Verify(state, at.Index, line, at.Address))
-                {
-                    Violation(access, state, at.Index, at.Address);
-                    return AccessVerdict.Fault;
-                }
+                state.Violations++;
+                Host.ReportViolation(line, Mismatch(state, index, line.MachineAddress));
             }
-            state.Compartment.Cipher.Transform(line, line, at.Address, 0);
-            line.Slice(at.InLine, at.Count).CopyTo(data.Slice(at.DataOffset, at.Count));
+            return false;
         }
-        return AccessVerdict.Transformed;
+        state.Compartment.Cipher.Transform(dram, plaintext, line.MachineAddress, 0);
+        if (!line.Inspection)
+        {
+            Host.Cost.CipherOps++;
+        }
+        return true;
     }
 
-    /// <summary>
-    /// The owner's store: read-modify-write of each line it touches (verify, decrypt, merge, encrypt, new MAC). Any
-    /// other principal's store lands in DRAM as it is, the null compartment's unencrypted data.
-    /// </summary>
-    public override AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data)
+    /// <summary>A dirty line leaves the chip: encrypted by address, its new tag into the tag cache (or on chip).</summary>
+    public override void OnWriteBack(in LineContext line, ReadOnlySpan<byte> plaintext, Span<byte> dram)
     {
-        if (!access.IsApplication || !regions.TryGetValue(access.Region.Id, out RegionState? state))
+        if (!regions.TryGetValue(line.Region.Id, out RegionState? state))
         {
-            return AccessVerdict.Pass;
+            plaintext.CopyTo(dram);
+            return;
         }
-        protectedAccesses++;
-        Span<byte> line = stackalloc byte[LineBytes];
-        Span<byte> frame = Host.Dram.Frame(access.Mfn);
-        // Every line is checked before any is written, so a refused store changes nothing.
-        foreach (AccessLine at in AccessLines.Of(access, data.Length, LineBytes))
+        int index = Index(line);
+        state.Compartment.Cipher.Transform(plaintext, dram, line.MachineAddress, 0);
+        Span<byte> tag = stackalloc byte[Parameters.MacBytes];
+        state.Compartment.Mac.Compute(dram, line.MachineAddress, 0, tag);
+        Host.Cost.CipherOps++;
+        Host.Cost.MacOps++;
+        if (state.ChipTags is byte[] chip)
         {
-            metadataCache.Access(MacAddress(state, at.Index), isWrite: true);
-            if (!Verify(state, at.Index, frame.Slice(at.Start, LineBytes), at.Address))
-            {
-                Violation(access, state, at.Index, at.Address);
-                return AccessVerdict.Fault;
-            }
+            tag.CopyTo(chip.AsSpan(index * tag.Length));
+            return;
         }
-        foreach (AccessLine at in AccessLines.Of(access, data.Length, LineBytes))
+        ulong offset = TagOffset(state, index);
+        tagCache!.TryGet(offset, write: true, out Span<byte> tagLine);   // no verifier: a fetch always succeeds
+        tag.CopyTo(tagLine[(int)(offset % LineBytes)..]);
+    }
+
+    public override void FlushMetadata() => tagCache?.Flush();
+
+    /// <summary>The line's tag in the metadata area (nothing with the tags on chip).</summary>
+    public override IReadOnlyList<MetadataRange> DescribeMetadata(ProtectedRegion region, int page, int line)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        if (!regions.TryGetValue(region.Id, out RegionState? state) || state.ChipTags is not null)
         {
-            Span<byte> stored = frame.Slice(at.Start, LineBytes);
-            state.Compartment.Cipher.Transform(stored, line, at.Address, 0);
-            data.Slice(at.DataOffset, at.Count).CopyTo(line[at.InLine..]);
-            state.Compartment.Cipher.Transform(line, stored, at.Address, 0);
-            state.Seal(at.Index, state.Compartment.TagOf(stored, at.Address));
+            return [];
         }
-        return AccessVerdict.Transformed;
+        return [new MetadataRange("mac", area!.BaseAddress + TagOffset(state, (page * LinesPerPage) + line), Parameters.MacBytes)];
     }
 
     public override IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region)
     {
+        ArgumentNullException.ThrowIfNull(region);
         if (!regions.TryGetValue(region.Id, out RegionState? state))
         {
             return [new("dram", "plaintext (released)")];
@@ -195,11 +269,11 @@ public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
         [
             new("compartment", state.Compartment.Id.ToString(CultureInfo.InvariantCulture)),
             new("dram", "ciphertext (aes-128-ctr, seed = line's machine address, no counter)"),
-            new("mac", $"hmac-sha256/{Parameters.MacBytes * 8} over ciphertext and line address, per 64-byte line, in {(Parameters.MacStore == XomMacStore.Dram ? "dram beside the line" : "on-chip storage (ablation)")}"),
+            new("mac", $"hmac-sha256/{Parameters.MacBytes * 8} over ciphertext and line address, per 64-byte line"),
+            new("tags", TagsWhere(state)),
             new("plaintext_to", $"dom {region.Domain.Value} vcpu {region.Vcpu} satp 0x{region.Satp:x} in U-mode"),
-            new("others", "read ciphertext; their stores land unencrypted and fail the owner's next MAC check"),
+            new("others", "see DRAM (ciphertext); their stores land unencrypted and fail the owner's next fill"),
             new("violations", state.Violations.ToString(CultureInfo.InvariantCulture)),
-            new("old_tags_accepted", state.OldTagsAccepted.ToString(CultureInfo.InvariantCulture)),
         ];
     }
 
@@ -222,36 +296,40 @@ public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
         compartments.Clear();
     }
 
-    /// <summary>
-    /// Is <paramref name="ciphertext"/> what the compartment wrote at <paramref name="address"/>? Its MAC must be the
-    /// line's tag — or, with the tags in DRAM, any tag the line ever had: the attacker who replays the line replays
-    /// the tag that went out with it, and nothing tells an old pair from the current one.
-    /// </summary>
-    private bool Verify(RegionState state, int index, ReadOnlySpan<byte> ciphertext, ulong address)
+    /// <summary>Tag lines per page of a region: a line holds <c>64 / mac-bytes</c> whole tags.</summary>
+    private ulong TagLinesPerPage => (ulong)((LinesPerPage + tagsPerLine - 1) / tagsPerLine);
+
+    private static int Index(in LineContext line) => (line.RegionPage * LinesPerPage) + line.Line;
+
+    /// <summary>The area offset of line <paramref name="index"/>'s tag: tags never straddle a metadata line.</summary>
+    private ulong TagOffset(RegionState state, int index) =>
+        state.TagOffset + ((ulong)(index / tagsPerLine) * LineBytes) + (ulong)(index % tagsPerLine * Parameters.MacBytes);
+
+    /// <summary>The line's current tag: from the on-chip store, the tag cache (a fetch on a miss), or, inspecting, a peek.</summary>
+    private void ReadTag(RegionState state, int index, bool inspection, Span<byte> tag)
     {
-        ulong tag = state.Compartment.TagOf(ciphertext, address);
-        if (tag == state.Tags[index])
+        if (state.ChipTags is byte[] chip)
         {
-            return true;
+            chip.AsSpan(index * tag.Length, tag.Length).CopyTo(tag);
+            return;
         }
-        if (Parameters.MacStore == XomMacStore.Dram && state.IssuedTags.Contains((index, tag)))
+        ulong offset = TagOffset(state, index);
+        if (inspection)
         {
-            state.Tags[index] = tag;   // the replayed tag is now the one beside the line
-            state.OldTagsAccepted++;
-            return true;
+            tagCache!.Peek(offset, tag);
+            return;
         }
-        return false;
+        tagCache!.TryGet(offset, write: false, out Span<byte> tagLine);
+        tagLine.Slice((int)(offset % LineBytes), tag.Length).CopyTo(tag);
     }
 
-    private void Violation(in MemoryAccessContext access, RegionState state, int index, ulong address)
-    {
-        state.Violations++;
-        Host.ReportViolation(access, string.Create(CultureInfo.InvariantCulture,
-            $"xom: MAC mismatch on line {index} (machine address 0x{address:x}) of compartment {state.Compartment.Id}: DRAM holds no ciphertext it wrote there"));
-    }
+    private string TagsWhere(RegionState state) => state.ChipTags is not null
+        ? "on chip (mac-store=chip, an ablation: out of a physical attacker's reach)"
+        : string.Create(CultureInfo.InvariantCulture,
+            $"in DRAM, metadata area 0x{area!.BaseAddress + state.TagOffset:x}, {tagsPerLine} per 64-byte line, through a {Parameters.MetadataCacheBytes}-byte {Parameters.MetadataCacheWays}-way tag cache");
 
-    private ulong MacAddress(RegionState state, int index) =>
-        MacBase + ((ulong)state.Region.Id * RegionStride) + ((ulong)index * (ulong)Parameters.MacBytes);
+    private static string Mismatch(RegionState state, int index, ulong address) => string.Create(CultureInfo.InvariantCulture,
+        $"xom: MAC mismatch on line {index} (machine address 0x{address:x}) of compartment {state.Compartment.Id}: DRAM holds no ciphertext it wrote there with this tag");
 
     /// <summary>A secure process's keys: AES for its lines, HMAC for their tags.</summary>
     private sealed class Compartment : IDisposable
@@ -272,16 +350,8 @@ public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
 
         public int Id { get; }
         public AesCtr Cipher { get; }
+        /// <summary>Tags over <c>address ‖ 0 ‖ ciphertext</c>: XOM has no counter to bind.</summary>
         public TruncatedHmac Mac { get; }
-
-        /// <summary>The line's MAC over its ciphertext and address (no counter: XOM has none), as a number.</summary>
-        public ulong TagOf(ReadOnlySpan<byte> ciphertext, ulong address)
-        {
-            Span<byte> tag = stackalloc byte[sizeof(ulong)];
-            tag.Clear();
-            Mac.Compute(ciphertext, address, 0, tag);
-            return BinaryPrimitives.ReadUInt64LittleEndian(tag);
-        }
 
         public void Dispose()
         {
@@ -290,21 +360,15 @@ public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
         }
     }
 
-    /// <summary>A region's tags: the one beside each line now, and every one the processor ever wrote out.</summary>
-    private sealed class RegionState(ProtectedRegion region, Compartment compartment, int lines)
+    /// <summary>A region's on-chip state: its compartment and where its tags are (the area, or the on-chip store).</summary>
+    private sealed class RegionState(ProtectedRegion region, Compartment compartment, ulong tagOffset, byte[]? chipTags)
     {
         public ProtectedRegion Region { get; } = region;
         public Compartment Compartment { get; } = compartment;
-        public ulong[] Tags { get; } = new ulong[lines];
-        /// <summary>(line, tag) pairs that went out on the bus: what a recording attacker can put back.</summary>
-        public HashSet<(int Line, ulong Tag)> IssuedTags { get; } = new(lines * 4);
+        /// <summary>Area offset of the region's first tag line.</summary>
+        public ulong TagOffset { get; } = tagOffset;
+        /// <summary>With mac-store=chip: every tag of the region, on chip.</summary>
+        public byte[]? ChipTags { get; } = chipTags;
         public long Violations { get; set; }
-        public long OldTagsAccepted { get; set; }
-
-        public void Seal(int index, ulong tag)
-        {
-            Tags[index] = tag;
-            IssuedTags.Add((index, tag));
-        }
     }
 }

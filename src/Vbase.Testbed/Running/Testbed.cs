@@ -173,10 +173,10 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
         }
     }
 
-    /// <summary>Every domain's RAM, and nothing more: the hypervisor takes no frames of its own.</summary>
     /// <summary>
     /// The domains' memory and a quarter more (at least 4 MiB), which the hypervisor sets aside for a plug-in's
-    /// off-chip metadata (<see cref="Vbase.Hypervisor.Sapi.SapiHost.MetadataBudget"/>: a fifth of the whole).
+    /// off-chip metadata at the top of machine memory (<see cref="Vbase.Hypervisor.Sapi.SapiHost.MetadataBudget"/>: a fifth
+    /// of the whole, reserved when it is plugged in, before any domain).
     /// </summary>
     private static ulong MachineMemory(Scenario scenario)
     {

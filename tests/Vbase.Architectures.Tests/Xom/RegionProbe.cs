@@ -1,6 +1,7 @@
 using Vbase.Architectures.Tests.Sapi;
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Abi;
+using Vbase.Hypervisor.Chip;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Sapi;
@@ -9,13 +10,16 @@ using Vbase.Hypervisor.Tests.Infrastructure;
 namespace Vbase.Architectures.Tests.Xom;
 
 /// <summary>
-/// Drives a plug-in's VMMU hooks by hand on a real registered region: <see cref="SecureProcessGuest"/> runs until
-/// its <c>vbase_op(enter)</c> has protected one page and Dom0 gets VIRQ_VBASE; at that moment (the owner waiting in its
-/// hypercall) the test reads and writes as the owner or anyone else, and tampers with DRAM like a physical attacker.
-/// Shared by the xom and aegis mechanism tests.
+/// Drives a plug-in's DRAM-boundary hooks by hand on a real registered region: <see cref="SecureProcessGuest"/> runs
+/// until its <c>vbase_op(enter)</c> has protected one page and Dom0 gets VIRQ_VBASE; at that moment (the owner waiting
+/// in its hypercall, no line of the page on chip yet) the test fills lines from DRAM and writes lines back as the chip
+/// would, asks who sees what, and tampers with DRAM and the metadata area like a physical attacker. Shared by the xom
+/// and aegis mechanism tests.
 /// </summary>
 internal sealed class RegionProbe
 {
+    private const int Line = ChipOptions.LineBytes;
+
     private RegionProbe(Rig rig, ISecureArchitecture architecture, ProtectedRegion region)
     {
         Rig = rig;
@@ -26,6 +30,7 @@ internal sealed class RegionProbe
     public Rig Rig { get; }
     public ISecureArchitecture Architecture { get; }
     public ProtectedRegion Region { get; }
+    public CostCounters Cost => Rig.Hv.Sapi.Cost;
 
     /// <summary>Runs the guest under <paramref name="architecture"/> and calls <paramref name="probe"/> once, at registration.</summary>
     public static Rig Run(ISecureArchitecture architecture, Action<RegionProbe> probe)
@@ -48,7 +53,7 @@ internal sealed class RegionProbe
     }
 
     /// <summary>The 64-byte line <paramref name="line"/> of the region's page in machine memory: what a bus probe sees.</summary>
-    public Span<byte> DramLine(int line) => Rig.Hv.Machine.Frame(Region.Mfns[0]).Slice(line * 64, 64);
+    public Span<byte> DramLine(int line) => Rig.Hv.Machine.Frame(Region.Mfns[0]).Slice(line * Line, Line);
 
     /// <summary>Physical tampering: <paramref name="bytes"/> written straight into DRAM at <paramref name="line"/>.</summary>
     public void Tamper(int line, ReadOnlySpan<byte> bytes)
@@ -57,55 +62,78 @@ internal sealed class RegionProbe
         Rig.Hv.Sapi.NotifyDramWritten(Region.Mfns[0]);
     }
 
-    public AccessVerdict OwnerRead(int offset, Span<byte> data) => Architecture.OnRead(Access(Accessor.GuestUser, AccessKind.Load, offset), data);
+    /// <summary>The chip's fill of <paramref name="line"/>: false if the plug-in refused it (a violation, unless inspecting).</summary>
+    public bool Fill(int line, Span<byte> plaintext, bool inspection = false) =>
+        Architecture.OnFill(Context(line, inspection), DramLine(line), plaintext);
 
-    public AccessVerdict OwnerWrite(int offset, ReadOnlySpan<byte> data) => Architecture.OnWrite(Access(Accessor.GuestUser, AccessKind.Store, offset), data);
-
-    /// <summary>The owner's 8-byte load at <paramref name="offset"/>; null if the plug-in refused it.</summary>
-    public ulong? OwnerReadU64(int offset)
+    /// <summary>The first 8 bytes of <paramref name="line"/> as the chip would fill them; null if the fill was refused.</summary>
+    public ulong? FillU64(int line, bool inspection = false)
     {
-        Span<byte> data = stackalloc byte[8];
-        DramLine(offset / 64).Slice(offset % 64, 8).CopyTo(data);
-        return OwnerRead(offset, data) == AccessVerdict.Fault ? null : BitConverter.ToUInt64(data);
+        Span<byte> plaintext = stackalloc byte[Line];
+        return Fill(line, plaintext, inspection) ? BitConverter.ToUInt64(plaintext) : null;
     }
 
-    public AccessVerdict OwnerWriteU64(int offset, ulong value) => OwnerWrite(offset, BitConverter.GetBytes(value));
-
-    /// <summary>An access by <paramref name="accessor"/> (not the owner: the guest kernel, Dom0, a device, inspection).</summary>
-    public AccessVerdict OtherRead(Accessor accessor, int offset, Span<byte> data)
+    /// <summary>The chip writes back <paramref name="line"/> holding <paramref name="value"/> in its first 8 bytes (zeros after).</summary>
+    public void WriteBack(int line, ulong value)
     {
-        DramLine(offset / 64).Slice(offset % 64, data.Length).CopyTo(data);
-        return Architecture.OnRead(Access(accessor, AccessKind.Load, offset), data);
+        Span<byte> plaintext = stackalloc byte[Line];
+        plaintext.Clear();
+        BitConverter.TryWriteBytes(plaintext, value);
+        Architecture.OnWriteBack(Context(line, inspection: false), plaintext, DramLine(line));
     }
 
-    /// <summary>A store by <paramref name="accessor"/>; on <see cref="AccessVerdict.Pass"/> it lands in DRAM, as the hypervisor would store it.</summary>
-    public AccessVerdict OtherWrite(Accessor accessor, int offset, ReadOnlySpan<byte> data)
-    {
-        AccessVerdict verdict = Architecture.OnWrite(Access(accessor, AccessKind.Store, offset), data);
-        if (verdict == AccessVerdict.Pass)
-        {
-            data.CopyTo(DramLine(offset / 64)[(offset % 64)..]);
-        }
-        return verdict;
-    }
-
-    /// <summary>How many violations the plug-in has reported so far.</summary>
-    public int Violations => Rig.Events.Count(e => e.Kind == EventKind.Violation);
-
-    private MemoryAccessContext Access(Accessor accessor, AccessKind kind, int offset) => new()
+    /// <summary>What <paramref name="accessor"/> sees of the page (the owner: U-mode in its own address space).</summary>
+    public PageView View(Accessor accessor, AccessKind kind = AccessKind.Load) => Architecture.DecideView(new MemoryAccessContext
     {
         Accessor = accessor,
         Kind = kind,
         Domain = Region.Domain,
         Initiator = accessor == Accessor.Dom0 ? DomainId.Dom0 : Region.Domain,
         Vcpu = accessor is Accessor.GuestUser or Accessor.GuestKernel ? Region.Vcpu : null,
-        // The owner runs in its own address space; the kernel's accesses here are made from another one.
         Satp = accessor == Accessor.GuestUser ? Region.Satp : Region.Satp ^ 1,
         Gfn = Region.Gfns[0],
         Mfn = Region.Mfns[0],
-        Offset = offset,
+        Offset = 0,
         Region = Region,
         RegionPage = 0,
         Time = Rig.Hv.Now,
+    });
+
+    /// <summary>The off-chip metadata of <paramref name="line"/>, as the plug-in describes it to physical attacks.</summary>
+    public IReadOnlyList<MetadataRange> Metadata(int line) => Architecture.DescribeMetadata(Region, 0, line);
+
+    /// <summary>Machine memory under <paramref name="range"/>.</summary>
+    public unsafe Span<byte> Bytes(MetadataRange range) =>
+        new(Rig.Hv.Machine.HostPointer(new Mfn(range.MachineAddress >> PageSize.Shift)) + (range.MachineAddress & PageSize.Mask), range.Length);
+
+    /// <summary>A snapshot of <paramref name="line"/> in DRAM and of every byte of its metadata (the first half of phys-rollback).</summary>
+    public (byte[] Line, List<(MetadataRange Range, byte[] Bytes)> Metadata) Snapshot(int line)
+    {
+        Architecture.FlushMetadata();
+        return (DramLine(line).ToArray(), [.. Metadata(line).Select(r => (r, Bytes(r).ToArray()))]);
+    }
+
+    /// <summary>Puts a <see cref="Snapshot"/> back (the metadata cache emptied first, as an attacker forces eviction).</summary>
+    public void Restore(int line, (byte[] Line, List<(MetadataRange Range, byte[] Bytes)> Metadata) snapshot)
+    {
+        Architecture.FlushMetadata();
+        Tamper(line, snapshot.Line);
+        foreach ((MetadataRange range, byte[] bytes) in snapshot.Metadata)
+        {
+            bytes.CopyTo(Bytes(range));
+        }
+    }
+
+    /// <summary>How many violations the plug-in has reported so far.</summary>
+    public int Violations => Rig.Events.Count(e => e.Kind == EventKind.Violation);
+
+    private LineContext Context(int line, bool inspection) => new()
+    {
+        Region = Region,
+        RegionPage = 0,
+        Line = line,
+        Mfn = Region.Mfns[0],
+        Time = Rig.Hv.Now,
+        Inspection = inspection,
     };
 }
