@@ -22,7 +22,9 @@ public sealed class HypervisorHost : IGuestHost
     {
         var options = new HypervisorOptions
         {
-            MachineMemory = Math.Max(settings.MachineMemoryBytes, 1UL << 20),
+            // A quarter more than the domains' RAM: room at the top for an architecture's metadata area
+            // (SapiHost.ReserveMetadata); domains are allocated lowest first and keep their frames.
+            MachineMemory = Math.Max(settings.MachineMemoryBytes + ((settings.MachineMemoryBytes / 4) & ~0xFFFUL), 1UL << 20),
             // Always installed: Dom0 programs (the Monitor) subscribe after the hypervisor is built.
             EventSink = new EventForwarder(settings.Events, subscribers),
             Engine = settings.Engine,

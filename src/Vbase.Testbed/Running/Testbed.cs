@@ -151,15 +151,8 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
         }
     }
 
-    /// <summary>
-    /// Every domain's RAM and a quarter more, room for a secure architecture's off-chip metadata area
-    /// (<c>SapiHost.ReserveMetadata</c>, taken from the top of machine memory, so domains keep their frames).
-    /// </summary>
-    private static ulong MachineMemory(Scenario scenario)
-    {
-        ulong ram = scenario.Domains.Aggregate(0UL, (sum, d) => sum + d.MemoryBytes);
-        return ram + ((ram / 4) & ~0xFFFUL);
-    }
+    /// <summary>Every domain's RAM, and nothing more: the hypervisor takes no frames of its own.</summary>
+    private static ulong MachineMemory(Scenario scenario) => scenario.Domains.Aggregate(0UL, (sum, d) => sum + d.MemoryBytes);
 
     private void TimeOut()
     {
