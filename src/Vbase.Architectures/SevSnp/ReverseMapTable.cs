@@ -89,14 +89,20 @@ public sealed class ReverseMapTable
         {
             return false;
         }
-        ulong low = BinaryPrimitives.ReadUInt64LittleEndian(line[(int)(mfn.Value * EntryBytes % DramMetadataCache.LineBytes)..]);
-        if ((low & Assigned) == 0)
+        return Decode(BinaryPrimitives.ReadUInt64LittleEndian(line[(int)(mfn.Value * EntryBytes % DramMetadataCache.LineBytes)..]), out entry);
+    }
+
+    /// <summary>As <see cref="TryGet"/>, for the Monitor: reads without moving lines or counting traffic.</summary>
+    public bool Inspect(Mfn mfn, out RmpEntry entry)
+    {
+        entry = default;
+        if (mfn.Value >= Frames)
         {
             return false;
         }
-        entry = new RmpEntry(new DomainId((ushort)((low >> AsidShift) & ((1UL << AsidBits) - 1))),
-            new Gfn((low >> GfnShift) & ((1UL << GfnBits) - 1)), (low & ValidatedBit) != 0);
-        return true;
+        Span<byte> low = stackalloc byte[8];
+        cache.Peek(mfn.Value * EntryBytes, low);
+        return Decode(BinaryPrimitives.ReadUInt64LittleEndian(low), out entry);
     }
 
     /// <summary>
@@ -126,6 +132,15 @@ public sealed class ReverseMapTable
 
     /// <summary>Writes the cached RMP lines back to DRAM and empties the cache.</summary>
     public void Flush() => cache.Flush();
+
+    private static bool Decode(ulong low, out RmpEntry entry)
+    {
+        entry = (low & Assigned) == 0
+            ? default
+            : new RmpEntry(new DomainId((ushort)((low >> AsidShift) & ((1UL << AsidBits) - 1))),
+                new Gfn((low >> GfnShift) & ((1UL << GfnBits) - 1)), (low & ValidatedBit) != 0);
+        return (low & Assigned) != 0;
+    }
 
     private void Write(Mfn mfn, ulong low)
     {

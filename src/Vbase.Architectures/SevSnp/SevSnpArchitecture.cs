@@ -105,7 +105,7 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
         int assigned = 0;
         for (int i = 0; i < region.Mfns.Count; i++)
         {
-            if (Rmp.TryGet(region.Mfns[i], out RmpEntry e) && e.Owner == region.Domain && e.Gfn == region.Gfns[i])
+            if (Rmp.Inspect(region.Mfns[i], out RmpEntry e) && e.Owner == region.Domain && e.Gfn == region.Gfns[i])
             {
                 assigned++;
             }
