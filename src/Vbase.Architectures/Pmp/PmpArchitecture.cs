@@ -20,7 +20,9 @@ namespace Vbase.Architectures.Pmp;
 /// <item><description>Every access to a granted frame is range-checked: the owning process
 /// (<see cref="MemoryAccessContext.IsApplication"/>) may read, write and fetch; everyone else — other processes, the
 /// guest kernel (page-table walks included: the region holds data, so a walk into it means someone is using the
-/// enclave's memory as a page table), hypervisor copies, Dom0, devices — gets an access fault.</description></item>
+/// enclave's memory as a page table), hypervisor copies, Dom0, devices — gets an access fault. The check is the
+/// page's view (<see cref="DecideView"/>), made when a translation is cached: the owner's hits then stay on the
+/// hart's fast path, as a hardware PMP check costs nothing per access.</description></item>
 /// <item><description>The enclave's memory stays bound to its frames: a p2m change of a granted GFN (Dom0, foreign or
 /// grant mapping) is refused. Keystone keeps the enclave's page tables inside enclave memory, so the OS cannot
 /// remap it; here the guest kernel owns the page tables, so the monitor pins the mapping it saw at <c>enter</c> and
@@ -45,7 +47,6 @@ public sealed class PmpArchitecture : RegionArchitectureBase
 
     private readonly Dictionary<int, RegionState> states = [];
     private readonly Dictionary<(DomainId Domain, ulong Gfn), ProtectedRegion> regionOfGfn = [];
-    private long applicationAccesses;
 
     public PmpArchitecture(ArchitectureOptions options)
     {
@@ -69,9 +70,6 @@ public sealed class PmpArchitecture : RegionArchitectureBase
 
     /// <summary>The monitor's PMP programming.</summary>
     public PmpTable Table { get; }
-
-    /// <summary>No metadata: only the application's accesses to its granted frames are counted.</summary>
-    public override MetadataTraffic Traffic => new(applicationAccesses, 0, 0, 0, 0);
 
     /// <summary>
     /// Besides the caller's own writable RAM: the region's frames, merged into ranges, must fit the free PMP entries.
@@ -116,29 +114,16 @@ public sealed class PmpArchitecture : RegionArchitectureBase
         }
     }
 
-    public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data) => Check(access);
-
-    public override AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data) => Check(access);
-
-    /// <summary>The PMP check: the matching entry must be the region's, and the accessor its owner.</summary>
-    private AccessVerdict Check(in MemoryAccessContext access)
+    /// <summary>
+    /// The PMP check, once per page when the accessor's translation is cached (the ranges are whole frames, so the
+    /// page's answer is every byte's): the matching entry must be the region's and the accessor its owner, which then
+    /// sees the lines on chip (DRAM holds plaintext: the default fill and write-back); everyone else faults.
+    /// </summary>
+    public override PageView DecideView(in MemoryAccessContext access)
     {
-        if (access.Accessor == Accessor.Inspection)
-        {
-            return AccessVerdict.Pass;   // the Monitor and the Oracle, not a hart: plaintext is what DRAM holds
-        }
-        ulong address = (access.Mfn.Value << PageSize.Shift) + (ulong)access.Offset;
+        ulong address = access.Mfn.Value << PageSize.Shift;
         bool granted = Table.Find(address) is PmpRange range && range.Owner == access.Region.Id;
-        if (granted && access.IsApplication)
-        {
-            applicationAccesses++;
-            return AccessVerdict.Pass;
-        }
-        if (states.TryGetValue(access.Region.Id, out RegionState? state))
-        {
-            state.Refused++;
-        }
-        return AccessVerdict.Fault;
+        return granted && access.IsApplication ? PageView.Plaintext : PageView.Fault;
     }
 
     /// <summary>Granted GFNs stay bound to their frames: Dom0's p2m changes and foreign/grant mappings of them are refused.</summary>
@@ -257,7 +242,6 @@ public sealed class PmpArchitecture : RegionArchitectureBase
             new("pmp_entries_used", $"{Table.UsedEntries}/{Table.EnclaveEntries}"),
             new("dram", "plaintext (no encryption, no integrity)"),
             new("access", $"dom {region.Domain.Value} vcpu {region.Vcpu} satp 0x{region.Satp:x} in U-mode only"),
-            new("refused", Number(s?.Refused ?? 0)),
             new("p2m_changes_refused", Number(s?.P2mRefused ?? 0)),
             new("mapping_violations", Number(s?.MappingViolations ?? 0)),
         ];
@@ -270,7 +254,6 @@ public sealed class PmpArchitecture : RegionArchitectureBase
 
     private sealed class RegionState(ProtectedRegion region)
     {
-        public long Refused;
         public long P2mRefused;
         public long MappingViolations;
         public readonly bool[] Moved = new bool[region.Gfns.Count];

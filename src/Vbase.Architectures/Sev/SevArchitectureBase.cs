@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vbase.Hypervisor.Chip;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Sapi.Lifecycle;
@@ -9,11 +10,12 @@ namespace Vbase.Architectures.Sev;
 
 /// <summary>
 /// AMD SEV's memory encryption, shared by <c>sev</c> and <c>sev-snp</c>: a key per VM in the memory controller,
-/// AES with a physical-address tweak (XEX, one 16-byte block per data unit), no integrity. Everything that runs
-/// inside the VM — the application, other processes, the guest kernel (SEV trusts it) — accesses plaintext: the
-/// controller decrypts on read and encrypts on write with the VM's key. Everyone else — Dom0, devices, the
-/// hypervisor, another VM — reaches the frame without the key: reads see ciphertext, writes land as raw bytes, which
-/// the VM then decrypts to garbage, undetected.
+/// AES with a physical-address tweak (XEX, one 16-byte block per data unit), no integrity. Lines are encrypted
+/// where the memory controller encrypts them: decrypted when filled into the chip, encrypted when written back.
+/// Everything that runs inside the VM — the application, other processes, the guest kernel (SEV trusts it) — sees
+/// the on-chip plaintext. Everyone else — Dom0, devices, the hypervisor, another VM — reaches the frame without the
+/// key: it sees the DRAM ciphertext, and its writes land there as raw bytes (the line is written back first), which
+/// the VM then decrypts to garbage, undetected. No counters, MACs or tree: nothing off chip but the ciphertext.
 /// </summary>
 /// <remarks>
 /// SEV encrypts the whole VM; a SAPI plug-in sees only the frames it protects, and the SAPI's unit of protection is
@@ -26,13 +28,9 @@ public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
     /// <summary>SEV's threat model: the application and its whole VM (kernel and processes) are trusted.</summary>
     public const Principal TrustedPrincipals = Principal.Application | Principal.GuestKernel | Principal.OtherProcesses;
 
-    private const int BlockBytes = VmEncryptionKeys.BlockBytes;
-    // Hart accesses are 1-8 bytes, so their aligned window is at most two blocks; Dom0 and hypervisor copies go up
-    // to a page. Two stack buffers keep the hot path from zeroing a page per access.
-    private const int SmallWindowBytes = 2 * BlockBytes;
+    private const int LinesPerPage = PageSize.Bytes / ChipOptions.LineBytes;
 
     private readonly Dictionary<int, RegionCounters> counters = [];
-    private long protectedAccesses;
 
     protected SevArchitectureBase(ArchitectureOptions options) => Keys = new VmEncryptionKeys(options.Seed);
 
@@ -51,57 +49,63 @@ public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
         access.Accessor is Accessor.GuestUser or Accessor.GuestKernel
         && access.Initiator == access.Region.Domain && access.Domain == access.Region.Domain;
 
-    public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
+    /// <summary>
+    /// Inside the VM: the on-chip plaintext (<see cref="DecideInside"/> may refuse it). Outside: the DRAM ciphertext
+    /// for loads; stores as <see cref="DecideOutsideStore"/> says.
+    /// </summary>
+    public sealed override PageView DecideView(in MemoryAccessContext access)
     {
-        if (access.Accessor != Accessor.Inspection)
+        if (IsInsideVm(access))
         {
-            protectedAccesses++;
-            if (!IsInsideVm(access))
+            return DecideInside(access);
+        }
+        if (access.Kind != AccessKind.Store)
+        {
+            return PageView.Dram;   // no key: the ciphertext as DRAM holds it
+        }
+        PageView store = DecideOutsideStore(access);
+        // Dom0, devices and hypervisor copies never cache a view: each of their stores is decided here, once.
+        if (access.Accessor is Accessor.Dom0 or Accessor.Device or Accessor.Hypervisor)
+        {
+            RegionCounters c = Counters(access.Region.Id);
+            if (store == PageView.Dram)
             {
-                return AccessVerdict.Pass;     // no key: the DRAM ciphertext as is
+                c.RawWrites++;
+            }
+            else
+            {
+                c.RefusedWrites++;
             }
         }
-        int start = access.Offset & ~(BlockBytes - 1);
-        int length = ((access.Offset + data.Length + BlockBytes - 1) & ~(BlockBytes - 1)) - start;
-        Span<byte> window = length <= SmallWindowBytes ? stackalloc byte[SmallWindowBytes] : stackalloc byte[PageSize.Bytes];
-        window = window[..length];
-        ulong address = (access.Mfn.Value << PageSize.Shift) + (ulong)start;
-        Keys.Of(access.Region.Domain).DecryptAtAddress(Host.Dram.Frame(access.Mfn).Slice(start, length), window, address);
-        window.Slice(access.Offset - start, data.Length).CopyTo(data);
-        return AccessVerdict.Transformed;
+        return store;
     }
 
-    public override AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data)
-    {
-        protectedAccesses++;
-        if (!IsInsideVm(access))
-        {
-            AccessVerdict outside = OnWriteFromOutside(access, data);
-            if (outside == AccessVerdict.Pass)
-            {
-                Counters(access.Region.Id).RawWrites++;
-            }
-            return outside;
-        }
-        // Read-modify-write of the 16-byte blocks the store touches: decrypt, merge, re-encrypt in place.
-        int start = access.Offset & ~(BlockBytes - 1);
-        int length = ((access.Offset + data.Length + BlockBytes - 1) & ~(BlockBytes - 1)) - start;
-        Span<byte> window = length <= SmallWindowBytes ? stackalloc byte[SmallWindowBytes] : stackalloc byte[PageSize.Bytes];
-        window = window[..length];
-        ulong address = (access.Mfn.Value << PageSize.Shift) + (ulong)start;
-        Span<byte> dram = Host.Dram.Frame(access.Mfn).Slice(start, length);
-        AesXts key = Keys.Of(access.Region.Domain);
-        key.DecryptAtAddress(dram, window, address);
-        data.CopyTo(window[(access.Offset - start)..]);
-        key.EncryptAtAddress(window, dram, address);
-        return AccessVerdict.Transformed;
-    }
+    /// <summary>An access from inside the VM. SEV: the plaintext, always.</summary>
+    protected virtual PageView DecideInside(in MemoryAccessContext access) => PageView.Plaintext;
 
     /// <summary>
-    /// A write from outside the VM (Dom0, a device, the hypervisor, another VM). SEV: it goes to DRAM without the
-    /// VM's key, so the bytes land raw (<see cref="AccessVerdict.Pass"/>) and the VM decrypts them to garbage.
+    /// A store from outside the VM (Dom0, a device, the hypervisor, another VM). SEV: it goes to DRAM without the
+    /// VM's key, so the bytes land raw (<see cref="PageView.Dram"/>) and the VM decrypts them to garbage.
     /// </summary>
-    protected virtual AccessVerdict OnWriteFromOutside(in MemoryAccessContext access, ReadOnlySpan<byte> data) => AccessVerdict.Pass;
+    protected virtual PageView DecideOutsideStore(in MemoryAccessContext access) => PageView.Dram;
+
+    /// <summary>The memory controller decrypts the line with the VM's key, each 16-byte block tweaked by its machine address.</summary>
+    public override bool OnFill(in LineContext line, ReadOnlySpan<byte> dram, Span<byte> plaintext)
+    {
+        Keys.Of(line.Region.Domain).DecryptAtAddress(dram, plaintext, line.MachineAddress);
+        if (!line.Inspection)
+        {
+            Host.Cost.CipherOps++;
+        }
+        return true;
+    }
+
+    /// <summary>And encrypts it on its way out; nothing else (no counter, no MAC).</summary>
+    public override void OnWriteBack(in LineContext line, ReadOnlySpan<byte> plaintext, Span<byte> dram)
+    {
+        Keys.Of(line.Region.Domain).EncryptAtAddress(plaintext, dram, line.MachineAddress);
+        Host.Cost.CipherOps++;
+    }
 
     /// <summary>Extra lines for <see cref="DescribeRegion"/>.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string>> DescribeMore(ProtectedRegion region) => [];
@@ -124,17 +128,22 @@ public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
     {
         AesXts key = Keys.Of(region.Domain);
         ForEachFrame(region, (_, mfn, frame) => key.EncryptAtAddress(frame, frame, mfn.Value << PageSize.Shift));
+        Host.Cost.CipherOps += (long)region.Mfns.Count * LinesPerPage;
         Counters(region.Id);
         Host.Record($"{Name}.encrypted", call.Caller, call.VcpuId,
             EventField.Of("region", region.Id), EventField.Of("frames", region.Mfns.Count), EventField.Of("cipher", "xts-aes-128"),
             EventField.Of("tweak", "machine-address"), EventField.Of("key_domain", region.Domain.Value));
     }
 
-    /// <summary>Plaintext back in DRAM (the pages become shared again). SEV-SNP unassigns the frames before this.</summary>
+    /// <summary>
+    /// Plaintext back in DRAM (the base class wrote every line back first; the pages become shared again). SEV-SNP
+    /// unassigns the frames before this.
+    /// </summary>
     protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
         AesXts key = Keys.Of(region.Domain);
         ForEachFrame(region, (_, mfn, frame) => key.DecryptAtAddress(frame, frame, mfn.Value << PageSize.Shift));
+        Host.Cost.CipherOps += (long)region.Mfns.Count * LinesPerPage;
     }
 
     public override IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region)
@@ -151,9 +160,6 @@ public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
             .. DescribeMore(region),
         ];
     }
-
-    /// <summary>SEV keeps no metadata: only the protected accesses are counted.</summary>
-    public override MetadataTraffic Traffic => new(protectedAccesses, 0, 0, 0, 0);
 
     public void Dispose()
     {

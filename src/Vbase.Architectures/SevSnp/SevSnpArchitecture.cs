@@ -9,23 +9,35 @@ using Vbase.Sapi.Registry;
 namespace Vbase.Architectures.SevSnp;
 
 /// <summary>
-/// AMD SEV-SNP: <c>sev</c>'s per-VM memory encryption plus a reverse-map table (<see cref="ReverseMapTable"/>). At
-/// <c>vbase_op(enter)</c> every frame of the region is assigned to its domain at its GFN. Afterwards writes to those
-/// frames from outside the VM (Dom0, devices, the hypervisor, another VM) are refused, and so is any p2m change that
-/// would map one of them anywhere else or change the mapping at its own GFN — whoever asks (Dom0's
-/// <c>SetP2mEntry</c>, a foreign or grant mapping through the hypervisor). There is still no cryptographic
-/// integrity: a physical attacker below the RMP can overwrite, splice and replay DRAM undetected.
+/// AMD SEV-SNP: <c>sev</c>'s per-VM memory encryption plus a reverse-map table (<see cref="ReverseMapTable"/>, in
+/// DRAM like SNP's). At <c>vbase_op(enter)</c> every frame of the region is assigned to its domain at its GFN and
+/// validated. Afterwards writes to those frames from outside the VM (Dom0, devices, the hypervisor, another VM)
+/// fault, and so does any p2m change that would map one of them anywhere else or change the mapping at its own GFN —
+/// whoever asks (Dom0's <c>SetP2mEntry</c>, a foreign or grant mapping through the hypervisor); the VM's own
+/// accesses are allowed only while the frame's entry assigns it to the VM at that GFN, validated (the check SNP
+/// makes on the nested page walk). There is still no cryptographic integrity: a physical attacker below the RMP can
+/// overwrite, splice and replay DRAM undetected, and can overwrite the RMP itself.
 /// </summary>
 [Architecture("sev-snp", "AMD SEV-SNP: sev plus a reverse-map table refusing outside writes and p2m remaps of the VM's frames; no cryptographic integrity",
     SevArchitectureBase.TrustedPrincipals)]
 public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchitectureBase(options)
 {
+    private ReverseMapTable? rmp;
+
     public override string Name => "sev-snp";
 
-    /// <summary>The reverse-map table (for tests and the Monitor).</summary>
-    public ReverseMapTable Rmp { get; } = new();
+    /// <summary>The reverse-map table (from attach on).</summary>
+    public ReverseMapTable Rmp => rmp ?? throw new InvalidOperationException("sev-snp is not attached: no RMP yet");
 
     protected override string Label => "sev-snp: per-VM key, reverse-map table, no cryptographic integrity";
+
+    /// <summary>The RMP covers all of machine memory, 16 bytes per frame, in the metadata area (SNP's firmware reserves it at boot).</summary>
+    protected override void OnAttached()
+    {
+        base.OnAttached();
+        ulong frames = Host.Dram.FrameCount;
+        rmp = new ReverseMapTable(Host, Host.ReserveMetadata(ReverseMapTable.BytesFor(frames)), frames);
+    }
 
     /// <summary>After <c>sev</c>'s encryption, every frame of the region is assigned to its domain at its GFN.</summary>
     protected override void Seal(VbaseOpCall call, ProtectedRegion region)
@@ -33,7 +45,7 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
         base.Seal(call, region);
         for (int i = 0; i < region.Mfns.Count; i++)
         {
-            Rmp.Assign(region.Mfns[i], region.Domain, region.Gfns[i], region.Id);
+            Rmp.Assign(region.Mfns[i], region.Domain, region.Gfns[i]);
         }
         Host.Record("sev-snp.rmp_assigned", region.Domain, region.Vcpu,
             EventField.Of("region", region.Id), EventField.Of("frames", region.Mfns.Count), EventField.Of("owner", region.Domain.Value),
@@ -50,12 +62,17 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
         base.Unseal(call, region);
     }
 
+    /// <summary>
+    /// The VM's own access: plaintext while the RMP assigns the frame to it at this GFN, validated; otherwise the
+    /// nested page fault SNP raises (refused, not reported as a violation: the RMP controls access, it does not
+    /// authenticate data).
+    /// </summary>
+    protected override PageView DecideInside(in MemoryAccessContext access) =>
+        Rmp.AllowsGuest(access.Mfn, access.Region.Domain, access.Gfn) ? PageView.Plaintext : PageView.Fault;
+
     /// <summary>The RMP check on a write by anyone outside the VM: the frame is not theirs, so the write faults.</summary>
-    protected override AccessVerdict OnWriteFromOutside(in MemoryAccessContext access, ReadOnlySpan<byte> data)
-    {
-        Counters(access.Region.Id).RefusedWrites++;
-        return AccessVerdict.Fault;
-    }
+    protected override PageView DecideOutsideStore(in MemoryAccessContext access) =>
+        Rmp.TryGet(access.Mfn, out _) ? PageView.Fault : PageView.Dram;
 
     public override bool OnP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester)
     {
@@ -64,24 +81,55 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
         {
             return true;
         }
-        Counters(hit.RegionId).RefusedRemaps++;
+        ProtectedRegion? region = RegionAt(hit);
+        if (region is not null)
+        {
+            Counters(region.Id).RefusedRemaps++;
+        }
         string why = refusal == RmpRefusal.FrameElsewhere
             ? $"{proposed.Mfn} belongs to dom{hit.Owner.Value} at {hit.Gfn}, not dom{domain.Value} at {gfn}"
             : $"{gfn} is where dom{hit.Owner.Value}'s assigned {current.Mfn} lives";
-        Host.Record("sev-snp.rmp_refused", domain, null, EventField.Of("region", hit.RegionId),
+        Host.Record("sev-snp.rmp_refused", domain, null, EventField.Of("region", region?.Id ?? 0),
             EventField.Of("requester", SapiHost.Name(requester)), EventField.Of("owner", hit.Owner.Value),
             EventField.Hex("gfn", gfn.Value), EventField.Of("reason", why));
         return false;
     }
 
+    /// <summary>The RMP lines cached on chip go back to DRAM.</summary>
+    public override void FlushMetadata() => Rmp.Flush();
+
+    /// <summary>The one piece of off-chip metadata over a line: its frame's RMP entry.</summary>
+    public override IReadOnlyList<MetadataRange> DescribeMetadata(ProtectedRegion region, int page, int line) =>
+        [new("rmp entry", Rmp.AddressOf(region.Mfns[page]), ReverseMapTable.EntryBytes)];
+
     protected override IEnumerable<KeyValuePair<string, string>> DescribeMore(ProtectedRegion region)
     {
-        int assigned = region.Mfns.Count(m => Rmp.TryGet(m, out RmpEntry e) && e.RegionId == region.Id);
+        int assigned = 0;
+        for (int i = 0; i < region.Mfns.Count; i++)
+        {
+            if (Rmp.Inspect(region.Mfns[i], out RmpEntry e) && e.Owner == region.Domain && e.Gfn == region.Gfns[i])
+            {
+                assigned++;
+            }
+        }
         return
         [
             new("rmp", $"{assigned} frame(s) assigned to dom {region.Domain.Value}"),
             new("outside_writes_refused", Counters(region.Id).RefusedWrites.ToString(CultureInfo.InvariantCulture)),
             new("p2m_changes_refused", Counters(region.Id).RefusedRemaps.ToString(CultureInfo.InvariantCulture)),
         ];
+    }
+
+    /// <summary>The active region an RMP entry's frame belongs to (for the Monitor's counters; refusals are rare).</summary>
+    private ProtectedRegion? RegionAt(RmpEntry entry)
+    {
+        foreach (ProtectedRegion r in Host.Regions)
+        {
+            if (r.IsActive && r.Domain == entry.Owner && r.Gfns.Contains(entry.Gfn))
+            {
+                return r;
+            }
+        }
+        return null;
     }
 }

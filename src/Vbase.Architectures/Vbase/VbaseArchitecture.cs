@@ -1,3 +1,4 @@
+using Vbase.Hypervisor.Chip;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
@@ -15,13 +16,20 @@ namespace Vbase.Architectures.Vbase;
 /// protected frame, the owner's included, is dropped and reported (the paper's stand-in for integrity checking).
 /// </summary>
 /// <remarks>
-/// Encryption: AES-128 in counter mode, seed = (physical address of the 16-byte block, region id), so frames and
-/// re-registrations never share keystream. The key derives from the run's seed, so runs are reproducible.
+/// At the DRAM boundary: the owner sees the on-chip plaintext (its hits stay on the hart's fast path), lines are
+/// decrypted when filled and encrypted when written back; everyone else sees the DRAM ciphertext. Guest stores are
+/// dropped by the p2m (<c>ram_ro</c>) before the plug-in is asked; a store that bypasses the p2m (Dom0, a device, a
+/// hypervisor copy) sees the <see cref="PageView.Abort"/> view, whose stores are dropped and reported too.
+/// Encryption: AES-128 in counter mode, seed = (machine address of the 16-byte block, region id), so frames and
+/// re-registrations never share keystream. No counters, MACs or tree: nothing off chip but the ciphertext. The key
+/// derives from the run's seed, so runs are reproducible.
 /// </remarks>
 [Architecture("vbase", "the paper's: encrypted, read-only pages; plaintext only to the registering process in secure mode",
     Principal.Application)]
 public sealed class VbaseArchitecture : RegionArchitectureBase, IDisposable
 {
+    private const int LinesPerPage = PageSize.Bytes / ChipOptions.LineBytes;
+
     private readonly AesCtr cipher;
 
     public VbaseArchitecture(ArchitectureOptions options)
@@ -40,49 +48,50 @@ public sealed class VbaseArchitecture : RegionArchitectureBase, IDisposable
         {
             Host.ChangeP2mType(call.Caller, region.Gfns[page], P2mType.RamRo);   // step 9 (Listing 5)
             cipher.Transform(frame, frame, mfn.Value << PageSize.Shift, (ulong)region.Id);
+            Host.Cost.CipherOps += LinesPerPage;
         });
         Host.Record("vbase.encrypted", call.Caller, call.VcpuId,
             EventField.Of("region", region.Id), EventField.Of("frames", region.Mfns.Count), EventField.Of("cipher", "aes-128-ctr"));
     }
 
-    /// <summary>Plaintext back in DRAM, frames writable again.</summary>
+    /// <summary>Plaintext back in DRAM (the base class wrote every line back first), frames writable again.</summary>
     protected override void Unseal(VbaseOpCall call, ProtectedRegion region) =>
         ForEachFrame(region, (page, mfn, frame) =>
         {
             cipher.Transform(frame, frame, mfn.Value << PageSize.Shift, (ulong)region.Id);
+            Host.Cost.CipherOps += LinesPerPage;
             Host.ChangeP2mType(call.Caller, region.Gfns[page], P2mType.RamRw);
         });
 
-    /// <summary>Plaintext for the owner in secure execution (and for inspection); ciphertext for everyone else.</summary>
-    public override AccessVerdict OnRead(in MemoryAccessContext access, Span<byte> data)
+    /// <summary>
+    /// Stores: dropped and reported, whoever makes them (<see cref="PageView.Abort"/>'s stores; guest stores never get
+    /// here, the p2m drops them first). Loads and fetches: the owner in secure execution sees the on-chip plaintext,
+    /// everyone else the DRAM ciphertext.
+    /// </summary>
+    public override PageView DecideView(in MemoryAccessContext access) =>
+        access.Kind == AccessKind.Store ? PageView.Abort
+        : access.IsApplication ? PageView.Plaintext
+        : PageView.Dram;
+
+    /// <summary>The line's plaintext: CTR under (block address, region id). No integrity to check.</summary>
+    public override bool OnFill(in LineContext line, ReadOnlySpan<byte> dram, Span<byte> plaintext)
     {
-        if (access.Accessor != Accessor.Inspection)
+        cipher.Transform(dram, plaintext, line.MachineAddress, (ulong)line.Region.Id);
+        if (!line.Inspection)
         {
-            protectedAccesses++;
+            Host.Cost.CipherOps++;
         }
-        if (!access.IsApplication && access.Accessor != Accessor.Inspection)
-        {
-            return AccessVerdict.Pass;
-        }
-        // CTR works on 16-byte blocks: decrypt the aligned window that covers the access.
-        int start = access.Offset & ~(AesCtr.BlockBytes - 1);
-        int end = (access.Offset + data.Length + AesCtr.BlockBytes - 1) & ~(AesCtr.BlockBytes - 1);
-        Span<byte> window = stackalloc byte[end - start];
-        ulong frameAddress = access.Mfn.Value << PageSize.Shift;
-        Host.Dram.Frame(access.Mfn).Slice(start, end - start).CopyTo(window);
-        cipher.Transform(window, window, frameAddress + (ulong)start, (ulong)access.Region.Id);
-        window.Slice(access.Offset - start, data.Length).CopyTo(data);
-        return AccessVerdict.Transformed;
+        return true;
     }
 
     /// <summary>
-    /// Every write to a protected frame is dropped: guest stores by the p2m (ram_ro) before they reach here; anything
-    /// else that gets here (a path that bypasses the p2m) is dropped too.
+    /// Only reached if a line was dirtied on chip, which no store does here (they are all dropped); encrypting it
+    /// keeps DRAM ciphertext whatever happens.
     /// </summary>
-    public override AccessVerdict OnWrite(in MemoryAccessContext access, ReadOnlySpan<byte> data)
+    public override void OnWriteBack(in LineContext line, ReadOnlySpan<byte> plaintext, Span<byte> dram)
     {
-        protectedAccesses++;
-        return AccessVerdict.Dropped;
+        cipher.Transform(plaintext, dram, line.MachineAddress, (ulong)line.Region.Id);
+        Host.Cost.CipherOps++;
     }
 
     public override IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region) =>
@@ -92,11 +101,6 @@ public sealed class VbaseArchitecture : RegionArchitectureBase, IDisposable
         new("plaintext_to", $"dom {region.Domain.Value} vcpu {region.Vcpu} satp 0x{region.Satp:x} in U-mode"),
         new("writes_dropped", region.DroppedWrites.ToString(System.Globalization.CultureInfo.InvariantCulture)),
     ];
-
-    /// <summary>No metadata: only the accesses it handled.</summary>
-    public override MetadataTraffic Traffic => new(protectedAccesses, 0, 0, 0, 0);
-
-    private long protectedAccesses;
 
     public void Dispose() => cipher.Dispose();
 }

@@ -1,101 +1,150 @@
 using System.Buffers.Binary;
+using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
-using Vbase.Sapi.Toolkit.Lines;
 using Vbase.Sapi.Toolkit.Macs;
 using Vbase.Sapi.Toolkit.Metadata;
 
 namespace Vbase.Architectures.Sealed;
 
-[Architecture("sealed", "example: per-line AES-CTR + HMAC with a counter, checked on the owner's reads", Principal.Application)]
+[Architecture("sealed", "example: per-line AES-CTR + HMAC with a write counter, both in DRAM, checked at every fill", Principal.Application)]
 public sealed class SealedArchitecture : RegionArchitectureBase, IDisposable
 {
-    private const int Line = 64;
+    private const int Line = 64, LinesPerPage = 64;
+    private const int Meta = 16;   // per data line, in DRAM: an 8-byte write counter, then an 8-byte MAC
     private readonly AesCtr cipher;
     private readonly TruncatedHmac mac;
-    private readonly MetadataCache cache = new(32 * 1024, 8);
-    private readonly Dictionary<ulong, (ulong Counter, byte[] Tag)> lines = [];   // off-chip metadata, by line address
-    private long accesses;
+    private readonly Dictionary<int, ulong> metadataAt = [];   // region id → its metadata's area offset (on chip)
+    private MetadataAllocator allocator = null!;
+    private DramMetadataCache cache = null!;
+    private ulong? admitted;   // allocated by Admit, taken by Seal
 
     public SealedArchitecture(ArchitectureOptions options)
     {
         Span<byte> key = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt64LittleEndian(key, options.Seed);
-        BinaryPrimitives.WriteUInt64LittleEndian(key[8..], ~options.Seed);
+        SeedKeys.Derive(options.Seed, label: 1, key);
         cipher = new AesCtr(key);
+        SeedKeys.Derive(options.Seed, label: 2, key);
         mac = new TruncatedHmac(key, tagBytes: 8);
     }
 
     public override string Name => "sealed";
 
-    // enter: the base class has read the frame list, checked the frames and registered the region (its golden
-    // shadow is the plaintext); Dom0 is told after this. exit: the base class releases the region after Unseal.
-    protected override void Seal(VbaseOpCall call, ProtectedRegion region) =>
-        ForEachLine(region, Line, line => SealLine(line.Address, line.Bytes, line.Bytes, counter: 1));
+    protected override void OnAttached()
+    {
+        base.OnAttached();
+        MetadataArea area = Host.ReserveMetadata(1 << 20);   // room for the metadata of 4 MiB of regions
+        allocator = new MetadataAllocator(area);
+        cache = new DramMetadataCache(Host, area, capacityBytes: 32 * 1024, ways: 8);
+    }
 
-    protected override void Unseal(VbaseOpCall call, ProtectedRegion region) =>
+    // Before the region exists: its counters and MACs need room in the area (or enter fails with -ENOMEM).
+    protected override long Admit(VbaseOpCall call, RegionRequest request)
+    {
+        long rc = RequireCallersWritableRam(call, request);
+        if (rc < 0) return rc;
+        if (admitted is ulong stale) allocator.Free(stale);   // the hypervisor refused the last region after Admit
+        admitted = allocator.Allocate((ulong)(request.Gfns.Count * LinesPerPage * Meta));
+        return admitted is null ? Errno.ENOMEM : 0;
+    }
+
+    // DRAM holds the plaintext until here: encrypt each line under counter 1, its counter and MAC straight to DRAM.
+    protected override void Seal(VbaseOpCall call, ProtectedRegion region)
+    {
+        metadataAt[region.Id] = admitted!.Value;
+        admitted = null;
         ForEachLine(region, Line, line =>
         {
-            cipher.Transform(line.Bytes, line.Bytes, line.Address, lines[line.Address].Counter);
-            lines.Remove(line.Address);
+            Span<byte> meta = cache.Area.Slice(MetaOffset(region.Id, line.Index), Meta);
+            BinaryPrimitives.WriteUInt64LittleEndian(meta, 1);
+            SealLine(line.Address, 1, line.Bytes, line.Bytes, meta[8..]);
         });
-
-    public override AccessVerdict OnRead(in MemoryAccessContext a, Span<byte> data)
-    {
-        if (!a.IsApplication && a.Accessor != Accessor.Inspection) return AccessVerdict.Pass;   // ciphertext
-        Span<byte> plain = stackalloc byte[Line];
-        if (!OpenLine(a, plain, count: a.Accessor != Accessor.Inspection))
-        {
-            Host.ReportViolation(a, "line MAC mismatch");
-            return AccessVerdict.Fault;
-        }
-        plain.Slice(a.Offset % Line, data.Length).CopyTo(data);
-        return AccessVerdict.Transformed;
     }
 
-    public override AccessVerdict OnWrite(in MemoryAccessContext a, ReadOnlySpan<byte> data)
+    // The base class has written every dirty line back: open each line in DRAM, then give the metadata back.
+    protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
-        if (!a.IsApplication) return AccessVerdict.Pass;   // lands raw: the owner's next read catches it
-        Span<byte> plain = stackalloc byte[Line];
-        if (!OpenLine(a, plain, count: true))
+        ForEachLine(region, Line, line =>
         {
-            Host.ReportViolation(a, "line MAC mismatch on write");
-            return AccessVerdict.Fault;
-        }
-        data.CopyTo(plain[(a.Offset % Line)..]);
-        ulong address = LineAddress(a);
-        SealLine(address, DramLine(a), plain, lines[address].Counter + 1);
-        cache.Access(address, isWrite: true);
-        return AccessVerdict.Transformed;
+            var lc = new LineContext
+            {
+                Region = region,
+                RegionPage = line.Page,
+                Line = line.Offset / Line,
+                Mfn = region.Mfns[line.Page],
+                Time = call.Time,
+                Cause = ReleaseContext(call, region, line.Page, line.Offset),
+            };
+            Span<byte> plain = stackalloc byte[Line];
+            if (OnFill(lc, line.Bytes, plain)) plain.CopyTo(line.Bytes);   // a tampered line is reported, left as is
+        });
+        ulong offset = metadataAt[region.Id];
+        cache.Discard(offset, (ulong)(region.Mfns.Count * LinesPerPage * Meta));
+        allocator.Free(offset);
+        metadataAt.Remove(region.Id);
     }
 
-    public override MetadataTraffic Traffic => cache.Traffic(accesses);
+    // The owner sees the lines on chip; everyone else the ciphertext in DRAM (their stores land there, raw).
+    public override PageView DecideView(in MemoryAccessContext access) =>
+        access.IsApplication ? PageView.Plaintext : PageView.Dram;
 
-    public void Dispose() { cipher.Dispose(); mac.Dispose(); }
-
-    private static ulong LineAddress(in MemoryAccessContext a) => LineAddresses.Of(a.Mfn, a.Offset - a.Offset % Line);
-
-    private Span<byte> DramLine(in MemoryAccessContext a) => Host.Dram.Frame(a.Mfn).Slice(a.Offset - a.Offset % Line, Line);
-
-    /// <summary>Checks the line's MAC and decrypts it into <paramref name="plain"/>.</summary>
-    private bool OpenLine(in MemoryAccessContext a, Span<byte> plain, bool count)
+    // A line comes on chip: its MAC must match (ciphertext, address, counter), then it is decrypted.
+    public override bool OnFill(in LineContext line, ReadOnlySpan<byte> dram, Span<byte> plaintext)
     {
-        ulong address = LineAddress(a);
-        (ulong counter, byte[] tag) = lines[address];
-        if (count) { accesses++; cache.Access(address, isWrite: false); }
-        if (!mac.Verify(DramLine(a), address, counter, tag)) return false;
-        cipher.Transform(DramLine(a), plain, address, counter);
+        Span<byte> meta = stackalloc byte[Meta];
+        ulong at = MetaOffset(line.Region.Id, (line.RegionPage * LinesPerPage) + line.Line);
+        if (line.Inspection)
+        {
+            cache.Peek(at, meta);   // the Monitor looking: no traffic, no counts, no report
+        }
+        else
+        {
+            cache.TryGet(at, write: false, out Span<byte> cached);   // no verifier: always true
+            cached.Slice((int)(at % DramMetadataCache.LineBytes), Meta).CopyTo(meta);
+            Host.Cost.MacOps++;
+            Host.Cost.CipherOps++;
+        }
+        ulong counter = BinaryPrimitives.ReadUInt64LittleEndian(meta);
+        if (!mac.Verify(dram, line.MachineAddress, counter, meta[8..]))
+        {
+            Host.ReportViolation(line, "line MAC mismatch");
+            return false;
+        }
+        cipher.Transform(dram, plaintext, line.MachineAddress, counter);
         return true;
     }
 
-    /// <summary>Encrypts <paramref name="plain"/> into the line in DRAM under <paramref name="counter"/>; keeps its tag.</summary>
-    private void SealLine(ulong address, Span<byte> dram, ReadOnlySpan<byte> plain, ulong counter)
+    // A dirty line leaves the chip: a new counter (fresh keystream, and an old copy no longer verifies), a new MAC.
+    public override void OnWriteBack(in LineContext line, ReadOnlySpan<byte> plaintext, Span<byte> dram)
+    {
+        ulong at = MetaOffset(line.Region.Id, (line.RegionPage * LinesPerPage) + line.Line);
+        cache.TryGet(at, write: true, out Span<byte> cached);
+        Span<byte> meta = cached.Slice((int)(at % DramMetadataCache.LineBytes), Meta);
+        ulong counter = BinaryPrimitives.ReadUInt64LittleEndian(meta) + 1;
+        BinaryPrimitives.WriteUInt64LittleEndian(meta, counter);
+        SealLine(line.MachineAddress, counter, plaintext, dram, meta[8..]);
+    }
+
+    public override void FlushMetadata() => cache.Flush();
+
+    // What a physical attacker finds next to a line: its counter and its MAC (no tree over them).
+    public override IReadOnlyList<MetadataRange> DescribeMetadata(ProtectedRegion region, int page, int line)
+    {
+        ulong at = cache.Area.BaseAddress + MetaOffset(region.Id, (page * LinesPerPage) + line);
+        return [new("counter", at, 8), new("mac", at + 8, 8)];
+    }
+
+    public void Dispose() { cipher.Dispose(); mac.Dispose(); }
+
+    private ulong MetaOffset(int region, int line) => metadataAt[region] + (ulong)(line * Meta);
+
+    private void SealLine(ulong address, ulong counter, ReadOnlySpan<byte> plain, Span<byte> dram, Span<byte> tag)
     {
         cipher.Transform(plain, dram, address, counter);
-        byte[] tag = new byte[mac.TagBytes];
         mac.Compute(dram, address, counter, tag);
-        lines[address] = (counter, tag);
+        Host.Cost.CipherOps++;
+        Host.Cost.MacOps++;
     }
 }

@@ -5,6 +5,7 @@ using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Sapi.Registry;
 
@@ -47,6 +48,35 @@ public sealed class WorkedExampleTests
         Assert.NotEqual(SecureProcessGuest.Secret, BitConverter.ToUInt64(dom0Saw!));
         // The kernel's raw write broke the line's MAC: the owner's next read is a violation.
         Assert.Contains(rig.Events, e => e.Data is ViolationData { Reason: "line MAC mismatch" });
-        Assert.True(arch.Traffic.ProtectedAccesses > 0);
     }
+
+    [Fact]
+    public void CountersAndMacsLiveInDramWhereChosenBytesOverThemAreAViolation()
+    {
+        using var rig = new Rig();
+        using var arch = new SealedArchitecture(new ArchitectureOptions { Seed = 5 });
+        rig.Hv.Plug(arch);
+        IReadOnlyList<MetadataRange> ranges = [];
+        ulong counterAtEnter = 0;
+        rig.Hv.Dom0.BindVirq(Virq.Vbase, _ =>
+        {
+            ProtectedRegion region = rig.Hv.Sapi.Regions[0];
+            ranges = arch.DescribeMetadata(region, 0, 0);
+            arch.FlushMetadata();
+            Span<byte> counter = Dram(rig, ranges[0]);
+            counterAtEnter = BitConverter.ToUInt64(counter);
+            counter.Fill(0x41);   // a physical attacker's bytes over line 0's counter: its MAC no longer verifies
+        });
+        DomainId d = rig.Add(SecureProcessGuest.Build());
+        rig.Run();
+        Assert.Equal(["counter", "mac"], ranges.Select(r => r.What));
+        Assert.Equal(1UL, counterAtEnter);   // sealed under counter 1, written straight to DRAM
+        Assert.All(ranges, r => Assert.True(r.MachineAddress >> 12 >= rig.Hv.Machine.FrameCount - 256));   // the top MiB
+        Assert.NotEqual(SecureProcessGuest.Secret, rig.ReadU64(d, GuestCode.Results + 8));   // the owner's read faulted
+        Assert.Contains(rig.Events, e => e.Data is ViolationData { Reason: "line MAC mismatch" });
+        Assert.True(rig.Hv.Sapi.Cost.MetadataReads > 0 && rig.Hv.Sapi.Cost.MacOps > 0);
+    }
+
+    private static Span<byte> Dram(Rig rig, MetadataRange range) =>
+        rig.Hv.Machine.Frame(new Mfn(range.MachineAddress >> 12)).Slice((int)(range.MachineAddress & 0xFFF), range.Length);
 }

@@ -54,18 +54,23 @@ public sealed class PmpArchitectureTests
         var arch = new PmpArchitecture(new ArchitectureOptions());
         (Rig rig, DomainId dom) = RunGuest(arch, (rig, region) =>
         {
-            Span<byte> data = stackalloc byte[8];
-            Assert.Equal(AccessVerdict.Pass, arch.OnRead(Access(region, Accessor.GuestUser, AccessKind.Load), data));
-            Assert.Equal(AccessVerdict.Pass, arch.OnWrite(Access(region, Accessor.GuestUser, AccessKind.Store), data));
-            Assert.Equal(AccessVerdict.Pass, arch.OnRead(Access(region, Accessor.GuestUser, AccessKind.Fetch), data));
-            Assert.Equal(AccessVerdict.Fault, arch.OnRead(Access(region, Accessor.GuestUser, AccessKind.Load, satp: 0x1234), data));   // another process
-            Assert.Equal(AccessVerdict.Fault, arch.OnRead(Access(region, Accessor.GuestKernel, AccessKind.Load), data));
-            Assert.Equal(AccessVerdict.Fault, arch.OnWrite(Access(region, Accessor.GuestKernel, AccessKind.Store), data));
-            Assert.Equal(AccessVerdict.Fault, arch.OnRead(Access(region, Accessor.GuestKernel, AccessKind.PageWalk), data));
-            Assert.Equal(AccessVerdict.Fault, arch.OnRead(Access(region, Accessor.Hypervisor, AccessKind.Load), data));
-            Assert.Equal(AccessVerdict.Fault, arch.OnRead(Access(region, Accessor.Device, AccessKind.Load, vcpu: null), data));
-            Assert.Equal(AccessVerdict.Pass, arch.OnRead(Access(region, Accessor.Inspection, AccessKind.Load), data));
-
+            // The PMP check is the page's view: the owner sees its lines on chip, everyone else faults.
+            Assert.Equal(PageView.Plaintext, arch.DecideView(Access(region, Accessor.GuestUser, AccessKind.Load)));
+            Assert.Equal(PageView.Plaintext, arch.DecideView(Access(region, Accessor.GuestUser, AccessKind.Store)));
+            Assert.Equal(PageView.Plaintext, arch.DecideView(Access(region, Accessor.GuestUser, AccessKind.Fetch)));
+            Assert.Equal(PageView.Fault, arch.DecideView(Access(region, Accessor.GuestUser, AccessKind.Load, satp: 0x1234)));   // another process
+            Assert.Equal(PageView.Fault, arch.DecideView(Access(region, Accessor.GuestKernel, AccessKind.Load)));
+            Assert.Equal(PageView.Fault, arch.DecideView(Access(region, Accessor.GuestKernel, AccessKind.Store)));
+            Assert.Equal(PageView.Fault, arch.DecideView(Access(region, Accessor.GuestKernel, AccessKind.PageWalk)));
+            Assert.Equal(PageView.Fault, arch.DecideView(Access(region, Accessor.Hypervisor, AccessKind.Load)));
+            Assert.Equal(PageView.Fault, arch.DecideView(Access(region, Accessor.Device, AccessKind.Load, vcpu: null)));
+            // DRAM holds plaintext: lines cross the boundary as they are.
+            Span<byte> plain = stackalloc byte[64];
+            ReadOnlySpan<byte> dram = rig.Hv.Machine.Frame(region.Mfns[0])[..64];
+            var line = new LineContext { Region = region, RegionPage = 0, Line = 0, Mfn = region.Mfns[0], Time = 0, Inspection = true };
+            Assert.True(arch.OnFill(line, dram, plain));
+            Assert.True(plain.SequenceEqual(dram));
+            Assert.Empty(arch.DescribeMetadata(region, 0, 0));
             var m = rig.Hv.Dom0.MapForeign(region.Domain, [region.Gfns[0]], writable: true);
             Assert.Throws<UnauthorizedAccessException>(() => m.Read(0));
             Assert.Throws<UnauthorizedAccessException>(() => m.Write(0, 0, new byte[8]));

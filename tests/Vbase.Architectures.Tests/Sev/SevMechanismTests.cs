@@ -1,5 +1,6 @@
 using Vbase.Architectures.Sev;
 using Vbase.Hypervisor;
+using Vbase.Hypervisor.Chip;
 using Vbase.Hypervisor.Dom0;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
@@ -125,14 +126,47 @@ public sealed class SevMechanismTests
     }
 
     [Fact]
-    public void TrafficCountsProtectedAccessesAndNoMetadata()
+    public void TheWorkIsOneCipherPassPerLineCrossingTheChipAndThereIsNoMetadata()
     {
         SevArchitecture sev = Sev();
         using SevGuestRun run = SevGuestRun.Start(sev);
-        MetadataTraffic t = sev.Traffic;
-        Assert.True(t.ProtectedAccesses > 0);
-        Assert.Equal(0, t.MetadataReads + t.MetadataWrites + t.CacheHits + t.CacheMisses);
-        Assert.Equal(0, t.PerAccess);
+        DramTraffic t = run.Rig.Hv.Sapi.Traffic();
+        Assert.True(t.DataReads > 0 && t.DataWrites > 0);
+        // Every fill decrypts a line, every write-back encrypts one; enter and exit pass over the page's 64 lines once each.
+        Assert.Equal(t.DataReads + t.DataWrites + (2 * 64), t.CipherOps);
+        Assert.Equal((0L, 0L, 0L), (t.MetadataReads, t.MetadataWrites, t.MacOps));
+        Assert.Empty(sev.DescribeMetadata(run.Rig.Hv.Sapi.Regions[0], 0, 0));
+        Assert.True(t.Hits > 0);   // the VM's accesses to lines on chip
+    }
+
+    [Fact]
+    public void InsideTheVmEveryoneSeesTheChipAndOutsideTheDram()
+    {
+        SevArchitecture sev = Sev();
+        using SevGuestRun run = SevGuestRun.Start(sev);
+        ProtectedRegion region = run.Rig.Hv.Sapi.Regions[0];
+        PageView View(Accessor who, AccessKind kind, DomainId initiator) => sev.DecideView(new MemoryAccessContext
+        {
+            Accessor = who,
+            Kind = kind,
+            Domain = region.Domain,
+            Initiator = initiator,
+            Vcpu = 0,
+            Satp = 0x1234,
+            Gfn = region.Gfns[0],
+            Mfn = region.Mfns[0],
+            Offset = 0,
+            Region = region,
+            RegionPage = 0,
+            Time = 0,
+        });
+        DomainId vm = region.Domain, other = new(2);
+        Assert.Equal(PageView.Plaintext, View(Accessor.GuestUser, AccessKind.Store, vm));     // another process, too
+        Assert.Equal(PageView.Plaintext, View(Accessor.GuestKernel, AccessKind.PageWalk, vm));
+        Assert.Equal(PageView.Dram, View(Accessor.GuestUser, AccessKind.Load, other));        // another VM's code
+        Assert.Equal(PageView.Dram, View(Accessor.Hypervisor, AccessKind.Load, vm));           // a hypercall copy: no key
+        Assert.Equal(PageView.Dram, View(Accessor.Dom0, AccessKind.Store, DomainId.Dom0));     // lands raw
+        Assert.Equal(PageView.Dram, View(Accessor.Device, AccessKind.Store, other));
     }
 
     [Fact]

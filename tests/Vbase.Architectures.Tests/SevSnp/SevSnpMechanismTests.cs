@@ -8,6 +8,7 @@ using Vbase.Hypervisor.Logging;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
+using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Sapi.Registry;
 using static Vbase.Architectures.Tests.Sapi.SecureProcessGuest;
 
@@ -38,8 +39,8 @@ public sealed class SevSnpMechanismTests
         SevSnpArchitecture arch = Snp();
         RmpEntry atEnter = default;
         using SevGuestRun run = SevGuestRun.Start(arch, r => Assert.True(arch.Rmp.TryGet(r.Mfn, out atEnter)));
-        Assert.Equal(new RmpEntry(run.Domain, new Gfn(SevGuestRun.SecretGfn), 1), atEnter);
-        Assert.Equal(0, arch.Rmp.Count);
+        Assert.Equal(new RmpEntry(run.Domain, new Gfn(SevGuestRun.SecretGfn), Validated: true), atEnter);
+        Assert.False(arch.Rmp.TryGet(run.Mfn, out _));
         Assert.Contains(run.StateAtEnter, kv => kv.Key == "rmp" && kv.Value == "1 frame(s) assigned to dom 1");
     }
 
@@ -99,11 +100,12 @@ public sealed class SevSnpMechanismTests
     [Fact]
     public void TheRmpRefusesMappingAnAssignedFrameIntoAnotherDomain()
     {
-        var rmp = new ReverseMapTable();
+        using var hv = new Hypervisor.Hypervisor(new HypervisorOptions { MachineMemory = 8UL << 20 });
+        var rmp = new ReverseMapTable(hv.Sapi, hv.Sapi.ReserveMetadata(ReverseMapTable.BytesFor(hv.Machine.FrameCount)), hv.Machine.FrameCount);
         DomainId owner = new(1), other = new(2);
         var mfn = new Mfn(0x216);
         var gfn = new Gfn(0x80216);
-        rmp.Assign(mfn, owner, gfn, 1);
+        rmp.Assign(mfn, owner, gfn);
         var foreign = new P2mEntry(mfn, P2mType.MapForeignRw);
         var grant = new P2mEntry(mfn, P2mType.GrantMapRo);
         Assert.Equal(RmpRefusal.FrameElsewhere, rmp.Check(other, new Gfn(0x90000), P2mEntry.Invalid, foreign, out RmpEntry hit));
@@ -116,6 +118,72 @@ public sealed class SevSnpMechanismTests
     }
 
     [Fact]
+    public void TheRmpIsInDramOneSixteenByteEntryPerFrameInLinuxsLayout()
+    {
+        SevSnpArchitecture arch = Snp();
+        byte[] entry = [];
+        IReadOnlyList<MetadataRange> described = [];
+        using SevGuestRun run = SevGuestRun.Start(arch, r =>
+        {
+            ProtectedRegion region = r.Rig.Hv.Sapi.Regions[0];
+            described = arch.DescribeMetadata(region, 0, 5);
+            arch.FlushMetadata();   // what the RMP cache holds goes to DRAM, where the bytes are read
+            entry = Dram(r, arch.Rmp.AddressOf(r.Mfn), ReverseMapTable.EntryBytes);
+        });
+        ulong low = BitConverter.ToUInt64(entry);
+        Assert.Equal(1UL | (SevGuestRun.SecretGfn << 12) | (1UL << 51) | (1UL << 62), low);   // assigned, gfn, ASID 1, validated
+        Assert.Equal(0UL, BitConverter.ToUInt64(entry, 8));
+        MetadataRange range = Assert.Single(described);
+        Assert.Equal(("rmp entry", arch.Rmp.AddressOf(run.Mfn), 16), (range.What, range.MachineAddress, range.Length));
+        Assert.Equal(arch.Rmp.Area.BaseAddress + (run.Mfn.Value * 16), range.MachineAddress);
+        Assert.True(run.Rig.Hv.Sapi.Cost.MetadataReads > 0);   // lookups go through the RMP cache, from DRAM
+    }
+
+    [Fact]
+    public void AnRmpEntryOverwrittenInDramDeniesTheVmItsPageAndOpensItToOutsideWrites()
+    {
+        SevSnpArchitecture arch = Snp();
+        using SevGuestRun run = SevGuestRun.Start(arch);
+        ProtectedRegion region = run.Rig.Hv.Sapi.Regions[0];
+        MemoryAccessContext Access(Accessor who, AccessKind kind) => new()
+        {
+            Accessor = who,
+            Kind = kind,
+            Domain = region.Domain,
+            Initiator = who == Accessor.Dom0 ? DomainId.Dom0 : region.Domain,
+            Vcpu = region.Vcpu,
+            Satp = region.Satp,
+            Gfn = region.Gfns[0],
+            Mfn = region.Mfns[0],
+            Offset = 0,
+            Region = region,
+            RegionPage = 0,
+            Time = 0,
+        };
+        arch.Rmp.Assign(run.Mfn, run.Domain, region.Gfns[0]);
+        Assert.Equal(PageView.Plaintext, arch.DecideView(Access(Accessor.GuestUser, AccessKind.Load)));
+        Assert.Equal(PageView.Plaintext, arch.DecideView(Access(Accessor.GuestKernel, AccessKind.Store)));
+        Assert.Equal(PageView.Dram, arch.DecideView(Access(Accessor.Dom0, AccessKind.Load)));
+        Assert.Equal(PageView.Fault, arch.DecideView(Access(Accessor.Dom0, AccessKind.Store)));
+        // A physical attacker's chosen bytes over the entry: the guest's own check fails (a nested page fault).
+        arch.FlushMetadata();
+        Span<byte> inDram = DramSpan(run.Rig, arch.Rmp.AddressOf(run.Mfn), ReverseMapTable.EntryBytes);
+        inDram.Fill(0x41);
+        Assert.Equal(PageView.Fault, arch.DecideView(Access(Accessor.GuestUser, AccessKind.Load)));
+        // An entry cleared (unassigned): the frame is a shared page again as far as the RMP knows, Dom0 may write it.
+        inDram.Clear();
+        Assert.Equal(PageView.Fault, arch.DecideView(Access(Accessor.GuestUser, AccessKind.Load)));   // still the cached line
+        arch.FlushMetadata();
+        Assert.Equal(PageView.Dram, arch.DecideView(Access(Accessor.Dom0, AccessKind.Store)));
+        Assert.Equal(PageView.Fault, arch.DecideView(Access(Accessor.GuestUser, AccessKind.Load)));
+    }
+
+    private static byte[] Dram(SevGuestRun run, ulong address, int length) => DramSpan(run.Rig, address, length).ToArray();
+
+    private static Span<byte> DramSpan(Rig rig, ulong address, int length) =>
+        rig.Hv.Machine.Frame(new Mfn(address >> PageSize.Shift)).Slice((int)(address & PageSize.Mask), length);
+
+    [Fact]
     public void TheHookRefusesForEveryRequester()
     {
         SevSnpArchitecture arch = Snp();
@@ -123,7 +191,7 @@ public sealed class SevSnpMechanismTests
         using SevGuestRun run = SevGuestRun.Start(arch, r => region = r.Rig.Hv.Sapi.Regions[0]);
         // After exit the RMP is empty again: nothing is refused.
         Assert.True(arch.OnP2mChange(new DomainId(2), new Gfn(0x90000), P2mEntry.Invalid, new P2mEntry(run.Mfn, P2mType.GrantMapRw), Accessor.Hypervisor));
-        arch.Rmp.Assign(run.Mfn, run.Domain, region!.Gfns[0], region.Id);
+        arch.Rmp.Assign(run.Mfn, run.Domain, region!.Gfns[0]);
         foreach (Accessor requester in new[] { Accessor.Dom0, Accessor.Hypervisor })
         {
             Assert.False(arch.OnP2mChange(new DomainId(2), new Gfn(0x90000), P2mEntry.Invalid, new P2mEntry(run.Mfn, P2mType.GrantMapRw), requester));

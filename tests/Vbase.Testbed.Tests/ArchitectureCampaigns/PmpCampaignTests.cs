@@ -4,7 +4,7 @@ using Vbase.Testbed.Oracle;
 namespace Vbase.Testbed.Tests.ArchitectureCampaigns;
 
 /// <summary>
-/// The 11 attacks on the vault under <c>pmp</c> (docs/architectures/pmp.md): the security monitor's range checks
+/// The 13 attacks on the vault under <c>pmp</c> (docs/architectures/pmp.md): the security monitor's range checks
 /// refuse every software accessor but the owner and keep the frames bound to their GFNs; DRAM holds plaintext, which
 /// Keystone leaves to its trusted hardware (physical attacks are outside its model).
 /// </summary>
@@ -15,6 +15,8 @@ public sealed class PmpCampaignTests
     [InlineData("phys-spoof", "breached/integrity", true, "no integrity in DRAM: the vault consumes the chosen bytes")]
     [InlineData("phys-splice", "breached/integrity", true, "no integrity in DRAM: the copied record is consumed")]
     [InlineData("phys-replay", "breached/integrity", true, "no freshness in DRAM: the older record is consumed")]
+    [InlineData("phys-meta-spoof", "inconclusive", true, "no metadata off chip (the PMP is on chip): nothing to overwrite")]
+    [InlineData("phys-rollback", "breached/integrity", true, "no metadata and no freshness in DRAM: the older record is consumed")]
     [InlineData("os-read", "prevented", false, "the PMP check refuses the guest kernel's loads (-EACCES)")]
     [InlineData("os-write", "prevented", false, "the PMP check refuses the guest kernel's stores (-EACCES)")]
     [InlineData("os-remap", "detected", false, "the monitor re-walks the pinned mapping when the process resumes and reports the moved page")]

@@ -4,7 +4,7 @@ using Vbase.Testbed.Oracle;
 namespace Vbase.Testbed.Tests.ArchitectureCampaigns;
 
 /// <summary>
-/// The 11 attacks on the vault under <c>sev</c> (docs/architectures/sev.md): a per-VM key hides the data from
+/// The 13 attacks on the vault under <c>sev</c> (docs/architectures/sev.md): a per-VM key hides the data from
 /// Dom0 and the bus, but nothing checks integrity and the guest kernel is trusted with plaintext.
 /// </summary>
 public sealed class SevCampaignTests
@@ -14,6 +14,8 @@ public sealed class SevCampaignTests
     [InlineData("phys-spoof", "breached/integrity", false, "no integrity: the chosen bytes decrypt to garbage the vault consumes")]
     [InlineData("phys-splice", "breached/integrity", false, "the address tweak garbles the moved block, and nothing notices")]
     [InlineData("phys-replay", "breached/integrity", false, "an older ciphertext at the same address decrypts to the older record, no freshness check")]
+    [InlineData("phys-meta-spoof", "inconclusive", false, "SEV keeps no metadata off chip: there is nothing to overwrite")]
+    [InlineData("phys-rollback", "breached/integrity", false, "no metadata to roll back with it: the older ciphertext alone decrypts to the older record")]
     [InlineData("os-read", "breached/confidentiality", true, "the guest kernel is inside the VM and reads plaintext (trusted by SEV)")]
     [InlineData("os-write", "breached/integrity", true, "the guest kernel's write is encrypted in place like the application's own")]
     [InlineData("os-remap", "breached/integrity", true, "the guest page tables are the trusted kernel's to change")]
