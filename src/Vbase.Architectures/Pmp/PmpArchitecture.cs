@@ -4,6 +4,7 @@ using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
+using Vbase.Isa.Memory;
 using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Parameters;
@@ -41,9 +42,6 @@ public sealed class PmpArchitecture : RegionArchitectureBase
     public const long NoEntriesLeft = -28;
     /// <summary>The parameter that sets the number of hardware PMP entries.</summary>
     public const string EntriesKey = "pmp-entries";
-
-    private const ulong PteValid = 1, PteRead = 2, PteExecute = 8;
-    private const ulong PpnMask = (1UL << 44) - 1;
 
     private readonly Dictionary<int, RegionState> states = [];
     private readonly Dictionary<(DomainId Domain, ulong Gfn), ProtectedRegion> regionOfGfn = [];
@@ -193,43 +191,33 @@ public sealed class PmpArchitecture : RegionArchitectureBase
     }
 
     /// <summary>
-    /// The process's Sv39 translation of <paramref name="va"/> to a GFN, walked by the monitor in its tables as they
-    /// are in guest memory (through the p2m); null if unmapped. A bare satp maps VA = GPA.
+    /// The process's Sv39 translation of <paramref name="va"/> to a GFN, walked by the ISA's <see cref="Sv39Walker"/>
+    /// in its tables as they are in guest memory (through the p2m); null if unmapped. A bare satp maps VA = GPA.
     /// </summary>
     private ulong? TranslateGuestVirtual(DomainId domain, ulong satp, ulong va)
     {
-        if (satp >> 60 == 0)
+        if (satp >> 60 == Sv39Walker.ModeBare)
         {
             return va >> PageSize.Shift;
         }
-        if (satp >> 60 != 8)
+        Sv39Mapping mapping = Sv39Walker.Lookup(new GuestPtes(Host, domain), satp, va);   // any other mode than Sv39: not mapped
+        return mapping.IsMapped ? mapping.PhysicalAddress >> PageSize.Shift : null;
+    }
+
+    /// <summary>PTE reads for the monitor's walk: guest RAM through the p2m.</summary>
+    private readonly struct GuestPtes(SapiHost host, DomainId domain) : IPteReader
+    {
+        public bool TryReadPte(ulong address, out ulong pte)
         {
-            return null;   // only Sv39 here
+            pte = 0;
+            P2mEntry frame = host.Translate(domain, new Gfn(address >> PageSize.Shift));
+            if (frame.Type is not (P2mType.RamRw or P2mType.RamRo) || !host.Dram.IsValid(frame.Mfn))
+            {
+                return false;
+            }
+            pte = BinaryPrimitives.ReadUInt64LittleEndian(host.Dram.Frame(frame.Mfn)[(int)(address & (PageSize.Bytes - 1))..]);
+            return true;
         }
-        ulong table = (satp & PpnMask) << PageSize.Shift;
-        for (int level = 2; level >= 0; level--)
-        {
-            ulong entryGpa = table + (((va >> (PageSize.Shift + 9 * level)) & 0x1FF) * 8);
-            P2mEntry frame = Host.Translate(domain, new Gfn(entryGpa >> PageSize.Shift));
-            if (frame.Type is not (P2mType.RamRw or P2mType.RamRo) || !Host.Dram.IsValid(frame.Mfn))
-            {
-                return null;
-            }
-            ulong pte = BinaryPrimitives.ReadUInt64LittleEndian(Host.Dram.Frame(frame.Mfn)[(int)(entryGpa & (PageSize.Bytes - 1))..]);
-            if ((pte & PteValid) == 0)
-            {
-                return null;
-            }
-            ulong ppn = (pte >> 10) & PpnMask;
-            if ((pte & (PteRead | PteExecute)) != 0)
-            {
-                // A leaf; at level > 0 a superpage whose low VPN bits come from the address.
-                ulong pageMask = (1UL << (9 * level)) - 1;
-                return (ppn & ~pageMask) | ((va >> PageSize.Shift) & pageMask);
-            }
-            table = ppn << PageSize.Shift;
-        }
-        return null;
     }
 
     public override IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region)

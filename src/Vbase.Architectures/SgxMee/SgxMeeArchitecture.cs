@@ -6,6 +6,7 @@ using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
+using Vbase.Isa.Memory;
 using Vbase.Sapi.Calls;
 using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
@@ -56,8 +57,6 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
     private readonly ulong seed;
     private readonly EnclavePageCacheMap epcm = new();
     private readonly Dictionary<int, Enclave> enclaves = [];
-    private readonly Func<ulong, ulong?> readGuestPte;
-    private DomainId walkDomain;
     private MetadataArea? area;
     private MetadataAllocator? allocator;
     private DramMetadataCache? cache;
@@ -68,7 +67,6 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         seed = options.Seed;
         Parameters = SgxMeeParameters.Parse(options.Parameters);
-        readGuestPte = ReadGuestPte;
     }
 
     public override string Name => "sgx-mee";
@@ -362,11 +360,11 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
     private void CheckMappings(Enclave enclave, SecureContext context)
     {
         ProtectedRegion region = enclave.Region;
-        walkDomain = region.Domain;
+        var guestPtes = new GuestPtes(this, region.Domain);
         for (int page = 0; page < region.Gfns.Count; page++)
         {
             ulong va = ExpectedVirtualAddress(region, page);
-            if (Sv39Walk.Translate(context.Satp, va, readGuestPte) is not ulong gpa)
+            if (Sv39Walker.Lookup(guestPtes, context.Satp, va) is not { IsMapped: true, PhysicalAddress: var gpa })
             {
                 continue;   // not mapped: the enclave's access page-faults to its kernel, which SGX allows
             }
@@ -405,15 +403,23 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
         }
     }
 
-    /// <summary>A PTE read for the resume walk: from DRAM through the p2m; page tables inside the EPC are not readable.</summary>
-    private ulong? ReadGuestPte(ulong gpa)
+    /// <summary>The resume walk's PTE reads (the ISA's <see cref="Sv39Walker"/> does the walking).</summary>
+    private readonly struct GuestPtes(SgxMeeArchitecture owner, DomainId domain) : IPteReader
     {
-        P2mEntry e = Host.Translate(walkDomain, new Gfn(gpa >> PageSize.Shift));
+        public bool TryReadPte(ulong address, out ulong pte) => owner.TryReadGuestPte(domain, address, out pte);
+    }
+
+    /// <summary>A PTE read for the resume walk: from DRAM through the p2m; page tables inside the EPC are not readable.</summary>
+    private bool TryReadGuestPte(DomainId domain, ulong gpa, out ulong pte)
+    {
+        pte = 0;
+        P2mEntry e = Host.Translate(domain, new Gfn(gpa >> PageSize.Shift));
         if (!e.Type.IsReadable() || epcm.Contains(e.Mfn) || !Host.Dram.IsValid(e.Mfn))
         {
-            return null;
+            return false;
         }
-        return BinaryPrimitives.ReadUInt64LittleEndian(Host.Dram.Frame(e.Mfn)[(int)(gpa & (PageSize.Bytes - 8))..]);
+        pte = BinaryPrimitives.ReadUInt64LittleEndian(Host.Dram.Frame(e.Mfn)[(int)(gpa & (PageSize.Bytes - 8))..]);
+        return true;
     }
 
     private void Violation(Enclave enclave, in MemoryAccessContext access, string details)

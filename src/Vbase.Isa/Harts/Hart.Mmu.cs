@@ -164,10 +164,6 @@ internal sealed unsafe class DecodedPage
 
 public sealed unsafe partial class Hart
 {
-    // Sv39 PTE bits.
-    private const ulong PteV = 1, PteR = 2, PteW = 4, PteX = 8, PteU = 16, PteA = 64, PteD = 128;
-    private const ulong PpnMask = (1UL << 44) - 1;
-
     // Load and store TLBs, one pair per effective privilege (U, S, M) so a privilege change only re-points
     // them. 256 direct-mapped entries each: enough for the working set of the programs we run, and cheap to
     // flush on satp writes and sfence.vma.
@@ -471,95 +467,30 @@ public sealed unsafe partial class Hart
         return next;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ExceptionCause PageFault(MemoryAccess access) => access switch
-    {
-        MemoryAccess.Fetch => ExceptionCause.InstructionPageFault,
-        MemoryAccess.Load => ExceptionCause.LoadPageFault,
-        _ => ExceptionCause.StorePageFault,
-    };
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ExceptionCause AccessFault(MemoryAccess access) => access switch
-    {
-        MemoryAccess.Fetch => ExceptionCause.InstructionAccessFault,
-        MemoryAccess.Load => ExceptionCause.LoadAccessFault,
-        _ => ExceptionCause.StoreAccessFault,
-    };
-
     /// <summary>
-    /// Translates a virtual address with Sv39 (privileged spec 4.3.2 and 4.4), updating A and D in hardware.
-    /// Raises the page or access fault itself and returns false when the access is not allowed.
+    /// Translates a virtual address with the ISA's one Sv39 walker (<see cref="Sv39Walker"/>), which also sets A and
+    /// D. Raises the page or access fault itself and returns false when the access is not allowed.
     /// </summary>
     private bool Translate(ulong va, MemoryAccess access, Privilege privilege, out ulong physical)
     {
-        physical = va;
-        if (privilege == Privilege.Machine || (satp >> 60) == 0)
+        Sv39Status status = Sv39Walker.Translate(new WalkMemory(this), satp, va, access, privilege, mstatus, out physical);
+        if (status == Sv39Status.Translated)
         {
             return true;
         }
-        if (((long)va << 25 >> 25) != (long)va)
-        {
-            RaiseException(PageFault(access), va); // not sign-extended from bit 38
-            return false;
-        }
-        ulong table = (satp & PpnMask) << 12;
-        for (int level = 2; level >= 0; level--)
-        {
-            ulong pteAddress = table + (((va >> (12 + 9 * level)) & 511) << 3);
-            if (!ReadPhysical(pteAddress, 8, out ulong pte, MemoryAccess.PageWalk))
-            {
-                RaiseException(AccessFault(access), va);
-                return false;
-            }
-            if ((pte & PteV) == 0 || (pte & (PteR | PteW)) == PteW || (pte >> 54) != 0)
-            {
-                break;
-            }
-            if ((pte & (PteR | PteX)) == 0)
-            {
-                table = ((pte >> 10) & PpnMask) << 12; // pointer to the next level
-                continue;
-            }
-            ulong ppn = (pte >> 10) & PpnMask;
-            ulong pageMask = (1UL << (12 + 9 * level)) - 1;
-            if (((ppn << 12) & pageMask) != 0 || !Permitted(pte, access, privilege))
-            {
-                break; // misaligned superpage, or permissions
-            }
-            ulong wanted = PteA | (access == MemoryAccess.Store ? PteD : 0);
-            if ((pte & wanted) != wanted && !WritePhysical(pteAddress, 8, pte | wanted))
-            {
-                RaiseException(AccessFault(access), va);
-                return false;
-            }
-            physical = (ppn << 12 & ~pageMask) | (va & pageMask);
-            return true;
-        }
-        RaiseException(PageFault(access), va);
+        RaiseException(Sv39Walker.FaultCause(status, access), va);
         return false;
     }
 
-    private bool Permitted(ulong pte, MemoryAccess access, Privilege privilege)
+    /// <summary>
+    /// Page-table memory for the walker: reads below translation, tagged as walks for the layer below; the A/D
+    /// write-back is a physical store, so it keeps decoded code coherent like any other.
+    /// </summary>
+    private readonly struct WalkMemory(Hart hart) : IPteMemory
     {
-        if ((pte & PteU) != 0)
-        {
-            // S-mode never executes user pages, and touches their data only with SUM.
-            if (privilege == Privilege.Supervisor && (access == MemoryAccess.Fetch || (mstatus & MStatus.Sum) == 0))
-            {
-                return false;
-            }
-        }
-        else if (privilege == Privilege.User)
-        {
-            return false;
-        }
-        return access switch
-        {
-            MemoryAccess.Fetch => (pte & PteX) != 0,
-            MemoryAccess.Load => (pte & PteR) != 0 || ((mstatus & MStatus.Mxr) != 0 && (pte & PteX) != 0),
-            _ => (pte & PteW) != 0,
-        };
+        public bool TryReadPte(ulong address, out ulong pte) => hart.ReadPhysical(address, 8, out pte, MemoryAccess.PageWalk);
+
+        public bool TryWritePte(ulong address, ulong pte) => hart.WritePhysical(address, 8, pte);
     }
 
     /// <summary>A physical read below translation (page-table walks, slow paths). False = access fault.</summary>

@@ -24,10 +24,14 @@ internal static class RemapGuest
     public const ulong NotRead = 0x5A5A_5A5A_5A5A_5A5A;
     private const ulong FrameList = 0x8030_2000, Root = 0x8030_3000, Mid = 0x8030_4000, Leaf = 0x8030_5000;
     private const ulong UserAlias = 0x8000_0000;       // process VA = GPA - this (code and results: a megapage)
-    private const long UserRwx = 0xDF, KernelRwx = 0xCF, Table = 0x01;
+    /// <summary>The flags of the enclave's PTEs (V R W X U G A D).</summary>
+    public const long UserRwx = 0xDF;
+    private const long KernelRwx = 0xCF, Table = 0x01;
     private const int EnclaveLeafSlot = 0;             // VA 0x40_0000 in the leaf table that covers 0x40_0000..0x5F_FFFF
 
-    public static ProgramBuilder Build()
+    /// <param name="rogueFlags">The flags of the PTE that points the first page at the rogue frame (one the hart
+    /// refuses makes the read page-fault instead).</param>
+    public static ProgramBuilder Build(long rogueFlags = UserRwx)
     {
         ProgramBuilder p = GuestCode.New().WithResults();
         p.Li(S9, (long)(GuestCode.Results - UserAlias));
@@ -56,7 +60,7 @@ internal static class RemapGuest
 
         p.Label("trap");
         p.Li(T0, 1).Bne(S10, T0, "step2");
-        Remap(p, RogueGpa, nextSlot: 2);
+        Remap(p, RogueGpa, nextSlot: 2, rogueFlags);
         p.Label("step2");
         p.Li(T0, 2).Bne(S10, T0, "step3");
         Remap(p, Page1Gpa, nextSlot: 3);
@@ -70,9 +74,9 @@ internal static class RemapGuest
     }
 
     /// <summary>The kernel points the enclave's first virtual page at <paramref name="gpa"/> and resumes the process.</summary>
-    private static void Remap(ProgramBuilder p, ulong gpa, int nextSlot)
+    private static void Remap(ProgramBuilder p, ulong gpa, int nextSlot, long flags = UserRwx)
     {
-        Store(p, Leaf + (EnclaveLeafSlot * 8), Pte(gpa, UserRwx));
+        Store(p, Leaf + (EnclaveLeafSlot * 8), Pte(gpa, flags));
         p.Emit(SfenceVma());
         p.Emit(Addi(S10, S10, 1)).Li(S8, nextSlot);
         ReturnToUser(p, "read");
