@@ -83,8 +83,8 @@ public sealed class CampaignTests : IDisposable
             "[2/4] none   spoof  breached (integrity), outside its threat model",
             "[3/4] vbase  snoop  prevented",
             "[4/4] vbase  spoof  detected",
-            "none   0 prevented, 0 detected, 2 breached, 0 denied, 0 error; inside its threat model: 0 breached",
-            "vbase  1 prevented, 1 detected, 0 breached, 0 denied, 0 error; inside its threat model: 0 breached",
+            "none   0 prevented, 0 detected, 2 breached, 0 denied, 0 inconclusive, 0 error; inside its threat model: 0 breached",
+            "vbase  1 prevented, 1 detected, 0 breached, 0 denied, 0 inconclusive, 0 error; inside its threat model: 0 breached",
             $"json: {json}",
         ], r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
 
@@ -144,7 +144,7 @@ public sealed class CampaignTests : IDisposable
         CliResult r = Campaign(new FakeSuite("vbase/spoof"), "--arch", "none,vbase", "--json", json, "--jobs", "2");
         Assert.Equal(CampaignExitCodes.CellError, r.ExitCode);
         Assert.Equal("vbase: campaign: 1 of 4 cells could not be carried out (verdict error): vbase x spoof", Assert.Single(r.StderrLines));
-        Assert.Contains("vbase  1 prevented, 0 detected, 0 breached, 0 denied, 1 error; inside its threat model: 0 breached", r.Stdout);
+        Assert.Contains("vbase  1 prevented, 0 detected, 0 breached, 0 denied, 0 inconclusive, 1 error; inside its threat model: 0 breached", r.Stdout);
         using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(json));
         JsonElement broken = document.RootElement.GetProperty("cells")[3];
         Assert.Equal("error", broken.GetProperty("verdict").GetString());
@@ -193,9 +193,9 @@ public sealed class CampaignTests : IDisposable
         CliResult r = CliRunner.Run("list", "attacks");
         Assert.Equal(0, r.ExitCode);
         string[] ids = [.. r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l[0] != ' ').Select(l => l.Split(' ')[0])];
-        Assert.Equal(["phys-snoop", "phys-spoof", "phys-splice", "phys-replay", "os-read", "os-write", "os-remap",
+        Assert.Equal(["phys-snoop", "phys-spoof", "phys-splice", "phys-replay", "phys-meta-spoof", "phys-rollback", "os-read", "os-write", "os-remap",
             "dom0-read", "dom0-write", "dom0-remap", "vm-map-foreign"], ids);
-        Assert.Contains("dom0-read       Dom0            confidentiality  ", r.Stdout);
+        Assert.Contains("dom0-read        Dom0            confidentiality  ", r.Stdout);   // the id column fits phys-meta-spoof
     }
 
     /// <summary>The real attack suite: Dom0 reads the vault's protected frames under none (which trusts Dom0) and vbase.</summary>

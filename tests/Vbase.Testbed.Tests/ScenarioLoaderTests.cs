@@ -315,7 +315,7 @@ public sealed class ScenarioLoaderTests : IDisposable
     private const string OneDomain = "domains:\n  - name: d\n    kernel: bin/kernel.elf\n";
 
     [Theory]
-    [InlineData("arch: sgx-mee\narch_parameters:\n  tree-arity: 1000\n", 3, 15, "arch_parameters.tree-arity", "tree-arity is an integer from 2 to 64, not '1000'")]
+    [InlineData("arch: sgx-mee\narch_parameters:\n  tree-arity: 1000\n", 3, 15, "arch_parameters.tree-arity", "tree-arity is an integer from 2 to 8, not '1000'")]
     [InlineData("arch: bmt\narch_parameters:\n  metadata-cache-ways: 67108864\n", 3, 24, "arch_parameters.metadata-cache-ways", "bmt parameter metadata-cache-ways = 67108864: expected 1 to 1024")]
     [InlineData("arch: vbase\narch_parameters:\n  tree-arity: 4\n", 3, 15, "arch_parameters.tree-arity", "vbase has no parameter 'tree-arity' (it takes none)")]
     [InlineData("arch: aegis\narch_parameters:\n  tree-arity: 1__6\n", 3, 15, "arch_parameters.tree-arity", "tree-arity is an integer from 2 to 64, not '1__6'")]

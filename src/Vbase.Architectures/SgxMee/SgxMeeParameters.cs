@@ -1,4 +1,3 @@
-using Vbase.Sapi.Toolkit.Integrity;
 using Vbase.Sapi.Toolkit.Parameters;
 
 namespace Vbase.Architectures.SgxMee;
@@ -52,11 +51,7 @@ public sealed record SgxMeeParameters
         }
         if (parameters.TryGetValue(TreeArityKey, out string? arity))
         {
-            p = p with { TreeArity = ParameterValues.Integer(TreeArityKey, arity, IntegrityTree.MinArity, IntegrityTree.MaxArity) };
-            if (p.TreeArity > MaxTreeArity)
-            {
-                throw new ArgumentException($"{TreeArityKey}: a tree node is one 64-byte line of 8-byte digests, so at most {MaxTreeArity} children, not {p.TreeArity}", nameof(parameters));
-            }
+            p = p with { TreeArity = ParameterValues.Integer(TreeArityKey, arity, 2, MaxTreeArity) };
         }
         if (p.MetadataCacheBytes % (p.MetadataCacheWays * 64) != 0 || p.MetadataCacheBytes < p.MetadataCacheWays * 64)
         {

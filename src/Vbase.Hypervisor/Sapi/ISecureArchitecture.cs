@@ -171,9 +171,6 @@ public interface IIntrospection
     /// <summary>Architecture-specific state of <paramref name="region"/> (e.g. "encryption": "aes-128-ctr").</summary>
     IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region);
 
-    /// <summary>Metadata traffic so far (<see cref="MetadataTraffic.None"/> for designs without metadata).</summary>
-    MetadataTraffic Traffic { get; }
-
     /// <summary>
     /// The hypervisor no longer keeps <paramref name="region"/> (released, and past the history of
     /// <see cref="SapiHost.ReleasedRegionHistory"/> released regions): drop whatever the plug-in keeps for it, so

@@ -182,21 +182,6 @@ public sealed record RegionReport(
 /// <summary>The application read data that differs from the golden shadow.</summary>
 public sealed record ShadowMismatch(ulong Time, int RegionId, GuestPhysicalAddress Address, byte[] Expected, byte[] Actual);
 
-/// <summary>
-/// What an architecture's metadata (counters, MACs, tree nodes) cost in memory traffic, through its metadata
-/// cache: reported in the event log (<c>sapi.metadata_traffic</c>) and the campaign report.
-/// </summary>
-/// <param name="ProtectedAccesses">Accesses to protected frames the plug-in handled.</param>
-/// <param name="MetadataReads">Metadata blocks read from DRAM (cache misses that had to fetch).</param>
-/// <param name="MetadataWrites">Metadata blocks written to DRAM (write-backs).</param>
-public sealed record MetadataTraffic(long ProtectedAccesses, long MetadataReads, long MetadataWrites, long CacheHits, long CacheMisses)
-{
-    public static readonly MetadataTraffic None = new(0, 0, 0, 0, 0);
-
-    /// <summary>Metadata blocks moved per protected access.</summary>
-    public double PerAccess => ProtectedAccesses == 0 ? 0 : (double)(MetadataReads + MetadataWrites) / ProtectedAccesses;
-}
-
 /// <summary>How memory is viewed by the Monitor.</summary>
 public enum MemoryView
 {

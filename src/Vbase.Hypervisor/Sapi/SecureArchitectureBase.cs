@@ -65,8 +65,6 @@ public abstract class SecureArchitectureBase : ISecureArchitecture
 
     public virtual IReadOnlyList<KeyValuePair<string, string>> DescribeRegion(ProtectedRegion region) => [];
 
-    public virtual MetadataTraffic Traffic => MetadataTraffic.None;
-
     public virtual void OnRegionForgotten(ProtectedRegion region)
     {
     }

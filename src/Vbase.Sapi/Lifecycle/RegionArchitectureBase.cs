@@ -4,7 +4,6 @@ using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Sapi;
 using Vbase.Sapi.Calls;
-using Vbase.Sapi.Toolkit.Lines;
 
 namespace Vbase.Sapi.Lifecycle;
 
@@ -113,7 +112,7 @@ public abstract class RegionArchitectureBase : SecureArchitectureBase
             for (int offset = 0; offset < PageSize.Bytes; offset += lineBytes)
             {
                 action(new RegionLine(page, offset, (page * linesPerPage) + (offset / lineBytes),
-                    LineAddresses.Of(mfn, offset), frame.Slice(offset, lineBytes)));
+                    (mfn.Value << PageSize.Shift) + (ulong)offset, frame.Slice(offset, lineBytes)));
             }
         });
     }
