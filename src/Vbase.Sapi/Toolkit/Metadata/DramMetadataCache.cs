@@ -36,6 +36,14 @@ public sealed class DramMetadataCache
 {
     public const int LineBytes = ChipOptions.LineBytes;
 
+    /// <summary>
+    /// Slots past the sets for a line whose set has every way pinned by walks in progress (a deep tree in a small
+    /// cache): the miss buffers a real design has. Lines there are found like any other, and leave at a flush or when
+    /// their slot is needed again.
+    /// </summary>
+    private const int SpillSlots = 16;
+    private int spilled;
+
     private readonly SapiHost host;
     private readonly ulong[] tags;     // [set * ways + way]: area line index + 1, 0 = empty
     private readonly bool[] dirty;
@@ -58,7 +66,7 @@ public sealed class DramMetadataCache
         Area = area;
         Ways = ways;
         Sets = capacityBytes / (LineBytes * ways);
-        int slots = Sets * ways;
+        int slots = (Sets * ways) + SpillSlots;
         tags = new ulong[slots];
         dirty = new bool[slots];
         pinned = new bool[slots];
@@ -89,72 +97,133 @@ public sealed class DramMetadataCache
         ulong index = offset / LineBytes;
         int first = (int)(index % (ulong)Sets) * Ways;
         clock++;
-        int victim = -1;
-        for (int slot = first; slot < first + Ways; slot++)
+        int free;
+        while (true)
         {
-            if (tags[slot] == index + 1)
+            free = -1;
+            int victim = -1;
+            for (int slot = first; slot < first + Ways; slot++)
+            {
+                if (tags[slot] == index + 1)
+                {
+                    Hits++;
+                    lastUse[slot] = clock;
+                    dirty[slot] |= write;
+                    line = data.AsSpan(slot * LineBytes, LineBytes);
+                    return true;
+                }
+                if (tags[slot] == 0)
+                {
+                    free = free < 0 ? slot : free;
+                }
+                else if (!pinned[slot] && (victim < 0 || lastUse[slot] < lastUse[victim]))
+                {
+                    victim = slot;
+                }
+            }
+            if (spilled > 0 && SpillSlotOf(index) is int spill)
             {
                 Hits++;
-                lastUse[slot] = clock;
-                dirty[slot] |= write;
-                line = data.AsSpan(slot * LineBytes, LineBytes);
+                lastUse[spill] = clock;
+                dirty[spill] |= write;
+                line = data.AsSpan(spill * LineBytes, LineBytes);
                 return true;
             }
-            if (pinned[slot])
+            if (free >= 0)
             {
+                break;
+            }
+            if (victim < 0)
+            {
+                // Every way pinned: a spill slot, empty (used at once) or freed (and the search done anew).
+                if (EmptySpillSlot() is int empty)
+                {
+                    free = empty;
+                    spilled++;
+                    break;
+                }
+                Evict(SpillVictim());
                 continue;
             }
-            if (victim < 0 || (tags[victim] != 0 && (tags[slot] == 0 || lastUse[slot] < lastUse[victim])))
-            {
-                victim = slot;
-            }
-        }
-        if (victim < 0)
-        {
-            throw new InvalidOperationException("every way of a metadata set is pinned by verifications in progress: too few ways for the tree's height");
+            // The victim leaves completely — in DRAM and known to what covers it — before anything is fetched: the line
+            // about to be fetched may be the victim's parent, or need it to verify (a victim that is an ancestor).
+            // Its parent's update may take the freed way again, so the set is looked at anew.
+            Evict(victim);
         }
         Misses++;
-        Span<byte> evicted = stackalloc byte[LineBytes];
-        ulong evictedIndex = tags[victim] == 0 ? ulong.MaxValue : tags[victim] - 1;
-        bool evictedDirty = tags[victim] != 0 && dirty[victim];
-        if (evictedDirty)
-        {
-            data.AsSpan(victim * LineBytes, LineBytes).CopyTo(evicted);
-            evicted.CopyTo(Area.Slice(evictedIndex * LineBytes, LineBytes));
-            host.Cost.MetadataWrites++;
-        }
-        // The new line: fetched from DRAM, pinned while its verifier (which may use the cache) checks it.
-        Span<byte> slotBytes = data.AsSpan(victim * LineBytes, LineBytes);
+        Span<byte> slotBytes = data.AsSpan(free * LineBytes, LineBytes);
         Area.Slice(index * LineBytes, LineBytes).CopyTo(slotBytes);
         host.Cost.MetadataReads++;
-        tags[victim] = index + 1;
-        dirty[victim] = false;
-        lastUse[victim] = clock;
-        pinned[victim] = true;
+        tags[free] = index + 1;
+        dirty[free] = false;
+        lastUse[free] = clock;
+        pinned[free] = true;   // while its verifier, which may use the cache, checks it
         bool ok;
         try
         {
             ok = VerifierOf(index * LineBytes)?.Verify(this, index * LineBytes, slotBytes) ?? true;
-            // The evicted line's parent learns its new value (the fetched line stays pinned meanwhile).
-            if (evictedDirty)
-            {
-                VerifierOf(evictedIndex * LineBytes)?.WrittenBack(this, evictedIndex * LineBytes, evicted);
-            }
         }
         finally
         {
-            pinned[victim] = false;
+            pinned[free] = false;
         }
         if (!ok)
         {
-            tags[victim] = 0;
+            spilled -= free >= Sets * Ways ? 1 : 0;
+            tags[free] = 0;
             line = default;
             return false;
         }
-        dirty[victim] = write;
-        lastUse[victim] = ++clock;
-        line = data.AsSpan(victim * LineBytes, LineBytes);
+        // |=: while it was being verified, a child's write-back may have updated it (and dirtied it) already.
+        dirty[free] |= write;
+        lastUse[free] = ++clock;
+        line = data.AsSpan(free * LineBytes, LineBytes);
         return true;
+    }
+
+    /// <summary>Takes a line out of the cache: written to DRAM and reported to its verifier first if dirty.</summary>
+    private void Evict(int slot)
+    {
+        if (dirty[slot])
+        {
+            WriteBack(slot);
+        }
+        if (tags[slot] != 0 && slot >= Sets * Ways)
+        {
+            spilled--;
+        }
+        tags[slot] = 0;
+        dirty[slot] = false;
+    }
+
+    /// <summary>
+    /// A dirty line goes to DRAM. What covers it (its parent's digest) learns the new bytes first, while the line stays
+    /// on chip, pinned: until DRAM holds them too nobody may fetch the line from DRAM (it would fail against the new
+    /// digest, or against the old one had DRAM been written first).
+    /// </summary>
+    private void WriteBack(int slot)
+    {
+        ulong index = tags[slot] - 1;
+        Span<byte> bytes = stackalloc byte[LineBytes];
+        pinned[slot] = true;
+        try
+        {
+            // A child's write-back during the parent's update may change this line again (it is on chip): then its
+            // parent learns the newer bytes too, until they hold still.
+            do
+            {
+                dirty[slot] = false;
+                data.AsSpan(slot * LineBytes, LineBytes).CopyTo(bytes);
+                VerifierOf(index * LineBytes)?.WrittenBack(this, index * LineBytes, bytes);
+            }
+            while (dirty[slot]);
+        }
+        finally
+        {
+            pinned[slot] = false;
+        }
+        bytes.CopyTo(Area.Slice(index * LineBytes, LineBytes));
+        host.Cost.MetadataWrites++;
     }
 
     /// <summary>Reads metadata bytes for an inspection: from chip if cached, else from DRAM; counts and changes nothing.</summary>
@@ -173,7 +242,6 @@ public sealed class DramMetadataCache
     /// <summary>Writes back every dirty line (each reported to its verifier, which may dirty parents) and empties the cache.</summary>
     public void Flush()
     {
-        Span<byte> bytes = stackalloc byte[LineBytes];
         // Parents are dirtied by their children's write-backs: repeat until nothing is dirty.
         for (bool any = true; any;)
         {
@@ -183,16 +251,12 @@ public sealed class DramMetadataCache
                 if (tags[slot] != 0 && dirty[slot])
                 {
                     any = true;
-                    ulong index = tags[slot] - 1;
-                    data.AsSpan(slot * LineBytes, LineBytes).CopyTo(bytes);
-                    bytes.CopyTo(Area.Slice(index * LineBytes, LineBytes));
-                    host.Cost.MetadataWrites++;
-                    dirty[slot] = false;
-                    VerifierOf(index * LineBytes)?.WrittenBack(this, index * LineBytes, bytes);
+                    WriteBack(slot);
                 }
             }
         }
         Array.Clear(tags);
+        spilled = 0;
     }
 
     /// <summary>Drops the lines of [offset, offset + length) without writing them back (metadata of a released region).</summary>
@@ -203,6 +267,7 @@ public sealed class DramMetadataCache
         {
             if (tags[slot] != 0 && tags[slot] - 1 >= first && tags[slot] - 1 <= last)
             {
+                spilled -= slot >= Sets * Ways ? 1 : 0;
                 tags[slot] = 0;
                 dirty[slot] = false;
             }
@@ -219,7 +284,46 @@ public sealed class DramMetadataCache
                 return data.AsSpan(slot * LineBytes, LineBytes);
             }
         }
-        return default;
+        return spilled > 0 && SpillSlotOf(index) is int spill ? data.AsSpan(spill * LineBytes, LineBytes) : default;
+    }
+
+    private int? SpillSlotOf(ulong index)
+    {
+        for (int slot = Sets * Ways; slot < tags.Length; slot++)
+        {
+            if (tags[slot] == index + 1)
+            {
+                return slot;
+            }
+        }
+        return null;
+    }
+
+    private int? EmptySpillSlot()
+    {
+        for (int slot = Sets * Ways; slot < tags.Length; slot++)
+        {
+            if (tags[slot] == 0)
+            {
+                return slot;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The least recently used unpinned spill slot.</summary>
+    private int SpillVictim()
+    {
+        int victim = -1;
+        for (int slot = Sets * Ways; slot < tags.Length; slot++)
+        {
+            if (!pinned[slot] && (victim < 0 || lastUse[slot] < lastUse[victim]))
+            {
+                victim = slot;
+            }
+        }
+        return victim >= 0 ? victim
+            : throw new InvalidOperationException($"{SpillSlots} metadata lines pinned beyond a full set: a tree too deep for this cache");
     }
 
     private IMetadataVerifier? VerifierOf(ulong lineOffset)
