@@ -19,7 +19,7 @@
 #define WORKSET (384 * 1024)
 #endif
 #ifndef ROUNDS
-#define ROUNDS 400
+#define ROUNDS 2000
 #endif
 #define WORDS   (WORKSET / 8)
 #define UPDATES (WORDS / 2)

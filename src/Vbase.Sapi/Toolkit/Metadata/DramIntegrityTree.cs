@@ -16,10 +16,10 @@ namespace Vbase.Sapi.Toolkit.Metadata;
 /// turn, up to a cached node or the root), and a dirty line written back updates its parent — the lazy update of
 /// the designs with a metadata cache, where cached nodes are trusted.
 /// </summary>
-public sealed class DramIntegrityTree : IMetadataVerifier
+public sealed class DramIntegrityTree : IMetadataVerifier, IDisposable
 {
     private readonly SapiHost host;
-    private readonly byte[] key;
+    private readonly IncrementalHash hmac;   // one keyed context, reset per digest (a one-shot HMAC sets one up each time)
     private readonly byte[] root;            // on chip
     private readonly long[] nodesAt;         // per level (0: the leaves' parents)
     private readonly ulong[] levelOffset;    // area offset of each level's first node line
@@ -40,7 +40,7 @@ public sealed class DramIntegrityTree : IMetadataVerifier
             throw new ArgumentException("leaves and nodes start on a line");
         }
         this.host = host;
-        this.key = key.ToArray();
+        hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
         LeafOffset = leafOffset;
         LeafCount = leafCount;
         Arity = arity;
@@ -181,7 +181,10 @@ public sealed class DramIntegrityTree : IMetadataVerifier
         BinaryPrimitives.WriteInt64LittleEndian(message[4..], index);
         line.CopyTo(message[12..]);
         Span<byte> full = stackalloc byte[32];
-        HMACSHA256.HashData(key, message, full);
+        hmac.AppendData(message);
+        hmac.GetHashAndReset(full);
         full[..HashBytes].CopyTo(digest);
     }
+
+    public void Dispose() => hmac.Dispose();
 }
