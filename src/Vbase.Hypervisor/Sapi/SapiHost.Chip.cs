@@ -188,6 +188,21 @@ public sealed unsafe partial class SapiHost
         }
     }
 
+    /// <summary>
+    /// The region's domain forgets decoded code of its pages. Only its own harts: the frames are its own RAM, and a
+    /// whole-machine scan per frame (NotifyMachineWrite) would cost a guest looping on enter and exit dearly.
+    /// </summary>
+    private void InvalidateCode(ProtectedRegion region)
+    {
+        if (Find(region.Domain) is Domain d)
+        {
+            foreach (Gfn gfn in region.Gfns)
+            {
+                d.NotifyWritten(gfn.Address.Value, PageSize.Bytes);
+            }
+        }
+    }
+
     private static ulong LineNumber(ChipPage cp, int line) => (cp.Mfn.Value * ChipPage.Lines) + (ulong)line;
 
     /// <summary>

@@ -114,9 +114,9 @@ public sealed partial class SapiHost
             hv.Machine.Frame(mfns[i]).CopyTo(region.Shadow.AsSpan(i * PageSize.Bytes));
             interposed[mfns[i].Value] = Protected;
             regionOfMfn[mfns[i].Value] = (region, i);
-            NotifyDramWritten(mfns[i]);   // decoded code of the frame goes: it is fetched through the boundary now
         }
         AttachChipPages(region);
+        InvalidateCode(region);   // decoded code of its frames goes: they are fetched through the boundary now
         regions.Add(region);
         SecureContext context = ContextOf(d.Id, request.Vcpu, request.Satp) ?? NewContext(d, request.Vcpu, request.Satp);
         context.Regions.Add(region);
@@ -142,6 +142,7 @@ public sealed partial class SapiHost
         }
         FlushHarts();
         DetachChipPages(region);   // after the harts dropped their pointers into it
+        InvalidateCode(region);    // what the chip wrote back changed DRAM behind the decoded-code cache
         hv.Record(region.Domain, region.Vcpu, new Logging.RegionReleasedData(region.Id));
         SecureContext? context = ContextOf(region.Domain, region.Vcpu, region.Satp);
         if (context is not null)
