@@ -37,9 +37,6 @@ namespace Vbase.Architectures.Bmt;
     Principal.Application)]
 public sealed class BmtArchitecture : RegionArchitectureBase, IDisposable
 {
-    /// <summary>The share of machine memory reserved for the metadata area, at its top.</summary>
-    public const int AreaShareOfMachine = 5;
-
     private readonly ulong seed;
     private readonly Dictionary<int, RegionState> regions = [];
     private BmtEngine? engine;

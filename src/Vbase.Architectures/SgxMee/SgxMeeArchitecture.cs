@@ -49,9 +49,6 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
     /// <summary>What a read from outside the enclave returns: SGX's abort page semantics.</summary>
     public const byte AbortByte = 0xFF;
 
-    /// <summary>The share of machine memory reserved for the MEE region (SGX's PRM), at its top.</summary>
-    public const int AreaShareOfMachine = 5;
-
     private const int LinesPerPage = PageSize.Bytes / MemoryEncryptionEngine.LineBytes;
 
     private readonly ulong seed;

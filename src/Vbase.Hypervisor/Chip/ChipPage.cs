@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.InteropServices;
 using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Sapi;
@@ -53,8 +52,6 @@ internal sealed unsafe class ChipPage : IDisposable
     public Span<byte> Line(int line) => new(Plaintext + (line * ChipOptions.LineBytes), ChipOptions.LineBytes);
 
     public static bool Has(ulong mask, int line) => ((mask >> line) & 1) != 0;
-
-    public int ResidentCount => BitOperations.PopCount(Resident);
 
     private bool disposed;
 

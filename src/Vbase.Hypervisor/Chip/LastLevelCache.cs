@@ -26,12 +26,7 @@ internal sealed class LastLevelCache
         next = new byte[options.Sets];
     }
 
-    /// <summary>Line numbers (machine address / 64) held now.</summary>
-    public int Count { get; private set; }
-
     private int SetOf(ulong line) => (int)(line % sets);
-
-    public bool Contains(ulong line) => WayOf(line) >= 0;
 
     /// <summary>
     /// Puts <paramref name="line"/> in its set; if the set is full, the FIFO victim leaves first and is returned
@@ -46,7 +41,6 @@ internal sealed class LastLevelCache
             if (tags[baseIndex + w] == 0)
             {
                 tags[baseIndex + w] = line + 1;
-                Count++;
                 return false;
             }
         }
@@ -63,7 +57,6 @@ internal sealed class LastLevelCache
         if (i >= 0)
         {
             tags[i] = 0;
-            Count--;
         }
     }
 

@@ -203,6 +203,12 @@ public sealed unsafe partial class SapiHost
         }
     }
 
+    private LineContext LineOf(ChipPage cp, int line) =>
+        new() { Region = cp.Region, RegionPage = cp.Page, Line = line, Mfn = cp.Mfn, Time = Now };
+
+    private Span<byte> DramLine(ChipPage cp, int line) =>
+        hv.Machine.Frame(cp.Mfn).Slice(line * ChipOptions.LineBytes, ChipOptions.LineBytes);
+
     private static ulong LineNumber(ChipPage cp, int line) => (cp.Mfn.Value * ChipPage.Lines) + (ulong)line;
 
     /// <summary>
@@ -322,8 +328,8 @@ public sealed unsafe partial class SapiHost
         {
             WriteBackLine(owner, (int)(victim % ChipPage.Lines), invalidate: true);
         }
-        var lc = new LineContext { Region = cp.Region, RegionPage = cp.Page, Line = line, Mfn = cp.Mfn, Time = Now, Cause = cause };
-        if (!architecture!.OnFill(lc, hv.Machine.Frame(cp.Mfn).Slice(line * ChipOptions.LineBytes, ChipOptions.LineBytes), cp.Line(line)))
+        LineContext lc = LineOf(cp, line) with { Cause = cause };
+        if (!architecture!.OnFill(lc, DramLine(cp, line), cp.Line(line)))
         {
             Llc.Remove(number);
             return false;
@@ -351,8 +357,7 @@ public sealed unsafe partial class SapiHost
         }
         if ((cp.Dirty & bit) != 0)
         {
-            var lc = new LineContext { Region = cp.Region, RegionPage = cp.Page, Line = line, Mfn = cp.Mfn, Time = Now };
-            architecture!.OnWriteBack(lc, cp.Line(line), hv.Machine.Frame(cp.Mfn).Slice(line * ChipOptions.LineBytes, ChipOptions.LineBytes));
+            architecture!.OnWriteBack(LineOf(cp, line), cp.Line(line), DramLine(cp, line));
             Cost.DataWrites++;
             cp.Dirty &= ~bit;
         }

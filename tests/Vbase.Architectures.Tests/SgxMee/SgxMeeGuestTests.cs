@@ -141,7 +141,7 @@ public sealed class SgxMeeGuestTests
         Assert.True(cost.MetadataReads > 0, $"{cost.MetadataReads}");          // version, MAC and tree lines came from DRAM
         var area = run.Arch.MetadataArea;
         Assert.Equal(run.Rig.Hv.Machine.FrameCount - area.Frames, area.First.Value);   // the MEE region: the top of machine memory
-        Assert.Equal(run.Rig.Hv.Machine.FrameCount / SgxMeeArchitecture.AreaShareOfMachine, area.Frames);
+        Assert.Equal(run.Rig.Hv.Sapi.MetadataBudget / 4096, area.Frames);
     }
 
     [Fact]
