@@ -99,7 +99,7 @@ internal static class CampaignCommand
         command.SetAction(parsed => Run(console, new CampaignArguments(parsed.GetValue(architectures)!, parsed.GetValue(attacks)!,
             parsed.GetValue(app)!, parsed.GetValue(seed), parsed.GetValue(outDirectory), parsed.GetValue(json), parsed.GetValue(jobs))
         {
-            Chip = chip.Apply(parsed, new Vbase.Hypervisor.Chip.ChipOptions(), out string? problem),
+            Chip = chip.Apply(parsed, new Vbase.Sapi.Chip.ChipOptions(), out string? problem),
             ChipProblem = problem,
         }));
         return command;
@@ -107,7 +107,7 @@ internal static class CampaignCommand
 
     private sealed record CampaignArguments(string Architectures, string Attacks, string App, ulong Seed, string? OutDirectory, string? Json, int Jobs)
     {
-        public Vbase.Hypervisor.Chip.ChipOptions? Chip { get; init; }
+        public Vbase.Sapi.Chip.ChipOptions? Chip { get; init; }
         public string? ChipProblem { get; init; }
     }
 
@@ -154,7 +154,7 @@ internal static class CampaignCommand
             }
         }
 
-        if (arguments.Chip is not Vbase.Hypervisor.Chip.ChipOptions chip)
+        if (arguments.Chip is not Vbase.Sapi.Chip.ChipOptions chip)
         {
             return VbaseCli.Fail(console, CampaignExitCodes.UsageError, $"--llc-size/--llc-ways: {arguments.ChipProblem}");
         }
@@ -206,7 +206,7 @@ internal static class CampaignCommand
     }
 
     /// <summary>Without a terminal (a pipe, a file, CI): one line per cell as it finishes, in completion order.</summary>
-    private static CampaignResult RunWithLines(CliConsole console, CampaignPlan plan, IAttackSuite suite, string? outDirectory, int jobs, Vbase.Hypervisor.Chip.ChipOptions chip)
+    private static CampaignResult RunWithLines(CliConsole console, CampaignPlan plan, IAttackSuite suite, string? outDirectory, int jobs, Vbase.Sapi.Chip.ChipOptions chip)
     {
         int total = plan.Cells.Count;
         int countWidth = total.ToString(CultureInfo.InvariantCulture).Length;
@@ -221,7 +221,7 @@ internal static class CampaignCommand
     }
 
     /// <summary>In a terminal: a live progress bar, with each finished cell printed above it.</summary>
-    private static CampaignResult RunWithProgressBar(CliConsole console, CampaignPlan plan, IAttackSuite suite, string? outDirectory, int jobs, Vbase.Hypervisor.Chip.ChipOptions chip)
+    private static CampaignResult RunWithProgressBar(CliConsole console, CampaignPlan plan, IAttackSuite suite, string? outDirectory, int jobs, Vbase.Sapi.Chip.ChipOptions chip)
     {
         // Spectre draws on the process's own stdout; flush ours first so the header stays above the bar.
         console.Out.Flush();

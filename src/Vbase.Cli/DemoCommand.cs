@@ -1,16 +1,16 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using TestbedRun = Vbase.Testbed.Running.Testbed;
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.P2m;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Running;
 using Vbase.Testbed.Scenarios;
-using TestbedRun = Vbase.Testbed.Running.Testbed;
 
 namespace Vbase.Cli;
 

@@ -2,12 +2,12 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Vbase.Platform.Loading;
+using TestbedRun = Vbase.Testbed.Running.Testbed;
 using Vbase.Isa.Harts;
+using Vbase.Platform.Loading;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Running;
 using Vbase.Testbed.Scenarios;
-using TestbedRun = Vbase.Testbed.Running.Testbed;
 
 namespace Vbase.Cli;
 
@@ -33,6 +33,8 @@ public static class RunExitCodes
     public const int Terminated = 143;
     /// <summary>The monitor ended the run before every domain shut down: a <c>stop</c> rule, or <c>quit</c> in the REPL.</summary>
     public const int MonitorStopped = 3;
+    /// <summary>The plugged-in architecture threw: the run ended there, outputs (summary.json included) kept.</summary>
+    public const int ArchitectureFailed = 4;
 }
 
 /// <summary><c>vbase run</c>: boots a scenario's domains on the hypervisor and streams their consoles.</summary>
@@ -125,7 +127,7 @@ internal static class RunCommand
         {
             return VbaseCli.Fail(console, RunExitCodes.ScenarioError, e.Message);
         }
-        if (boundary.Chip.Apply(boundary.Parsed, scenario.Chip, out string? chipProblem) is not Vbase.Hypervisor.Chip.ChipOptions chip)
+        if (boundary.Chip.Apply(boundary.Parsed, scenario.Chip, out string? chipProblem) is not Vbase.Sapi.Chip.ChipOptions chip)
         {
             return VbaseCli.Fail(console, RunExitCodes.UsageError, $"--llc-size/--llc-ways: {chipProblem}");
         }
@@ -254,6 +256,7 @@ internal static class RunCommand
                 $"vbase: instruction limit {result.MaxInstructions} reached before every domain shut down (still running: {unfinished})")),
             RunOutcome.Timeout => (RunExitCodes.Limit, string.Create(CultureInfo.InvariantCulture,
                 $"vbase: wall-clock timeout {result.Scenario.Limits.Timeout!.Value.TotalSeconds:0.###} s reached before every domain shut down (still running: {unfinished}){kept}")),
+            RunOutcome.ArchitectureFailed => (RunExitCodes.ArchitectureFailed, $"vbase: {result.Failure}; the run ended there{kept}"),
             RunOutcome.Idle => (RunExitCodes.IdleForever,
                 $"vbase: every vCPU is blocked with nothing that could wake it; not shut down: {unfinished}"),
             RunOutcome.Stopped when signal == SigTerm => (RunExitCodes.Terminated, $"vbase: stopped (SIGTERM){kept}"),

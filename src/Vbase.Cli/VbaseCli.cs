@@ -161,7 +161,7 @@ public static class VbaseCli
         }
 
         /// <summary><paramref name="chip"/> with what was given on the command line; null and a message if it cannot build a cache.</summary>
-        public Vbase.Hypervisor.Chip.ChipOptions? Apply(System.CommandLine.ParseResult parsed, Vbase.Hypervisor.Chip.ChipOptions chip, out string? problem)
+        public Vbase.Sapi.Chip.ChipOptions? Apply(System.CommandLine.ParseResult parsed, Vbase.Sapi.Chip.ChipOptions chip, out string? problem)
         {
             if (parsed.GetValue(Size) is ulong size)
             {

@@ -1,11 +1,17 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Dom0;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Hypercalls;
-using Vbase.Hypervisor.Memory;
+using Vbase.Hypervisor.Logging;
+using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Scheduling;
 using Vbase.Isa.Harts;
 using Vbase.Isa.Traps;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Chip;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
 
 namespace Vbase.Hypervisor;
 
@@ -24,7 +30,7 @@ public sealed record HypervisorOptions
     public int? TranslationThreshold { get; init; }
 
     /// <summary>The on-chip boundary: the last-level cache protected lines live in, and the cost model's latencies.</summary>
-    public Chip.ChipOptions Chip { get; init; } = new();
+    public ChipOptions Chip { get; init; } = new();
 }
 
 /// <summary>Why <see cref="Hypervisor.Run"/> returned.</summary>
@@ -63,12 +69,12 @@ public sealed class Hypervisor : IDisposable
         Machine = new MachineMemory(Options.MachineMemory);
         scheduler = new Scheduler(this);
         Dom0 = new Dom0Api(this);
-        Sapi = new Sapi.SapiHost(this);
-        floods = new Logging.EventFloodLimiter((time, domain, data) =>
+        Sapi = new HypervisorSapiHost(this);
+        floods = new EventFloodLimiter((time, domain, data) =>
             Options.EventSink?.Record(new HypervisorEvent(time, domain, null, data)));
     }
 
-    private readonly Logging.EventFloodLimiter floods;
+    private readonly EventFloodLimiter floods;
 
     public HypervisorOptions Options { get; }
 
@@ -82,10 +88,10 @@ public sealed class Hypervisor : IDisposable
     public HypervisorExtensions Extensions { get; } = new();
 
     /// <summary>The SAPI: the plugged-in architecture, protected regions, secure contexts, golden shadow.</summary>
-    public Sapi.SapiHost Sapi { get; }
+    public HypervisorSapiHost Sapi { get; }
 
     /// <summary>Plugs a secure architecture in; once, before any domain is created.</summary>
-    public void Plug(Sapi.ISecureArchitecture architecture) => Sapi.Plug(architecture);
+    public void Plug(ISecureArchitecture architecture) => Sapi.Plug(architecture);
 
     /// <summary>Global virtual time in ticks: the sum of what every slice executed, plus skips while all wait.</summary>
     public ulong Now { get; internal set; }
@@ -120,7 +126,7 @@ public sealed class Hypervisor : IDisposable
         if (domain == DomainId.Dom0)
         {
             // Logged before delivery, so that what Dom0's handlers do appears after it.
-            Record(domain, null, new Logging.VirqSentData(virq, domain, 0, Dom0.IsVirqBound(virq)));
+            Record(domain, null, new VirqSentData(virq, domain, 0, Dom0.IsVirqBound(virq)));
             return Dom0.DeliverVirq(virq);
         }
         if (FindDomain(domain) is not Domain d)
@@ -128,7 +134,7 @@ public sealed class Hypervisor : IDisposable
             return false;
         }
         int port = d.Events.VirqPort(virq, vcpu);
-        Record(domain, vcpu, new Logging.VirqSentData(virq, domain, port, false));
+        Record(domain, vcpu, new VirqSentData(virq, domain, port, false));
         if (port == 0)
         {
             return false;
@@ -138,7 +144,7 @@ public sealed class Hypervisor : IDisposable
     }
 
     /// <summary>Adds an event to the log (its kind is the record's), unless it is part of a guest's flood.</summary>
-    internal void Record(DomainId? domain, int? vcpu, Logging.EventData data)
+    internal void Record(DomainId? domain, int? vcpu, EventData data)
     {
         if (Options.EventSink is not IHypervisorEventSink sink)
         {
@@ -175,7 +181,7 @@ public sealed class Hypervisor : IDisposable
             {
                 if (e.Mfn == mfn)
                 {
-                    d.NotifyWritten((gfn << Memory.PageSize.Shift) + offset, length);
+                    d.NotifyWritten((gfn << PageSize.Shift) + offset, length);
                     sharedInfo |= gfn == d.SharedInfoGfn.Value;
                 }
             }
@@ -192,7 +198,7 @@ public sealed class Hypervisor : IDisposable
         if (cause != (ulong)ExceptionCause.EcallFromS)
         {
             // A guest has no M-mode; anything else reaching here is a hypervisor bug or a broken guest state.
-            Record(vcpu.Domain.Id, vcpu.Id, new Logging.DomainCrashedData(cause, tval, epc));
+            Record(vcpu.Domain.Id, vcpu.Id, new DomainCrashedData(cause, tval, epc));
             vcpu.Domain.Shutdown(ShutdownReason.Crash, -1);
             return epc;
         }
@@ -215,7 +221,7 @@ public sealed class Hypervisor : IDisposable
         }
         else if (def.PrivilegedOnly && !vcpu.Domain.Privileged)
         {
-            Record(vcpu.Domain.Id, vcpu.Id, new Logging.HypercallDeniedData(def.Name, null));
+            Record(vcpu.Domain.Id, vcpu.Id, new HypercallDeniedData(def.Name, null));
             result = Errno.EPERM;
         }
         else

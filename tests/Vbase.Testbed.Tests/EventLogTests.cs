@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 using Vbase.Testbed.Running;
 
 namespace Vbase.Testbed.Tests;

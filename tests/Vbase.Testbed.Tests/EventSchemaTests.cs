@@ -3,8 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Vbase.Architectures;
-using Vbase.Hypervisor.Logging;
-using Vbase.Sapi.Lifecycle;
+using Vbase.Sapi.Logging;
 using Vbase.Testbed.Attacks;
 
 namespace Vbase.Testbed.Tests;
@@ -68,9 +67,10 @@ public sealed partial class EventSchemaTests
     /// <summary>Every typed record (one per kind), read as a record with default values: its kind and fields.</summary>
     private static IEnumerable<(Type Type, string Kind, (string Name, string Type)[] Fields)> TypedKinds()
     {
-        Assembly[] assemblies = [typeof(EventData).Assembly, typeof(RegionArchitectureBase).Assembly,
+        // The SAPI (the hypervisor's and the toolkit's kinds), the hypervisor, the architectures and the testbed.
+        Assembly[] assemblies = [typeof(EventData).Assembly, typeof(Vbase.Hypervisor.Hypervisor).Assembly,
             typeof(BuiltInArchitectures).Assembly, typeof(AttackEvents).Assembly];
-        foreach (Type t in assemblies.SelectMany(a => a.GetTypes()))
+        foreach (Type t in assemblies.Distinct().SelectMany(a => a.GetTypes()))
         {
             if (t.IsAbstract || !t.IsSubclassOf(typeof(EventData)) || t == typeof(PlugInEventData))
             {

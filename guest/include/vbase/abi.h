@@ -1,6 +1,6 @@
 /*
  * vbase/abi.h - the guest ABI of docs/abi.md, as C.  docs/abi.md is the
- * contract; this header and src/Vbase.Hypervisor/Abi/ mirror it.  Change
+ * contract; this header and src/Vbase.Sapi/Abi/ mirror it.  Change
  * all three together.
  */
 #ifndef VBASE_ABI_H

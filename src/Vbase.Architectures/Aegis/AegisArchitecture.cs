@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Chip;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Chip;
 using Vbase.Sapi.Lifecycle;
+using Vbase.Sapi.Memory;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
 using Vbase.Sapi.Toolkit.Macs;

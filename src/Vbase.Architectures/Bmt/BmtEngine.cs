@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
+using Vbase.Sapi.Memory;
 using Vbase.Sapi.Toolkit.Crypto;
 using Vbase.Sapi.Toolkit.Macs;
 using Vbase.Sapi.Toolkit.Metadata;

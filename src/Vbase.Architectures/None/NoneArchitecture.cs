@@ -1,5 +1,5 @@
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
 using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
 

@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Isa.Memory;
+using Vbase.Sapi;
+using Vbase.Sapi.Domains;
 using Vbase.Sapi.Lifecycle;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Parameters;
 

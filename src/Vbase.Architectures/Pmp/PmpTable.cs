@@ -1,4 +1,4 @@
-using Vbase.Hypervisor.Memory;
+using Vbase.Sapi.Memory;
 
 namespace Vbase.Architectures.Pmp;
 

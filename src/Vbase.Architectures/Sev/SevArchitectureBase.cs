@@ -1,8 +1,8 @@
 using System.Globalization;
-using Vbase.Hypervisor.Chip;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
 using Vbase.Sapi.Lifecycle;
+using Vbase.Sapi.Memory;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
 

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using Vbase.Hypervisor.Domains;
+using Vbase.Sapi.Domains;
 using Vbase.Sapi.Toolkit.Crypto;
 
 namespace Vbase.Architectures.Sev;

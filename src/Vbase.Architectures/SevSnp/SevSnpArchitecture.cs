@@ -1,9 +1,9 @@
 using System.Globalization;
 using Vbase.Architectures.Sev;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 using Vbase.Sapi.Registry;
 
 namespace Vbase.Architectures.SevSnp;

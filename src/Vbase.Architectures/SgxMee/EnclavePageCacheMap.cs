@@ -1,5 +1,5 @@
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Memory;
 
 namespace Vbase.Architectures.SgxMee;
 

@@ -1,4 +1,5 @@
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
 using Vbase.Sapi.Toolkit.Crypto;
 using Vbase.Sapi.Toolkit.Macs;
 using Vbase.Sapi.Toolkit.Metadata;

@@ -1,14 +1,15 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Isa.Memory;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
 using Vbase.Sapi.Calls;
+using Vbase.Sapi.Chip;
+using Vbase.Sapi.Domains;
 using Vbase.Sapi.Lifecycle;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Metadata;
 

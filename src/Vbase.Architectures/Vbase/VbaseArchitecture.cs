@@ -1,8 +1,8 @@
-using Vbase.Hypervisor.Chip;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
 using Vbase.Sapi.Lifecycle;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
 

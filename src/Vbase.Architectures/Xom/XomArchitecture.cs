@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Chip;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Chip;
 using Vbase.Sapi.Lifecycle;
+using Vbase.Sapi.Memory;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
 using Vbase.Sapi.Toolkit.Macs;

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
+using Vbase.Sapi.Memory;
 
 namespace Vbase.Hypervisor.Chip;
 

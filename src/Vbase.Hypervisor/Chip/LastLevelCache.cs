@@ -1,3 +1,4 @@
+using Vbase.Sapi.Chip;
 namespace Vbase.Hypervisor.Chip;
 
 /// <summary>

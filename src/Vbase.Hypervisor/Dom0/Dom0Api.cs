@@ -1,10 +1,12 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Scheduling;
 using Vbase.Isa.Traps;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
 namespace Vbase.Hypervisor.Dom0;
 
@@ -30,7 +32,7 @@ public sealed class Dom0Api
     {
         Domain d = DomainBuilder.Build(hv, config);
         hv.AddDomain(d);
-        hv.Record(d.Id, null, new Logging.DomainCreatedData(config.Name, config.MemoryBytes, config.VcpuCount, config.Modules.Count));
+        hv.Record(d.Id, null, new DomainCreatedData(config.Name, config.MemoryBytes, config.VcpuCount, config.Modules.Count));
         return new DomainHandle(d.Id, d.Name);
     }
 
@@ -38,7 +40,7 @@ public sealed class Dom0Api
     {
         Domain d = Get(id);
         d.Paused = false;
-        hv.Record(id, null, new Logging.DomainUnpausedData());
+        hv.Record(id, null, new DomainUnpausedData());
     }
 
     public void Pause(DomainId id)
@@ -49,7 +51,7 @@ public sealed class Dom0Api
         {
             v.Hart.RequestStop();
         }
-        hv.Record(id, null, new Logging.DomainPausedData());
+        hv.Record(id, null, new DomainPausedData());
     }
 
     /// <summary>Removes the domain and scrubs and frees its frames. Grant mappings of them held elsewhere are removed.</summary>
@@ -78,7 +80,7 @@ public sealed class Dom0Api
         d.IsDestroyed = true;
         hv.RemoveDomain(d);
         hv.Machine.Free(id);
-        hv.Record(id, null, new Logging.DomainDestroyedData());
+        hv.Record(id, null, new DomainDestroyedData());
     }
 
     public DomainInfo GetInfo(DomainId id)
@@ -164,7 +166,7 @@ public sealed class Dom0Api
             m.Write(i, off, source.Slice(done, n));
             done += n;
         }
-        hv.Record(id, null, new Logging.ForeignWriteData(gpa, source.Length));
+        hv.Record(id, null, new ForeignWriteData(gpa, source.Length));
         return 0;
     }
 
@@ -212,7 +214,7 @@ public sealed class Dom0Api
             throw new UnauthorizedAccessException($"the architecture refused to change {gfn} of domain {id.Value}");
         }
         d.P2m.Set(gfn, entry);
-        hv.Record(id, null, new Logging.P2mChangeData(gfn, old, entry));
+        hv.Record(id, null, new P2mChangeData(gfn, old, entry));
     }
 
     // ---- SAPI (the Monitor's view) ----

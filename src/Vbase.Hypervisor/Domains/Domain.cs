@@ -1,11 +1,14 @@
 using System.Text;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Events;
 using Vbase.Hypervisor.Grants;
-using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Scheduling;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
 namespace Vbase.Hypervisor.Domains;
 
@@ -75,7 +78,7 @@ internal sealed unsafe class Domain
         FlushConsoleLine();
         if (consoleDropped > 0)
         {
-            Hypervisor.Record(Id, null, new Logging.ConsoleDroppedData(Config.ConsoleLimitBytes, consoleDropped, AtShutdown: true));
+            Hypervisor.Record(Id, null, new ConsoleDroppedData(Config.ConsoleLimitBytes, consoleDropped, AtShutdown: true));
         }
         Reason = reason;
         ExitCode = exitCode;
@@ -83,8 +86,8 @@ internal sealed unsafe class Domain
         {
             v.Hart.RequestStop();
         }
-        Hypervisor.Record(Id, null, new Logging.DomainShutdownData(reason, exitCode));
-        Hypervisor.SendVirq(DomainId.Dom0, Abi.Virq.DomainException);
+        Hypervisor.Record(Id, null, new DomainShutdownData(reason, exitCode));
+        Hypervisor.SendVirq(DomainId.Dom0, Virq.DomainException);
     }
 
     private readonly StringBuilder pendingLine = new();
@@ -100,7 +103,7 @@ internal sealed unsafe class Domain
         {
             if (consoleDropped == 0)
             {
-                Hypervisor.Record(Id, Hypervisor.CurrentVcpuId, new Logging.ConsoleDroppedData(Config.ConsoleLimitBytes, 0, AtShutdown: false));
+                Hypervisor.Record(Id, Hypervisor.CurrentVcpuId, new ConsoleDroppedData(Config.ConsoleLimitBytes, 0, AtShutdown: false));
             }
             consoleDropped += dropped + (ulong)bytes.Length - Math.Min(room, (ulong)bytes.Length);
             bytes = bytes[..(int)Math.Min(room, (ulong)bytes.Length)];

@@ -1,12 +1,13 @@
 using System.Buffers.Binary;
 using System.Text;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Scheduling;
 using Vbase.Isa.Csrs;
 using Vbase.Isa.Traps;
 using Vbase.Platform.Loading;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
 namespace Vbase.Hypervisor.Domains;
 

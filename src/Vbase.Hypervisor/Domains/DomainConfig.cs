@@ -1,10 +1,12 @@
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
 namespace Vbase.Hypervisor.Domains;
 
 /// <summary>What Dom0 asks for when it builds a guest domain (Xen's domain config, xl's cfg file).</summary>
 public sealed record DomainConfig
 {
     public required string Name { get; init; }
-    public ulong MemoryBytes { get; init; } = Abi.GuestLayout.DefaultRamBytes;
+    public ulong MemoryBytes { get; init; } = GuestLayout.DefaultRamBytes;
     public int VcpuCount { get; init; } = 1;
     /// <summary>The kernel: an ELF file (loaded at its physical addresses) or raw code, loaded and entered at 0x8020_0000.</summary>
     public required byte[] Kernel { get; init; }
@@ -52,7 +54,7 @@ public enum DomainState
 
 /// <summary>What Dom0 can learn about a domain (Xen's xc_dominfo).</summary>
 /// <param name="Instructions">Instructions its vCPUs have retired.</param>
-public sealed record DomainInfo(DomainId Id, string Name, DomainState State, Abi.ShutdownReason? Reason, long? ExitCode,
+public sealed record DomainInfo(DomainId Id, string Name, DomainState State, ShutdownReason? Reason, long? ExitCode,
     ulong Instructions, ulong MemoryBytes, int VcpuCount);
 
 /// <summary>Dom0's handle on a guest domain (libxc's domid, typed).</summary>

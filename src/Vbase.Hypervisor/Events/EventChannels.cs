@@ -1,7 +1,8 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Scheduling;
 using Vbase.Isa.Traps;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
 
 namespace Vbase.Hypervisor.Events;
 
@@ -117,7 +118,7 @@ internal sealed unsafe class EventChannels(Domain domain)
             int vcpu = Math.Min(ports[port].NotifyVcpu, SharedInfoLayout.MaxVcpus - 1);
             si[SharedInfoLayout.VcpuInfo + (vcpu * SharedInfoLayout.VcpuInfoSize) + SharedInfoLayout.UpcallPending] = 1;
         }
-        domain.NotifyWritten(Abi.GuestLayout.SharedInfo, 64 + (SharedInfoLayout.MaxVcpus * SharedInfoLayout.VcpuInfoSize));
+        domain.NotifyWritten(GuestLayout.SharedInfo, 64 + (SharedInfoLayout.MaxVcpus * SharedInfoLayout.VcpuInfoSize));
         UpdateUpcallLines();
     }
 

@@ -1,8 +1,11 @@
 using System.Buffers.Binary;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
 namespace Vbase.Hypervisor.Grants;
 
@@ -88,7 +91,7 @@ internal sealed class GrantTable(Domain domain)
         long rc = granter.Grants.Check(reference, domain.Id, !readOnlyRequested, out Mfn mfn, out bool grantReadOnly);
         if (rc < 0)
         {
-            domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId, new Logging.GrantRefusedData(granter.Id, reference, rc));
+            domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId, new GrantRefusedData(granter.Id, reference, rc));
             return rc;
         }
         // Only a hole in the guest-physical space: mapping over RAM would hide (and leak) a frame of our own.
@@ -103,13 +106,13 @@ internal sealed class GrantTable(Domain domain)
         }
         bool ro = readOnlyRequested || grantReadOnly;
         var entry = new P2mEntry(mfn, ro ? P2mType.GrantMapRo : P2mType.GrantMapRw);
-        if (!domain.Hypervisor.Sapi.AllowP2mChange(domain.Id, at, P2mEntry.Invalid, entry, Sapi.Accessor.Hypervisor))
+        if (!domain.Hypervisor.Sapi.AllowP2mChange(domain.Id, at, P2mEntry.Invalid, entry, Accessor.Hypervisor))
         {
             return Errno.EPERM;
         }
         mappings[handle] = new GrantMapping(granter.Id, reference, at, ro);
         domain.P2m.Set(at, entry);
-        domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId, new Logging.GrantMappedData(granter.Id, reference, at, ro));
+        domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId, new GrantMappedData(granter.Id, reference, at, ro));
         return handle;
     }
 
@@ -121,7 +124,7 @@ internal sealed class GrantTable(Domain domain)
         }
         mappings[handle] = null;
         domain.P2m.Remove(m.At);
-        domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId, new Logging.GrantUnmappedData(handle, m.At));
+        domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId, new GrantUnmappedData(handle, m.At));
         return 0;
     }
 

@@ -1,6 +1,7 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Events;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
 
 namespace Vbase.Hypervisor.Hypercalls;
 

@@ -1,9 +1,11 @@
 using System.Buffers.Binary;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Sapi;
-using Vbase.Hypervisor.P2m;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
 namespace Vbase.Hypervisor.Hypercalls;
 
@@ -80,7 +82,7 @@ internal static class GrantTableOp
     /// </summary>
     private static long CopyFrames(in HypercallContext c, Mfn from, int fromOffset, Mfn to, int toOffset, int length)
     {
-        SapiHost sapi = c.Hypervisor.Sapi;
+        HypervisorSapiHost sapi = c.Hypervisor.Sapi;
         MachineMemory machine = c.Hypervisor.Machine;
         if (!sapi.IsInterposed(from) && !sapi.IsInterposed(to))
         {

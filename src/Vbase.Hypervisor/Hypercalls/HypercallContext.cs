@@ -1,5 +1,7 @@
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Scheduling;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
 
 namespace Vbase.Hypervisor.Hypercalls;
 
@@ -32,7 +34,7 @@ public readonly struct HypercallContext
     public ulong Now => Math.Min(Vcpu.Hart.Time, Vcpu.MaxTime);
 }
 
-/// <summary>A hypercall handler: returns a0 (≥ 0 success, or a negative <see cref="Abi.Errno"/>).</summary>
+/// <summary>A hypercall handler: returns a0 (≥ 0 success, or a negative <see cref="Errno"/>).</summary>
 public delegate long HypercallHandler(in HypercallContext context);
 
 /// <summary>One row of the hypercall table.</summary>

@@ -1,7 +1,10 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
 namespace Vbase.Hypervisor.Hypercalls;
 
@@ -20,7 +23,7 @@ internal static class MemoryOp
     {
         if (!c.Domain.Privileged)
         {
-            c.Hypervisor.Record(c.Caller, c.VcpuId, new Logging.HypercallDeniedData("memory_op", "map_foreign"));
+            c.Hypervisor.Record(c.Caller, c.VcpuId, new HypercallDeniedData("memory_op", "map_foreign"));
             return Errno.EPERM;
         }
         if (c.Arg(1) > ushort.MaxValue || c.Hypervisor.FindDomain(new DomainId((ushort)c.Arg(1))) is not Domain target || target == c.Domain)
@@ -38,7 +41,7 @@ internal static class MemoryOp
             return Errno.EBUSY;
         }
         var entry = new P2mEntry(e.Mfn, e.Type == P2mType.RamRw ? P2mType.MapForeignRw : P2mType.MapForeignRo);
-        if (!c.Hypervisor.Sapi.AllowP2mChange(c.Caller, at, P2mEntry.Invalid, entry, Sapi.Accessor.Hypervisor))
+        if (!c.Hypervisor.Sapi.AllowP2mChange(c.Caller, at, P2mEntry.Invalid, entry, Accessor.Hypervisor))
         {
             return Errno.EPERM;
         }

@@ -1,5 +1,5 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Scheduling;
+using Vbase.Sapi.Abi;
 
 namespace Vbase.Hypervisor.Hypercalls;
 

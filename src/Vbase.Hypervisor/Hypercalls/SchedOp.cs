@@ -1,4 +1,4 @@
-using Vbase.Hypervisor.Abi;
+using Vbase.Sapi.Abi;
 
 namespace Vbase.Hypervisor.Hypercalls;
 

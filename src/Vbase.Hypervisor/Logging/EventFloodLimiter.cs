@@ -1,4 +1,5 @@
-using Vbase.Hypervisor.Domains;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
 
 namespace Vbase.Hypervisor.Logging;
 
@@ -93,7 +94,7 @@ internal sealed class EventFloodLimiter(Action<ulong, DomainId?, EventsSuppresse
 
     private void Summarise(Bucket b, ulong now)
     {
-        emit(now, b.Domain, new EventsSuppressedData(b.Kind, b.Suppressed, b.FirstSuppressed, b.LastSuppressed, b.Shape));
+        emit(now, b.Domain, new EventsSuppressedData(b.Kind, b.Suppressed, b.FirstSuppressed, b.LastSuppressed, b.Shape, Burst, IntervalTicks));
         b.Suppressed = 0;
     }
 

@@ -1,10 +1,13 @@
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Scheduling;
 using Vbase.Isa.Harts;
-using Vbase.Isa.Traps;
 using Vbase.Isa.Memory;
+using Vbase.Isa.Traps;
+using Vbase.Sapi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
 namespace Vbase.Hypervisor.P2m;
 
@@ -100,7 +103,7 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
             }
             // Xen drops the write and logs "p2m write to read-only gfn"; the guest carries on.
             domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId,
-                new Logging.P2mReadOnlyWriteData(new GuestPhysicalAddress(address), size, e.Type));
+                new P2mReadOnlyWriteData(new GuestPhysicalAddress(address), size, e.Type));
             return true;
         }
         if (!e.Type.IsWritable())

@@ -1,12 +1,7 @@
-using Vbase.Hypervisor.Memory;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
 namespace Vbase.Hypervisor.P2m;
-
-/// <summary>One p2m entry: the machine frame behind a guest frame and what the guest may do with it.</summary>
-public readonly record struct P2mEntry(Mfn Mfn, P2mType Type)
-{
-    public static readonly P2mEntry Invalid = new(default, P2mType.Invalid);
-}
 
 /// <summary>
 /// A domain's p2m (guest frame → machine frame + type). Sparse, because grant and foreign mappings land at

@@ -1,6 +1,8 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Isa.Harts;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
 
 namespace Vbase.Hypervisor.Scheduling;
 
@@ -61,7 +63,7 @@ internal sealed class Scheduler(Hypervisor hv)
             {
                 if (nextDeadline == Vcpu.NoDeadline)
                 {
-                    hv.Record(null, null, new Logging.RunIdleData());
+                    hv.Record(null, null, new RunIdleData());
                     return new(HypervisorStop.Idle, executed, hv.Now);
                 }
                 // Nobody can run before the next deadline: skip virtual time to it, as an idle CPU would.
@@ -125,7 +127,7 @@ internal sealed class Scheduler(Hypervisor hv)
         hv.Now = hv.Now >= Vcpu.MaxTime - Math.Min(ticks, Vcpu.MaxTime) ? Vcpu.MaxTime : hv.Now + ticks;
         if (hv.Now == Vcpu.MaxTime)
         {
-            hv.Record(null, null, new Logging.TimeSaturatedData(Vcpu.MaxTime));
+            hv.Record(null, null, new TimeSaturatedData(Vcpu.MaxTime));
         }
     }
 

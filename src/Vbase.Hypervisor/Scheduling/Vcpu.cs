@@ -1,6 +1,7 @@
 using Vbase.Hypervisor.Domains;
 using Vbase.Isa.Harts;
 using Vbase.Isa.Traps;
+using Vbase.Sapi.Domains;
 
 namespace Vbase.Hypervisor.Scheduling;
 

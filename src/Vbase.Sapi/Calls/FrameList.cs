@@ -1,6 +1,6 @@
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Memory;
 
 namespace Vbase.Sapi.Calls;
 

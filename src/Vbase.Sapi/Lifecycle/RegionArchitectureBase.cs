@@ -1,9 +1,9 @@
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
 using Vbase.Sapi.Calls;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
 namespace Vbase.Sapi.Lifecycle;
 

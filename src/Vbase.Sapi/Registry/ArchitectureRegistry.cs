@@ -1,5 +1,5 @@
 using System.Reflection;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
 
 namespace Vbase.Sapi.Registry;
 

@@ -1,9 +1,10 @@
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 using static Vbase.Isa.Encoding.Assembler;
 
 namespace Vbase.Testbed.Adversarial;

@@ -1,9 +1,10 @@
 using System.Text;
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
 using Vbase.Isa.Harts;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
 using static Vbase.Isa.Csrs.CsrAddress;
 
 namespace Vbase.Testbed.Adversarial;

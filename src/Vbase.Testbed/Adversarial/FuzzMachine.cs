@@ -1,9 +1,10 @@
 using Vbase.Architectures;
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Isa.Harts;
+using Vbase.Sapi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
 using Vbase.Sapi.Registry;
 
 namespace Vbase.Testbed.Adversarial;

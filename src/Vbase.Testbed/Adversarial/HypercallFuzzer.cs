@@ -1,8 +1,9 @@
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Isa.Encoding;
 using Vbase.Isa.Harts;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
 using static Vbase.Isa.Csrs.CsrAddress;
 using static Vbase.Isa.Encoding.Assembler;
 

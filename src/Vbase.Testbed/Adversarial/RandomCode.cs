@@ -1,5 +1,5 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi.Abi;
 using static Vbase.Isa.Csrs.CsrAddress;
 using static Vbase.Isa.Encoding.Assembler;
 

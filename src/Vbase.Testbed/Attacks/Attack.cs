@@ -1,9 +1,9 @@
 using System.Globalization;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
 using Hv = Vbase.Hypervisor.Hypervisor;
+using Vbase.Sapi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
 
 namespace Vbase.Testbed.Attacks;
 

@@ -1,4 +1,4 @@
-using Vbase.Hypervisor.Logging;
+using Vbase.Sapi.Logging;
 using Vbase.Testbed.Oracle;
 
 namespace Vbase.Testbed.Attacks;

@@ -1,4 +1,4 @@
-using Vbase.Hypervisor.Chip;
+using Vbase.Sapi.Chip;
 using Vbase.Testbed.Oracle;
 
 namespace Vbase.Testbed.Attacks;

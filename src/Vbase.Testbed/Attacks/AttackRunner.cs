@@ -1,5 +1,5 @@
-using Vbase.Hypervisor.Chip;
 using Vbase.Architectures;
+using Vbase.Sapi.Chip;
 using Vbase.Sapi.Registry;
 using Vbase.Testbed.Oracle;
 using Vbase.Testbed.Running;
@@ -46,8 +46,9 @@ public static class AttackRunner
             return host;
         });
         TestbedResult result = testbed.Run(new TestbedOptions(Stream.Null, request.OutDirectory, Driver: controller));
-        Judgement judgement = controller.Judgement
-            ?? new Judgement(Verdict.Error, null, "the run ended before the Controller could hand it to the Oracle");
+        // A plug-in that threw decides the run, whatever the Oracle saw before: the architecture was not put to the test.
+        Judgement judgement = result.Failure is ArchitectureFailure failure ? new Judgement(Verdict.Error, null, failure.ToString())
+            : controller.Judgement ?? new Judgement(Verdict.Error, null, "the run ended before the Controller could hand it to the Oracle");
         return new AttackRunResult(arch.Name, spec.Id, app.Name, judgement.Verdict, judgement.Impact,
             OutsideThreatModel: !arch.ThreatModel.Covers(spec.Principal), judgement.Evidence,
             request.OutDirectory is string dir ? Path.Combine(dir, Running.Testbed.EventsFile) : null,

@@ -1,12 +1,13 @@
 using System.Globalization;
+using Hv = Vbase.Hypervisor.Hypervisor;
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Platform.Loading;
+using Vbase.Sapi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
 using Vbase.Testbed.Oracle;
 using Vbase.Testbed.Running;
-using Hv = Vbase.Hypervisor.Hypervisor;
 
 namespace Vbase.Testbed.Attacks;
 

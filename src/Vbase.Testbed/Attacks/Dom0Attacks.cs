@@ -1,6 +1,6 @@
 using Vbase.Hypervisor.Dom0;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
 namespace Vbase.Testbed.Attacks;
 

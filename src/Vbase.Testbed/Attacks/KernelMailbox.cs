@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
 using Hv = Vbase.Hypervisor.Hypervisor;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
 
 namespace Vbase.Testbed.Attacks;
 

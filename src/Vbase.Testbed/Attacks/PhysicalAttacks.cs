@@ -1,5 +1,5 @@
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Memory;
 
 namespace Vbase.Testbed.Attacks;
 
@@ -25,7 +25,7 @@ internal static class Dram
 
     /// <summary>The off-chip metadata that covers the line at region offset <paramref name="offset"/>, as the architecture describes it.</summary>
     public static IReadOnlyList<MetadataRange> MetadataOf(AttackContext c, int offset) =>
-        c.Hv.Sapi.Architecture?.DescribeMetadata(c.Region, offset / PageSize.Bytes, offset % PageSize.Bytes / BlockBytes) ?? [];
+        c.Hv.Sapi.DescribeMetadata(c.Region, offset / PageSize.Bytes, offset % PageSize.Bytes / BlockBytes);
 
     public static unsafe Span<byte> Bytes(AttackContext c, MetadataRange range) =>
         new(c.Hv.Machine.HostPointer(new Mfn(range.MachineAddress >> PageSize.Shift)) + (range.MachineAddress & PageSize.Mask), range.Length);

@@ -17,6 +17,6 @@ public sealed class BuiltInAttackSuite : IAttackSuite
 
     public AttackRunResult Run(AttackRunRequest request) => AttackRunner.Run(request);
 
-    public Vbase.Hypervisor.Chip.DramTraffic? RunCost(string architecture, string app, ulong seed, Vbase.Hypervisor.Chip.ChipOptions chip) =>
+    public Vbase.Sapi.Chip.DramTraffic? RunCost(string architecture, string app, ulong seed, Vbase.Sapi.Chip.ChipOptions chip) =>
         AttackRunner.RunCost(architecture, app, seed, chip);
 }

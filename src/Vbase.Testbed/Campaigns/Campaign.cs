@@ -11,7 +11,7 @@ namespace Vbase.Testbed.Campaigns;
 public sealed record CampaignOptions(int Jobs = 1, string? OutDirectory = null, Action<CampaignCell, int>? CellFinished = null)
 {
     /// <summary>The on-chip boundary every run has (cache geometry, cost latencies).</summary>
-    public Vbase.Hypervisor.Chip.ChipOptions Chip { get; init; } = new();
+    public Vbase.Sapi.Chip.ChipOptions Chip { get; init; } = new();
 }
 
 /// <summary>Runs every cell of a plan, each in a fresh testbed, several at a time.</summary>
@@ -31,7 +31,7 @@ public static class Campaign
         var cells = new CampaignCell[keys.Count];
         // The cost model's runs: each architecture (and the baseline none) once, unattacked, after the cells.
         string[] costed = [.. plan.Architectures.Select(a => a.Name).Append("none").Distinct()];
-        var costs = new Vbase.Hypervisor.Chip.DramTraffic?[costed.Length];
+        var costs = new Vbase.Sapi.Chip.DramTraffic?[costed.Length];
         var reportGate = new Lock();
         int next = -1, finished = 0;
 
@@ -69,10 +69,10 @@ public static class Campaign
         {
             worker.Join();
         }
-        var byArchitecture = new Dictionary<string, Vbase.Hypervisor.Chip.DramTraffic>();
+        var byArchitecture = new Dictionary<string, Vbase.Sapi.Chip.DramTraffic>();
         for (int i = 0; i < costed.Length; i++)
         {
-            if (costs[i] is Vbase.Hypervisor.Chip.DramTraffic t)
+            if (costs[i] is Vbase.Sapi.Chip.DramTraffic t)
             {
                 byArchitecture[costed[i]] = t;
             }
@@ -81,7 +81,7 @@ public static class Campaign
     }
 
     /// <summary>A cost run that throws is no figure, not a failed campaign (the cells carry the verdicts).</summary>
-    private static Vbase.Hypervisor.Chip.DramTraffic? RunCost(IAttackSuite suite, string architecture, CampaignPlan plan, Vbase.Hypervisor.Chip.ChipOptions chip)
+    private static Vbase.Sapi.Chip.DramTraffic? RunCost(IAttackSuite suite, string architecture, CampaignPlan plan, Vbase.Sapi.Chip.ChipOptions chip)
     {
         try
         {

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Vbase.Sapi.Chip;
 using Vbase.Testbed.Oracle;
 
 namespace Vbase.Testbed.Campaigns;
@@ -47,10 +48,10 @@ public static class CampaignJson
                     json.WriteNumber(verdict.Name(), summary[verdict]);
                 }
                 json.WriteNumber("breached_inside_threat_model", summary.BreachedInsideThreatModel);
-                if (summary.Cost is Hypervisor.Chip.DramTraffic cost)
+                if (summary.Cost is DramTraffic cost)
                 {
                     Running.Summary.WriteCost(json, "cost", cost, result.Chip);
-                    if (summary.Baseline is Hypervisor.Chip.DramTraffic reference)
+                    if (summary.Baseline is DramTraffic reference)
                     {
                         json.WriteStartObject("against_none");
                         Running.Summary.WriteComparison(json, cost, reference, result.Chip.Latencies);

@@ -1,4 +1,5 @@
 using System.Text;
+using Vbase.Sapi.Chip;
 
 namespace Vbase.Testbed.Campaigns;
 
@@ -15,15 +16,15 @@ public static class CampaignReport
         ["architecture", "data lines read / written", "metadata lines read / written", "hit rate", "cipher ops", "MAC ops", "est. cycles", "extra DRAM lines vs none", "est. slowdown vs none"];
 
     /// <summary>One row of the cost table (after the architecture's name): "-" where it was not measured.</summary>
-    public static string[] CostColumns(ArchitectureSummary s, Hypervisor.Chip.CostLatencies latencies)
+    public static string[] CostColumns(ArchitectureSummary s, CostLatencies latencies)
     {
         var c = System.Globalization.CultureInfo.InvariantCulture;
-        if (s.Cost is not Hypervisor.Chip.DramTraffic t)
+        if (s.Cost is not DramTraffic t)
         {
             return ["-", "-", "-", "-", "-", "-", "-", "-"];
         }
         string extra = "-", slowdown = "-";
-        if (s.Baseline is Hypervisor.Chip.DramTraffic b)
+        if (s.Baseline is DramTraffic b)
         {
             extra = (t.Lines - b.Lines).ToString("N0", c);
             slowdown = Running.Summary.Slowdown(t, b, latencies).ToString("0.000", c) + "×";

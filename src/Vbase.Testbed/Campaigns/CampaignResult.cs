@@ -1,4 +1,4 @@
-using Vbase.Hypervisor.Chip;
+using Vbase.Sapi.Chip;
 using Vbase.Sapi.Registry;
 using Vbase.Testbed.Attacks;
 using Vbase.Testbed.Oracle;

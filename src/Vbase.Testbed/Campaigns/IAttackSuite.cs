@@ -22,5 +22,5 @@ public interface IAttackSuite
     /// The application alone under an architecture, unattacked, for the cost model (null: not measured, or it did not
     /// finish). Called from several threads at once.
     /// </summary>
-    Vbase.Hypervisor.Chip.DramTraffic? RunCost(string architecture, string app, ulong seed, Vbase.Hypervisor.Chip.ChipOptions chip) => null;
+    Vbase.Sapi.Chip.DramTraffic? RunCost(string architecture, string app, ulong seed, Vbase.Sapi.Chip.ChipOptions chip) => null;
 }

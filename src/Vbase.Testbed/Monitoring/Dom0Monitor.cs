@@ -2,16 +2,17 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Dom0;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
-using Vbase.Testbed.Running;
 using DomainState = Vbase.Hypervisor.Domains.DomainState;
 using Hv = Vbase.Hypervisor.Hypervisor;
+using Vbase.Hypervisor;
+using Vbase.Hypervisor.Dom0;
+using Vbase.Hypervisor.Domains;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.P2m;
+using Vbase.Testbed.Running;
 
 namespace Vbase.Testbed.Monitoring;
 
@@ -217,7 +218,7 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
         }
         P2mEntry entry = hv.Dom0.GetP2mEntry(r.Domain, r.Gfns[0]);
         s.Append(", p2m ").Append(entry.Type.ToXenName());
-        int length = r.Gfns.Count * Vbase.Hypervisor.Memory.PageSize.Bytes;
+        int length = r.Gfns.Count * Vbase.Sapi.Memory.PageSize.Bytes;
         byte[] dram = new byte[length], plain = new byte[length];
         if (hv.Dom0.ReadRegion(r.Id, 0, dram, MemoryView.Dram) == 0 && hv.Dom0.ReadRegion(r.Id, 0, plain, MemoryView.Application) == 0)
         {

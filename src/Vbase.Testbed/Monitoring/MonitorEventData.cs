@@ -1,4 +1,4 @@
-using Vbase.Hypervisor.Logging;
+using Vbase.Sapi.Logging;
 
 namespace Vbase.Testbed.Monitoring;
 

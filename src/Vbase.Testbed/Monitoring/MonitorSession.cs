@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text;
+using Hv = Vbase.Hypervisor.Hypervisor;
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 using Vbase.Testbed.Running;
-using Hv = Vbase.Hypervisor.Hypervisor;
 
 namespace Vbase.Testbed.Monitoring;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Logging;
+using Vbase.Sapi.Logging;
 
 namespace Vbase.Testbed.Monitoring;
 

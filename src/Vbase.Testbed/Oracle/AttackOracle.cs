@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
 using Vbase.Testbed.Attacks;
 using Vbase.Testbed.Running;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Vbase.Hypervisor.Logging;
+using Vbase.Sapi.Logging;
 
 namespace Vbase.Testbed.Running;
 

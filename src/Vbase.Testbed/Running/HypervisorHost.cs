@@ -1,12 +1,14 @@
 using System.Text;
-using Vbase.Hypervisor;
+using Hv = Vbase.Hypervisor.Hypervisor;
+using HvDomainState = Vbase.Hypervisor.Domains.DomainState;
+using HvShutdownReason = Vbase.Sapi.Abi.ShutdownReason;
 using Vbase.Architectures;
+using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Domains;
 using Vbase.Sapi.Registry;
-using HvDomainState = Vbase.Hypervisor.Domains.DomainState;
-using HvShutdownReason = Vbase.Hypervisor.Abi.ShutdownReason;
-using Hv = Vbase.Hypervisor.Hypervisor;
 
 namespace Vbase.Testbed.Running;
 
@@ -55,7 +57,21 @@ public sealed class HypervisorHost : IGuestHost
                 hypervisor.Dispose();
                 throw new TestbedException(TestbedStage.Host, $"architecture {arch}: {Testbed.OneLine(bad.Message)}");
             }
-            hypervisor.Plug(architecture);
+            catch (System.Reflection.TargetInvocationException e) when (e.InnerException is Exception cause)
+            {
+                // The plug-in's own constructor threw something other than a parameter error: its failure, not ours.
+                hypervisor.Dispose();
+                throw new ArchitectureFailedException(info.Name, "constructor", cause);
+            }
+            try
+            {
+                hypervisor.Plug(architecture);
+            }
+            catch (ArchitectureFailedException)
+            {
+                hypervisor.Dispose();
+                throw;
+            }
         }
     }
 
@@ -125,10 +141,10 @@ public sealed class HypervisorHost : IGuestHost
 
     public void RequestStop() => hypervisor.RequestStop();
 
-    public Vbase.Hypervisor.Chip.DramTraffic FinishChip()
+    public Vbase.Sapi.Chip.DramTraffic FinishChip()
     {
         hypervisor.Sapi.FlushChip();
-        Vbase.Hypervisor.Chip.DramTraffic traffic = hypervisor.Sapi.Traffic();
+        Vbase.Sapi.Chip.DramTraffic traffic = hypervisor.Sapi.Traffic();
         hypervisor.Sapi.RecordDramTraffic(traffic);
         return traffic;
     }

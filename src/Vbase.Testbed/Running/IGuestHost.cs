@@ -37,7 +37,7 @@ public interface IGuestHost : IDisposable
     /// The end of the run at the chip boundary: every dirty line (data and metadata) is written back, and what crossed
     /// the boundary over the run is returned (null: a host without one).
     /// </summary>
-    Vbase.Hypervisor.Chip.DramTraffic? FinishChip() => null;
+    Vbase.Sapi.Chip.DramTraffic? FinishChip() => null;
 }
 
 /// <summary>What the hypervisor is built with, besides the domains.</summary>
@@ -55,7 +55,7 @@ public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong Ma
     /// <summary>The harts' translation threshold; null: the default.</summary>
     public int? TranslationThreshold { get; init; }
     /// <summary>The on-chip boundary.</summary>
-    public Vbase.Hypervisor.Chip.ChipOptions Chip { get; init; } = new();
+    public Vbase.Sapi.Chip.ChipOptions Chip { get; init; } = new();
     /// <summary>Where <see cref="Architecture"/> is found; null: the built-in architectures.</summary>
     public Vbase.Sapi.Registry.ArchitectureRegistry? Registry { get; init; }
 }
@@ -65,7 +65,7 @@ public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong Ma
 /// <param name="DomainId">The domain involved, or null for hypervisor-wide events.</param>
 /// <param name="Vcpu">The vCPU involved, or null.</param>
 /// <param name="Data">The typed fields; the record names the kind.</param>
-public sealed record HostEvent(ulong Time, int? DomainId, int? Vcpu, Hypervisor.Logging.EventData Data)
+public sealed record HostEvent(ulong Time, int? DomainId, int? Vcpu, Sapi.Logging.EventData Data)
 {
     public string Kind => Data.Kind;
 

@@ -18,6 +18,15 @@ public static class Summary
             json.WriteNumber("seed", result.Scenario.Seed);
             json.WriteString("outcome", Snake(result.Outcome.ToString()));
             json.WriteBoolean("succeeded", result.Succeeded);
+            if (result.Failure is ArchitectureFailure failure)
+            {
+                json.WriteStartObject("failure");
+                json.WriteString("arch", failure.Architecture);
+                json.WriteString("hook", failure.Hook);
+                json.WriteString("exception", failure.Exception);
+                json.WriteString("reason", failure.Reason);
+                json.WriteEndObject();
+            }
             json.WriteNumber("virtual_time", result.VirtualTime);
             json.WriteNumber("instructions", result.Instructions);
             if (result.MaxInstructions is ulong max)
@@ -56,11 +65,11 @@ public static class Summary
                 json.WriteEndObject();
             }
             json.WriteEndArray();
-            if (result.Traffic is Vbase.Hypervisor.Chip.DramTraffic traffic)
+            if (result.Traffic is Vbase.Sapi.Chip.DramTraffic traffic)
             {
                 WriteCost(json, "dram", traffic, result.Chip);
             }
-            if (result.Baseline?.Traffic is Vbase.Hypervisor.Chip.DramTraffic reference && result.Traffic is Vbase.Hypervisor.Chip.DramTraffic own)
+            if (result.Baseline?.Traffic is Vbase.Sapi.Chip.DramTraffic reference && result.Traffic is Vbase.Sapi.Chip.DramTraffic own)
             {
                 json.WriteStartObject("against_none");
                 WriteComparison(json, own, reference, result.Chip.Latencies);
@@ -73,7 +82,7 @@ public static class Summary
     }
 
     /// <summary>A run's traffic at the chip boundary and the cost model's estimate (docs/architectures.md, "cost model").</summary>
-    public static void WriteCost(Utf8JsonWriter json, string name, Vbase.Hypervisor.Chip.DramTraffic t, Vbase.Hypervisor.Chip.ChipOptions chip)
+    public static void WriteCost(Utf8JsonWriter json, string name, Vbase.Sapi.Chip.DramTraffic t, Vbase.Sapi.Chip.ChipOptions chip)
     {
         json.WriteStartObject(name);
         json.WriteNumber("cache_bytes", chip.CacheBytes);
@@ -92,8 +101,8 @@ public static class Summary
     }
 
     /// <summary>Extra DRAM lines and the estimated slowdown of <paramref name="own"/> against <paramref name="reference"/>.</summary>
-    public static void WriteComparison(Utf8JsonWriter json, Vbase.Hypervisor.Chip.DramTraffic own, Vbase.Hypervisor.Chip.DramTraffic reference,
-        Vbase.Hypervisor.Chip.CostLatencies latencies)
+    public static void WriteComparison(Utf8JsonWriter json, Vbase.Sapi.Chip.DramTraffic own, Vbase.Sapi.Chip.DramTraffic reference,
+        Vbase.Sapi.Chip.CostLatencies latencies)
     {
         json.WriteNumber("extra_dram_lines", own.Lines - reference.Lines);
         json.WriteNumber("dram_traffic_ratio", reference.Lines == 0 ? 0 : Math.Round((double)own.Lines / reference.Lines, 4));
@@ -101,7 +110,7 @@ public static class Summary
     }
 
     /// <summary>Estimated cycles of <paramref name="own"/> over those of <paramref name="reference"/> (1 = as fast).</summary>
-    public static double Slowdown(Vbase.Hypervisor.Chip.DramTraffic own, Vbase.Hypervisor.Chip.DramTraffic reference, Vbase.Hypervisor.Chip.CostLatencies latencies)
+    public static double Slowdown(Vbase.Sapi.Chip.DramTraffic own, Vbase.Sapi.Chip.DramTraffic reference, Vbase.Sapi.Chip.CostLatencies latencies)
     {
         ulong baseCycles = reference.Cycles(latencies);
         return baseCycles == 0 ? 1 : (double)own.Cycles(latencies) / baseCycles;

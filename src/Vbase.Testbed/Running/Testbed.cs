@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text;
+using Vbase.Hypervisor.Sapi;
 using Vbase.Isa.Harts;
 using Vbase.Platform.Loading;
+using Vbase.Sapi.Logging;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Scenarios;
 
@@ -21,7 +23,7 @@ public sealed record TestbedOptions(Stream Console, string? OutDirectory = null,
     /// <summary>The harts' translation threshold (HartOptions.TranslationThreshold); null: the default.</summary>
     public int? TranslationThreshold { get; init; }
     /// <summary>The on-chip boundary, overriding the scenario's <c>chip:</c>; null: the scenario's.</summary>
-    public Vbase.Hypervisor.Chip.ChipOptions? Chip { get; init; }
+    public Vbase.Sapi.Chip.ChipOptions? Chip { get; init; }
     /// <summary>
     /// Also run the scenario under <c>none</c> (no outputs) for the cost model's reference: summary.json then gives the
     /// extra DRAM traffic and the estimated slowdown against it.
@@ -77,70 +79,109 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
             {
                 consoles.Add(new ConsoleFanOut(domain.Name, options.Console, OpenLog(options.OutDirectory, domain.Name), sharedLock));
             }
-            using IGuestHost guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario), events is null ? null : events.Write, scenario.Architecture)
+            IGuestHost guests;
+            try
             {
-                ArchitectureParameters = scenario.ArchitectureParameters,
-                Chip = options.Chip ?? scenario.Chip,
-                Engine = options.Engine,
-                TranslationThreshold = options.TranslationThreshold,
-            });
+                guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario), events is null ? null : events.Write, scenario.Architecture)
+                {
+                    ArchitectureParameters = scenario.ArchitectureParameters,
+                    Chip = options.Chip ?? scenario.Chip,
+                    Engine = options.Engine,
+                    TranslationThreshold = options.TranslationThreshold,
+                });
+            }
+            catch (ArchitectureFailedException e)
+            {
+                // The plug-in threw from its constructor or Attach: no machine to run, but the run's outputs still say why.
+                return Failed(options, e, 0, [], events, consoles);
+            }
+            using IGuestHost _ = guests;
             // Attached before the domains are built, so that the monitor sees every event.
             MonitorSession? monitor = options.Monitor is MonitorSetup setup
                 ? MonitorSession.Start(setup, guests, line => WriteLine(options.Console, line, sharedLock), options.OutDirectory)
                 : null;
             var ids = new List<int>();
-            for (int i = 0; i < images.Count; i++)
+            HostStop stop;
+            ArchitectureFailedException? failure = null;
+            TimeSpan runTime;
+            bool wallClockRanOut;
+            try
             {
-                ConsoleFanOut console = consoles[i];
-                ids.Add(guests.CreateDomain(images[i], bytes => console.Write(bytes)));
-            }
-            foreach (int id in ids)
-            {
-                guests.Unpause(id);
-            }
-            lock (gate)
-            {
-                host = guests;
-                if (stopRequested)
+                for (int i = 0; i < images.Count; i++)
                 {
-                    guests.RequestStop();
+                    ConsoleFanOut console = consoles[i];
+                    ids.Add(guests.CreateDomain(images[i], bytes => console.Write(bytes)));
+                }
+                foreach (int id in ids)
+                {
+                    guests.Unpause(id);
+                }
+                lock (gate)
+                {
+                    host = guests;
+                    if (stopRequested)
+                    {
+                        guests.RequestStop();
+                    }
+                }
+                options.Driver?.Start(guests, ids);
+                // The REPL waits for its user, so the wall-clock timeout does not apply to it.
+                bool interactive = options.Monitor?.Commands is not null;
+                long runStarted = Stopwatch.GetTimestamp();
+                using (var timer = scenario.Limits.Timeout is TimeSpan timeout && !interactive ? new Timer(_ => TimeOut(), null, timeout, Timeout.InfiniteTimeSpan) : null)
+                {
+                    try
+                    {
+                        stop = options.Driver is IRunDriver driver ? driver.Drive(guests, limit ?? ulong.MaxValue)
+                            : monitor is null ? guests.Run(limit ?? ulong.MaxValue)
+                            : monitor.Drive(limit ?? ulong.MaxValue);
+                    }
+                    finally
+                    {
+                        runTime = Stopwatch.GetElapsedTime(runStarted);
+                    }
                 }
             }
-            options.Driver?.Start(guests, ids);
-            HostStop stop;
-            // The REPL waits for its user, so the wall-clock timeout does not apply to it.
-            bool interactive = options.Monitor?.Commands is not null;
-            long runStarted = Stopwatch.GetTimestamp();
-            using (var timer = scenario.Limits.Timeout is TimeSpan timeout && !interactive ? new Timer(_ => TimeOut(), null, timeout, Timeout.InfiniteTimeSpan) : null)
+            catch (ArchitectureFailedException e)
             {
-                stop = options.Driver is IRunDriver driver ? driver.Drive(guests, limit ?? ulong.MaxValue)
-                    : monitor is null ? guests.Run(limit ?? ulong.MaxValue)
-                    : monitor.Drive(limit ?? ulong.MaxValue);
+                // The machine may be half-way through an access: nothing more runs, not even the end-of-run flush
+                // (it would call the plug-in again), but everything recorded so far is kept.
+                failure = e;
+                stop = HostStop.Stopped;
+                runTime = TimeSpan.Zero;
             }
-            TimeSpan runTime = Stopwatch.GetElapsedTime(runStarted);
-            bool wallClockRanOut;
             lock (gate)
             {
                 host = null;
                 wallClockRanOut = timedOut;
             }
-            Vbase.Hypervisor.Chip.DramTraffic? traffic = guests.FinishChip();
+            Vbase.Sapi.Chip.DramTraffic? traffic = failure is null ? guests.FinishChip() : null;
+            if (failure is not null)
+            {
+                events?.Write(new HostEvent(guests.VirtualTime, null, null, FailureData(failure)));
+            }
             foreach (ConsoleFanOut console in consoles)
             {
                 console.Finish();
             }
             monitor?.Finish();
             events?.Flush();
-            var domains = scenario.Domains.Select((d, i) => new DomainResult(d.Name, ids[i], guests.Outcome(ids[i]), consoles[i].Bytes)).ToList();
-            RunOutcome outcome = stop switch
+            var domains = ids.Select((id, i) => new DomainResult(scenario.Domains[i].Name, id, guests.Outcome(id), consoles[i].Bytes)).ToList();
+            RunOutcome outcome = failure is not null ? RunOutcome.ArchitectureFailed : stop switch
             {
                 HostStop.AllShutDown => RunOutcome.AllShutDown,
                 HostStop.InstructionLimit => RunOutcome.InstructionLimit,
                 HostStop.Idle => RunOutcome.Idle,
                 _ => wallClockRanOut ? RunOutcome.Timeout : RunOutcome.Stopped,
             };
-            var result = new TestbedResult(scenario, outcome, guests.VirtualTime, limit, domains) { RunTime = runTime, Traffic = traffic, Chip = options.Chip ?? scenario.Chip };
-            if (options.Baseline && scenario.Architecture is string arch && arch != "none")
+            var result = new TestbedResult(scenario, outcome, guests.VirtualTime, limit, domains)
+            {
+                RunTime = runTime,
+                Traffic = traffic,
+                Chip = options.Chip ?? scenario.Chip,
+                Failure = failure is null ? null : FailureOf(failure),
+            };
+            if (options.Baseline && failure is null && scenario.Architecture is string arch && arch != "none")
             {
                 Scenario reference = scenario with { Architecture = "none", ArchitectureParameters = new Dictionary<string, string>() };
                 result = result with
@@ -173,9 +214,40 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
         }
     }
 
+    private static ArchitectureFailure FailureOf(ArchitectureFailedException e) =>
+        new(e.Architecture, e.Hook, e.InnerException?.GetType().Name ?? nameof(Exception), OneLine(e.InnerException?.Message ?? e.Message));
+
+    private static ArchitectureFailedData FailureData(ArchitectureFailedException e)
+    {
+        ArchitectureFailure f = FailureOf(e);
+        return new ArchitectureFailedData(f.Architecture, f.Hook, f.Exception, f.Reason);
+    }
+
+    /// <summary>The plug-in failed before any domain existed: the event, the (empty) consoles and the summary.</summary>
+    private TestbedResult Failed(TestbedOptions options, ArchitectureFailedException e, ulong time, List<DomainResult> domains,
+        EventLog? events, List<ConsoleFanOut> consoles)
+    {
+        events?.Write(new HostEvent(time, null, null, FailureData(e)));
+        foreach (ConsoleFanOut console in consoles)
+        {
+            console.Finish();
+        }
+        events?.Flush();
+        var result = new TestbedResult(scenario, RunOutcome.ArchitectureFailed, time, options.MaxInstructions ?? scenario.Limits.MaxInstructions, domains)
+        {
+            Chip = options.Chip ?? scenario.Chip,
+            Failure = FailureOf(e),
+        };
+        if (options.OutDirectory is string directory)
+        {
+            WriteSummary(directory, result, null);
+        }
+        return result;
+    }
+
     /// <summary>
     /// The domains' memory and a quarter more (at least 4 MiB), which the hypervisor sets aside for a plug-in's
-    /// off-chip metadata at the top of machine memory (<see cref="Vbase.Hypervisor.Sapi.SapiHost.MetadataBudget"/>: a fifth
+    /// off-chip metadata at the top of machine memory (<see cref="Vbase.Hypervisor.Sapi.HypervisorSapiHost.MetadataBudget"/>: a fifth
     /// of the whole, reserved when it is plugged in, before any domain).
     /// </summary>
     private static ulong MachineMemory(Scenario scenario)

@@ -15,6 +15,14 @@ public enum RunOutcome
     Stopped,
     /// <summary>The scenario's wall-clock timeout ran out.</summary>
     Timeout,
+    /// <summary>The plugged-in architecture threw (<see cref="TestbedResult.Failure"/>): the run ended there.</summary>
+    ArchitectureFailed,
+}
+
+/// <summary>What a plug-in that threw did: which architecture, from which SAPI call, with which exception.</summary>
+public sealed record ArchitectureFailure(string Architecture, string Hook, string Exception, string Reason)
+{
+    public override string ToString() => $"architecture {Architecture} failed in {Hook}: {Exception}: {Reason}";
 }
 
 /// <summary>One domain at the end of a run.</summary>
@@ -41,10 +49,13 @@ public sealed record TestbedResult(Scenario Scenario, RunOutcome Outcome, ulong 
     public TimeSpan RunTime { get; init; }
 
     /// <summary>What crossed the chip boundary over the run (null: a host without one).</summary>
-    public Vbase.Hypervisor.Chip.DramTraffic? Traffic { get; init; }
+    public Vbase.Sapi.Chip.DramTraffic? Traffic { get; init; }
 
     /// <summary>The chip the run had (cache geometry, cost latencies).</summary>
-    public Vbase.Hypervisor.Chip.ChipOptions Chip { get; init; } = new();
+    public Vbase.Sapi.Chip.ChipOptions Chip { get; init; } = new();
+
+    /// <summary>Set when the outcome is <see cref="RunOutcome.ArchitectureFailed"/>.</summary>
+    public ArchitectureFailure? Failure { get; init; }
 
     /// <summary>The same scenario under <c>none</c> (<c>vbase run --baseline</c>): the cost model's reference.</summary>
     public TestbedResult? Baseline { get; init; }

@@ -17,7 +17,7 @@ public sealed record Scenario(string Path, string Name, ulong Seed, ScenarioLimi
     public IReadOnlyDictionary<string, string> ArchitectureParameters { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The on-chip boundary (last-level cache, cost latencies); the scenario's <c>chip:</c>.</summary>
-    public Vbase.Hypervisor.Chip.ChipOptions Chip { get; init; } = new();
+    public Vbase.Sapi.Chip.ChipOptions Chip { get; init; } = new();
 }
 
 /// <summary>How far a run may go.</summary>

@@ -1,9 +1,9 @@
-using Vbase.Hypervisor.Chip;
 using System.Globalization;
 using System.Text;
-using Vbase.Hypervisor.Abi;
 using Vbase.Architectures;
 using Vbase.Platform.Loading;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Chip;
 using Vbase.Sapi.Registry;
 using Vbase.Testbed.Yaml;
 using YamlDotNet.Core;

@@ -3,11 +3,11 @@ using System.Globalization;
 using Vbase.Architectures.Aegis;
 using Vbase.Architectures.Tests.Xom;
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
 using Vbase.Sapi.Registry;
 using static Vbase.Architectures.Tests.Sapi.SecureProcessGuest;
 

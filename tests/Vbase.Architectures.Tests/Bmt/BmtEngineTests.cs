@@ -1,6 +1,7 @@
 using Vbase.Architectures.Bmt;
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
 using Vbase.Sapi.Registry;
 
 namespace Vbase.Architectures.Tests.Bmt;

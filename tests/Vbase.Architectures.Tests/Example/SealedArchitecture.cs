@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Chip;
 using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;

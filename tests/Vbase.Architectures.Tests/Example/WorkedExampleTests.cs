@@ -1,12 +1,11 @@
 using Vbase.Architectures.Sealed;
 using Vbase.Architectures.Tests.Sapi;
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
 using Vbase.Sapi.Registry;
 
 namespace Vbase.Architectures.Tests.Example;

@@ -1,5 +1,5 @@
 using Vbase.Architectures.Pmp;
-using Vbase.Hypervisor.Memory;
+using Vbase.Sapi.Memory;
 
 namespace Vbase.Architectures.Tests.Pmp;
 

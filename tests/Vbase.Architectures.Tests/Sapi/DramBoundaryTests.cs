@@ -1,14 +1,15 @@
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Chip;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Isa.Csrs;
 using Vbase.Isa.Encoding;
 using Vbase.Isa.Harts;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Chip;
+using Vbase.Sapi.Domains;
 using Vbase.Sapi.Lifecycle;
+using Vbase.Sapi.Memory;
 using static Vbase.Isa.Encoding.Assembler;
 
 namespace Vbase.Architectures.Tests.Sapi;

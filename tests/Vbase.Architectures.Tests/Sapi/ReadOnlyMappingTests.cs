@@ -1,11 +1,11 @@
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
 using Vbase.Sapi.Registry;
 using static Vbase.Isa.Csrs.CsrAddress;
 using static Vbase.Isa.Encoding.Assembler;

@@ -1,9 +1,8 @@
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
 using Vbase.Sapi.Registry;
 using static Vbase.Isa.Encoding.Assembler;
 

@@ -2,8 +2,9 @@ using Vbase.Architectures.Pmp;
 using Vbase.Architectures.SgxMee;
 using Vbase.Architectures.Tests.SgxMee;
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
+using Vbase.Sapi;
+using Vbase.Sapi.Logging;
 using Vbase.Sapi.Registry;
 
 namespace Vbase.Architectures.Tests.Sapi;

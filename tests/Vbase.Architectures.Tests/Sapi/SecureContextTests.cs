@@ -1,14 +1,14 @@
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Isa.Csrs;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
 using Vbase.Sapi.Calls;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 using Vbase.Sapi.Registry;
 using static Vbase.Isa.Encoding.Assembler;
 

@@ -1,10 +1,11 @@
 using Vbase.Architectures.Tests.Sapi;
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
 using static Vbase.Architectures.Tests.Sapi.SecureProcessGuest;
 
 namespace Vbase.Architectures.Tests.Sev;

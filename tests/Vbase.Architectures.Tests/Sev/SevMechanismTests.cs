@@ -1,10 +1,12 @@
 using Vbase.Architectures.Sev;
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Chip;
 using Vbase.Hypervisor.Dom0;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
 using static Vbase.Architectures.Tests.Sapi.SecureProcessGuest;

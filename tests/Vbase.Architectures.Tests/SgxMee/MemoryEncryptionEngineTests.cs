@@ -1,6 +1,7 @@
 using Vbase.Architectures.SgxMee;
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
 using Vbase.Sapi.Toolkit.Metadata;
 
 namespace Vbase.Architectures.Tests.SgxMee;

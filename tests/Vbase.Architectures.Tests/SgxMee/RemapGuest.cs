@@ -1,7 +1,7 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Isa.Csrs;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi.Abi;
 using static Vbase.Isa.Encoding.Assembler;
 
 namespace Vbase.Architectures.Tests.SgxMee;

@@ -1,9 +1,9 @@
 using Vbase.Architectures.Xom;
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
+using Vbase.Sapi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
 using Vbase.Sapi.Registry;
 using static Vbase.Architectures.Tests.Sapi.SecureProcessGuest;
 

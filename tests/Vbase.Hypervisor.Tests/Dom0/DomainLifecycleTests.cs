@@ -1,8 +1,10 @@
 using System.Text;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Tests.Infrastructure;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
 using static Vbase.Isa.Encoding.Assembler;
 
 namespace Vbase.Hypervisor.Tests.Dom0;

@@ -1,9 +1,9 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Dom0;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Tests.Infrastructure;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 using static Vbase.Isa.Csrs.CsrAddress;
 using static Vbase.Isa.Encoding.Assembler;
 

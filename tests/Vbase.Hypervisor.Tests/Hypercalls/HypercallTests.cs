@@ -1,8 +1,10 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Hypercalls;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
 using static Vbase.Isa.Encoding.Assembler;
 
 namespace Vbase.Hypervisor.Tests.Hypercalls;

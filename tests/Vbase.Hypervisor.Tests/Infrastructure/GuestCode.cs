@@ -1,6 +1,6 @@
 using System.Text;
-using Vbase.Hypervisor.Abi;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi.Abi;
 using static Vbase.Isa.Encoding.Assembler;
 
 namespace Vbase.Hypervisor.Tests.Infrastructure;

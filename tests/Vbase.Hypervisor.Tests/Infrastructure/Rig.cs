@@ -1,18 +1,22 @@
+using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi.Chip;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
 
 namespace Vbase.Hypervisor.Tests.Infrastructure;
 
 /// <summary>A hypervisor with recorded events and consoles, for one test.</summary>
 internal sealed class Rig : IDisposable, IHypervisorEventSink
 {
-    public Rig(ulong slice = 10_000, ulong machineMemory = 64UL << 20, Chip.ChipOptions? chip = null, Isa.Harts.ExecutionEngine engine = Isa.Harts.ExecutionEngine.Translator, int? translationThreshold = null) =>
+    public Rig(ulong slice = 10_000, ulong machineMemory = 64UL << 20, ChipOptions? chip = null, Isa.Harts.ExecutionEngine engine = Isa.Harts.ExecutionEngine.Translator, int? translationThreshold = null) =>
         Hv = new Hypervisor(new HypervisorOptions
         {
             MachineMemory = machineMemory,
             SliceInstructions = slice,
             EventSink = this,
-            Chip = chip ?? new Chip.ChipOptions(),
+            Chip = chip ?? new ChipOptions(),
             Engine = engine,
             TranslationThreshold = translationThreshold,
         });
@@ -63,7 +67,7 @@ internal sealed class Rig : IDisposable, IHypervisorEventSink
     public ulong ReadU64(DomainId d, ulong gpa)
     {
         byte[] b = new byte[8];
-        Assert.Equal(0, Hv.Dom0.ReadGuest(d, new Memory.GuestPhysicalAddress(gpa), b));
+        Assert.Equal(0, Hv.Dom0.ReadGuest(d, new GuestPhysicalAddress(gpa), b));
         return BitConverter.ToUInt64(b);
     }
 

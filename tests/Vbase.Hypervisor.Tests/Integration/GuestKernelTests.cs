@@ -1,5 +1,6 @@
 using System.Text;
 using Vbase.Hypervisor.Domains;
+using Vbase.Sapi.Domains;
 
 namespace Vbase.Hypervisor.Tests.Integration;
 

@@ -1,8 +1,8 @@
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
 using static Vbase.Isa.Csrs.CsrAddress;
 using static Vbase.Isa.Encoding.Assembler;
 

@@ -1,8 +1,10 @@
 using System.Text;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
 using static Vbase.Isa.Csrs.CsrAddress;
 using static Vbase.Isa.Encoding.Assembler;
 

@@ -1,11 +1,12 @@
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
 using Vbase.Isa.Encoding;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
 using Vbase.Sapi.Lifecycle;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
 using static Vbase.Isa.Encoding.Assembler;
 
 namespace Vbase.Sapi.Tests.Lifecycle;

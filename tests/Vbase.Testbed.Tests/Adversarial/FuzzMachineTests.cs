@@ -1,7 +1,7 @@
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
 using Vbase.Isa.Harts;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
 using Vbase.Testbed.Adversarial;
 
 namespace Vbase.Testbed.Tests.Adversarial;

@@ -1,6 +1,6 @@
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
 using Vbase.Isa.Harts;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 using Vbase.Testbed.Adversarial;
 
 namespace Vbase.Testbed.Tests.Adversarial;

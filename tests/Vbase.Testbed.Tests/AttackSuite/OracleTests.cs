@@ -1,8 +1,8 @@
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
 using Vbase.Testbed.Attacks;
 using Vbase.Testbed.Oracle;
 

@@ -205,11 +205,11 @@ public sealed class CampaignTrafficTests
     {
         var registry = Vbase.Architectures.BuiltInArchitectures.CreateRegistry();
         var plan = new CampaignPlan([registry.Get("vbase")], [Vbase.Testbed.Attacks.AttackCatalogue.Find("phys-snoop")!, Vbase.Testbed.Attacks.AttackCatalogue.Find("dom0-read")!], "vault", 1);
-        var cellTraffic = new Vbase.Hypervisor.Chip.DramTraffic(10, 5, 3, 2, 100, 15, 6, 1000);
+        var cellTraffic = new Vbase.Sapi.Chip.DramTraffic(10, 5, 3, 2, 100, 15, 6, 1000);
         CampaignCell Cell(Vbase.Testbed.Attacks.AttackSpec a) => new(plan.Architectures[0], a,
             new Vbase.Testbed.Attacks.AttackRunResult("vbase", a.Id, "vault", Vbase.Testbed.Oracle.Verdict.Prevented, null, false, "e", null, 1, 1) { Traffic = cellTraffic }, null);
         // vbase: 100 + 20 data lines, 30 + 10 metadata lines; none: the same data lines, no metadata, no work.
-        var costs = new Dictionary<string, Vbase.Hypervisor.Chip.DramTraffic>
+        var costs = new Dictionary<string, Vbase.Sapi.Chip.DramTraffic>
         {
             ["vbase"] = new(100, 20, 30, 10, 5000, 100, 0, 1_000_000),
             ["none"] = new(100, 20, 0, 0, 5000, 0, 0, 1_000_000),

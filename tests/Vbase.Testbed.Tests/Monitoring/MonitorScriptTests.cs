@@ -1,9 +1,10 @@
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Logging;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 using Vbase.Testbed.Monitoring;
 
 namespace Vbase.Testbed.Tests.Monitoring;

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
-using Vbase.Hypervisor;
-using Vbase.Hypervisor.Abi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Logging;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Running;
 using Vbase.Testbed.Scenarios;

@@ -1,5 +1,5 @@
-using Vbase.Hypervisor.Chip;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
 
 namespace Vbase.Sapi.Toolkit.Metadata;
 

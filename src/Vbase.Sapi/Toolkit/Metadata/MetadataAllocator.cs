@@ -1,4 +1,5 @@
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
 
 namespace Vbase.Sapi.Toolkit.Metadata;
 

@@ -1,5 +1,7 @@
 using Vbase.Hypervisor;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
+using Vbase.Sapi.Domains;
 using Vbase.Sapi.Toolkit.Metadata;
 
 namespace Vbase.Sapi.Tests.Toolkit.Metadata;
@@ -19,7 +21,7 @@ public sealed class DramMetadataTests : IDisposable
     public void TheAreaIsAtTheTopOfMachineMemoryOwnedByTheHypervisor()
     {
         Assert.Equal(hv.Machine.FrameCount - 16, area.First.Value);
-        Assert.Equal(Hypervisor.Domains.DomainId.Xen, hv.Machine.OwnerOf(area.First));
+        Assert.Equal(DomainId.Xen, hv.Machine.OwnerOf(area.First));
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-namespace Vbase.Hypervisor.Memory;
+namespace Vbase.Sapi.Memory;
 
 /// <summary>A machine frame number: an index into machine memory ("DRAM"), never seen by a guest.</summary>
 public readonly record struct Mfn(ulong Value)

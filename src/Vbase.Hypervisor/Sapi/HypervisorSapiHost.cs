@@ -1,11 +1,15 @@
-using Vbase.Hypervisor.Abi;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Hypercalls;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Scheduling;
 using Vbase.Isa.Harts;
 using Vbase.Isa.Traps;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Chip;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
 namespace Vbase.Hypervisor.Sapi;
 
@@ -18,7 +22,7 @@ namespace Vbase.Hypervisor.Sapi;
 /// Only frames inside a protected region are "interposed": their pages never reach a hart's TLB as host
 /// pointers, so each access comes here. Every other frame keeps the fast path.
 /// </remarks>
-public sealed partial class SapiHost
+public sealed partial class HypervisorSapiHost : SapiHost
 {
     private readonly Hypervisor hv;
     private readonly byte[] interposed;                       // per MFN: Protected, Observed, or 0
@@ -31,46 +35,47 @@ public sealed partial class SapiHost
     private int nextRegionId = 1;
     private long mismatchCount;
 
-    /// <summary>
-    /// Released regions the hypervisor still lists (for the Monitor's and the Oracle's look back); older ones are
-    /// forgotten, with the plug-in's state for them. Their golden shadow is freed at release.
-    /// </summary>
-    public const int ReleasedRegionHistory = 64;
-
     /// <summary>Shadow mismatches kept for the Oracle (the first ones, which decide a verdict); later ones are only counted.</summary>
     public const int MismatchHistory = 1024;
-    private ISecureArchitecture? architecture;
+    private GuardedArchitecture? architecture;   // every hook call goes through the guard
 
-    internal SapiHost(Hypervisor hv)
+    internal HypervisorSapiHost(Hypervisor hv)
     {
         this.hv = hv;
         interposed = new byte[hv.Machine.FrameCount];
     }
 
     /// <summary>The plugged-in architecture, or null.</summary>
-    public ISecureArchitecture? Architecture => architecture;
+    public ISecureArchitecture? Architecture => architecture?.PlugIn;
+
+    /// <summary>
+    /// Where the off-chip metadata covering a data line lies (the plug-in's <see cref="IDramBoundaryHooks.DescribeMetadata"/>,
+    /// guarded): for physical attacks and the Monitor.
+    /// </summary>
+    public IReadOnlyList<MetadataRange> DescribeMetadata(ProtectedRegion region, int page, int line) =>
+        architecture?.DescribeMetadata(region, page, line) ?? [];
 
     // ---- for plug-ins ----
 
     /// <summary>Machine memory, raw: what the architecture writes to DRAM goes here.</summary>
-    public MachineMemory Dram => hv.Machine;
+    public override MachineMemory Dram => hv.Machine;
 
     /// <summary>Global virtual time (the accessing vCPU's, inside a slice).</summary>
-    public ulong Now => Math.Min(hv.Current is Vcpu v ? v.Hart.Time : hv.Now, Vcpu.MaxTime);
+    public override ulong Now => Math.Min(hv.Current is Vcpu v ? v.Hart.Time : hv.Now, Vcpu.MaxTime);
 
     /// <summary>
     /// The active regions and the last <see cref="ReleasedRegionHistory"/> released ones, in registration order.
     /// </summary>
-    public IReadOnlyList<ProtectedRegion> Regions => regions;
+    public override IReadOnlyList<ProtectedRegion> Regions => regions;
 
     /// <summary>The secure contexts (processes) that hold a region now.</summary>
-    public IReadOnlyList<SecureContext> Contexts => contexts;
+    public override IReadOnlyList<SecureContext> Contexts => contexts;
 
     /// <summary>The p2m entry of <paramref name="gfn"/> in <paramref name="domain"/> (Invalid if none).</summary>
-    public P2mEntry Translate(DomainId domain, Gfn gfn) => Find(domain)?.P2m.Lookup(gfn) ?? P2mEntry.Invalid;
+    public override P2mEntry Translate(DomainId domain, Gfn gfn) => Find(domain)?.P2m.Lookup(gfn) ?? P2mEntry.Invalid;
 
     /// <summary>Changes the p2m type of a guest frame (Xen's p2m_change_type), recorded in the event log.</summary>
-    public void ChangeP2mType(DomainId domain, Gfn gfn, P2mType type)
+    public override void ChangeP2mType(DomainId domain, Gfn gfn, P2mType type)
     {
         Domain d = Find(domain) ?? throw new ArgumentException($"no domain {domain}", nameof(domain));
         P2mEntry old = d.P2m.Lookup(gfn);
@@ -80,7 +85,7 @@ public sealed partial class SapiHost
         }
         P2mEntry changed = old with { Type = type };
         d.P2m.Set(gfn, changed);
-        hv.Record(domain, hv.CurrentVcpuId, new Logging.P2mChangeData(gfn, old, changed));
+        hv.Record(domain, hv.CurrentVcpuId, new P2mChangeData(gfn, old, changed));
     }
 
     /// <summary>
@@ -88,7 +93,7 @@ public sealed partial class SapiHost
     /// (e.g. encrypting): the golden shadow starts as the plaintext in DRAM now. Null (and nothing changes) if a
     /// GFN is not the domain's own RAM or a frame is already protected.
     /// </summary>
-    public ProtectedRegion? Protect(RegionRequest request)
+    public override ProtectedRegion? Protect(RegionRequest request)
     {
         Domain? d = Find(request.Domain);
         if (d is null || request.Gfns.Count == 0 || request.Vcpu < 0 || request.Vcpu >= d.Vcpus.Count)
@@ -122,13 +127,13 @@ public sealed partial class SapiHost
         context.Regions.Add(region);
         FlushHarts();
         hv.Record(d.Id, request.Vcpu,
-            new Logging.RegionProtectedData(region.Id, request.VirtualAddress.Value, mfns.Length, request.Gfns[0], mfns[0], request.Satp));
+            new RegionProtectedData(region.Id, request.VirtualAddress.Value, mfns.Length, request.Gfns[0], mfns[0], request.Satp));
         Transition(SecureTransitionKind.Enter, context, region);
         return region;
     }
 
     /// <summary>Ends the protection of <paramref name="region"/>: its frames go back to the fast path.</summary>
-    public void Release(ProtectedRegion region)
+    public override void Release(ProtectedRegion region)
     {
         if (!region.IsActive)
         {
@@ -143,7 +148,7 @@ public sealed partial class SapiHost
         FlushHarts();
         DetachChipPages(region);   // after the harts dropped their pointers into it
         InvalidateCode(region);    // what the chip wrote back changed DRAM behind the decoded-code cache
-        hv.Record(region.Domain, region.Vcpu, new Logging.RegionReleasedData(region.Id));
+        hv.Record(region.Domain, region.Vcpu, new RegionReleasedData(region.Id));
         SecureContext? context = ContextOf(region.Domain, region.Vcpu, region.Satp);
         if (context is not null)
         {
@@ -188,35 +193,23 @@ public sealed partial class SapiHost
     }
 
     /// <summary>The active regions registered by this process (domain, vCPU, address space).</summary>
-    public IReadOnlyList<ProtectedRegion> RegionsOf(DomainId domain, int vcpu, ulong satp) =>
+    public override IReadOnlyList<ProtectedRegion> RegionsOf(DomainId domain, int vcpu, ulong satp) =>
         ContextOf(domain, vcpu, satp)?.Regions ?? [];
 
     /// <summary>The secure context of the calling process, or null if it has registered nothing.</summary>
-    public SecureContext? ContextOf(VbaseOpCall call) => ContextOf(call.Caller, call.VcpuId, call.Satp);
+    public override SecureContext? ContextOf(VbaseOpCall call) => ContextOf(call.Caller, call.VcpuId, call.Satp);
 
     /// <summary>Sends a VIRQ to a domain, or to Dom0's handlers (<see cref="DomainId.Dom0"/>).</summary>
-    public bool SendVirq(DomainId domain, int virq) => hv.SendVirq(domain, virq);
+    public override bool SendVirq(DomainId domain, int virq) => hv.SendVirq(domain, virq);
 
     /// <summary>Reserves a plug-in VIRQ (16–23).</summary>
-    public void ClaimVirq(int virq) => hv.Extensions.ClaimVirq(virq, architecture?.Name ?? "plug-in");
+    public override void ClaimVirq(int virq) => hv.Extensions.ClaimVirq(virq, architecture?.Name ?? "plug-in");
 
     /// <summary>Adds an event to the log; its record names the kind (docs/events.md).</summary>
-    public void Record(DomainId? domain, int? vcpu, Logging.EventData data) => hv.Record(domain, vcpu, data);
-
-    /// <summary>
-    /// Adds an event of the plug-in's own kind (<c>prefix.name</c>, e.g. <c>mine.sealed</c>) with its typed fields,
-    /// <c>EventField.Of("region", region.Id)</c>…: no record type needed. Document the kind in docs/events.md.
-    /// </summary>
-    public void Record(string kind, DomainId? domain, int? vcpu, params ReadOnlySpan<Logging.EventField> fields) =>
-        hv.Record(domain, vcpu, new Logging.PlugInEventData(kind, fields));
-
-    /// <summary>Reports a violation the architecture detected (e.g. a MAC mismatch), with what it saw in words.</summary>
-    public void ReportViolation(in MemoryAccessContext access, string reason) =>
-        hv.Record(access.Domain, access.Vcpu,
-            new Logging.ViolationData(access.Region.Id, access.Accessor, access.Kind, access.Address, access.Mfn, reason));
+    public override void Record(DomainId? domain, int? vcpu, EventData data) => hv.Record(domain, vcpu, data);
 
     /// <summary>After a plug-in rewrote DRAM outside an access hook (e.g. encrypting at enter): harts drop stale code.</summary>
-    public void NotifyDramWritten(Mfn mfn) => hv.NotifyMachineWrite(mfn, 0, PageSize.Bytes);
+    public override void NotifyDramWritten(Mfn mfn) => hv.NotifyMachineWrite(mfn, 0, PageSize.Bytes);
 
     // ---- for the hypervisor ----
 
@@ -230,10 +223,10 @@ public sealed partial class SapiHost
         {
             throw new InvalidOperationException("plug the architecture in before creating domains");
         }
-        architecture = arch;
+        architecture = new GuardedArchitecture(arch);
         hv.Extensions.ClaimVbaseOp(HandleVbaseOp);
-        arch.Attach(this);
-        hv.Record(null, null, new Logging.ArchitecturePluggedData(arch.Name));
+        architecture.Attach(this);
+        hv.Record(null, null, new ArchitecturePluggedData(arch.Name));
     }
 
     private long HandleVbaseOp(in HypercallContext c)
@@ -241,18 +234,18 @@ public sealed partial class SapiHost
         ulong command = c.Arg(0);
         if (command == VbaseOpCommand.Query && !c.Domain.Privileged)
         {
-            hv.Record(c.Caller, c.VcpuId, new Logging.HypercallDeniedData("vbase_op", "query"));
+            hv.Record(c.Caller, c.VcpuId, new HypercallDeniedData("vbase_op", "query"));
             return Errno.EPERM;
         }
-        long result = architecture!.OnVbaseOp(new VbaseOpCall(c));
-        hv.Record(c.Caller, c.VcpuId, new Logging.VbaseOpData(command, c.Arg(1), c.Arg(2), c.Arg(3), result));
+        long result = architecture!.OnVbaseOp(new HypercallVbaseOp(c));
+        hv.Record(c.Caller, c.VcpuId, new VbaseOpData(command, c.Arg(1), c.Arg(2), c.Arg(3), result));
         return result;
     }
 
     /// <summary>Dom0's <c>vbase_op(query)</c>: every region with the architecture's description of it.</summary>
     internal IReadOnlyList<RegionReport> Query()
     {
-        hv.Record(DomainId.Dom0, null, new Logging.VbaseOpData(VbaseOpCommand.Query, 0, 0, 0, regions.Count));
+        hv.Record(DomainId.Dom0, null, new VbaseOpData(VbaseOpCommand.Query, 0, 0, 0, regions.Count));
         var list = new List<RegionReport>(regions.Count);
         foreach (ProtectedRegion r in regions)
         {
@@ -272,7 +265,7 @@ public sealed partial class SapiHost
         {
             return true;
         }
-        hv.Record(domain, hv.CurrentVcpuId, new Logging.P2mChangeRefusedData(gfn, current, proposed, requester));
+        hv.Record(domain, hv.CurrentVcpuId, new P2mChangeRefusedData(gfn, current, proposed, requester));
         return false;
     }
 
@@ -329,7 +322,7 @@ public sealed partial class SapiHost
             mismatches.Add(m);
         }
         hv.Record(ctx.Domain, ctx.Vcpu,
-            new Logging.ShadowMismatchData(m.RegionId, m.Address, Convert.ToHexStringLower(m.Expected), Convert.ToHexStringLower(m.Actual)));
+            new ShadowMismatchData(m.RegionId, m.Address, Convert.ToHexStringLower(m.Expected), Convert.ToHexStringLower(m.Actual)));
     }
 
     /// <summary>A write to a protected frame through the plug-in. False = refused (fault); a dropped write is true.</summary>
@@ -341,7 +334,7 @@ public sealed partial class SapiHost
             case PageView.Plaintext:
                 return WriteOnChip(ctx, data);
             case PageView.Abort:
-                Dropped(ctx, data, Logging.DropCause.Architecture);
+                Dropped(ctx, data, DropCause.Architecture);
                 return true;
             case PageView.Fault:
                 Refused(ctx, data.Length);
@@ -362,7 +355,7 @@ public sealed partial class SapiHost
                 Refused(ctx, data.Length);
                 return false;
             case AccessVerdict.Dropped:
-                Dropped(ctx, data, Logging.DropCause.Architecture);
+                Dropped(ctx, data, DropCause.Architecture);
                 return true;
             case AccessVerdict.Pass:
                 data.CopyTo(new Span<byte>(hv.Machine.HostPointer(mfn) + offset, data.Length));
@@ -383,20 +376,20 @@ public sealed partial class SapiHost
     {
         Span<byte> bytes = stackalloc byte[8];
         BitConverter.TryWriteBytes(bytes, value);
-        Dropped(Context(accessor, AccessKind.Store, initiator, vcpu, mfn, offset), bytes[..size], Logging.DropCause.P2m);
+        Dropped(Context(accessor, AccessKind.Store, initiator, vcpu, mfn, offset), bytes[..size], DropCause.P2m);
     }
 
-    private void Dropped(in MemoryAccessContext ctx, ReadOnlySpan<byte> data, Logging.DropCause by)
+    private void Dropped(in MemoryAccessContext ctx, ReadOnlySpan<byte> data, DropCause by)
     {
         ctx.Region.DroppedWrites++;
-        hv.Record(ctx.Domain, ctx.Vcpu, new Logging.WriteDroppedData(ctx.Region.Id, ctx.Accessor,
+        hv.Record(ctx.Domain, ctx.Vcpu, new WriteDroppedData(ctx.Region.Id, ctx.Accessor,
             ctx.IsApplication, ctx.Address, ctx.Mfn, data.Length, Convert.ToHexStringLower(data[..Math.Min(data.Length, 16)]),
             Translate(ctx.Domain, ctx.Gfn).Type, by));
     }
 
     private void Refused(in MemoryAccessContext ctx, int size) =>
         hv.Record(ctx.Domain, ctx.Vcpu,
-            new Logging.AccessRefusedData(ctx.Region.Id, ctx.Accessor, ctx.IsApplication, ctx.Kind, ctx.Address, ctx.Mfn, size));
+            new AccessRefusedData(ctx.Region.Id, ctx.Accessor, ctx.IsApplication, ctx.Kind, ctx.Address, ctx.Mfn, size));
 
     private MemoryAccessContext Context(Accessor accessor, AccessKind kind, DomainId initiator, Vcpu? vcpu, Mfn mfn, int offset)
     {
@@ -539,7 +532,7 @@ public sealed partial class SapiHost
         if (kind is SecureTransitionKind.Suspend or SecureTransitionKind.Resume)
         {
             hv.Record(context.Domain, context.Vcpu, kind == SecureTransitionKind.Suspend
-                ? new Logging.SecureSuspendData(context.Satp) : new Logging.SecureResumeData(context.Satp));
+                ? new SecureSuspendData(context.Satp) : new SecureResumeData(context.Satp));
         }
         architecture?.OnSecureTransition(new SecureTransition(kind, context, region, Now));
     }
@@ -556,24 +549,17 @@ public sealed partial class SapiHost
     }
 
     private Domain? Find(DomainId id) => hv.FindDomain(id);
+}
 
-    /// <summary>The accessor's name in events (<c>guest_user</c>; docs/events.md).</summary>
-    public static string Name(Accessor a) => a switch
-    {
-        Accessor.GuestUser => "guest_user",
-        Accessor.GuestKernel => "guest_kernel",
-        Accessor.Hypervisor => "hypervisor",
-        Accessor.Dom0 => "dom0",
-        Accessor.Device => "device",
-        _ => "inspection",
-    };
+/// <summary>A <c>vbase_op</c> hypercall handed to the plug-in: its registers and the caller's memory.</summary>
+internal sealed class HypercallVbaseOp(in HypercallContext context)
+    : VbaseOpCall(context.Arg(0), context.Caller, context.VcpuId, context.Vcpu.Hart.Satp, context.Now)
+{
+    private readonly HypercallContext context = context;
 
-    /// <summary>The access kind's name in events (<c>load</c>, <c>page_walk</c>).</summary>
-    public static string Name(AccessKind k) => k switch
-    {
-        AccessKind.Fetch => "fetch",
-        AccessKind.Load => "load",
-        AccessKind.Store => "store",
-        _ => "page_walk",
-    };
+    public override ulong Arg(int index) => context.Arg(index);
+
+    public override bool TryRead(ulong gpa, Span<byte> dest) => context.TryRead(gpa, dest);
+
+    public override bool TryWrite(ulong gpa, ReadOnlySpan<byte> source) => context.TryWrite(gpa, source);
 }

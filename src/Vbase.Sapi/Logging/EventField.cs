@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Vbase.Hypervisor.Logging;
+namespace Vbase.Sapi.Logging;
 
 /// <summary>How a field's value is typed, in C# and in events.jsonl (docs/events.md).</summary>
 public enum EventFieldType : byte

@@ -1,8 +1,8 @@
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
-namespace Vbase.Hypervisor.Sapi;
+namespace Vbase.Sapi;
 
 /// <summary>
 /// A secure processor architecture plugged into the hypervisor (layer 5 of docs/design.md). One instance serves

@@ -1,4 +1,4 @@
-namespace Vbase.Hypervisor.Domains;
+namespace Vbase.Sapi.Domains;
 
 /// <summary>A domain id (domid). 0 is Dom0, the privileged C# domain.</summary>
 public readonly record struct DomainId(ushort Value)

@@ -1,9 +1,13 @@
 using System.Runtime.InteropServices;
 using Vbase.Hypervisor.Chip;
 using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
 using Vbase.Hypervisor.Scheduling;
 using Vbase.Isa.Memory;
+using Vbase.Sapi;
+using Vbase.Sapi.Chip;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Logging;
+using Vbase.Sapi.Memory;
 
 namespace Vbase.Hypervisor.Sapi;
 
@@ -15,22 +19,22 @@ namespace Vbase.Hypervisor.Sapi;
 // The golden shadow stays exact without a hook on hits: an untainted resident line holds what the application last
 // wrote (only it stores to it on the fast path), so the shadow is brought up to date from it whenever it matters —
 // before the line leaves the chip, before anyone else writes it, and when the shadow is read.
-public sealed unsafe partial class SapiHost
+public sealed unsafe partial class HypervisorSapiHost
 {
     private LastLevelCache? llc;
     private readonly Dictionary<ulong, ChipPage> chipPages = [];   // by MFN, for every frame of an active region
     private byte* abortPage;
 
     /// <summary>What crossed the chip boundary so far (data lines here, metadata lines by the plug-in's metadata cache).</summary>
-    public CostCounters Cost { get; } = new();
+    public override CostCounters Cost { get; } = new();
 
     /// <summary>The on-chip boundary's configuration (cache geometry, cost latencies).</summary>
-    public ChipOptions Chip => hv.Options.Chip;
+    public override ChipOptions Chip => hv.Options.Chip;
 
     private LastLevelCache Llc => llc ??= new LastLevelCache(hv.Options.Chip);
 
     /// <summary>The run's traffic and work at the chip boundary so far, with the harts' on-chip hits and instructions.</summary>
-    public DramTraffic Traffic()
+    public override DramTraffic Traffic()
     {
         long hits = 0;
         ulong instructions = 0;
@@ -47,16 +51,16 @@ public sealed unsafe partial class SapiHost
 
     /// <summary>Adds what crossed the chip boundary to the event log (<c>sapi.dram_traffic</c>).</summary>
     public void RecordDramTraffic(DramTraffic t) =>
-        hv.Record(null, null, new Logging.DramTrafficData(architecture?.Name ?? "none", t, t.Cycles(Chip.Latencies)));
+        hv.Record(null, null, new DramTrafficData(architecture?.Name ?? "none", t, t.Cycles(Chip.Latencies)));
 
     /// <summary>Drops every cached view decision (the harts' TLBs): call it when the plug-in's own state changes one.</summary>
-    public void InvalidateViews() => FlushHarts();
+    public override void InvalidateViews() => FlushHarts();
 
     /// <summary>
     /// Writes back every dirty line of <paramref name="region"/> and takes its lines off chip, so that DRAM holds all
     /// of it (before a plug-in undoes its seal at exit).
     /// </summary>
-    public void FlushRegion(ProtectedRegion region)
+    public override void FlushRegion(ProtectedRegion region)
     {
         foreach (Mfn m in region.Mfns)
         {
@@ -105,46 +109,26 @@ public sealed unsafe partial class SapiHost
         architecture?.FlushMetadata();
     }
 
-    /// <summary>Reports an integrity failure found when a line was filled (the access that needed it, if any).</summary>
-    public void ReportViolation(in LineContext line, string details)
-    {
-        if (line.Inspection)
-        {
-            return;
-        }
-        if (line.Cause is MemoryAccessContext cause)
-        {
-            ReportViolation(cause, details);
-            return;
-        }
-        // A write-back or a flush: the chip itself moved the line, on nobody's access.
-        hv.Record(line.Region.Domain, null, new Logging.ViolationData(line.Region.Id, Accessor.Hypervisor, AccessKind.Store,
-            new GuestPhysicalAddress(line.Gfn.Address.Value + (ulong)(line.Line * ChipOptions.LineBytes)), line.Mfn, details));
-    }
-
     /// <summary>
     /// What machine memory a plug-in may take for its metadata area: a fifth of it (the testbed adds that much to what
     /// the domains need), in whole frames.
     /// </summary>
-    public ulong MetadataBudget => hv.Machine.FrameCount / 5 * PageSize.Bytes;
+    public override ulong MetadataBudget => hv.Machine.FrameCount / 5 * PageSize.Bytes;
 
     /// <summary>
     /// Reserves <paramref name="bytes"/> (rounded up to frames) of machine memory for the plug-in's off-chip metadata:
     /// contiguous, zeroed, at the top of machine memory (owned by the hypervisor), where physical attacks reach it
     /// like any DRAM. Throws if machine memory has no such run free.
     /// </summary>
-    public MetadataArea ReserveMetadata(ulong bytes)
+    public override MetadataArea ReserveMetadata(ulong bytes)
     {
         ulong frames = (bytes + PageSize.Mask) >> PageSize.Shift;
         Mfn first = hv.Machine.AllocateTop(DomainId.Xen, frames)
             ?? throw new InvalidOperationException($"no {frames} contiguous free frames of machine memory for metadata");
         var area = new MetadataArea(hv.Machine, first, frames);
-        hv.Record(null, null, new Logging.MetadataAreaData(first, frames));
+        hv.Record(null, null, new MetadataAreaData(first, frames));
         return area;
     }
-
-    /// <summary>Marks <paramref name="region"/> sealed: the plug-in's per-region state exists, inspection may use it.</summary>
-    public void MarkSealed(ProtectedRegion region) => region.Sealed = true;
 
     // ---- for the hypervisor ----
 
@@ -477,34 +461,5 @@ public sealed unsafe partial class SapiHost
             NativeMemory.Free(abortPage);
             abortPage = null;
         }
-    }
-}
-
-/// <summary>A plug-in's metadata area: contiguous machine memory (<see cref="SapiHost.ReserveMetadata"/>).</summary>
-public sealed unsafe class MetadataArea
-{
-    private readonly MachineMemory machine;
-
-    internal MetadataArea(MachineMemory machine, Mfn first, ulong frames)
-    {
-        this.machine = machine;
-        First = first;
-        Frames = frames;
-    }
-
-    public Mfn First { get; }
-    public ulong Frames { get; }
-    public ulong Bytes => Frames << PageSize.Shift;
-    /// <summary>The machine address of the area's first byte.</summary>
-    public ulong BaseAddress => First.Value << PageSize.Shift;
-
-    /// <summary>The DRAM bytes at <paramref name="offset"/> in the area (never crossing its end).</summary>
-    public Span<byte> Slice(ulong offset, int length)
-    {
-        if (offset + (ulong)length > Bytes)
-        {
-            throw new ArgumentOutOfRangeException(nameof(offset));
-        }
-        return new Span<byte>(machine.HostPointer(First) + offset, length);
     }
 }

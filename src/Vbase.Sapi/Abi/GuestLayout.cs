@@ -1,4 +1,4 @@
-namespace Vbase.Hypervisor.Abi;
+namespace Vbase.Sapi.Abi;
 
 /// <summary>The guest-physical layout every guest domain gets (docs/abi.md, "Guest memory layout").</summary>
 public static class GuestLayout

@@ -1,9 +1,9 @@
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
-namespace Vbase.Hypervisor.Sapi;
+namespace Vbase.Sapi;
 
 /// <summary>
 /// A plug-in that changes nothing: every access passes, every sub-call is unknown. Architectures derive from it

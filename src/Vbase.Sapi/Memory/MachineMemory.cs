@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using Vbase.Hypervisor.Domains;
+using Vbase.Sapi.Domains;
 
-namespace Vbase.Hypervisor.Memory;
+namespace Vbase.Sapi.Memory;
 
 /// <summary>
 /// Machine memory: every frame in one pinned native buffer (so the hart's TLB can hold host pointers) with a

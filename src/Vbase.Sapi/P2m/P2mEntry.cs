@@ -1,4 +1,12 @@
-namespace Vbase.Hypervisor.P2m;
+using Vbase.Sapi.Memory;
+
+namespace Vbase.Sapi.P2m;
+
+/// <summary>One p2m entry: the machine frame behind a guest frame and what the guest may do with it.</summary>
+public readonly record struct P2mEntry(Mfn Mfn, P2mType Type)
+{
+    public static readonly P2mEntry Invalid = new(default, P2mType.Invalid);
+}
 
 /// <summary>The kind of a p2m entry, as Xen's <c>p2m_type_t</c>.</summary>
 public enum P2mType : byte

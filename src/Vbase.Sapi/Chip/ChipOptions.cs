@@ -1,4 +1,4 @@
-namespace Vbase.Hypervisor.Chip;
+namespace Vbase.Sapi.Chip;
 
 /// <summary>
 /// The on-chip boundary a secure architecture acts at: the last-level cache that holds protected lines in

@@ -1,4 +1,4 @@
-namespace Vbase.Hypervisor.Chip;
+namespace Vbase.Sapi.Chip;
 
 /// <summary>
 /// What crossed the chip boundary in a run, counted by the hypervisor (data lines) and by the architecture's

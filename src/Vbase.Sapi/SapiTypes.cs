@@ -1,8 +1,7 @@
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Hypercalls;
-using Vbase.Hypervisor.Memory;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
 
-namespace Vbase.Hypervisor.Sapi;
+namespace Vbase.Sapi;
 
 /// <summary>One access to a protected frame, as a VMMU hook sees it.</summary>
 public readonly record struct MemoryAccessContext
@@ -144,33 +143,33 @@ public sealed class SecureContext
     public bool Running { get; internal set; }
 }
 
-/// <summary>A guest's <c>vbase_op</c>, as the plug-in receives it.</summary>
-public sealed class VbaseOpCall
+/// <summary>A guest's <c>vbase_op</c>, as the plug-in receives it (the hypervisor supplies its registers and memory).</summary>
+public abstract class VbaseOpCall
 {
-    private readonly HypercallContext context;
-
-    internal VbaseOpCall(in HypercallContext context)
+    protected VbaseOpCall(ulong command, DomainId caller, int vcpuId, ulong satp, ulong time)
     {
-        this.context = context;
-        Command = context.Arg(0);
-        Satp = context.Vcpu.Hart.Satp;
+        Command = command;
+        Caller = caller;
+        VcpuId = vcpuId;
+        Satp = satp;
+        Time = time;
     }
 
     /// <summary>a0: <see cref="Abi.VbaseOpCommand"/> or a plug-in sub-call.</summary>
     public ulong Command { get; }
-    public DomainId Caller => context.Caller;
-    public int VcpuId => context.VcpuId;
+    public DomainId Caller { get; }
+    public int VcpuId { get; }
     /// <summary>The calling hart's address space: the process on whose behalf its kernel calls.</summary>
     public ulong Satp { get; }
-    public ulong Time => context.Now;
+    public ulong Time { get; }
 
     /// <summary>Argument register a<paramref name="index"/> (untrusted).</summary>
-    public ulong Arg(int index) => context.Arg(index);
+    public abstract ulong Arg(int index);
 
     /// <summary>Copies the caller's guest-physical memory; false = -EFAULT.</summary>
-    public bool TryRead(ulong gpa, Span<byte> dest) => context.TryRead(gpa, dest);
+    public abstract bool TryRead(ulong gpa, Span<byte> dest);
 
-    public bool TryWrite(ulong gpa, ReadOnlySpan<byte> source) => context.TryWrite(gpa, source);
+    public abstract bool TryWrite(ulong gpa, ReadOnlySpan<byte> source);
 }
 
 /// <summary>One region as the Monitor's <c>vbase_op(query)</c> reports it.</summary>

@@ -1,11 +1,11 @@
 using System.Text.RegularExpressions;
-using Vbase.Hypervisor.Abi;
-using Vbase.Hypervisor.Domains;
-using Vbase.Hypervisor.Memory;
-using Vbase.Hypervisor.P2m;
-using Vbase.Hypervisor.Sapi;
+using Vbase.Sapi;
+using Vbase.Sapi.Abi;
+using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
+using Vbase.Sapi.P2m;
 
-namespace Vbase.Hypervisor.Logging;
+namespace Vbase.Sapi.Logging;
 
 /// <summary>
 /// What an event says, as typed fields (docs/events.md): every event carries one. Programs decide on the record's
@@ -326,8 +326,11 @@ public sealed record TimeSaturatedData(ulong Time) : EventData
 
 /// <summary><c>log.suppressed</c>: <paramref name="Suppressed"/> events of one kind and shape, past the flood limit, between two times.</summary>
 /// <param name="SuppressedKind">The kind of the events counted instead of recorded.</param>
-/// <param name="Shape">Their fields with every number taken out (<see cref="EventFloodLimiter"/>).</param>
-public sealed record EventsSuppressedData(string SuppressedKind, long Suppressed, ulong First, ulong Last, string Shape) : EventData
+/// <param name="Shape">Their fields with every number taken out (the hypervisor's flood limiter).</param>
+/// <param name="Burst">The limit: events of one shape recorded per interval.</param>
+/// <param name="Interval">The interval, in ticks of virtual time.</param>
+public sealed record EventsSuppressedData(string SuppressedKind, long Suppressed, ulong First, ulong Last, string Shape, int Burst, ulong Interval)
+    : EventData
 {
     public override string Kind => EventKind.EventsSuppressed;
 
@@ -337,13 +340,13 @@ public sealed record EventsSuppressedData(string SuppressedKind, long Suppressed
         w.Write(EventField.Of("suppressed", Suppressed));
         w.Write(EventField.Of("first", First));
         w.Write(EventField.Of("last", Last));
-        w.Write(EventField.Of("burst", EventFloodLimiter.Burst));
-        w.Write(EventField.Of("interval", EventFloodLimiter.IntervalTicks));
+        w.Write(EventField.Of("burst", Burst));
+        w.Write(EventField.Of("interval", Interval));
         w.Write(EventField.Of("shape", Shape));
     }
 
     public override string Message() =>
-        $"kind={SuppressedKind} suppressed={Suppressed} first={First} last={Last} limit={EventFloodLimiter.Burst}/{EventFloodLimiter.IntervalTicks} shape={Shape}";
+        $"kind={SuppressedKind} suppressed={Suppressed} first={First} last={Last} limit={Burst}/{Interval} shape={Shape}";
 }
 
 // ---- the SAPI ----
@@ -353,6 +356,26 @@ public sealed record ArchitecturePluggedData(string Architecture) : EventData
 {
     public override string Kind => EventKind.ArchitecturePlugged;
     public override void WriteFields(IEventFieldWriter w) => w.Write(EventField.Of("arch", Architecture));
+}
+
+/// <summary>
+/// <c>sapi.architecture_failed</c>: the plug-in threw from <paramref name="Hook"/>; the run ended there, with an
+/// <c>error</c> verdict.
+/// </summary>
+/// <param name="Exception">The exception's type name.</param>
+public sealed record ArchitectureFailedData(string Architecture, string Hook, string Exception, string Reason) : EventData
+{
+    public override string Kind => EventKind.ArchitectureFailed;
+
+    public override void WriteFields(IEventFieldWriter w)
+    {
+        w.Write(EventField.Of("arch", Architecture));
+        w.Write(EventField.Of("hook", Hook));
+        w.Write(EventField.Of("exception", Exception));
+        w.Write(EventField.Of("reason", Reason));
+    }
+
+    public override string Message() => $"arch={Architecture} hook={Hook} exception={Exception} {Reason}";
 }
 
 /// <summary><c>sapi.region_protected</c>: a region registered (its first frame; <paramref name="Pages"/> in all).</summary>
