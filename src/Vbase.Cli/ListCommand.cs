@@ -1,8 +1,8 @@
 using System.CommandLine;
-using Vbase.Architectures;
 using Vbase.Sapi.Registry;
 using Vbase.Testbed.Attacks;
 using Vbase.Testbed.Campaigns;
+using Vbase.Testbed.Plugins;
 
 namespace Vbase.Cli;
 
@@ -14,16 +14,25 @@ internal static class ListCommand
 {
     public static Command Create(CliConsole console)
     {
-        var archs = new Command("archs", "The secure architectures: name, description, and whom each trusts.");
-        archs.SetAction(_ => ListArchitectures(console));
+        var plugins = VbaseCli.PluginOption();
+        var archs = new Command("archs", "The secure architectures: name, description, and whom each trusts.") { plugins };
+        archs.SetAction(parsed => ListArchitectures(console, parsed.GetValue(plugins) ?? []));
         var attacks = new Command("attacks", "The attacks: id, position, goal, description, and parameters with their defaults.");
         attacks.SetAction(_ => ListAttacks(console));
         return new Command("list", "List what Vbase knows: architectures, attacks.") { archs, attacks };
     }
 
-    private static int ListArchitectures(CliConsole console)
+    private static int ListArchitectures(CliConsole console, IReadOnlyList<string> plugins)
     {
-        IReadOnlyList<ArchitectureInfo> all = BuiltInArchitectures.CreateRegistry().All;
+        IReadOnlyList<ArchitectureInfo> all;
+        try
+        {
+            all = PluginCatalog.Registry(plugins).All;
+        }
+        catch (PluginException e)
+        {
+            return VbaseCli.Fail(console, ExitCodes.DataError, e.Message);
+        }
         int width = all.Max(a => a.Name.Length);
         foreach (ArchitectureInfo a in all)
         {

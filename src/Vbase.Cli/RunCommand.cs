@@ -97,14 +97,16 @@ internal static class RunCommand
             Description = "Also run the scenario under the architecture none (no outputs): summary.json then gives the extra DRAM traffic and the estimated slowdown against it.",
         };
         var chip = new VbaseCli.ChipArguments();
+        var plugins = VbaseCli.PluginOption();
         var command = new Command("run", "Run a scenario: boot its guest domains and stream their consoles, each line prefixed by the domain's name.")
         {
-            scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands, stats, engine, baseline,
+            scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands, stats, engine, baseline, plugins,
         };
         chip.AddTo(command);
         command.SetAction(parsed => Run(console, parsed.GetValue(scenario)!, parsed.GetValue(outDirectory), parsed.GetValue(maxInstructions),
             new MonitorArguments(parsed.GetValue(monitorScript), parsed.GetValue(monitorRepl), parsed.GetValue(monitorCommands)),
-            parsed.GetValue(stats), parsed.GetValue(engine), new BoundaryArguments(parsed.GetValue(baseline), chip, parsed)));
+            parsed.GetValue(stats), parsed.GetValue(engine), new BoundaryArguments(parsed.GetValue(baseline), chip, parsed),
+            parsed.GetValue(plugins) ?? []));
         return command;
     }
 
@@ -116,12 +118,18 @@ internal static class RunCommand
     }
 
     private static int Run(CliConsole console, string path, string? outDirectory, ulong? maxInstructions, MonitorArguments monitorArguments,
-        bool stats, ExecutionEngine engine, BoundaryArguments boundary)
+        bool stats, ExecutionEngine engine, BoundaryArguments boundary, IReadOnlyList<string> plugins)
     {
         Scenario scenario;
         try
         {
-            scenario = ScenarioLoader.Load(path);
+            // The command line's plug-ins first, so that their problems are not reported at a line of the scenario.
+            Testbed.Plugins.PluginCatalog.Registry(plugins);
+            scenario = ScenarioLoader.Load(path, plugins);
+        }
+        catch (Testbed.Plugins.PluginException e)
+        {
+            return VbaseCli.Fail(console, RunExitCodes.ScenarioError, e.Message);
         }
         catch (ScenarioException e)
         {

@@ -177,6 +177,15 @@ public static class VbaseCli
     }
 
     /// <summary>The <c>--engine</c> option of exec and run: how harts run code (docs/hart.md, "Translation").</summary>
+    /// <summary><c>--plugin PATH</c>, repeatable: an assembly or a project folder whose architectures join the built-in ones.</summary>
+    internal static Option<string[]> PluginOption() => new("--plugin")
+    {
+        Description = "Also load the architectures of PATH: a plug-in assembly (.dll) or a project (.csproj or its folder, built first); repeatable (docs/plugins.md).",
+        HelpName = "PATH",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     internal static Option<ExecutionEngine> EngineOption() => new("--engine")
     {
         Description = "How harts run code: 'translator' (hot code compiled by the JIT, the default) or 'interpreter' (the reference); results are identical.",

@@ -85,6 +85,7 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
                 guests = hostFactory(new HostSettings(scenario.Seed, scenario.Limits.SliceInstructions, MachineMemory(scenario), events is null ? null : events.Write, scenario.Architecture)
                 {
                     ArchitectureParameters = scenario.ArchitectureParameters,
+                    Registry = scenario.Plugins.Count > 0 ? Plugins.PluginCatalog.Registry(scenario.Plugins) : null,
                     Chip = options.Chip ?? scenario.Chip,
                     Engine = options.Engine,
                     TranslationThreshold = options.TranslationThreshold,

@@ -18,6 +18,9 @@ public sealed record Scenario(string Path, string Name, ulong Seed, ScenarioLimi
 
     /// <summary>The on-chip boundary (last-level cache, cost latencies); the scenario's <c>chip:</c>.</summary>
     public Vbase.Sapi.Chip.ChipOptions Chip { get; init; } = new();
+
+    /// <summary>Plug-ins whose architectures the run may use (full paths: <c>--plugin</c>, then <c>plugins:</c>).</summary>
+    public IReadOnlyList<string> Plugins { get; init; } = [];
 }
 
 /// <summary>How far a run may go.</summary>

@@ -5,6 +5,7 @@ using Vbase.Platform.Loading;
 using Vbase.Sapi.Abi;
 using Vbase.Sapi.Chip;
 using Vbase.Sapi.Registry;
+using Vbase.Testbed.Plugins;
 using Vbase.Testbed.Yaml;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -37,14 +38,17 @@ public static class ScenarioLoader
     /// <summary>A kernel ELF: at most 256 MiB (it is read whole before the domain is built).</summary>
     public const long MaxKernelBytes = InputFiles.MaxElfBytes;
 
-    private static readonly string[] RootKeys = ["name", "arch", "arch_parameters", "chip", "seed", "limits", "domains"];
+    private static readonly string[] RootKeys = ["name", "plugins", "arch", "arch_parameters", "chip", "seed", "limits", "domains"];
     private static readonly string[] ChipKeys = ["cache", "ways", "latencies"];
     private static readonly string[] LatencyKeys = ["hit", "dram", "cipher", "mac"];
     private static readonly string[] LimitKeys = ["max_instructions", "slice_instructions", "timeout"];
     private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input"];
 
-    /// <summary>Loads the scenario in <paramref name="path"/>; relative image paths are relative to its folder.</summary>
-    public static Scenario Load(string path)
+    /// <summary>
+    /// Loads the scenario in <paramref name="path"/>; relative image and plug-in paths are relative to its folder.
+    /// <paramref name="plugins"/> (<c>--plugin</c>) come before the scenario's own <c>plugins:</c>.
+    /// </summary>
+    public static Scenario Load(string path, IReadOnlyList<string>? plugins = null)
     {
         string text;
         try
@@ -56,14 +60,18 @@ public static class ScenarioLoader
             throw new ScenarioException(path, 0, 0, "", e.Message);
         }
         string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? Directory.GetCurrentDirectory();
-        return Parse(text, path, directory);
+        return Parse(text, path, directory, plugins);
     }
 
     /// <summary>Parses scenario text; <paramref name="path"/> is only quoted in messages.</summary>
-    public static Scenario Parse(string yaml, string path, string baseDirectory) => new Reader(path, baseDirectory).Read(yaml);
+    public static Scenario Parse(string yaml, string path, string baseDirectory, IReadOnlyList<string>? plugins = null) =>
+        new Reader(path, baseDirectory, plugins ?? []).Read(yaml);
 
-    private sealed class Reader(string file, string baseDirectory)
+    private sealed class Reader(string file, string baseDirectory, IReadOnlyList<string> commandLinePlugins)
     {
+        private ArchitectureRegistry registry = BuiltInArchitectures.CreateRegistry();
+        private readonly List<string> plugins = [.. commandLinePlugins.Select(Path.GetFullPath)];
+
         public Scenario Read(string yaml)
         {
             YamlStream stream = YamlText.Load(yaml, (line, column, problem) => new ScenarioException(file, line, column, "", problem));
@@ -82,13 +90,52 @@ public static class ScenarioLoader
             string name = Name(Required(root, "", "name", "every scenario needs a name"), "name");
             ulong seed = Get(root, "seed") is YamlNode seedNode ? Seed(seedNode) : 0;
             ScenarioLimits limits = Get(root, "limits") is YamlNode limitsNode ? Limits(limitsNode) : ScenarioLimits.None;
+            Plugins(Get(root, "plugins"));
             string? arch = Get(root, "arch") is YamlNode archNode ? Architecture(archNode) : null;
             IReadOnlyDictionary<string, string> parameters = Get(root, "arch_parameters") is YamlNode p
                 ? ArchitectureParameters(p, arch)
                 : new Dictionary<string, string>();
             ChipOptions chip = Get(root, "chip") is YamlNode chipNode ? Chip(chipNode) : new ChipOptions();
             IReadOnlyList<DomainSpec> domains = Domains(Required(root, "", "domains", "a scenario needs at least one domain"));
-            return new Scenario(file, name, seed, limits, domains) { Architecture = arch, ArchitectureParameters = parameters, Chip = chip };
+            return new Scenario(file, name, seed, limits, domains)
+            {
+                Architecture = arch,
+                ArchitectureParameters = parameters,
+                Chip = chip,
+                Plugins = plugins,
+            };
+        }
+
+        /// <summary>
+        /// The plug-ins' architectures join the registry before <c>arch</c> is looked up: the command line's, then the
+        /// file's (paths relative to it), each an assembly or a project folder.
+        /// </summary>
+        private void Plugins(YamlNode? node)
+        {
+            if (node is YamlSequenceNode list)
+            {
+                for (int i = 0; i < list.Children.Count; i++)
+                {
+                    string relative = Text(list.Children[i], $"plugins[{i}]");
+                    if (relative.Length == 0)
+                    {
+                        throw Error(list.Children[i], $"plugins[{i}]", "an empty path; give the plug-in's .dll or project folder, relative to the scenario file");
+                    }
+                    plugins.Add(Path.GetFullPath(Path.Combine(baseDirectory, relative)));
+                }
+            }
+            else if (node is not null && !(node is YamlScalarNode empty && IsNull(empty)))
+            {
+                throw Error(node, "plugins", $"expected a list of plug-in paths (.dll or project folder), not {Kind(node)}");
+            }
+            try
+            {
+                registry = PluginCatalog.Registry(plugins);
+            }
+            catch (PluginException e)
+            {
+                throw node is not null ? Error(node, "plugins", e.Message) : new ScenarioException(file, 0, 0, "plugins", e.Message);
+            }
         }
 
         /// <summary>The on-chip boundary: the last-level cache's size and ways, and the cost model's latencies.</summary>
@@ -157,7 +204,7 @@ public static class ScenarioLoader
             }
             try
             {
-                BuiltInArchitectures.CreateRegistry().Get(arch).CheckParameters(result);
+                registry.Get(arch).CheckParameters(result);
             }
             catch (ArchitectureParameterException e)
             {
@@ -171,7 +218,6 @@ public static class ScenarioLoader
         private string Architecture(YamlNode node)
         {
             string name = Text(node, "arch");
-            ArchitectureRegistry registry = BuiltInArchitectures.CreateRegistry();
             return registry.Find(name) is null
                 ? throw Error(node, "arch", $"unknown architecture '{name}' (known: {string.Join(", ", registry.All.Select(a => a.Name))})")
                 : name;
