@@ -170,13 +170,11 @@ public sealed unsafe partial class Hart
     internal const int TlbEntries = 256;
     private const int TlbSets = 6;
     private readonly TlbEntry* tlb;
-    private TlbEntry* loadTlb, storeTlb;
     private Privilege dataPrivilege;
 
     // Fetch: the page the hot loop is executing from, and a direct-mapped cache of recent pages per privilege.
     private ulong fetchVpn = ulong.MaxValue;
-    /// <summary>Virtual base of the page of fetchSlots; unlike fetchVpn, flushes do not clear it (PcOf needs it).</summary>
-    private ulong fetchVirtualBase;
+    // Its virtual base is Hot.FetchVirtualBase.
     private DecodedPage? fetchPage; // keeps fetchSlots alive
     private DecodedInstruction* fetchSlots;
     private byte* fetchHost;
@@ -193,8 +191,8 @@ public sealed unsafe partial class Hart
             : Privilege;
         int d = PrivilegeIndex(dataPrivilege);
         codeStoreVpn = ulong.MaxValue;
-        loadTlb = tlb + (d * 2) * TlbEntries;
-        storeTlb = tlb + (d * 2 + 1) * TlbEntries;
+        Hot.LoadTlb = tlb + (d * 2) * TlbEntries;
+        Hot.StoreTlb = tlb + (d * 2 + 1) * TlbEntries;
         SelectLineMasks(d);
         fetchVpn = ulong.MaxValue;
         parcelVpn = ulong.MaxValue;
@@ -298,7 +296,7 @@ public sealed unsafe partial class Hart
             cached = (vpn, page);
         }
         fetchVpn = vpn;
-        fetchVirtualBase = vpn << 12;
+        Hot.FetchVirtualBase = vpn << 12;
         fetchPage = page;
         fetchSlots = page.Slots;
         fetchHost = page.Host;
@@ -307,7 +305,7 @@ public sealed unsafe partial class Hart
 
     /// <summary>The virtual address of a slot of the current fetch page.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong PcOf(DecodedInstruction* d) => fetchVirtualBase + (ulong)(d - fetchSlots) * 2;
+    internal ulong PcOf(DecodedInstruction* d) => Hot.FetchVirtualBase + (ulong)(d - fetchSlots) * 2;
 
     /// <summary>The slot at <see cref="pc"/>, refilling the fetch page if needed; null if the fetch trapped.</summary>
     private DecodedInstruction* LookupFetch()

@@ -119,7 +119,7 @@ public sealed unsafe partial class Hart
     internal static DecodedInstruction* EnterRegion(Hart h, DecodedInstruction* d)
     {
         TranslatedRegion? region = h.fetchPage!.Regions[d->RegionIndex];
-        if (region is not null && h.Tracer is null && h.Cycle + (ulong)region.BlockLengths[d->RegionEntry - 1] <= h.eventCycle)
+        if (region is not null && h.Tracer is null && h.Cycle + (ulong)region.BlockLengths[d->RegionEntry - 1] <= h.Hot.EventCycle)
         {
             // The run loop counts one instruction after every handler; the region counts the rest itself.
             return region.Code(h, d->RegionEntry - 1);
@@ -133,9 +133,7 @@ public sealed unsafe partial class Hart
     // leave: the access trapped (continue at the trap vector), or it raised an event, rewrote the region's
     // code or changed the register file (continue after the instruction through the run loop; the translated
     // code's registers were written back before the call, so nothing of the callee's is overwritten).
-    // translatedExit is where.
-
-    private DecodedInstruction* translatedExit;
+    // Hot.TranslatedExit is where.
 
     internal static bool TranslatedLoad(Hart h, ulong va, int size, out ulong value, ulong cycle, DecodedInstruction* slot,
         int length, TranslatedRegion region)
@@ -145,7 +143,7 @@ public sealed unsafe partial class Hart
         ulong writes = h.registerWritesFromOutside;
         if (!h.LoadSlow(va, size, out value))
         {
-            h.translatedExit = null;
+            h.Hot.TranslatedExit = null;
             return false;
         }
         return h.ContinueAfterSlowPath(cycle, slot, length, region, writes);
@@ -159,7 +157,7 @@ public sealed unsafe partial class Hart
         ulong writes = h.registerWritesFromOutside;
         if (!h.StoreSlow(va, size, value))
         {
-            h.translatedExit = null;
+            h.Hot.TranslatedExit = null;
             return false;
         }
         return h.ContinueAfterSlowPath(cycle, slot, length, region, writes);
@@ -167,11 +165,11 @@ public sealed unsafe partial class Hart
 
     private bool ContinueAfterSlowPath(ulong cycle, DecodedInstruction* slot, int length, TranslatedRegion region, ulong writes)
     {
-        if (region.Valid && eventCycle > cycle + 1 && registerWritesFromOutside == writes)
+        if (region.Valid && Hot.EventCycle > cycle + 1 && registerWritesFromOutside == writes)
         {
             return true;
         }
-        translatedExit = slot + (length >> 1);
+        Hot.TranslatedExit = slot + (length >> 1);
         return false;
     }
 

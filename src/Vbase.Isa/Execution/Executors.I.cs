@@ -1,28 +1,13 @@
 using System.Runtime.CompilerServices;
 using Vbase.Isa.Decoding;
 using Vbase.Isa.Harts;
+using Vbase.Isa.Traps;
 
 namespace Vbase.Isa.Execution;
 
-/// <summary>
-/// Instruction semantics, one short static method per instruction, grouped by extension in partial files.
-/// Each receives the hart and its pre-decoded operands; destination x0 is the sink register, so handlers
-/// write unconditionally. Each returns the next instruction's slot, or null to send the hart through a fetch lookup of <c>h.NextPc</c>
-/// (a jump out of the page, a trap, a mode change).
-/// </summary>
+// RV64I.
 internal static unsafe partial class Executors
 {
-    /// <summary>The slot of the instruction that follows <paramref name="d"/> in the same page.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static DecodedInstruction* Next(DecodedInstruction* d) => d + (d->Length >> 1);
-
-    /// <summary>Continue after <paramref name="d"/>, but through the outer loop (a mode or mapping may have changed).</summary>
-    private static DecodedInstruction* LeaveAfter(Hart h, DecodedInstruction* d)
-    {
-        h.NextPc = h.PcOf(d) + d->Length;
-        return null;
-    }
-
     // RV64I: upper immediates and jumps
     public static DecodedInstruction* Lui(Hart h, DecodedInstruction* d)
     {
@@ -313,5 +298,27 @@ internal static unsafe partial class Executors
     {
         h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] >> (int)(h.X[d->Rs2] & 31));
         return Next(d);
+    }
+
+    // Fences and environment calls
+    /// <summary>One in-order hart with no caches: memory is always ordered, so every FENCE is a no-op.</summary>
+    public static DecodedInstruction* Fence(Hart h, DecodedInstruction* d) => Next(d);
+
+    public static DecodedInstruction* Ecall(Hart h, DecodedInstruction* d)
+    {
+        h.RaiseException(h.Privilege switch
+        {
+            Privilege.User => ExceptionCause.EcallFromU,
+            Privilege.Supervisor => ExceptionCause.EcallFromS,
+            _ => ExceptionCause.EcallFromM,
+        }, 0);
+        return null;
+    }
+
+    /// <summary>mtval is 0 for ebreak, as in QEMU's virt (the spec allows 0 or the pc).</summary>
+    public static DecodedInstruction* Ebreak(Hart h, DecodedInstruction* d)
+    {
+        h.RaiseException(ExceptionCause.Breakpoint, 0);
+        return null;
     }
 }
