@@ -29,6 +29,9 @@ public sealed unsafe partial class Hart
     /// <summary>Regions translated so far.</summary>
     public int TranslatedRegions { get; private set; }
 
+    /// <summary>Called with each region the translator compiles (tests check what it translated).</summary>
+    internal Action<TranslatedRegion>? RegionTranslated { get; set; }
+
     /// <summary>Per physical page, the translation counters of decoded pages that were dropped (fence.i, a remap).</summary>
     private readonly Dictionary<ulong, (int Translations, int Drops)> translationHistory = [];
 
@@ -97,10 +100,11 @@ public sealed unsafe partial class Hart
             page.Heat = int.MaxValue; // full: the rest of this page stays interpreted
             return slot;
         }
-        if (RegionTranslator.Translate(page, index))
+        if (RegionTranslator.Translate(page, index, out TranslatedRegion? region))
         {
             page.Translations++;
             TranslatedRegions++;
+            RegionTranslated?.Invoke(region);
         }
         else
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Vbase.Isa.Decoding;
 using Vbase.Isa.Harts;
 
@@ -55,8 +56,9 @@ internal static unsafe class RegionTranslator
     /// the page, stopping at the heads of the page's other translations, and installs it. False if nothing
     /// could be translated (an untranslatable first instruction, or no room left in the page).
     /// </summary>
-    internal static bool Translate(DecodedPage page, int seed)
+    internal static bool Translate(DecodedPage page, int seed, [NotNullWhen(true)] out TranslatedRegion? translated)
     {
+        translated = null;
         List<Block> blocks = Explore(page, seed);
         if (blocks.Count == 0)
         {
@@ -94,6 +96,7 @@ internal static unsafe class RegionTranslator
             slot->RegionIndex = (byte)index;
             slot->Execute = Hart.EnterRegionHandler;
         }
+        translated = region;
         return true;
     }
 
