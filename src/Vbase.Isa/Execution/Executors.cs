@@ -5,7 +5,8 @@ using Vbase.Isa.Harts;
 namespace Vbase.Isa.Execution;
 
 /// <summary>
-/// Instruction semantics, one short static method per instruction, grouped by extension in partial files.
+/// Instruction semantics, one short static method per instruction, grouped by extension in partial files
+/// (<c>Executors.&lt;extension&gt;.cs</c>); the data file's handler column binds each row to its method.
 /// Each receives the hart and its pre-decoded operands; destination x0 is the sink register, so handlers
 /// write unconditionally. Each returns the next instruction's slot, or null to send the hart through a fetch lookup of <c>h.NextPc</c>
 /// (a jump out of the page, a trap, a mode change).
@@ -22,5 +23,4 @@ internal static unsafe partial class Executors
         h.NextPc = h.PcOf(d) + d->Length;
         return null;
     }
-
 }

@@ -5,10 +5,11 @@ using Vbase.Isa.Harts;
 namespace Vbase.Isa.Translation;
 
 /// <summary>
-/// Translates the hot code of a page into one IL method (a <see cref="DynamicMethod"/> the .NET JIT compiles to
+/// Translates the hot code of a page into one IL method (a <c>DynamicMethod</c> the .NET JIT compiles to
 /// machine code). Hand-written rather than a library because it is the hot path: each guest instruction becomes
 /// a few IL operations on the register file, loads and stores inline the TLB lookup, and jumps between blocks
-/// of the page are IL branches, so a loop runs without returning to the interpreter.
+/// of the page are IL branches, so a loop runs without returning to the interpreter. This class finds the
+/// blocks, following each row's <see cref="TranslationClass"/>; <see cref="RegionEmitter"/> writes the method.
 /// </summary>
 /// <remarks>
 /// Exactness. The translation keeps the interpreter's contract to the instruction:
@@ -16,7 +17,7 @@ namespace Vbase.Isa.Translation;
 /// <item>Within a block, registers live in IL locals; they are written back to the hart's register file before
 /// the block ends and before every slow-path call (a device, the hypervisor, a secure architecture), which so
 /// sees exactly the interpreter's state.</item>
-/// <item>A block runs only if all of it fits before the hart's next event (<c>eventCycle</c>: the budget, the
+/// <item>A block runs only if all of it fits before the hart's next event (<c>HartState.EventCycle</c>: the budget, the
 /// timer, a pending interrupt check); otherwise the region returns and the interpreter runs up to the event,
 /// so interrupts are taken on exactly the instruction they would be without translation.</item>
 /// <item>Before a slow-path access the region writes <c>Cycle</c> and the current slot, so the access sees the
