@@ -46,10 +46,12 @@ public static class Program
         }
 
         List<Row> rows;
+        List<CompressedRow> compressed;
         try
         {
-            rows = OpcodeFile.Parse(File.ReadAllLines(Path.Combine(root, DataFile)));
+            (rows, compressed) = OpcodeFile.Parse(File.ReadAllLines(Path.Combine(root, DataFile)));
             OpcodeFile.Validate(rows);
+            OpcodeFile.Validate(compressed, rows);
         }
         catch (FormatException e)
         {
@@ -62,6 +64,7 @@ public static class Program
             [$"{OutputFolder}/InstructionId.g.cs"] = CSharp.Ids(rows),
             [$"{OutputFolder}/InstructionTable.g.cs"] = CSharp.Table(rows),
             [$"{OutputFolder}/Emitters.g.cs"] = CSharp.Emitters(rows),
+            [$"{OutputFolder}/CompressedTable.g.cs"] = CSharp.Compressed(compressed),
         };
         int stale = 0;
         foreach (var (path, text) in outputs)
@@ -88,11 +91,11 @@ public static class Program
         {
             if (stale == 0)
             {
-                Console.WriteLine($"{outputs.Count} generated files are up to date with {DataFile} ({rows.Count} rows)");
+                Console.WriteLine($"{outputs.Count} generated files are up to date with {DataFile} ({rows.Count} + {compressed.Count} compressed rows)");
             }
             return stale == 0 ? 0 : 1;
         }
-        Console.WriteLine($"{rows.Count} rows; {stale} of {outputs.Count} files changed");
+        Console.WriteLine($"{rows.Count} + {compressed.Count} compressed rows; {stale} of {outputs.Count} files changed");
         return 0;
     }
 
@@ -114,11 +117,62 @@ public sealed record Row(int Line, string Name, string[] Fields, uint Mask, uint
     string Class, string Handler, string? Emitter)
 {
     /// <summary>The enum member: the mnemonic in PascalCase without its dots (lr.w → LrW, fence.i → FenceI).</summary>
-    public string Id { get; } = string.Concat(Name.Split('.').Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
+    public string Id { get; } = IdOf(Name);
+
+    public static string IdOf(string name) => string.Concat(name.Split('.').Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
+}
+
+/// <summary>One compressed row: a 16-bit encoding and the 32-bit row it expands to.</summary>
+public sealed record CompressedRow(int Line, string Name, ushort Mask, ushort Match, string Extension, string Format, string Expands)
+{
+    public int Specificity => System.Numerics.BitOperations.PopCount(Mask);
 }
 
 public static class OpcodeFile
 {
+    /// <summary>The compressed forms' fields (riscv-opcodes' names; _n0/_n2: also not x0/x2, which the expander checks).</summary>
+    public static readonly Dictionary<string, (int Hi, int Lo)> CompressedFieldBits = new(StringComparer.Ordinal)
+    {
+        ["rd_p"] = (4, 2),
+        ["rs2_p"] = (4, 2),
+        ["rs1_p"] = (9, 7),
+        ["rd_rs1_p"] = (9, 7),
+        ["rd"] = (11, 7),
+        ["rd_rs1"] = (11, 7),
+        ["rd_n0"] = (11, 7),
+        ["rd_n2"] = (11, 7),
+        ["rs1_n0"] = (11, 7),
+        ["c_rs2"] = (6, 2),
+        ["c_rs2_n0"] = (6, 2),
+        ["c_nzuimm10"] = (12, 5),
+        ["c_uimm7lo"] = (6, 5),
+        ["c_uimm7hi"] = (12, 10),
+        ["c_uimm8lo"] = (6, 5),
+        ["c_uimm8hi"] = (12, 10),
+        ["c_nzimm6lo"] = (6, 2),
+        ["c_nzimm6hi"] = (12, 12),
+        ["c_imm6lo"] = (6, 2),
+        ["c_imm6hi"] = (12, 12),
+        ["c_nzimm10lo"] = (6, 2),
+        ["c_nzimm10hi"] = (12, 12),
+        ["c_nzimm18lo"] = (6, 2),
+        ["c_nzimm18hi"] = (12, 12),
+        ["c_nzuimm6lo"] = (6, 2),
+        ["c_nzuimm6hi"] = (12, 12),
+        ["c_imm12"] = (12, 2),
+        ["c_bimm9lo"] = (6, 2),
+        ["c_bimm9hi"] = (12, 10),
+        ["c_uimm8splo"] = (6, 2),
+        ["c_uimm8sphi"] = (12, 12),
+        ["c_uimm9splo"] = (6, 2),
+        ["c_uimm9sphi"] = (12, 12),
+        ["c_uimm8sp_s"] = (12, 7),
+        ["c_uimm9sp_s"] = (12, 7),
+    };
+
+    /// <summary>The compressed instruction formats (unprivileged spec, table "Compressed 16-bit RVC instruction formats").</summary>
+    private static readonly HashSet<string> CompressedFormats = new(StringComparer.Ordinal) { "CR", "CI", "CSS", "CIW", "CL", "CS", "CA", "CB", "CJ" };
+
     /// <summary>Operand fields and the bits they occupy (riscv-opcodes' arg_lut).</summary>
     public static readonly Dictionary<string, (int Hi, int Lo)> FieldBits = new(StringComparer.Ordinal)
     {
@@ -176,9 +230,10 @@ public static class OpcodeFile
         ["jalr"] = "Jalr",
     };
 
-    public static List<Row> Parse(string[] lines)
+    public static (List<Row> Rows, List<CompressedRow> Compressed) Parse(string[] lines)
     {
         var rows = new List<Row>();
+        var compressed = new List<CompressedRow>();
         for (int n = 0; n < lines.Length; n++)
         {
             string line = lines[n];
@@ -191,28 +246,56 @@ public static class OpcodeFile
             {
                 continue;
             }
-            rows.Add(ParseRow(n + 1, line));
+            if (line.TrimStart().StartsWith("c.", StringComparison.Ordinal))
+            {
+                compressed.Add(ParseCompressedRow(n + 1, line));
+            }
+            else
+            {
+                rows.Add(ParseRow(n + 1, line));
+            }
         }
-        return rows;
+        return (rows, compressed);
+    }
+
+    private static CompressedRow ParseCompressedRow(int number, string line)
+    {
+        string[] halves = line.Split('|');
+        string[] right = halves.Length == 2 ? halves[1].Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
+        if (right.Length != 3)
+        {
+            throw new FormatException($"line {number}: expected 'encoding | C format expands-to' for a compressed row");
+        }
+        var (name, _, mask, match) = ParseEncoding(number, halves[0], 16, CompressedFieldBits);
+        return new CompressedRow(number, name, (ushort)mask, (ushort)match, right[0], right[1], right[2]);
     }
 
     private static Row ParseRow(int number, string line)
     {
         string[] halves = line.Split('|');
-        if (halves.Length != 2)
+        string[] right = halves.Length == 2 ? halves[1].Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
+        if (right.Length != 5)
         {
             throw new FormatException($"line {number}: expected 'encoding | ext format class handler emitter'");
         }
-        string[] left = halves[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        string[] right = halves[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (left.Length < 2 || right.Length != 5)
+        var (name, fields, mask, match) = ParseEncoding(number, halves[0], 32, FieldBits);
+        string emitter = right[4];
+        return new Row(number, name, fields, mask, match, right[0], right[1], right[2], right[3], emitter == "-" ? null : emitter);
+    }
+
+    /// <summary>The name, fields, mask and match of an encoding whose fields and constraints cover bits width-1..0 exactly once.</summary>
+    private static (string Name, string[] Fields, uint Mask, uint Match) ParseEncoding(int number, string text, int width,
+        Dictionary<string, (int Hi, int Lo)> fieldBits)
+    {
+        string[] left = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (left.Length < 2)
         {
-            throw new FormatException($"line {number}: expected a name, its fields and constraints, then five columns after the bar");
+            throw new FormatException($"line {number}: expected a name, then its fields and constraints");
         }
         string name = left[0];
         uint owned = 0, mask = 0, match = 0;
         var fields = new List<string>();
-        void Claim(int hi, int lo, string what)
+        uint Claim(int hi, int lo, string what)
         {
             uint bits = (uint)(((1UL << (hi + 1)) - 1) & ~((1UL << lo) - 1));
             if ((owned & bits) != 0)
@@ -220,13 +303,14 @@ public static class OpcodeFile
                 throw new FormatException($"line {number}: {name}: {what} overlaps bits already given");
             }
             owned |= bits;
+            return bits;
         }
         foreach (string token in left.Skip(1))
         {
             int eq = token.IndexOf('=', StringComparison.Ordinal);
             if (eq < 0)
             {
-                if (!FieldBits.TryGetValue(token, out var field))
+                if (!fieldBits.TryGetValue(token, out var field))
                 {
                     throw new FormatException($"line {number}: {name}: unknown field '{token}'");
                 }
@@ -238,7 +322,7 @@ public static class OpcodeFile
             string[] ends = range.Split("..");
             int hi = int.Parse(ends[0], CultureInfo.InvariantCulture);
             int lo = ends.Length == 2 ? int.Parse(ends[1], CultureInfo.InvariantCulture) : hi;
-            if (ends.Length > 2 || hi > 31 || lo < 0 || lo > hi)
+            if (ends.Length > 2 || hi >= width || lo < 0 || lo > hi)
             {
                 throw new FormatException($"line {number}: {name}: bad bit range '{range}'");
             }
@@ -249,17 +333,15 @@ public static class OpcodeFile
             {
                 throw new FormatException($"line {number}: {name}: {value} does not fit bits {range}");
             }
-            Claim(hi, lo, range);
-            uint bits = (uint)(((1UL << (hi + 1)) - 1) & ~((1UL << lo) - 1));
-            mask |= bits;
+            mask |= Claim(hi, lo, range);
             match |= (uint)(v << lo);
         }
-        if (owned != uint.MaxValue)
+        uint all = (uint)((1UL << width) - 1);
+        if (owned != all)
         {
-            throw new FormatException($"line {number}: {name}: bits 0x{~owned:x8} are neither a field nor constrained");
+            throw new FormatException($"line {number}: {name}: bits 0x{all & ~owned:x} are neither a field nor constrained");
         }
-        string emitter = right[4];
-        return new Row(number, name, [.. fields], mask, match, right[0], right[1], right[2], right[3], emitter == "-" ? null : emitter);
+        return (name, [.. fields], mask, match);
     }
 
     public static void Validate(List<Row> rows)
@@ -306,6 +388,49 @@ public static class OpcodeFile
                 if (((rows[a].Match ^ rows[b].Match) & rows[a].Mask & rows[b].Mask) == 0)
                 {
                     throw new FormatException($"line {rows[b].Line}: {rows[b].Name} overlaps {rows[a].Name} (line {rows[a].Line})");
+                }
+            }
+        }
+    }
+
+    public static void Validate(List<CompressedRow> compressed, List<Row> rows)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (CompressedRow c in compressed)
+        {
+            string where = $"line {c.Line}: {c.Name}";
+            if (!names.Add(c.Name))
+            {
+                throw new FormatException($"{where}: a second row of this name");
+            }
+            if ((c.Match & 3) == 3)
+            {
+                throw new FormatException($"{where}: a compressed encoding must not have bits 1..0 = 3");
+            }
+            if (!CompressedFormats.Contains(c.Format))
+            {
+                throw new FormatException($"{where}: unknown compressed format '{c.Format}'");
+            }
+            if (!rows.Exists(r => r.Name == c.Expands))
+            {
+                throw new FormatException($"{where}: expands to '{c.Expands}', which no 32-bit row defines");
+            }
+        }
+        // A compressed row may refine another (c.nop within c.addi, c.jr within c.mv): the decoder takes the
+        // most specific. Two rows that overlap without one containing the other would be ambiguous.
+        for (int a = 0; a < compressed.Count; a++)
+        {
+            for (int b = a + 1; b < compressed.Count; b++)
+            {
+                CompressedRow x = compressed[a], y = compressed[b];
+                if (((x.Match ^ y.Match) & x.Mask & y.Mask) != 0)
+                {
+                    continue;
+                }
+                bool xInY = (x.Mask & y.Mask) == y.Mask && x.Mask != y.Mask, yInX = (x.Mask & y.Mask) == x.Mask && x.Mask != y.Mask;
+                if (!xInY && !yInX)
+                {
+                    throw new FormatException($"line {y.Line}: {y.Name} overlaps {x.Name} (line {x.Line}) without refining it");
                 }
             }
         }
@@ -376,6 +501,22 @@ public static class CSharp
         {
             sb.Append($"        new(InstructionId.{r.Id}, \"{r.Name}\", 0x{r.Mask:x8}, 0x{r.Match:x8}, OperandFormat.{r.Format}, ");
             sb.Append($"IsaExtension.{r.Extension}, TranslationClass.{OpcodeFile.Classes[r.Class]}, &Executors.{r.Handler}),\n");
+        }
+        sb.Append("    ];\n}\n");
+        return sb.ToString();
+    }
+
+    public static string Compressed(List<CompressedRow> compressed)
+    {
+        StringBuilder sb = Header("the compressed encodings.");
+        sb.Append("namespace Vbase.Isa.Decoding;\n\n");
+        sb.Append("public static partial class CompressedTable\n{\n");
+        sb.Append("    /// <summary>Every compressed encoding, most specific first (so the first match is the one meant).</summary>\n");
+        sb.Append("    public static readonly CompressedSpec[] Rows =\n    [\n");
+        // Stable: rows of equal specificity keep the data file's order.
+        foreach (CompressedRow c in compressed.OrderByDescending(c => c.Specificity).ThenBy(c => c.Line))
+        {
+            sb.Append($"        new(\"{c.Name}\", 0x{c.Mask:x4}, 0x{c.Match:x4}, CompressedFormat.{c.Format}, InstructionId.{Row.IdOf(c.Expands)}),\n");
         }
         sb.Append("    ];\n}\n");
         return sb.ToString();

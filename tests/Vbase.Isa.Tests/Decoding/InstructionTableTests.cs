@@ -110,4 +110,87 @@ public class InstructionTableTests
         Assert.Equal(IsaExtension.System, InstructionTable.Row(InstructionId.Mret).Extension);
         Assert.Equal(TranslationClass.Load, InstructionTable.Row(InstructionId.Lwu).Translation);
     }
+
+    /// <summary>
+    /// Every 16-bit parcel, against the C rows: the expander turns it into the 32-bit row its most specific C row
+    /// names, or rejects it (a reserved operand: a zero immediate, x0 or x2 where the row's _n0/_n2 field forbids
+    /// it); a parcel no C row matches is always illegal.
+    /// </summary>
+    [Fact]
+    public void TheExpanderAgreesWithTheCompressedRows()
+    {
+        var expanded = new int[CompressedTable.Rows.Length];
+        for (uint p = 0; p <= ushort.MaxValue; p++)
+        {
+            if ((p & 3) == 3)
+            {
+                continue;
+            }
+            ushort parcel = (ushort)p;
+            int row = CompressedTable.Lookup(parcel);
+            uint word = CompressedDecoder.Expand(parcel);
+            if (row < 0)
+            {
+                Assert.True(word == 0, $"0x{parcel:x4} matches no C row but expands to 0x{word:x8}");
+                continue;
+            }
+            if (word != 0)
+            {
+                expanded[row]++;
+                Assert.Equal(CompressedTable.Rows[row].Expands, (InstructionId)InstructionDecoder.Lookup(word));
+                InstructionDecoder.Decode(parcel, out DecodedInstruction d);
+                Assert.Equal(CompressedTable.Rows[row].Expands, d.Id);
+                Assert.StartsWith(CompressedTable.Rows[row].Name, Disassembler.Disassemble(parcel), StringComparison.Ordinal);
+            }
+        }
+        for (int r = 0; r < expanded.Length; r++)
+        {
+            Assert.True(expanded[r] > 0, $"no parcel of {CompressedTable.Rows[r].Name} expands");
+        }
+    }
+
+    [Fact]
+    public void TheCompressedRowsAreMostSpecificFirstAndRefineOnlyByNesting()
+    {
+        var rows = CompressedTable.Rows;
+        for (int a = 0; a < rows.Length; a++)
+        {
+            Assert.NotEqual(3, rows[a].Match & 3);
+            for (int b = a + 1; b < rows.Length; b++)
+            {
+                Assert.True(BitOperations.PopCount(rows[a].Mask) >= BitOperations.PopCount(rows[b].Mask));
+                if (((rows[a].Match ^ rows[b].Match) & rows[a].Mask & rows[b].Mask) == 0)
+                {
+                    // They overlap: then the earlier one refines the later (c.nop within c.addi).
+                    Assert.Equal(rows[b].Mask, rows[a].Mask & rows[b].Mask);
+                    Assert.Equal(rows[b].Match, rows[a].Match & rows[b].Mask);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void TheCompressedEncodersTakeTheirFixedBitsFromTheRows()
+    {
+        (ushort Parcel, string Name)[] samples =
+        [
+            (Assembler.CAddi4spn(8, 16), "c.addi4spn"), (Assembler.CLw(8, 9, 4), "c.lw"), (Assembler.CLd(8, 9, 8), "c.ld"),
+            (Assembler.CSw(8, 9, 4), "c.sw"), (Assembler.CSd(8, 9, 8), "c.sd"), (Assembler.CNop(), "c.nop"),
+            (Assembler.CAddi(5, 3), "c.addi"), (Assembler.CAddiw(5, -3), "c.addiw"), (Assembler.CLi(5, 7), "c.li"),
+            (Assembler.CAddi16sp(-64), "c.addi16sp"), (Assembler.CLui(5, 1), "c.lui"), (Assembler.CSrli(8, 3), "c.srli"),
+            (Assembler.CSrai(8, 33), "c.srai"), (Assembler.CAndi(8, -1), "c.andi"), (Assembler.CSub(8, 9), "c.sub"),
+            (Assembler.CXor(8, 9), "c.xor"), (Assembler.COr(8, 9), "c.or"), (Assembler.CAnd(8, 9), "c.and"),
+            (Assembler.CSubw(8, 9), "c.subw"), (Assembler.CAddw(8, 9), "c.addw"), (Assembler.CJ(-2), "c.j"),
+            (Assembler.CBeqz(8, 6), "c.beqz"), (Assembler.CBnez(8, -6), "c.bnez"), (Assembler.CSlli(5, 63), "c.slli"),
+            (Assembler.CLwsp(5, 8), "c.lwsp"), (Assembler.CLdsp(5, 16), "c.ldsp"), (Assembler.CJr(5), "c.jr"),
+            (Assembler.CMv(5, 6), "c.mv"), (Assembler.CEbreak(), "c.ebreak"), (Assembler.CJalr(5), "c.jalr"),
+            (Assembler.CAdd(5, 6), "c.add"), (Assembler.CSwsp(5, 8), "c.swsp"), (Assembler.CSdsp(5, 16), "c.sdsp"),
+        ];
+        Assert.Equal(CompressedTable.Rows.Length, samples.Length);
+        foreach (var (parcel, name) in samples)
+        {
+            Assert.Equal(name, CompressedTable.Rows[CompressedTable.Lookup(parcel)].Name);
+            Assert.NotEqual(0u, CompressedDecoder.Expand(parcel));
+        }
+    }
 }
