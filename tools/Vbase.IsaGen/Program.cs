@@ -489,34 +489,31 @@ public static class CSharp
         return sb.ToString();
     }
 
-    public static string Table(List<Row> rows)
-    {
-        StringBuilder sb = Header("the decode table and the interpreter's handlers.");
-        sb.Append("using Vbase.Isa.Execution;\n\n");
-        sb.Append("namespace Vbase.Isa.Decoding;\n\n");
-        sb.Append("public static unsafe partial class InstructionTable\n{\n");
-        sb.Append("    /// <summary>Every encoding, indexed by <see cref=\"InstructionId\"/>.</summary>\n");
-        sb.Append("    public static readonly InstructionSpec[] Rows =\n    [\n");
-        foreach (Row r in rows)
-        {
-            sb.Append($"        new(InstructionId.{r.Id}, \"{r.Name}\", 0x{r.Mask:x8}, 0x{r.Match:x8}, OperandFormat.{r.Format}, ");
-            sb.Append($"IsaExtension.{r.Extension}, TranslationClass.{OpcodeFile.Classes[r.Class]}, &Executors.{r.Handler}),\n");
-        }
-        sb.Append("    ];\n}\n");
-        return sb.ToString();
-    }
+    public static string Table(List<Row> rows) => RowArray("the decode table and the interpreter's handlers.",
+        "using Vbase.Isa.Execution;\n\n", "public static unsafe partial class InstructionTable",
+        "Every encoding, indexed by <see cref=\"InstructionId\"/>.", "InstructionSpec",
+        rows.Select(r => $"new(InstructionId.{r.Id}, \"{r.Name}\", 0x{r.Mask:x8}, 0x{r.Match:x8}, OperandFormat.{r.Format}, "
+            + $"IsaExtension.{r.Extension}, TranslationClass.{OpcodeFile.Classes[r.Class]}, &Executors.{r.Handler})"));
 
-    public static string Compressed(List<CompressedRow> compressed)
+    // Stable: rows of equal specificity keep the data file's order.
+    public static string Compressed(List<CompressedRow> compressed) => RowArray("the compressed encodings.", "",
+        "public static partial class CompressedTable",
+        "Every compressed encoding, most specific first (so the first match is the one meant).", "CompressedSpec",
+        compressed.OrderByDescending(c => c.Specificity).ThenBy(c => c.Line)
+            .Select(c => $"new(\"{c.Name}\", 0x{c.Mask:x4}, 0x{c.Match:x4}, CompressedFormat.{c.Format}, InstructionId.{Row.IdOf(c.Expands)})"));
+
+    /// <summary>A file of namespace Vbase.Isa.Decoding holding one partial class with one array <c>Rows</c>.</summary>
+    private static string RowArray(string summary, string usings, string declaration, string doc, string element, IEnumerable<string> items)
     {
-        StringBuilder sb = Header("the compressed encodings.");
+        StringBuilder sb = Header(summary);
+        sb.Append(usings);
         sb.Append("namespace Vbase.Isa.Decoding;\n\n");
-        sb.Append("public static partial class CompressedTable\n{\n");
-        sb.Append("    /// <summary>Every compressed encoding, most specific first (so the first match is the one meant).</summary>\n");
-        sb.Append("    public static readonly CompressedSpec[] Rows =\n    [\n");
-        // Stable: rows of equal specificity keep the data file's order.
-        foreach (CompressedRow c in compressed.OrderByDescending(c => c.Specificity).ThenBy(c => c.Line))
+        sb.Append($"{declaration}\n{{\n");
+        sb.Append($"    /// <summary>{doc}</summary>\n");
+        sb.Append($"    public static readonly {element}[] Rows =\n    [\n");
+        foreach (string item in items)
         {
-            sb.Append($"        new(\"{c.Name}\", 0x{c.Mask:x4}, 0x{c.Match:x4}, CompressedFormat.{c.Format}, InstructionId.{Row.IdOf(c.Expands)}),\n");
+            sb.Append($"        {item},\n");
         }
         sb.Append("    ];\n}\n");
         return sb.ToString();
