@@ -11,27 +11,27 @@ internal static unsafe partial class Executors
     // RV64I: upper immediates and jumps
     public static DecodedInstruction* Lui(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)d->Imm;
+        h.Hot.X[d->Rd] = (ulong)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Auipc(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.PcOf(d) + (ulong)d->Imm;
+        h.Hot.X[d->Rd] = h.PcOf(d) + (ulong)d->Imm;
         return Next(d);
     }
 
     public static DecodedInstruction* Jal(Hart h, DecodedInstruction* d)
     {
         ulong pc = h.PcOf(d);
-        h.X[d->Rd] = pc + d->Length;
+        h.Hot.X[d->Rd] = pc + d->Length;
         return h.JumpTo(d, pc, pc + (ulong)d->Imm);
     }
 
     public static DecodedInstruction* Jalr(Hart h, DecodedInstruction* d)
     {
-        ulong target = (h.X[d->Rs1] + (ulong)d->Imm) & ~1UL; // read rs1 before writing rd: they may be equal
+        ulong target = (h.Hot.X[d->Rs1] + (ulong)d->Imm) & ~1UL; // read rs1 before writing rd: they may be equal
         ulong pc = h.PcOf(d);
-        h.X[d->Rd] = pc + d->Length;
+        h.Hot.X[d->Rd] = pc + d->Length;
         return h.JumpTo(d, pc, target);
     }
 
@@ -47,12 +47,12 @@ internal static unsafe partial class Executors
         return h.JumpTo(d, pc, pc + (ulong)d->Imm);
     }
 
-    public static DecodedInstruction* Beq(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] == h.X[d->Rs2]);
-    public static DecodedInstruction* Bne(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] != h.X[d->Rs2]);
-    public static DecodedInstruction* Blt(Hart h, DecodedInstruction* d) => BranchIf(h, d, (long)h.X[d->Rs1] < (long)h.X[d->Rs2]);
-    public static DecodedInstruction* Bge(Hart h, DecodedInstruction* d) => BranchIf(h, d, (long)h.X[d->Rs1] >= (long)h.X[d->Rs2]);
-    public static DecodedInstruction* Bltu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] < h.X[d->Rs2]);
-    public static DecodedInstruction* Bgeu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] >= h.X[d->Rs2]);
+    public static DecodedInstruction* Beq(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.Hot.X[d->Rs1] == h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Bne(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.Hot.X[d->Rs1] != h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Blt(Hart h, DecodedInstruction* d) => BranchIf(h, d, (long)h.Hot.X[d->Rs1] < (long)h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Bge(Hart h, DecodedInstruction* d) => BranchIf(h, d, (long)h.Hot.X[d->Rs1] >= (long)h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Bltu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.Hot.X[d->Rs1] < h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Bgeu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.Hot.X[d->Rs1] >= h.Hot.X[d->Rs2]);
 
     // Loads: the value is written only if the access did not trap. rd and the next slot are read before the
     // access: a page walk that sets A/D bits writes memory, and a PTE may lie over this very instruction
@@ -61,11 +61,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
         {
             return null;
         }
-        h.X[rd] = (ulong)(sbyte)v;
+        h.Hot.X[rd] = (ulong)(sbyte)v;
         return next;
     }
 
@@ -73,11 +73,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
         {
             return null;
         }
-        h.X[rd] = (ulong)(short)v;
+        h.Hot.X[rd] = (ulong)(short)v;
         return next;
     }
 
@@ -85,11 +85,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
         {
             return null;
         }
-        h.X[rd] = (ulong)(int)v;
+        h.Hot.X[rd] = (ulong)(int)v;
         return next;
     }
 
@@ -97,11 +97,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 8, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 8, out ulong v))
         {
             return null;
         }
-        h.X[rd] = v;
+        h.Hot.X[rd] = v;
         return next;
     }
 
@@ -109,11 +109,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
         {
             return null;
         }
-        h.X[rd] = v;
+        h.Hot.X[rd] = v;
         return next;
     }
 
@@ -121,11 +121,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
         {
             return null;
         }
-        h.X[rd] = v;
+        h.Hot.X[rd] = v;
         return next;
     }
 
@@ -133,11 +133,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
         {
             return null;
         }
-        h.X[rd] = v;
+        h.Hot.X[rd] = v;
         return next;
     }
 
@@ -149,154 +149,154 @@ internal static unsafe partial class Executors
         return h.Store(address, size, value) ? next : null;
     }
 
-    public static DecodedInstruction* Sb(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 1, h.X[d->Rs2]);
-    public static DecodedInstruction* Sh(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 2, h.X[d->Rs2]);
-    public static DecodedInstruction* Sw(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 4, h.X[d->Rs2]);
-    public static DecodedInstruction* Sd(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 8, h.X[d->Rs2]);
+    public static DecodedInstruction* Sb(Hart h, DecodedInstruction* d) => Store(h, d, h.Hot.X[d->Rs1] + (ulong)d->Imm, 1, h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Sh(Hart h, DecodedInstruction* d) => Store(h, d, h.Hot.X[d->Rs1] + (ulong)d->Imm, 2, h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Sw(Hart h, DecodedInstruction* d) => Store(h, d, h.Hot.X[d->Rs1] + (ulong)d->Imm, 4, h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Sd(Hart h, DecodedInstruction* d) => Store(h, d, h.Hot.X[d->Rs1] + (ulong)d->Imm, 8, h.Hot.X[d->Rs2]);
 
     // Register-immediate
     public static DecodedInstruction* Addi(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] + (ulong)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] + (ulong)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Slti(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (long)h.X[d->Rs1] < d->Imm ? 1UL : 0;
+        h.Hot.X[d->Rd] = (long)h.Hot.X[d->Rs1] < d->Imm ? 1UL : 0;
         return Next(d);
     }
     public static DecodedInstruction* Sltiu(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] < (ulong)d->Imm ? 1UL : 0;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] < (ulong)d->Imm ? 1UL : 0;
         return Next(d);
     }
     public static DecodedInstruction* Xori(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] ^ (ulong)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] ^ (ulong)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Ori(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] | (ulong)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] | (ulong)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Andi(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] & (ulong)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] & (ulong)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Slli(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] << (int)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] << (int)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Srli(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] >> (int)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] >> (int)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Srai(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((long)h.X[d->Rs1] >> (int)d->Imm);
+        h.Hot.X[d->Rd] = (ulong)((long)h.Hot.X[d->Rs1] >> (int)d->Imm);
         return Next(d);
     }
 
     // Register-register (C# masks 64-bit shift counts to 6 bits, as RV64 requires)
     public static DecodedInstruction* Add(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] + h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] + h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* Sub(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] - h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] - h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* Sll(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] << (int)h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] << (int)h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* Slt(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (long)h.X[d->Rs1] < (long)h.X[d->Rs2] ? 1UL : 0;
+        h.Hot.X[d->Rd] = (long)h.Hot.X[d->Rs1] < (long)h.Hot.X[d->Rs2] ? 1UL : 0;
         return Next(d);
     }
     public static DecodedInstruction* Sltu(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] < h.X[d->Rs2] ? 1UL : 0;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] < h.Hot.X[d->Rs2] ? 1UL : 0;
         return Next(d);
     }
     public static DecodedInstruction* Xor(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] ^ h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] ^ h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* Srl(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] >> (int)h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] >> (int)h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* Sra(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((long)h.X[d->Rs1] >> (int)h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)((long)h.Hot.X[d->Rs1] >> (int)h.Hot.X[d->Rs2]);
         return Next(d);
     }
     public static DecodedInstruction* Or(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] | h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] | h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* And(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] & h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] & h.Hot.X[d->Rs2];
         return Next(d);
     }
 
     // The W forms operate on the low 32 bits and sign-extend the 32-bit result.
     public static DecodedInstruction* Addiw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)(h.X[d->Rs1] + (ulong)d->Imm);
+        h.Hot.X[d->Rd] = (ulong)(int)(h.Hot.X[d->Rs1] + (ulong)d->Imm);
         return Next(d);
     }
     public static DecodedInstruction* Slliw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] << (int)d->Imm);
+        h.Hot.X[d->Rd] = (ulong)((int)h.Hot.X[d->Rs1] << (int)d->Imm);
         return Next(d);
     }
     public static DecodedInstruction* Srliw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)((uint)h.X[d->Rs1] >> (int)d->Imm);
+        h.Hot.X[d->Rd] = (ulong)(int)((uint)h.Hot.X[d->Rs1] >> (int)d->Imm);
         return Next(d);
     }
     public static DecodedInstruction* Sraiw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] >> (int)d->Imm);
+        h.Hot.X[d->Rd] = (ulong)((int)h.Hot.X[d->Rs1] >> (int)d->Imm);
         return Next(d);
     }
     public static DecodedInstruction* Addw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)(h.X[d->Rs1] + h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)(int)(h.Hot.X[d->Rs1] + h.Hot.X[d->Rs2]);
         return Next(d);
     }
     public static DecodedInstruction* Subw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)(h.X[d->Rs1] - h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)(int)(h.Hot.X[d->Rs1] - h.Hot.X[d->Rs2]);
         return Next(d);
     }
     public static DecodedInstruction* Sllw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] << (int)(h.X[d->Rs2] & 31));
+        h.Hot.X[d->Rd] = (ulong)((int)h.Hot.X[d->Rs1] << (int)(h.Hot.X[d->Rs2] & 31));
         return Next(d);
     }
     public static DecodedInstruction* Srlw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)((uint)h.X[d->Rs1] >> (int)(h.X[d->Rs2] & 31));
+        h.Hot.X[d->Rd] = (ulong)(int)((uint)h.Hot.X[d->Rs1] >> (int)(h.Hot.X[d->Rs2] & 31));
         return Next(d);
     }
     public static DecodedInstruction* Sraw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] >> (int)(h.X[d->Rs2] & 31));
+        h.Hot.X[d->Rd] = (ulong)((int)h.Hot.X[d->Rs1] >> (int)(h.Hot.X[d->Rs2] & 31));
         return Next(d);
     }
 

@@ -22,14 +22,14 @@ internal static unsafe partial class Executors
         }
         if (reads)
         {
-            h.X[d->Rd] = old;
+            h.Hot.X[d->Rd] = old;
         }
         return writes ? LeaveAfter(h, d) : Next(d);
     }
 
-    public static DecodedInstruction* Csrrw(Hart h, DecodedInstruction* d) => CsrAccess(h, d, h.X[d->Rs1], 0, true);
-    public static DecodedInstruction* Csrrs(Hart h, DecodedInstruction* d) => CsrAccess(h, d, h.X[d->Rs1], 1, d->Rs1 != 0);
-    public static DecodedInstruction* Csrrc(Hart h, DecodedInstruction* d) => CsrAccess(h, d, h.X[d->Rs1], 2, d->Rs1 != 0);
+    public static DecodedInstruction* Csrrw(Hart h, DecodedInstruction* d) => CsrAccess(h, d, h.Hot.X[d->Rs1], 0, true);
+    public static DecodedInstruction* Csrrs(Hart h, DecodedInstruction* d) => CsrAccess(h, d, h.Hot.X[d->Rs1], 1, d->Rs1 != 0);
+    public static DecodedInstruction* Csrrc(Hart h, DecodedInstruction* d) => CsrAccess(h, d, h.Hot.X[d->Rs1], 2, d->Rs1 != 0);
     public static DecodedInstruction* Csrrwi(Hart h, DecodedInstruction* d) => CsrAccess(h, d, d->Rs1, 0, true);
     public static DecodedInstruction* Csrrsi(Hart h, DecodedInstruction* d) => CsrAccess(h, d, d->Rs1, 1, d->Rs1 != 0);
     public static DecodedInstruction* Csrrci(Hart h, DecodedInstruction* d) => CsrAccess(h, d, d->Rs1, 2, d->Rs1 != 0);

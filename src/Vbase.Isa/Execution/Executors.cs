@@ -8,7 +8,7 @@ namespace Vbase.Isa.Execution;
 /// Instruction semantics, one short static method per instruction, grouped by extension in partial files
 /// (<c>Executors.&lt;extension&gt;.cs</c>); the data file's handler column binds each row to its method.
 /// Each receives the hart and its pre-decoded operands; destination x0 is the sink register, so handlers
-/// write unconditionally. Each returns the next instruction's slot, or null to send the hart through a fetch lookup of <c>h.NextPc</c>
+/// write unconditionally. Each returns the next instruction's slot, or null to send the hart through a fetch lookup of <c>h.Hot.NextPc</c>
 /// (a jump out of the page, a trap, a mode change).
 /// </summary>
 internal static unsafe partial class Executors
@@ -20,7 +20,7 @@ internal static unsafe partial class Executors
     /// <summary>Continue after <paramref name="d"/>, but through the outer loop (a mode or mapping may have changed).</summary>
     private static DecodedInstruction* LeaveAfter(Hart h, DecodedInstruction* d)
     {
-        h.NextPc = h.PcOf(d) + d->Length;
+        h.Hot.NextPc = h.PcOf(d) + d->Length;
         return null;
     }
 }

@@ -40,7 +40,7 @@ public sealed unsafe partial class Hart
         if (e->Tag == (vpn | LineTag) && OneLine(va, size) && ((*h.Hot.LoadLineMasks[index] >> (int)((va >> 6) & 63)) & 1) != 0)
         {
             value = ReadHost(e->Host + (va & 0xFFF), size);
-            h.LineHits++;
+            h.Hot.LineHits++;
             return true;
         }
         value = 0;
@@ -56,7 +56,7 @@ public sealed unsafe partial class Hart
         if (e->Tag == (vpn | LineTag) && OneLine(va, size) && ((*h.Hot.StoreLineMasks[index] >> (int)((va >> 6) & 63)) & 1) != 0)
         {
             WriteHost(e->Host + (va & 0xFFF), size, value);
-            h.LineHits++;
+            h.Hot.LineHits++;
             return true;
         }
         return false;

@@ -312,7 +312,7 @@ public sealed unsafe partial class Hart
     {
         if ((pc >> 12) != fetchVpn && !RefillFetchPage(pc))
         {
-            pc = NextPc;
+            pc = Hot.NextPc;
             return null;
         }
         DecodedInstruction* slot = fetchSlots + ((pc & 0xFFF) >> 1);
@@ -332,15 +332,15 @@ public sealed unsafe partial class Hart
             // A backward jump within the page (a loop) heats it towards translation, much more than an entry.
             return target <= from && (fetchPage!.Heat -= LoopHeat) <= 0 ? BecameHot(slot) : slot;
         }
-        NextPc = target;
+        Hot.NextPc = target;
         return null;
     }
 
     /// <summary>The slots past the end of a page: continue at the next page through a fetch lookup.</summary>
     internal static DecodedInstruction* FallOffPage(Hart h, DecodedInstruction* d)
     {
-        h.Cycle--; // not an instruction
-        h.NextPc = h.PcOf(d);
+        h.Hot.Cycle--; // not an instruction
+        h.Hot.NextPc = h.PcOf(d);
         return null;
     }
 

@@ -123,7 +123,7 @@ public sealed unsafe partial class Hart
     internal static DecodedInstruction* EnterRegion(Hart h, DecodedInstruction* d)
     {
         TranslatedRegion? region = h.fetchPage!.Regions[d->RegionIndex];
-        if (region is not null && h.Tracer is null && h.Cycle + (ulong)region.BlockLengths[d->RegionEntry - 1] <= h.Hot.EventCycle)
+        if (region is not null && h.Tracer is null && h.Hot.Cycle + (ulong)region.BlockLengths[d->RegionEntry - 1] <= h.Hot.EventCycle)
         {
             // The run loop counts one instruction after every handler; the region counts the rest itself.
             return region.Code(h, d->RegionEntry - 1);
@@ -142,7 +142,7 @@ public sealed unsafe partial class Hart
     internal static bool TranslatedLoad(Hart h, ulong va, int size, out ulong value, ulong cycle, DecodedInstruction* slot,
         int length, TranslatedRegion region)
     {
-        h.Cycle = cycle;
+        h.Hot.Cycle = cycle;
         h.current = slot;
         ulong writes = h.registerWritesFromOutside;
         if (!h.LoadSlow(va, size, out value))
@@ -156,7 +156,7 @@ public sealed unsafe partial class Hart
     internal static bool TranslatedStore(Hart h, ulong va, int size, ulong value, ulong cycle, DecodedInstruction* slot,
         int length, TranslatedRegion region)
     {
-        h.Cycle = cycle;
+        h.Hot.Cycle = cycle;
         h.current = slot;
         ulong writes = h.registerWritesFromOutside;
         if (!h.StoreSlow(va, size, value))

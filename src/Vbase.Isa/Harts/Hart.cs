@@ -45,18 +45,18 @@ public readonly record struct RetiredInstruction(ulong Pc, uint Raw, int Length,
 /// </summary>
 public sealed unsafe partial class Hart : IDisposable
 {
-    /// <summary>What the run loop, the handlers and translated code touch on every instruction.</summary>
+    /// <summary>
+    /// What the run loop, the handlers and translated code touch on every instruction: the register file
+    /// (<c>Hot.X</c>), <c>Hot.Cycle</c>, <c>Hot.NextPc</c> (where the hart goes when a handler returns null)…
+    /// Accessed as fields, not through properties, so that even code the JIT has not optimised yet reads them directly.
+    /// </summary>
     internal HartState Hot;
 
-    /// <summary>Integer registers x0..x31 plus the sink register 32 that absorbs writes to x0.</summary>
-    internal ulong* X => Hot.X;
     /// <summary>
     /// The pc at instruction boundaries outside the hot loop. Inside it the pc is implied by the slot being
     /// executed (<see cref="PcOf"/>), so straight-line code never stores it.
     /// </summary>
     private ulong pc;
-    /// <summary>Where the hart goes when a handler returns null (a jump out of the page, a trap, a mode change).</summary>
-    internal ref ulong NextPc => ref Hot.NextPc;
     /// <summary>The slot being executed, or null while the hart is between instructions (fetching).</summary>
     private DecodedInstruction* current;
 
@@ -103,7 +103,7 @@ public sealed unsafe partial class Hart : IDisposable
     /// <summary>Puts the hart in its reset state: M-mode at the reset vector, caches empty.</summary>
     public void Reset()
     {
-        new Span<ulong>(X, 33).Clear();
+        new Span<ulong>(Hot.X, 33).Clear();
         pc = options.ResetPc;
         Privilege = Privilege.Machine;
         ResetCsrs();
@@ -111,18 +111,18 @@ public sealed unsafe partial class Hart : IDisposable
         waitingForInterrupt = false;
         FlushTranslationCaches();
         FlushDecodeCache();
-        X[10] = options.HartId; // a0 = hartid, as QEMU's reset vector leaves it
+        Hot.X[10] = options.HartId; // a0 = hartid, as QEMU's reset vector leaves it
     }
 
     /// <summary>Reads integer register x<paramref name="index"/>.</summary>
-    public ulong GetRegister(int index) => index == 0 ? 0 : X[(uint)index & 31];
+    public ulong GetRegister(int index) => index == 0 ? 0 : Hot.X[(uint)index & 31];
 
     /// <summary>Writes integer register x<paramref name="index"/> (writes to x0 are ignored).</summary>
     public void SetRegister(int index, ulong value)
     {
         if (index != 0)
         {
-            X[(uint)index & 31] = value;
+            Hot.X[(uint)index & 31] = value;
             registerWritesFromOutside++;
         }
     }
@@ -198,7 +198,7 @@ public sealed unsafe partial class Hart : IDisposable
             ulong interruptedPc = pc;
             if (TakePendingInterrupt())
             {
-                pc = NextPc;
+                pc = Hot.NextPc;
                 Tracer?.Invoke(new RetiredInstruction(interruptedPc, 0, 0, "(interrupt)", -1, 0, LastTrapCause));
             }
 
@@ -280,7 +280,7 @@ public sealed unsafe partial class Hart : IDisposable
             current = d;
             DecodedInstruction* next = d->Execute(this, d);
             current = null;
-            pc = next is null ? NextPc : PcOf(next);
+            pc = next is null ? Hot.NextPc : PcOf(next);
             if (executed.Length == 0)
             {
                 // Not kept in its slot: a straddling instruction (decoded again for the trace).
@@ -295,7 +295,7 @@ public sealed unsafe partial class Hart : IDisposable
             }
             int rd = !TrapTaken && executed.Rd is > 0 and < 32 ? executed.Rd : -1;
             tracer(new RetiredInstruction(at, executed.Raw, executed.Length, Disassembler.Disassemble(in executed, at),
-                rd, rd >= 0 ? X[rd] : 0, TrapTaken ? LastTrapCause : null));
+                rd, rd >= 0 ? Hot.X[rd] : 0, TrapTaken ? LastTrapCause : null));
             Cycle++;
         }
     }
@@ -360,7 +360,7 @@ public sealed unsafe partial class Hart : IDisposable
         if (!disposed)
         {
             disposed = true;
-            NativeMemory.Free(X);
+            NativeMemory.Free(Hot.X);
             NativeMemory.Free(tlb);
             NativeMemory.Free(atomicBounce);
             FreeLineMasks();
@@ -372,7 +372,7 @@ public sealed unsafe partial class Hart : IDisposable
     {
         if (!disposed)
         {
-            NativeMemory.Free(X);
+            NativeMemory.Free(Hot.X);
             NativeMemory.Free(tlb);
             NativeMemory.Free(atomicBounce);
             FreeLineMasks();
