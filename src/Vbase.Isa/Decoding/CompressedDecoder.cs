@@ -147,45 +147,5 @@ public static class CompressedDecoder
     }
 
     /// <summary>The assembler name of a compressed parcel (for disassembly), e.g. c.mv rather than the add it expands to.</summary>
-    public static string Mnemonic(ushort c)
-    {
-        int quadrant = c & 3, funct3 = c >> 13, rd = (c >> 7) & 31, rs2 = (c >> 2) & 31;
-        bool b12 = ((c >> 12) & 1) != 0;
-        return (quadrant, funct3) switch
-        {
-            (0, 0) => "c.addi4spn",
-            (0, 2) => "c.lw",
-            (0, 3) => "c.ld",
-            (0, 6) => "c.sw",
-            (0, 7) => "c.sd",
-            (1, 0) => rd == 0 ? "c.nop" : "c.addi",
-            (1, 1) => "c.addiw",
-            (1, 2) => "c.li",
-            (1, 3) => rd == 2 ? "c.addi16sp" : "c.lui",
-            (1, 4) => ((c >> 10) & 3) switch
-            {
-                0 => "c.srli",
-                1 => "c.srai",
-                2 => "c.andi",
-                _ => (b12 ? ["c.subw", "c.addw", "c.?", "c.?"] : new[] { "c.sub", "c.xor", "c.or", "c.and" })[(c >> 5) & 3],
-            },
-            (1, 5) => "c.j",
-            (1, 6) => "c.beqz",
-            (1, 7) => "c.bnez",
-            (2, 0) => "c.slli",
-            (2, 2) => "c.lwsp",
-            (2, 3) => "c.ldsp",
-            (2, 4) => (b12, rs2 == 0, rd == 0) switch
-            {
-                (false, true, _) => "c.jr",
-                (false, false, _) => "c.mv",
-                (true, true, true) => "c.ebreak",
-                (true, true, false) => "c.jalr",
-                _ => "c.add",
-            },
-            (2, 6) => "c.swsp",
-            (2, 7) => "c.sdsp",
-            _ => "c.?",
-        };
-    }
+    public static string Mnemonic(ushort c) => CompressedTable.Lookup(c) is int row and >= 0 ? CompressedTable.Rows[row].Name : "c.?";
 }

@@ -13,7 +13,7 @@ public unsafe struct DecodedInstruction
     public long Imm;
     /// <summary>The instruction as fetched: 32 bits, or the 16-bit parcel of a compressed instruction.</summary>
     public uint Raw;
-    /// <summary>Index of the row in <see cref="InstructionTable.Rows"/>, or <see cref="IllegalIndex"/>.</summary>
+    /// <summary>Index of the row in <see cref="InstructionTable.Rows"/> (the <see cref="Id"/>), or <see cref="IllegalIndex"/>.</summary>
     public ushort TableIndex;
     public byte Rd, Rs1, Rs2;
     /// <summary>2 for a compressed instruction, else 4.</summary>
@@ -26,10 +26,12 @@ public unsafe struct DecodedInstruction
     /// <summary>With <see cref="RegionEntry"/>: which of the page's translations the block belongs to.</summary>
     public byte RegionIndex;
 
-    public const ushort IllegalIndex = ushort.MaxValue;
+    public const ushort IllegalIndex = (ushort)InstructionId.Illegal;
     public const byte SinkRegister = 32;
 
     public readonly bool IsIllegal => TableIndex == IllegalIndex;
+    /// <summary>The instruction (its row in <see cref="InstructionTable.Rows"/>), or <see cref="InstructionId.Illegal"/>.</summary>
+    public readonly InstructionId Id => (InstructionId)TableIndex;
     public readonly string Mnemonic => IsIllegal ? "illegal" : InstructionTable.Rows[TableIndex].Name;
 
     /// <summary>The interpreter's handler for this instruction (what <see cref="Execute"/> holds unless a region replaced it).</summary>

@@ -6,7 +6,8 @@ namespace Vbase.Isa.Encoding;
 /// Builds instruction words from a mnemonic and its operands. The 32-bit forms are driven by
 /// <see cref="InstructionTable"/>: the row found by name gives the fixed bits (its Match) and the operand layout
 /// (its <see cref="OperandFormat"/>), so the assembler cannot disagree with the decoder about which bits an
-/// instruction owns. The compressed forms (Assembler.Compressed.cs) are packed from the C chapter's field tables.
+/// instruction owns. The compressed forms (Assembler.Compressed.cs) take their fixed bits from the C rows of the same
+/// data file (<see cref="CompressedTable"/>) and pack the operands into the C chapter's field layouts.
 /// </summary>
 /// <remarks>
 /// Operand order: the destination first, then sources; a memory operand is always "base register, then byte

@@ -18,13 +18,13 @@ internal static unsafe partial class Executors
         // Read before the access: its page walk may write A/D bits over this very instruction (see the loads).
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        byte* p = h.TranslateAtomic(h.X[d->Rs1], size, isLoadReserved: true, out ulong physical);
+        byte* p = h.TranslateAtomic(h.Hot.X[d->Rs1], size, isLoadReserved: true, out ulong physical);
         if (p is null)
         {
             return null;
         }
         h.SetReservation(physical);
-        h.X[rd] = size == 4 ? (ulong)*(int*)p : *(ulong*)p;
+        h.Hot.X[rd] = size == 4 ? (ulong)*(int*)p : *(ulong*)p;
         return next;
     }
 
@@ -34,8 +34,8 @@ internal static unsafe partial class Executors
         // will overwrite, and an SC may store over its own instruction.
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        ulong value = h.X[d->Rs2];
-        byte* p = h.TranslateAtomic(h.X[d->Rs1], size, isLoadReserved: false, out ulong physical);
+        ulong value = h.Hot.X[d->Rs2];
+        byte* p = h.TranslateAtomic(h.Hot.X[d->Rs1], size, isLoadReserved: false, out ulong physical);
         if (p is null)
         {
             return null;
@@ -56,7 +56,7 @@ internal static unsafe partial class Executors
                 return null;
             }
         }
-        h.X[rd] = ok ? 0UL : 1UL;
+        h.Hot.X[rd] = ok ? 0UL : 1UL;
         return next;
     }
 
@@ -66,8 +66,8 @@ internal static unsafe partial class Executors
         // The slot is read before the access, which invalidates it if the AMO overwrites its own instruction.
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        uint operand = (uint)h.X[d->Rs2];
-        byte* p = h.TranslateAtomic(h.X[d->Rs1], 4, isLoadReserved: false, out _);
+        uint operand = (uint)h.Hot.X[d->Rs2];
+        byte* p = h.TranslateAtomic(h.Hot.X[d->Rs1], 4, isLoadReserved: false, out _);
         if (p is null)
         {
             return null;
@@ -78,7 +78,7 @@ internal static unsafe partial class Executors
         {
             return null;
         }
-        h.X[rd] = (ulong)(int)old;
+        h.Hot.X[rd] = (ulong)(int)old;
         return next;
     }
 
@@ -88,8 +88,8 @@ internal static unsafe partial class Executors
         // The slot is read before the access, which invalidates it if the AMO overwrites its own instruction.
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        ulong operand = h.X[d->Rs2];
-        byte* p = h.TranslateAtomic(h.X[d->Rs1], 8, isLoadReserved: false, out _);
+        ulong operand = h.Hot.X[d->Rs2];
+        byte* p = h.TranslateAtomic(h.Hot.X[d->Rs1], 8, isLoadReserved: false, out _);
         if (p is null)
         {
             return null;
@@ -100,7 +100,7 @@ internal static unsafe partial class Executors
         {
             return null;
         }
-        h.X[rd] = old;
+        h.Hot.X[rd] = old;
         return next;
     }
 

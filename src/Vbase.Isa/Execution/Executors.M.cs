@@ -9,74 +9,74 @@ internal static unsafe partial class Executors
 {
     public static DecodedInstruction* Mul(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] * h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] * h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* Mulh(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = MulHighSigned(h.X[d->Rs1], h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = MulHighSigned(h.Hot.X[d->Rs1], h.Hot.X[d->Rs2]);
         return Next(d);
     }
     public static DecodedInstruction* Mulhu(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = MulHighUnsigned(h.X[d->Rs1], h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = MulHighUnsigned(h.Hot.X[d->Rs1], h.Hot.X[d->Rs2]);
         return Next(d);
     }
 
     public static DecodedInstruction* Mulhsu(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = MulHighSignedUnsigned(h.X[d->Rs1], h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = MulHighSignedUnsigned(h.Hot.X[d->Rs1], h.Hot.X[d->Rs2]);
         return Next(d);
     }
 
     public static DecodedInstruction* Div(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)SignedDiv((long)h.X[d->Rs1], (long)h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)SignedDiv((long)h.Hot.X[d->Rs1], (long)h.Hot.X[d->Rs2]);
         return Next(d);
     }
     public static DecodedInstruction* Rem(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)SignedRem((long)h.X[d->Rs1], (long)h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)SignedRem((long)h.Hot.X[d->Rs1], (long)h.Hot.X[d->Rs2]);
         return Next(d);
     }
 
     public static DecodedInstruction* Divu(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = UnsignedDiv(h.X[d->Rs1], h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = UnsignedDiv(h.Hot.X[d->Rs1], h.Hot.X[d->Rs2]);
         return Next(d);
     }
 
     public static DecodedInstruction* Remu(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = UnsignedRem(h.X[d->Rs1], h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = UnsignedRem(h.Hot.X[d->Rs1], h.Hot.X[d->Rs2]);
         return Next(d);
     }
 
     public static DecodedInstruction* Mulw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)((uint)h.X[d->Rs1] * (uint)h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)(int)((uint)h.Hot.X[d->Rs1] * (uint)h.Hot.X[d->Rs2]);
         return Next(d);
     }
     public static DecodedInstruction* Divw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(long)SignedDiv32((int)h.X[d->Rs1], (int)h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)(long)SignedDiv32((int)h.Hot.X[d->Rs1], (int)h.Hot.X[d->Rs2]);
         return Next(d);
     }
     public static DecodedInstruction* Remw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(long)SignedRem32((int)h.X[d->Rs1], (int)h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)(long)SignedRem32((int)h.Hot.X[d->Rs1], (int)h.Hot.X[d->Rs2]);
         return Next(d);
     }
 
     public static DecodedInstruction* Divuw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)UnsignedDiv32((uint)h.X[d->Rs1], (uint)h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)(int)UnsignedDiv32((uint)h.Hot.X[d->Rs1], (uint)h.Hot.X[d->Rs2]);
         return Next(d);
     }
 
     public static DecodedInstruction* Remuw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)UnsignedRem32((uint)h.X[d->Rs1], (uint)h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)(int)UnsignedRem32((uint)h.Hot.X[d->Rs1], (uint)h.Hot.X[d->Rs2]);
         return Next(d);
     }
 

@@ -20,10 +20,13 @@ public sealed unsafe partial class Hart
 
     // Per TLB entry (same layout as tlb): the page's line mask, for line-checked entries.
     private readonly ulong** lineMasks = (ulong**)NativeMemory.AllocZeroed((nuint)(TlbSets * TlbEntries), (nuint)sizeof(ulong*));
-    private ulong** loadLineMasks, storeLineMasks;
 
     /// <summary>Accesses served from line-checked pages without leaving the hart (a protected line's hit on chip).</summary>
-    public long LineHits;
+    public long LineHits
+    {
+        get => Hot.LineHits;
+        set => Hot.LineHits = value;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool OneLine(ulong va, int size) => ((va ^ (va + (ulong)size - 1)) & ~(ulong)(LineBytes - 1)) == 0;
@@ -33,11 +36,11 @@ public sealed unsafe partial class Hart
     {
         ulong vpn = va >> 12;
         nuint index = (nuint)(vpn & (TlbEntries - 1));
-        TlbEntry* e = h.loadTlb + index;
-        if (e->Tag == (vpn | LineTag) && OneLine(va, size) && ((*h.loadLineMasks[index] >> (int)((va >> 6) & 63)) & 1) != 0)
+        TlbEntry* e = h.Hot.LoadTlb + index;
+        if (e->Tag == (vpn | LineTag) && OneLine(va, size) && ((*h.Hot.LoadLineMasks[index] >> (int)((va >> 6) & 63)) & 1) != 0)
         {
             value = ReadHost(e->Host + (va & 0xFFF), size);
-            h.LineHits++;
+            h.Hot.LineHits++;
             return true;
         }
         value = 0;
@@ -49,11 +52,11 @@ public sealed unsafe partial class Hart
     {
         ulong vpn = va >> 12;
         nuint index = (nuint)(vpn & (TlbEntries - 1));
-        TlbEntry* e = h.storeTlb + index;
-        if (e->Tag == (vpn | LineTag) && OneLine(va, size) && ((*h.storeLineMasks[index] >> (int)((va >> 6) & 63)) & 1) != 0)
+        TlbEntry* e = h.Hot.StoreTlb + index;
+        if (e->Tag == (vpn | LineTag) && OneLine(va, size) && ((*h.Hot.StoreLineMasks[index] >> (int)((va >> 6) & 63)) & 1) != 0)
         {
             WriteHost(e->Host + (va & 0xFFF), size, value);
-            h.LineHits++;
+            h.Hot.LineHits++;
             return true;
         }
         return false;
@@ -74,8 +77,8 @@ public sealed unsafe partial class Hart
 
     private void SelectLineMasks(int privilegeIndex)
     {
-        loadLineMasks = lineMasks + (privilegeIndex * 2) * TlbEntries;
-        storeLineMasks = lineMasks + (privilegeIndex * 2 + 1) * TlbEntries;
+        Hot.LoadLineMasks = lineMasks + (privilegeIndex * 2) * TlbEntries;
+        Hot.StoreLineMasks = lineMasks + (privilegeIndex * 2 + 1) * TlbEntries;
     }
 
     private void FreeLineMasks() => NativeMemory.Free(lineMasks);

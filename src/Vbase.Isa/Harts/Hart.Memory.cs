@@ -16,7 +16,7 @@ public sealed unsafe partial class Hart
     internal bool Load(ulong va, int size, out ulong value)
     {
         ulong vpn = va >> 12;
-        TlbEntry* e = loadTlb + (vpn & (TlbEntries - 1));
+        TlbEntry* e = Hot.LoadTlb + (vpn & (TlbEntries - 1));
         if (e->Tag == vpn && (va & 0xFFF) <= (ulong)(4096 - size))
         {
             value = ReadHost(e->Host + (va & 0xFFF), size);
@@ -29,7 +29,7 @@ public sealed unsafe partial class Hart
     internal bool Store(ulong va, int size, ulong value)
     {
         ulong vpn = va >> 12;
-        TlbEntry* e = storeTlb + (vpn & (TlbEntries - 1));
+        TlbEntry* e = Hot.StoreTlb + (vpn & (TlbEntries - 1));
         if (e->Tag == vpn && (va & 0xFFF) <= (ulong)(4096 - size))
         {
             WriteHost(e->Host + (va & 0xFFF), size, value);
@@ -57,7 +57,7 @@ public sealed unsafe partial class Hart
         byte* host = PageFor(physical, MemoryAccess.Load, out ulong* lines);
         if (host is not null)
         {
-            FillTlb(loadTlb, loadLineMasks, va, host, lines);
+            FillTlb(Hot.LoadTlb, Hot.LoadLineMasks, va, host, lines);
             if (lines is null)
             {
                 value = ReadHost(host + (va & 0xFFF), size);
@@ -106,7 +106,7 @@ public sealed unsafe partial class Hart
         if (host is not null && lines is not null)
         {
             // A line-checked page (never decoded: fetches from it take the slow path) needs no code check.
-            FillTlb(storeTlb, storeLineMasks, va, host, lines);
+            FillTlb(Hot.StoreTlb, Hot.StoreLineMasks, va, host, lines);
             if (LineStore(this, va, size, value))
             {
                 return true;
@@ -121,7 +121,7 @@ public sealed unsafe partial class Hart
                 codeStorePage = codePage;
                 return StoreSlow(va, size, value);
             }
-            FillTlb(storeTlb, storeLineMasks, va, host, null);
+            FillTlb(Hot.StoreTlb, Hot.StoreLineMasks, va, host, null);
             WriteHost(host + offset, size, value);
             return true;
         }

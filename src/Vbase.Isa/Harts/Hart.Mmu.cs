@@ -170,13 +170,11 @@ public sealed unsafe partial class Hart
     internal const int TlbEntries = 256;
     private const int TlbSets = 6;
     private readonly TlbEntry* tlb;
-    private TlbEntry* loadTlb, storeTlb;
     private Privilege dataPrivilege;
 
     // Fetch: the page the hot loop is executing from, and a direct-mapped cache of recent pages per privilege.
     private ulong fetchVpn = ulong.MaxValue;
-    /// <summary>Virtual base of the page of fetchSlots; unlike fetchVpn, flushes do not clear it (PcOf needs it).</summary>
-    private ulong fetchVirtualBase;
+    // Its virtual base is Hot.FetchVirtualBase.
     private DecodedPage? fetchPage; // keeps fetchSlots alive
     private DecodedInstruction* fetchSlots;
     private byte* fetchHost;
@@ -193,8 +191,8 @@ public sealed unsafe partial class Hart
             : Privilege;
         int d = PrivilegeIndex(dataPrivilege);
         codeStoreVpn = ulong.MaxValue;
-        loadTlb = tlb + (d * 2) * TlbEntries;
-        storeTlb = tlb + (d * 2 + 1) * TlbEntries;
+        Hot.LoadTlb = tlb + (d * 2) * TlbEntries;
+        Hot.StoreTlb = tlb + (d * 2 + 1) * TlbEntries;
         SelectLineMasks(d);
         fetchVpn = ulong.MaxValue;
         parcelVpn = ulong.MaxValue;
@@ -298,7 +296,7 @@ public sealed unsafe partial class Hart
             cached = (vpn, page);
         }
         fetchVpn = vpn;
-        fetchVirtualBase = vpn << 12;
+        Hot.FetchVirtualBase = vpn << 12;
         fetchPage = page;
         fetchSlots = page.Slots;
         fetchHost = page.Host;
@@ -307,14 +305,14 @@ public sealed unsafe partial class Hart
 
     /// <summary>The virtual address of a slot of the current fetch page.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong PcOf(DecodedInstruction* d) => fetchVirtualBase + (ulong)(d - fetchSlots) * 2;
+    internal ulong PcOf(DecodedInstruction* d) => Hot.FetchVirtualBase + (ulong)(d - fetchSlots) * 2;
 
     /// <summary>The slot at <see cref="pc"/>, refilling the fetch page if needed; null if the fetch trapped.</summary>
     private DecodedInstruction* LookupFetch()
     {
         if ((pc >> 12) != fetchVpn && !RefillFetchPage(pc))
         {
-            pc = NextPc;
+            pc = Hot.NextPc;
             return null;
         }
         DecodedInstruction* slot = fetchSlots + ((pc & 0xFFF) >> 1);
@@ -334,15 +332,15 @@ public sealed unsafe partial class Hart
             // A backward jump within the page (a loop) heats it towards translation, much more than an entry.
             return target <= from && (fetchPage!.Heat -= LoopHeat) <= 0 ? BecameHot(slot) : slot;
         }
-        NextPc = target;
+        Hot.NextPc = target;
         return null;
     }
 
     /// <summary>The slots past the end of a page: continue at the next page through a fetch lookup.</summary>
     internal static DecodedInstruction* FallOffPage(Hart h, DecodedInstruction* d)
     {
-        h.Cycle--; // not an instruction
-        h.NextPc = h.PcOf(d);
+        h.Hot.Cycle--; // not an instruction
+        h.Hot.NextPc = h.PcOf(d);
         return null;
     }
 

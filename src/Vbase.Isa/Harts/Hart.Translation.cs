@@ -29,6 +29,9 @@ public sealed unsafe partial class Hart
     /// <summary>Regions translated so far.</summary>
     public int TranslatedRegions { get; private set; }
 
+    /// <summary>Called with each region the translator compiles (tests check what it translated).</summary>
+    internal Action<TranslatedRegion>? RegionTranslated { get; set; }
+
     /// <summary>Per physical page, the translation counters of decoded pages that were dropped (fence.i, a remap).</summary>
     private readonly Dictionary<ulong, (int Translations, int Drops)> translationHistory = [];
 
@@ -97,10 +100,11 @@ public sealed unsafe partial class Hart
             page.Heat = int.MaxValue; // full: the rest of this page stays interpreted
             return slot;
         }
-        if (RegionTranslator.Translate(page, index))
+        if (RegionTranslator.Translate(page, index, out TranslatedRegion? region))
         {
             page.Translations++;
             TranslatedRegions++;
+            RegionTranslated?.Invoke(region);
         }
         else
         {
@@ -119,7 +123,7 @@ public sealed unsafe partial class Hart
     internal static DecodedInstruction* EnterRegion(Hart h, DecodedInstruction* d)
     {
         TranslatedRegion? region = h.fetchPage!.Regions[d->RegionIndex];
-        if (region is not null && h.Tracer is null && h.Cycle + (ulong)region.BlockLengths[d->RegionEntry - 1] <= h.eventCycle)
+        if (region is not null && h.Tracer is null && h.Hot.Cycle + (ulong)region.BlockLengths[d->RegionEntry - 1] <= h.Hot.EventCycle)
         {
             // The run loop counts one instruction after every handler; the region counts the rest itself.
             return region.Code(h, d->RegionEntry - 1);
@@ -133,19 +137,17 @@ public sealed unsafe partial class Hart
     // leave: the access trapped (continue at the trap vector), or it raised an event, rewrote the region's
     // code or changed the register file (continue after the instruction through the run loop; the translated
     // code's registers were written back before the call, so nothing of the callee's is overwritten).
-    // translatedExit is where.
-
-    private DecodedInstruction* translatedExit;
+    // Hot.TranslatedExit is where.
 
     internal static bool TranslatedLoad(Hart h, ulong va, int size, out ulong value, ulong cycle, DecodedInstruction* slot,
         int length, TranslatedRegion region)
     {
-        h.Cycle = cycle;
+        h.Hot.Cycle = cycle;
         h.current = slot;
         ulong writes = h.registerWritesFromOutside;
         if (!h.LoadSlow(va, size, out value))
         {
-            h.translatedExit = null;
+            h.Hot.TranslatedExit = null;
             return false;
         }
         return h.ContinueAfterSlowPath(cycle, slot, length, region, writes);
@@ -154,12 +156,12 @@ public sealed unsafe partial class Hart
     internal static bool TranslatedStore(Hart h, ulong va, int size, ulong value, ulong cycle, DecodedInstruction* slot,
         int length, TranslatedRegion region)
     {
-        h.Cycle = cycle;
+        h.Hot.Cycle = cycle;
         h.current = slot;
         ulong writes = h.registerWritesFromOutside;
         if (!h.StoreSlow(va, size, value))
         {
-            h.translatedExit = null;
+            h.Hot.TranslatedExit = null;
             return false;
         }
         return h.ContinueAfterSlowPath(cycle, slot, length, region, writes);
@@ -167,11 +169,11 @@ public sealed unsafe partial class Hart
 
     private bool ContinueAfterSlowPath(ulong cycle, DecodedInstruction* slot, int length, TranslatedRegion region, ulong writes)
     {
-        if (region.Valid && eventCycle > cycle + 1 && registerWritesFromOutside == writes)
+        if (region.Valid && Hot.EventCycle > cycle + 1 && registerWritesFromOutside == writes)
         {
             return true;
         }
-        translatedExit = slot + (length >> 1);
+        Hot.TranslatedExit = slot + (length >> 1);
         return false;
     }
 

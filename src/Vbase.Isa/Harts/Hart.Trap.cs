@@ -69,12 +69,12 @@ public sealed unsafe partial class Hart
             ulong spp = Privilege == Privilege.Supervisor ? MStatus.Spp : 0;
             mstatus = (mstatus & ~(MStatus.Sie | MStatus.Spie | MStatus.Spp)) | sie | spp;
             vectorOffset = isInterrupt && (stvec & 1) != 0 ? 4UL * (ulong)code : 0;
-            NextPc = (stvec & ~3UL) + vectorOffset;
+            Hot.NextPc = (stvec & ~3UL) + vectorOffset;
             SetPrivilege(Privilege.Supervisor);
         }
         else if (MachineTrapHandler is { } firmware)
         {
-            NextPc = firmware.HandleMachineTrap(this, cause, tval, epc);
+            Hot.NextPc = firmware.HandleMachineTrap(this, cause, tval, epc);
         }
         else
         {
@@ -85,7 +85,7 @@ public sealed unsafe partial class Hart
             ulong mpp = (ulong)Privilege << MStatus.MppShift;
             mstatus = (mstatus & ~(MStatus.Mie | MStatus.Mpie | MStatus.Mpp)) | mpie | mpp;
             vectorOffset = isInterrupt && (mtvec & 1) != 0 ? 4UL * (ulong)code : 0;
-            NextPc = (mtvec & ~3UL) + vectorOffset;
+            Hot.NextPc = (mtvec & ~3UL) + vectorOffset;
             SetPrivilege(Privilege.Machine);
         }
     }
@@ -101,7 +101,7 @@ public sealed unsafe partial class Hart
             mstatus &= ~MStatus.Mprv;
         }
         reservationValid = false;
-        NextPc = mepc;
+        Hot.NextPc = mepc;
         SetPrivilege(target);
         BreakOutOfLoop();
     }
@@ -113,7 +113,7 @@ public sealed unsafe partial class Hart
         ulong sie = (mstatus & MStatus.Spie) != 0 ? MStatus.Sie : 0;
         mstatus = (mstatus & ~(MStatus.Sie | MStatus.Spp | MStatus.Mprv)) | sie | MStatus.Spie;
         reservationValid = false;
-        NextPc = sepc;
+        Hot.NextPc = sepc;
         SetPrivilege(target);
         BreakOutOfLoop();
     }

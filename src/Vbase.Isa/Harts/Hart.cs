@@ -45,15 +45,18 @@ public readonly record struct RetiredInstruction(ulong Pc, uint Raw, int Length,
 /// </summary>
 public sealed unsafe partial class Hart : IDisposable
 {
-    /// <summary>Integer registers x0..x31 plus the sink register 32 that absorbs writes to x0.</summary>
-    internal readonly ulong* X;
+    /// <summary>
+    /// What the run loop, the handlers and translated code touch on every instruction: the register file
+    /// (<c>Hot.X</c>), <c>Hot.Cycle</c>, <c>Hot.NextPc</c> (where the hart goes when a handler returns null)…
+    /// Accessed as fields, not through properties, so that even code the JIT has not optimised yet reads them directly.
+    /// </summary>
+    internal HartState Hot;
+
     /// <summary>
     /// The pc at instruction boundaries outside the hot loop. Inside it the pc is implied by the slot being
     /// executed (<see cref="PcOf"/>), so straight-line code never stores it.
     /// </summary>
     private ulong pc;
-    /// <summary>Where the hart goes when a handler returns null (a jump out of the page, a trap, a mode change).</summary>
-    internal ulong NextPc;
     /// <summary>The slot being executed, or null while the hart is between instructions (fetching).</summary>
     private DecodedInstruction* current;
 
@@ -73,11 +76,13 @@ public sealed unsafe partial class Hart : IDisposable
     private bool disposed;
 
     /// <summary>Executed instructions plus cycles skipped while waiting in WFI; mtime and mcycle derive from it.</summary>
-    public ulong Cycle;
+    public ulong Cycle
+    {
+        get => Hot.Cycle;
+        set => Hot.Cycle = value;
+    }
     /// <summary>Instructions that trapped (did not retire) plus WFI-skipped cycles: instret = Cycle − this.</summary>
     private ulong notRetired;
-    /// <summary>Cycle at which the inner loop must come out to look at interrupts, the timer or the budget.</summary>
-    private ulong eventCycle;
     private bool stopRequested;
     private bool waitingForInterrupt;
     /// <summary>Set by every trap; lets tracing and tests see that the last instruction did not retire.</summary>
@@ -88,7 +93,7 @@ public sealed unsafe partial class Hart : IDisposable
     {
         this.memory = memory;
         this.options = options ?? new HartOptions();
-        X = (ulong*)NativeMemory.AllocZeroed(33, sizeof(ulong));
+        Hot.X = (ulong*)NativeMemory.AllocZeroed(33, sizeof(ulong));
         tlb = (TlbEntry*)NativeMemory.AllocZeroed((nuint)(TlbSets * TlbEntries), (nuint)sizeof(TlbEntry));
         Reset();
     }
@@ -98,7 +103,7 @@ public sealed unsafe partial class Hart : IDisposable
     /// <summary>Puts the hart in its reset state: M-mode at the reset vector, caches empty.</summary>
     public void Reset()
     {
-        new Span<ulong>(X, 33).Clear();
+        new Span<ulong>(Hot.X, 33).Clear();
         pc = options.ResetPc;
         Privilege = Privilege.Machine;
         ResetCsrs();
@@ -106,18 +111,18 @@ public sealed unsafe partial class Hart : IDisposable
         waitingForInterrupt = false;
         FlushTranslationCaches();
         FlushDecodeCache();
-        X[10] = options.HartId; // a0 = hartid, as QEMU's reset vector leaves it
+        Hot.X[10] = options.HartId; // a0 = hartid, as QEMU's reset vector leaves it
     }
 
     /// <summary>Reads integer register x<paramref name="index"/>.</summary>
-    public ulong GetRegister(int index) => index == 0 ? 0 : X[(uint)index & 31];
+    public ulong GetRegister(int index) => index == 0 ? 0 : Hot.X[(uint)index & 31];
 
     /// <summary>Writes integer register x<paramref name="index"/> (writes to x0 are ignored).</summary>
     public void SetRegister(int index, ulong value)
     {
         if (index != 0)
         {
-            X[(uint)index & 31] = value;
+            Hot.X[(uint)index & 31] = value;
             registerWritesFromOutside++;
         }
     }
@@ -134,14 +139,14 @@ public sealed unsafe partial class Hart : IDisposable
     public ulong Time
     {
         get => Cycle + timeOffset;
-        set { timeOffset = value - Cycle; eventCycle = 0; }
+        set { timeOffset = value - Cycle; Hot.EventCycle = 0; }
     }
 
     /// <summary>mtimecmp, owned by the CLINT: MTIP is pending while <see cref="Time"/> ≥ this.</summary>
     public ulong TimerCompare
     {
         get => timerCompare;
-        set { timerCompare = value; eventCycle = 0; }
+        set { timerCompare = value; Hot.EventCycle = 0; }
     }
     private ulong timerCompare = ulong.MaxValue;
     private ulong timeOffset;
@@ -151,7 +156,7 @@ public sealed unsafe partial class Hart : IDisposable
     {
         ulong bit = 1UL << (int)line;
         mipLines = level ? mipLines | bit : mipLines & ~bit;
-        eventCycle = 0;
+        Hot.EventCycle = 0;
     }
 
     /// <summary>Asks the hart to return from <see cref="Run"/> after the current instruction.</summary>
@@ -159,7 +164,7 @@ public sealed unsafe partial class Hart : IDisposable
     public void RequestStop()
     {
         Volatile.Write(ref stopRequested, true);
-        Volatile.Write(ref eventCycle, 0);
+        Volatile.Write(ref Hot.EventCycle, 0);
     }
 
     /// <summary>Called for every executed instruction while set; runs a slower loop.</summary>
@@ -193,23 +198,23 @@ public sealed unsafe partial class Hart : IDisposable
             ulong interruptedPc = pc;
             if (TakePendingInterrupt())
             {
-                pc = NextPc;
+                pc = Hot.NextPc;
                 Tracer?.Invoke(new RetiredInstruction(interruptedPc, 0, 0, "(interrupt)", -1, 0, LastTrapCause));
             }
 
             // The inner loop runs until the budget ends or the next timer deadline; anything that may enable
-            // or raise an interrupt (CSR writes, xRET, device lines) zeroes eventCycle to break out early.
+            // or raise an interrupt (CSR writes, xRET, device lines) zeroes Hot.EventCycle to break out early.
             ulong start = Cycle;
             ulong budgetEnd = start + (maxInstructions - executed);
             ulong timerEnd = timerCompare > Time ? start + (timerCompare - Time) : ulong.MaxValue;
-            eventCycle = Math.Min(budgetEnd, timerEnd);
-            if (eventCycle <= start)
+            Hot.EventCycle = Math.Min(budgetEnd, timerEnd);
+            if (Hot.EventCycle <= start)
             {
-                eventCycle = start + 1; // always make progress
+                Hot.EventCycle = start + 1; // always make progress
             }
             if (Volatile.Read(ref stopRequested))
             {
-                eventCycle = 0; // a stop from another thread raced with setting the slice
+                Hot.EventCycle = 0; // a stop from another thread raced with setting the slice
             }
             if (Tracer is null)
             {
@@ -230,23 +235,23 @@ public sealed unsafe partial class Hart : IDisposable
     private void RunFast()
     {
         DecodedInstruction* d = null;
-        while (Cycle < eventCycle)
+        while (Hot.Cycle < Hot.EventCycle)
         {
             if (d is null)
             {
                 current = null; // a fetch fault belongs to the target, not the jump
                 if ((d = LookupFetch()) is null)
                 {
-                    Cycle++; // the fetch trapped; pc is now the trap vector
+                    Hot.Cycle++; // the fetch trapped; pc is now the trap vector
                     continue;
                 }
             }
             current = d;
             d = d->Execute(this, d);
-            Cycle++;
+            Hot.Cycle++;
             if (d is null)
             {
-                pc = NextPc;
+                pc = Hot.NextPc;
             }
         }
         if (d is not null)
@@ -258,7 +263,7 @@ public sealed unsafe partial class Hart : IDisposable
 
     private void RunTraced(Action<RetiredInstruction> tracer)
     {
-        while (Cycle < eventCycle)
+        while (Cycle < Hot.EventCycle)
         {
             TrapTaken = false;
             ulong fetchPc = pc;
@@ -275,7 +280,7 @@ public sealed unsafe partial class Hart : IDisposable
             current = d;
             DecodedInstruction* next = d->Execute(this, d);
             current = null;
-            pc = next is null ? NextPc : PcOf(next);
+            pc = next is null ? Hot.NextPc : PcOf(next);
             if (executed.Length == 0)
             {
                 // Not kept in its slot: a straddling instruction (decoded again for the trace).
@@ -290,7 +295,7 @@ public sealed unsafe partial class Hart : IDisposable
             }
             int rd = !TrapTaken && executed.Rd is > 0 and < 32 ? executed.Rd : -1;
             tracer(new RetiredInstruction(at, executed.Raw, executed.Length, Disassembler.Disassemble(in executed, at),
-                rd, rd >= 0 ? X[rd] : 0, TrapTaken ? LastTrapCause : null));
+                rd, rd >= 0 ? Hot.X[rd] : 0, TrapTaken ? LastTrapCause : null));
             Cycle++;
         }
     }
@@ -341,21 +346,21 @@ public sealed unsafe partial class Hart : IDisposable
     internal void EnterWfi()
     {
         waitingForInterrupt = true;
-        eventCycle = 0;
+        Hot.EventCycle = 0;
     }
 
     /// <summary>True while the hart waits in WFI.</summary>
     public bool IsWaitingForInterrupt => waitingForInterrupt;
 
     /// <summary>Makes the inner loop come out after this instruction to re-evaluate interrupts.</summary>
-    internal void BreakOutOfLoop() => eventCycle = 0;
+    internal void BreakOutOfLoop() => Hot.EventCycle = 0;
 
     public void Dispose()
     {
         if (!disposed)
         {
             disposed = true;
-            NativeMemory.Free(X);
+            NativeMemory.Free(Hot.X);
             NativeMemory.Free(tlb);
             NativeMemory.Free(atomicBounce);
             FreeLineMasks();
@@ -367,7 +372,7 @@ public sealed unsafe partial class Hart : IDisposable
     {
         if (!disposed)
         {
-            NativeMemory.Free(X);
+            NativeMemory.Free(Hot.X);
             NativeMemory.Free(tlb);
             NativeMemory.Free(atomicBounce);
             FreeLineMasks();

@@ -34,6 +34,8 @@ internal sealed class TranslatedRegion
     /// </summary>
     private readonly ulong[] coveredChunks = new ulong[4];
     public RegionCode Code { get; set; } = null!;
+    /// <summary>The instructions compiled into the region, in emission order (tests check the table against it).</summary>
+    public InstructionId[] Instructions { get; set; } = [];
     /// <summary>Cleared when the page's code changes: translated code still running leaves after its current instruction.</summary>
     public bool Valid = true;
 

@@ -1,52 +1,37 @@
 using System.Runtime.CompilerServices;
 using Vbase.Isa.Decoding;
 using Vbase.Isa.Harts;
+using Vbase.Isa.Traps;
 
 namespace Vbase.Isa.Execution;
 
-/// <summary>
-/// Instruction semantics, one short static method per instruction, grouped by extension in partial files.
-/// Each receives the hart and its pre-decoded operands; destination x0 is the sink register, so handlers
-/// write unconditionally. Each returns the next instruction's slot, or null to send the hart through a fetch lookup of <c>h.NextPc</c>
-/// (a jump out of the page, a trap, a mode change).
-/// </summary>
+// RV64I.
 internal static unsafe partial class Executors
 {
-    /// <summary>The slot of the instruction that follows <paramref name="d"/> in the same page.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static DecodedInstruction* Next(DecodedInstruction* d) => d + (d->Length >> 1);
-
-    /// <summary>Continue after <paramref name="d"/>, but through the outer loop (a mode or mapping may have changed).</summary>
-    private static DecodedInstruction* LeaveAfter(Hart h, DecodedInstruction* d)
-    {
-        h.NextPc = h.PcOf(d) + d->Length;
-        return null;
-    }
-
     // RV64I: upper immediates and jumps
     public static DecodedInstruction* Lui(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)d->Imm;
+        h.Hot.X[d->Rd] = (ulong)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Auipc(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.PcOf(d) + (ulong)d->Imm;
+        h.Hot.X[d->Rd] = h.PcOf(d) + (ulong)d->Imm;
         return Next(d);
     }
 
     public static DecodedInstruction* Jal(Hart h, DecodedInstruction* d)
     {
         ulong pc = h.PcOf(d);
-        h.X[d->Rd] = pc + d->Length;
+        h.Hot.X[d->Rd] = pc + d->Length;
         return h.JumpTo(d, pc, pc + (ulong)d->Imm);
     }
 
     public static DecodedInstruction* Jalr(Hart h, DecodedInstruction* d)
     {
-        ulong target = (h.X[d->Rs1] + (ulong)d->Imm) & ~1UL; // read rs1 before writing rd: they may be equal
+        ulong target = (h.Hot.X[d->Rs1] + (ulong)d->Imm) & ~1UL; // read rs1 before writing rd: they may be equal
         ulong pc = h.PcOf(d);
-        h.X[d->Rd] = pc + d->Length;
+        h.Hot.X[d->Rd] = pc + d->Length;
         return h.JumpTo(d, pc, target);
     }
 
@@ -62,12 +47,12 @@ internal static unsafe partial class Executors
         return h.JumpTo(d, pc, pc + (ulong)d->Imm);
     }
 
-    public static DecodedInstruction* Beq(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] == h.X[d->Rs2]);
-    public static DecodedInstruction* Bne(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] != h.X[d->Rs2]);
-    public static DecodedInstruction* Blt(Hart h, DecodedInstruction* d) => BranchIf(h, d, (long)h.X[d->Rs1] < (long)h.X[d->Rs2]);
-    public static DecodedInstruction* Bge(Hart h, DecodedInstruction* d) => BranchIf(h, d, (long)h.X[d->Rs1] >= (long)h.X[d->Rs2]);
-    public static DecodedInstruction* Bltu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] < h.X[d->Rs2]);
-    public static DecodedInstruction* Bgeu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.X[d->Rs1] >= h.X[d->Rs2]);
+    public static DecodedInstruction* Beq(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.Hot.X[d->Rs1] == h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Bne(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.Hot.X[d->Rs1] != h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Blt(Hart h, DecodedInstruction* d) => BranchIf(h, d, (long)h.Hot.X[d->Rs1] < (long)h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Bge(Hart h, DecodedInstruction* d) => BranchIf(h, d, (long)h.Hot.X[d->Rs1] >= (long)h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Bltu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.Hot.X[d->Rs1] < h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Bgeu(Hart h, DecodedInstruction* d) => BranchIf(h, d, h.Hot.X[d->Rs1] >= h.Hot.X[d->Rs2]);
 
     // Loads: the value is written only if the access did not trap. rd and the next slot are read before the
     // access: a page walk that sets A/D bits writes memory, and a PTE may lie over this very instruction
@@ -76,11 +61,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
         {
             return null;
         }
-        h.X[rd] = (ulong)(sbyte)v;
+        h.Hot.X[rd] = (ulong)(sbyte)v;
         return next;
     }
 
@@ -88,11 +73,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
         {
             return null;
         }
-        h.X[rd] = (ulong)(short)v;
+        h.Hot.X[rd] = (ulong)(short)v;
         return next;
     }
 
@@ -100,11 +85,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
         {
             return null;
         }
-        h.X[rd] = (ulong)(int)v;
+        h.Hot.X[rd] = (ulong)(int)v;
         return next;
     }
 
@@ -112,11 +97,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 8, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 8, out ulong v))
         {
             return null;
         }
-        h.X[rd] = v;
+        h.Hot.X[rd] = v;
         return next;
     }
 
@@ -124,11 +109,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 1, out ulong v))
         {
             return null;
         }
-        h.X[rd] = v;
+        h.Hot.X[rd] = v;
         return next;
     }
 
@@ -136,11 +121,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 2, out ulong v))
         {
             return null;
         }
-        h.X[rd] = v;
+        h.Hot.X[rd] = v;
         return next;
     }
 
@@ -148,11 +133,11 @@ internal static unsafe partial class Executors
     {
         DecodedInstruction* next = Next(d);
         int rd = d->Rd;
-        if (!h.Load(h.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
+        if (!h.Load(h.Hot.X[d->Rs1] + (ulong)d->Imm, 4, out ulong v))
         {
             return null;
         }
-        h.X[rd] = v;
+        h.Hot.X[rd] = v;
         return next;
     }
 
@@ -164,154 +149,176 @@ internal static unsafe partial class Executors
         return h.Store(address, size, value) ? next : null;
     }
 
-    public static DecodedInstruction* Sb(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 1, h.X[d->Rs2]);
-    public static DecodedInstruction* Sh(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 2, h.X[d->Rs2]);
-    public static DecodedInstruction* Sw(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 4, h.X[d->Rs2]);
-    public static DecodedInstruction* Sd(Hart h, DecodedInstruction* d) => Store(h, d, h.X[d->Rs1] + (ulong)d->Imm, 8, h.X[d->Rs2]);
+    public static DecodedInstruction* Sb(Hart h, DecodedInstruction* d) => Store(h, d, h.Hot.X[d->Rs1] + (ulong)d->Imm, 1, h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Sh(Hart h, DecodedInstruction* d) => Store(h, d, h.Hot.X[d->Rs1] + (ulong)d->Imm, 2, h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Sw(Hart h, DecodedInstruction* d) => Store(h, d, h.Hot.X[d->Rs1] + (ulong)d->Imm, 4, h.Hot.X[d->Rs2]);
+    public static DecodedInstruction* Sd(Hart h, DecodedInstruction* d) => Store(h, d, h.Hot.X[d->Rs1] + (ulong)d->Imm, 8, h.Hot.X[d->Rs2]);
 
     // Register-immediate
     public static DecodedInstruction* Addi(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] + (ulong)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] + (ulong)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Slti(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (long)h.X[d->Rs1] < d->Imm ? 1UL : 0;
+        h.Hot.X[d->Rd] = (long)h.Hot.X[d->Rs1] < d->Imm ? 1UL : 0;
         return Next(d);
     }
     public static DecodedInstruction* Sltiu(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] < (ulong)d->Imm ? 1UL : 0;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] < (ulong)d->Imm ? 1UL : 0;
         return Next(d);
     }
     public static DecodedInstruction* Xori(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] ^ (ulong)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] ^ (ulong)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Ori(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] | (ulong)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] | (ulong)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Andi(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] & (ulong)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] & (ulong)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Slli(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] << (int)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] << (int)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Srli(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] >> (int)d->Imm;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] >> (int)d->Imm;
         return Next(d);
     }
     public static DecodedInstruction* Srai(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((long)h.X[d->Rs1] >> (int)d->Imm);
+        h.Hot.X[d->Rd] = (ulong)((long)h.Hot.X[d->Rs1] >> (int)d->Imm);
         return Next(d);
     }
 
     // Register-register (C# masks 64-bit shift counts to 6 bits, as RV64 requires)
     public static DecodedInstruction* Add(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] + h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] + h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* Sub(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] - h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] - h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* Sll(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] << (int)h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] << (int)h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* Slt(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (long)h.X[d->Rs1] < (long)h.X[d->Rs2] ? 1UL : 0;
+        h.Hot.X[d->Rd] = (long)h.Hot.X[d->Rs1] < (long)h.Hot.X[d->Rs2] ? 1UL : 0;
         return Next(d);
     }
     public static DecodedInstruction* Sltu(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] < h.X[d->Rs2] ? 1UL : 0;
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] < h.Hot.X[d->Rs2] ? 1UL : 0;
         return Next(d);
     }
     public static DecodedInstruction* Xor(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] ^ h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] ^ h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* Srl(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] >> (int)h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] >> (int)h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* Sra(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((long)h.X[d->Rs1] >> (int)h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)((long)h.Hot.X[d->Rs1] >> (int)h.Hot.X[d->Rs2]);
         return Next(d);
     }
     public static DecodedInstruction* Or(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] | h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] | h.Hot.X[d->Rs2];
         return Next(d);
     }
     public static DecodedInstruction* And(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = h.X[d->Rs1] & h.X[d->Rs2];
+        h.Hot.X[d->Rd] = h.Hot.X[d->Rs1] & h.Hot.X[d->Rs2];
         return Next(d);
     }
 
     // The W forms operate on the low 32 bits and sign-extend the 32-bit result.
     public static DecodedInstruction* Addiw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)(h.X[d->Rs1] + (ulong)d->Imm);
+        h.Hot.X[d->Rd] = (ulong)(int)(h.Hot.X[d->Rs1] + (ulong)d->Imm);
         return Next(d);
     }
     public static DecodedInstruction* Slliw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] << (int)d->Imm);
+        h.Hot.X[d->Rd] = (ulong)((int)h.Hot.X[d->Rs1] << (int)d->Imm);
         return Next(d);
     }
     public static DecodedInstruction* Srliw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)((uint)h.X[d->Rs1] >> (int)d->Imm);
+        h.Hot.X[d->Rd] = (ulong)(int)((uint)h.Hot.X[d->Rs1] >> (int)d->Imm);
         return Next(d);
     }
     public static DecodedInstruction* Sraiw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] >> (int)d->Imm);
+        h.Hot.X[d->Rd] = (ulong)((int)h.Hot.X[d->Rs1] >> (int)d->Imm);
         return Next(d);
     }
     public static DecodedInstruction* Addw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)(h.X[d->Rs1] + h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)(int)(h.Hot.X[d->Rs1] + h.Hot.X[d->Rs2]);
         return Next(d);
     }
     public static DecodedInstruction* Subw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)(h.X[d->Rs1] - h.X[d->Rs2]);
+        h.Hot.X[d->Rd] = (ulong)(int)(h.Hot.X[d->Rs1] - h.Hot.X[d->Rs2]);
         return Next(d);
     }
     public static DecodedInstruction* Sllw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] << (int)(h.X[d->Rs2] & 31));
+        h.Hot.X[d->Rd] = (ulong)((int)h.Hot.X[d->Rs1] << (int)(h.Hot.X[d->Rs2] & 31));
         return Next(d);
     }
     public static DecodedInstruction* Srlw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)(int)((uint)h.X[d->Rs1] >> (int)(h.X[d->Rs2] & 31));
+        h.Hot.X[d->Rd] = (ulong)(int)((uint)h.Hot.X[d->Rs1] >> (int)(h.Hot.X[d->Rs2] & 31));
         return Next(d);
     }
     public static DecodedInstruction* Sraw(Hart h, DecodedInstruction* d)
     {
-        h.X[d->Rd] = (ulong)((int)h.X[d->Rs1] >> (int)(h.X[d->Rs2] & 31));
+        h.Hot.X[d->Rd] = (ulong)((int)h.Hot.X[d->Rs1] >> (int)(h.Hot.X[d->Rs2] & 31));
         return Next(d);
+    }
+
+    // Fences and environment calls
+    /// <summary>One in-order hart with no caches: memory is always ordered, so every FENCE is a no-op.</summary>
+    public static DecodedInstruction* Fence(Hart h, DecodedInstruction* d) => Next(d);
+
+    public static DecodedInstruction* Ecall(Hart h, DecodedInstruction* d)
+    {
+        h.RaiseException(h.Privilege switch
+        {
+            Privilege.User => ExceptionCause.EcallFromU,
+            Privilege.Supervisor => ExceptionCause.EcallFromS,
+            _ => ExceptionCause.EcallFromM,
+        }, 0);
+        return null;
+    }
+
+    /// <summary>mtval is 0 for ebreak, as in QEMU's virt (the spec allows 0 or the pc).</summary>
+    public static DecodedInstruction* Ebreak(Hart h, DecodedInstruction* d)
+    {
+        h.RaiseException(ExceptionCause.Breakpoint, 0);
+        return null;
     }
 }
