@@ -120,41 +120,19 @@ public sealed class AbiDeclarationTests
         Assert.Contains($". = 0x{kernelBase:x};", script, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void AFieldAtTheWrongOffsetIsRefused()
+    [Theory]
+    [InlineData("structs: [{c: s, docs: s, size: 16, fields: [{name: a, type: u32, offset: 0}, {name: b, type: u64, offset: 4}]}]",
+        "declared at offset 4, but C puts it at 8")]
+    [InlineData("structs: [{c: s, docs: s, size: 12, fields: [{name: a, type: u64, offset: 0}, {name: b, type: u32, offset: 8}]}]",
+        "declared 12 bytes, but its fields make 16")]
+    [InlineData("groups: [{docs: g, cs: G, cs_type: int, distinct: true, items: [{cs: A, value: 1}, {cs: B, value: 1}, {cs: Last, value: 1, marker: true}]}]",
+        "A and B share the value 1")]
+    [InlineData("groups: [{docs: g, items: [{c: X, valu: 1}]}]", "valu")]
+    [InlineData("structs: [{c: s, docs: s, size: 8, fields: [{name: a, type: u64, count: NOPE, offset: 0}]}]", "count NOPE is no declared C constant")]
+    public void ABadDeclarationIsRefused(string yaml, string message)
     {
-        var e = Assert.Throws<AbiException>(() => AbiModel.Parse("""
-            structs:
-              - {c: s, docs: s, size: 16, fields: [{name: a, type: u32, offset: 0}, {name: b, type: u64, offset: 4}]}
-            """));
-        Assert.Contains("declared at offset 4, but C puts it at 8", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void ADeclaredSizeThatTheFieldsDoNotMakeIsRefused()
-    {
-        var e = Assert.Throws<AbiException>(() => AbiModel.Parse("""
-            structs:
-              - {c: s, docs: s, size: 12, fields: [{name: a, type: u64, offset: 0}, {name: b, type: u32, offset: 8}]}
-            """));
-        Assert.Contains("declared 12 bytes, but its fields make 16", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void TwoEqualValuesInADistinctGroupAreRefused()
-    {
-        var e = Assert.Throws<AbiException>(() => AbiModel.Parse("""
-            groups:
-              - {docs: g, cs: G, cs_type: int, distinct: true, items: [{cs: A, value: 1}, {cs: B, value: 1}, {cs: Last, value: 1, marker: true}]}
-            """));
-        Assert.Contains("A and B share the value 1", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void ATypoInAKeyIsRefused()
-    {
-        var e = Assert.Throws<AbiException>(() => AbiModel.Parse("groups:\n  - {docs: g, items: [{c: X, valu: 1}]}\n"));
-        Assert.Contains("valu", e.Message, StringComparison.Ordinal);
+        var e = Assert.Throws<AbiException>(() => AbiModel.Parse(yaml));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
