@@ -20,15 +20,15 @@
 #define PAGE_ROUND_UP(x)   (((x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
 #define PAGE_ROUND_DOWN(x) ((x) & ~(PAGE_SIZE - 1))
 
-/* Errors returned to U-mode (Linux values; the same as the hypervisor's). */
-#define EPERM   1
-#define ENOENT  2
-#define ESRCH   3
-#define ENOMEM 12
-#define EACCES 13
-#define EFAULT 14
-#define EINVAL 22
-#define ENOSYS 38
+/* Errors returned to U-mode: Linux values, the hypervisor's (vbase/abi.h) where it has one. */
+#define EPERM  VBASE_EPERM
+#define ENOENT VBASE_ENOENT
+#define ESRCH  VBASE_ESRCH
+#define ENOMEM VBASE_ENOMEM
+#define EACCES 13   /* the kernel's own: the hypervisor never returns it */
+#define EFAULT VBASE_EFAULT
+#define EINVAL VBASE_EINVAL
+#define ENOSYS VBASE_ENOSYS
 
 /* ---- ecall to the hypervisor / SBI ---- */
 struct sbiret { long error, value; };

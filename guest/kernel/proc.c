@@ -328,7 +328,7 @@ static long sys_write(struct proc *p, uint64_t fd, uint64_t va, uint64_t len)
  * a2 = count, a3 = op, a4 = the region's VA, for the Monitor).  The architecture plugged into the hypervisor does
  * the rest; without one the answer is -ENOSYS.
  */
-#define VBASE_MAX_FRAMES 512       /* one page of GFNs: 2 MiB of user memory */
+/* VBASE_MAX_FRAMES (vbase/abi.h): one page of GFNs, 2 MiB of user memory. */
 static uint64_t frame_list[VBASE_MAX_FRAMES] __attribute__((aligned(4096)));
 
 static long sys_vbase(struct proc *p, uint64_t va, uint64_t len, uint64_t op)
