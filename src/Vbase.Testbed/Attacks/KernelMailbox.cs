@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Hv = Vbase.Hypervisor.Hypervisor;
+using Vbase.Sapi.Abi;
 using Vbase.Sapi.Domains;
 using Vbase.Sapi.Memory;
 
@@ -25,7 +26,7 @@ internal sealed record MailboxAnswer(long Result, ulong GfnBefore, ulong GfnAfte
 internal sealed class KernelMailbox(Hv hv, DomainId domain, ulong gpa, Func<Func<bool>, ulong, bool> runUntil)
 {
     public const string Symbol = "vbase_attack_mailbox";
-    public const int VirqAttack = 6;
+    public const int VirqAttack = Virq.Attack;
     public const uint Magic = 0x4B54_4156;
     public const int DataOffset = 2048, DataBytes = 2048, MaxGfns = 64;
     private const int SeqOffset = 4, OpOffset = 8, PidOffset = 12, VaOffset = 16, LenOffset = 24, DoneOffset = 28, ResultOffset = 32,
