@@ -151,7 +151,7 @@ internal static class RunCommand
             TextReader? commands = null;
             if (monitorArguments.Repl)
             {
-                repl = new ReplInput(Console.In, line =>
+                repl = new ReplInput(console.Commands, line =>
                 {
                     lock (console.Error)
                     {

@@ -19,7 +19,7 @@ public static class VbaseCli
         using var programOutput = new TextWriterStream(stdout);
         // One input for the whole invocation: the demo runs several programs over the same stdin.
         var input = new Lazy<IConsoleInput>(() => ConsoleInputQueue.FromReader(stdin));
-        return Run(args, new CliConsole(programOutput, stdout, stderr, () => input.Value));
+        return Run(args, new CliConsole(programOutput, stdout, stderr, () => input.Value) { Commands = stdin });
     }
 
     internal static int Run(string[] args, CliConsole console)
