@@ -1,29 +1,86 @@
-using System.Text;
-
 namespace Vbase.Testbed.Attacks;
 
 /// <summary>A secret the scenario declares: the Oracle searches every attacker's observations for it.</summary>
 public sealed record DeclaredSecret(string Name, byte[] Bytes);
 
-/// <summary>A secure application the attack suite runs (guest/apps).</summary>
-/// <param name="Program">The embedded image name.</param>
+/// <summary>A secure application the attack suite runs: a manifest (docs/apps.md), built-in or the user's.</summary>
+/// <param name="Program">The program ELF: an embedded image's name for a built-in application, else a full path.</param>
 /// <param name="Block">Offset in its region of the block physical and write attacks target by default.</param>
 /// <param name="OtherBlock">Offset of another block of the same region (the splice source).</param>
 /// <param name="Delay">Instructions after the region is registered before attacks fire, by default.</param>
 public sealed record SecureApp(string Name, string Program, string Description, IReadOnlyList<DeclaredSecret> Secrets,
-    int Block, int OtherBlock, ulong Delay);
+    int Block, int OtherBlock, ulong Delay)
+{
+    /// <summary>Shipped with the tool: <see cref="Program"/> and <see cref="Kernel"/> name embedded images.</summary>
+    public bool BuiltIn { get; init; }
 
+    /// <summary>The guest kernel ELF (as <see cref="Program"/>); null: the testbed's own kernel.</summary>
+    public string? Kernel { get; init; }
+
+    /// <summary>The block replay attacks snapshot and put back (default: <see cref="Block"/>).</summary>
+    public int ReplayBlock
+    {
+        get => replayBlock ?? Block;
+        init => replayBlock = value;
+    }
+
+    private readonly int? replayBlock;
+
+    /// <summary>A file holding the program, for the scenario.</summary>
+    public string ProgramPath => BuiltIn ? GuestImages.PathOf(Program) : Program;
+
+    /// <summary>A file holding the kernel, for the scenario.</summary>
+    public string KernelPath => Kernel is null ? GuestImages.PathOf("kernel.elf") : BuiltIn ? GuestImages.PathOf(Kernel) : Kernel;
+}
+
+/// <summary>The applications: the built-in manifests (src/Vbase.Testbed/Attacks/Apps) and manifest files by path.</summary>
 public static class AppCatalogue
 {
-    public static readonly IReadOnlyList<SecureApp> All =
-    [
-        new("paper", "secure-app.elf", "the paper's application: secret_key = 654321 in one protected page, one dropped write, printed twice",
-            [new("secret_key", BitConverter.GetBytes(654321))], Block: 0, OtherBlock: 64, Delay: 0),
-        new("vault", "vault.elf", "a key-value vault: 256 records in 4 protected pages, read, updated and checked 8192 times",
-            [new("vault-secret", Encoding.ASCII.GetBytes("VAULT-SECRET-7f3a9c2e-launch-code"))], Block: 64, OtherBlock: 128, Delay: 200_000),
-    ];
+    private static readonly Lock Gate = new();
+    private static readonly Dictionary<string, SecureApp> Manifests = new(StringComparer.Ordinal);
+
+    public static readonly IReadOnlyList<SecureApp> All = [Embedded("paper"), Embedded("vault")];
 
     public static IReadOnlyList<string> Names => [.. All.Select(a => a.Name)];
 
-    public static SecureApp? Find(string name) => All.FirstOrDefault(a => a.Name == name);
+    private static SecureApp Embedded(string name)
+    {
+        using Stream stream = typeof(AppCatalogue).Assembly.GetManifestResourceStream($"Vbase.Testbed.Apps.{name}.yaml")
+            ?? throw new InvalidOperationException($"the built-in manifest {name}.yaml is missing from the testbed");
+        using var reader = new StreamReader(stream);
+        return AppManifestLoader.LoadEmbedded($"{name}.yaml", reader.ReadToEnd());
+    }
+
+    /// <summary>Whether <paramref name="nameOrPath"/> names a manifest file rather than a built-in application.</summary>
+    public static bool IsManifestPath(string nameOrPath) =>
+        nameOrPath.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || nameOrPath.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
+        || nameOrPath.Contains('/') || nameOrPath.Contains(Path.DirectorySeparatorChar);
+
+    /// <summary>A built-in application by name, or the manifest at a path (read once per process); null: neither.</summary>
+    /// <exception cref="AppManifestException">A manifest path whose file cannot be used.</exception>
+    public static SecureApp? Find(string nameOrPath)
+    {
+        if (All.FirstOrDefault(a => a.Name == nameOrPath) is SecureApp builtIn)
+        {
+            return builtIn;
+        }
+        if (!IsManifestPath(nameOrPath))
+        {
+            return null;
+        }
+        string full = Path.GetFullPath(nameOrPath);
+        lock (Gate)
+        {
+            if (Manifests.TryGetValue(full, out SecureApp? known))
+            {
+                return known;
+            }
+        }
+        SecureApp app = AppManifestLoader.Load(nameOrPath);
+        lock (Gate)
+        {
+            Manifests[full] = app;
+        }
+        return app;
+    }
 }

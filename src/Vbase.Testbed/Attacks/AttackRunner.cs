@@ -76,11 +76,10 @@ public static class AttackRunner
     private static Scenario ScenarioOf(ArchitectureInfo arch, SecureApp app, string run, ulong seed, bool attackerVm,
         IReadOnlyDictionary<string, string>? parameters, ChipOptions chip)
     {
-        string kernel = GuestImages.PathOf("kernel.elf");
-        var domains = new List<DomainSpec> { new("app", 16UL << 20, 1, kernel, [GuestImages.PathOf(app.Program)], "", "") };
+        var domains = new List<DomainSpec> { new("app", 16UL << 20, 1, app.KernelPath, [app.ProgramPath], "", "") };
         if (attackerVm)
         {
-            domains.Add(new DomainSpec("attacker", 8UL << 20, 1, kernel, [], "attacker", ""));
+            domains.Add(new DomainSpec("attacker", 8UL << 20, 1, GuestImages.PathOf("kernel.elf"), [], "attacker", ""));
         }
         return new Scenario($"({arch.Name} x {run})", $"{arch.Name}-{run}", seed, new ScenarioLimits(MaxInstructions, null, null), domains)
         {

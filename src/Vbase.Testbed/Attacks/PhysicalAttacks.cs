@@ -100,7 +100,7 @@ internal class PhysicalReplay(AttackSpec spec) : Attack(spec)
 
     public override void Fire(AttackContext c)
     {
-        block = c.IntParameter("block", c.AppSpec.Block);
+        block = c.IntParameter("block", c.AppSpec.ReplayBlock);
         (Mfn mfn, int offset) = c.Locate(block);
         Dram.Evict(c, block, Dram.BlockBytes);
         snapshot = Dram.Block(c, block).ToArray();

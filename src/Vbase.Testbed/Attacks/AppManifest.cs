@@ -1,0 +1,203 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using Vbase.Platform.Loading;
+using Vbase.Testbed.Yaml;
+using YamlDotNet.RepresentationModel;
+
+namespace Vbase.Testbed.Attacks;
+
+/// <summary>An application manifest that cannot be used: <c>file:line:col: field: problem</c>.</summary>
+public sealed class AppManifestException(string file, int line, int column, string field, string problem)
+    : LocatedYamlException(file, line, column, field, problem);
+
+/// <summary>
+/// Reads an application manifest (docs/apps.md): what the attack suite needs to know about a secure application —
+/// its program (and kernel), the secrets the Oracle searches for, the block attacks target, the splice source, the
+/// replay target, the default delay. The built-in applications are manifests too, shipped inside the tool, whose
+/// images are the embedded ones.
+/// </summary>
+public static class AppManifestLoader
+{
+    /// <summary>A manifest is text of at most 1 MiB; a declared secret at most 4 KiB.</summary>
+    public const long MaxFileBytes = InputFiles.MaxTextBytes;
+    public const int MaxSecretBytes = 4096;
+    /// <summary>Blocks are 64-byte lines inside the first 2 MiB of the region.</summary>
+    public const int BlockBytes = 64, MaxBlock = (2 << 20) - BlockBytes;
+
+    private static readonly string[] Keys = ["name", "description", "program", "kernel", "secrets", "block", "splice_source", "replay_block", "delay"];
+    private static readonly string[] SecretKeys = ["name", "text", "hex", "u32", "u64", "symbol", "length"];
+
+    /// <exception cref="AppManifestException">Unreadable, malformed, or naming something that is not there.</exception>
+    public static SecureApp Load(string path)
+    {
+        string text;
+        try
+        {
+            text = InputFiles.ReadText(path, MaxFileBytes);
+        }
+        catch (InputFileException e)
+        {
+            throw new AppManifestException(path, 0, 0, "", e.Message);
+        }
+        return new Reader(path, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", embedded: false).Read(text);
+    }
+
+    /// <summary>A built-in manifest: its program and kernel are the images embedded in the testbed.</summary>
+    internal static SecureApp LoadEmbedded(string name, string text) => new Reader(name, "", embedded: true).Read(text);
+
+    private sealed class Reader(string file, string baseDirectory, bool embedded) : YamlFields
+    {
+        protected override AppManifestException Error(YamlNode node, string field, string problem) =>
+            new(file, (int)node.Start.Line, (int)node.Start.Column, field, problem);
+
+        public SecureApp Read(string yaml)
+        {
+            YamlStream stream = YamlText.Load(yaml, (line, column, problem) => new AppManifestException(file, line, column, "", problem));
+            if (stream.Documents.Count != 1)
+            {
+                throw new AppManifestException(file, 0, 0, "", stream.Documents.Count == 0
+                    ? "the file is empty; a manifest needs at least 'name', 'program' and 'secrets'"
+                    : "more than one YAML document; a manifest holds one");
+            }
+            YamlMappingNode root = Mapping(stream.Documents[0].RootNode, "", "the application");
+            CheckKeys(root, "", Keys);
+            string name = Name(Required(root, "", "name", "every application needs a name"), "name");
+            string description = Get(root, "description") is YamlNode d ? Text(d, "description") : name;
+            string program = Image(Required(root, "", "program", "the application's ELF"), "program");
+            string? kernel = Get(root, "kernel") is YamlNode k ? Image(k, "kernel") : null;
+            IReadOnlyList<DeclaredSecret> secrets = Secrets(Required(root, "", "secrets", "the Oracle needs at least one declared secret"), program);
+            int block = Block(root, "block", 0);
+            int splice = Block(root, "splice_source", block + BlockBytes);
+            int replay = Block(root, "replay_block", block);
+            if (splice == block)
+            {
+                throw Error(Get(root, "splice_source") ?? root, "splice_source", "the splice source must be another block than the target");
+            }
+            ulong delay = Get(root, "delay") is YamlNode delayNode
+                ? WholeNumber(delayNode, "delay", 0, 1_000_000_000, "a number of instructions from 0 to 1_000_000_000")
+                : 0;
+            return new SecureApp(name, program, description, secrets, block, splice, delay)
+            {
+                BuiltIn = embedded,
+                Kernel = kernel,
+                ReplayBlock = replay,
+            };
+        }
+
+        private int Block(YamlMappingNode root, string key, int fallback)
+        {
+            if (Get(root, key) is not YamlNode node)
+            {
+                return fallback;
+            }
+            ulong offset = WholeNumber(node, key, 0, MaxBlock, $"a byte offset in the region from 0 to {MaxBlock}");
+            return offset % BlockBytes == 0 ? (int)offset
+                : throw Error(node, key, $"{offset} is not a multiple of {BlockBytes}: blocks are whole lines");
+        }
+
+        /// <summary>An ELF next to the manifest (or, for a built-in one, an embedded image's name).</summary>
+        private string Image(YamlNode node, string field)
+        {
+            string relative = Text(node, field);
+            if (embedded)
+            {
+                return relative;
+            }
+            string full = Path.GetFullPath(Path.Combine(baseDirectory, relative));
+            try
+            {
+                ElfImage.Read(full);
+            }
+            catch (Exception e) when (e is ElfLoadException or IOException or UnauthorizedAccessException)
+            {
+                throw Error(node, field, File.Exists(full) ? $"'{relative}': {Running.Testbed.OneLine(e.Message)}" : $"'{relative}' not found (no file {full})");
+            }
+            return full;
+        }
+
+        private List<DeclaredSecret> Secrets(YamlNode node, string program)
+        {
+            if (node is not YamlSequenceNode list || list.Children.Count == 0)
+            {
+                throw Error(node, "secrets", "expected a list of secrets (name and one of text, hex, u32, u64, symbol)");
+            }
+            var secrets = new List<DeclaredSecret>();
+            for (int i = 0; i < list.Children.Count; i++)
+            {
+                string at = $"secrets[{i}]";
+                YamlMappingNode map = Mapping(list.Children[i], at, "a secret");
+                CheckKeys(map, at, SecretKeys);
+                string name = Name(Required(map, at, "name", "what the evidence calls it"), $"{at}.name");
+                string[] given = [.. new[] { "text", "hex", "u32", "u64", "symbol" }.Where(k => Get(map, k) is not null)];
+                if (given.Length != 1)
+                {
+                    throw Error(map, at, given.Length == 0
+                        ? "give the secret's bytes: one of text, hex, u32, u64, or symbol with length"
+                        : $"give one of text, hex, u32, u64, symbol, not {string.Join(" and ", given)}");
+                }
+                YamlNode value = Get(map, given[0])!;
+                string field = $"{at}.{given[0]}";
+                byte[] bytes = given[0] switch
+                {
+                    "text" => Encoding.UTF8.GetBytes(Text(value, field)),
+                    "hex" => Hex(value, field),
+                    "u32" => BitConverter.GetBytes((uint)WholeNumber(value, field, 0, uint.MaxValue, "a 32-bit unsigned number")),
+                    "u64" => BitConverter.GetBytes(WholeNumber(value, field, 0, ulong.MaxValue, "a 64-bit unsigned number")),
+                    _ => Symbol(value, field, map, at, program),
+                };
+                if (given[0] != "symbol" && Get(map, "length") is YamlNode stray)
+                {
+                    throw Error(stray, $"{at}.length", "length goes with symbol only");
+                }
+                if (bytes.Length == 0 || bytes.Length > MaxSecretBytes)
+                {
+                    throw Error(value, field, $"a secret is 1 to {MaxSecretBytes} bytes, not {bytes.Length}");
+                }
+                secrets.Add(new DeclaredSecret(name, bytes));
+            }
+            return secrets;
+        }
+
+        private byte[] Hex(YamlNode node, string field)
+        {
+            string text = Text(node, field).Replace(" ", "", StringComparison.Ordinal);
+            try
+            {
+                return Convert.FromHexString(text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text);
+            }
+            catch (FormatException)
+            {
+                throw Error(node, field, $"'{text}' is not hex bytes (e.g. f1fb0900)");
+            }
+        }
+
+        /// <summary>The initial bytes of a symbol in the program's loadable data (a key compiled in, say).</summary>
+        private byte[] Symbol(YamlNode node, string field, YamlMappingNode map, string at, string program)
+        {
+            string symbol = Text(node, field);
+            YamlNode lengthNode = Required(map, at, "length", "how many bytes from the symbol");
+            int length = (int)WholeNumber(lengthNode, $"{at}.length", 1, MaxSecretBytes, $"a number of bytes from 1 to {MaxSecretBytes}");
+            ElfImage image = embedded ? ElfImage.Parse(program, GuestImages.Bytes(program)) : ElfImage.Read(program);
+            if (!image.TryGetSymbol(symbol, out ulong address))
+            {
+                throw Error(node, field, $"no symbol '{symbol}' in {Path.GetFileName(program)}");
+            }
+            foreach (ElfSegment segment in image.Segments)
+            {
+                if (address >= segment.Address && address + (ulong)length <= segment.Address + segment.MemorySize)
+                {
+                    var bytes = new byte[length];
+                    ulong offset = address - segment.Address;
+                    if (offset < (ulong)segment.FileData.Length)
+                    {
+                        segment.FileData.AsSpan((int)offset, (int)Math.Min((ulong)length, (ulong)segment.FileData.Length - offset)).CopyTo(bytes);
+                    }
+                    return bytes;
+                }
+            }
+            throw Error(node, field, string.Create(CultureInfo.InvariantCulture,
+                $"'{symbol}' (0x{address:x}, {length} bytes) is not inside a loadable segment of {Path.GetFileName(program)}"));
+        }
+    }
+}
