@@ -341,30 +341,30 @@ internal static class CampaignCommand
     }
 
     /// <summary>In a terminal: a live progress bar, with each finished cell printed above it.</summary>
-    private static CampaignResult RunWithProgressBar(CliConsole console, CampaignPlan plan, IAttackSuite suite, CampaignOptions options, int total)
+    private static CampaignResult RunWithProgressBar(CliConsole console, CampaignPlan plan, IAttackSuite suite, CampaignOptions options, int total) =>
+        WithProgressBar(console, $"{total} cells", total, (terminal, task) => Campaign.Run(plan, suite, options with
+        {
+            CellFinished = (cell, finished) =>
+            {
+                terminal.MarkupLine($"{Markup.Escape(cell.Architecture.Name)} × {Markup.Escape(cell.Attack.Id)}: "
+                    + $"[{Colour(cell.Verdict)}]{Markup.Escape(Describe(cell))}[/]");
+                task.Increment(1);
+            },
+        }));
+
+    /// <summary>Runs <paramref name="work"/> under a live progress bar of <paramref name="total"/> steps, which it moves.</summary>
+    internal static T WithProgressBar<T>(CliConsole console, string description, int total, Func<IAnsiConsole, ProgressTask, T> work)
     {
-        // Spectre draws on the process's own stdout; flush ours first so the header stays above the bar.
+        // Spectre draws on the process's own stdout; flush ours first so what came before stays above the bar.
         console.Out.Flush();
         console.ProgramOutput.Flush();
         IAnsiConsole terminal = AnsiConsole.Console;
-        CampaignResult? result = null;
+        T result = default!;
         terminal.Progress()
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
-            .Start(progress =>
-            {
-                ProgressTask task = progress.AddTask($"{total} cells", maxValue: total);
-                result = Campaign.Run(plan, suite, options with
-                {
-                    CellFinished = (cell, finished) =>
-                    {
-                        terminal.MarkupLine($"{Markup.Escape(cell.Architecture.Name)} × {Markup.Escape(cell.Attack.Id)}: "
-                            + $"[{Colour(cell.Verdict)}]{Markup.Escape(Describe(cell))}[/]");
-                        task.Increment(1);
-                    },
-                });
-            });
-        return result!;
+            .Start(progress => result = work(terminal, progress.AddTask(description, maxValue: total)));
+        return result;
     }
 
     internal static string Count(int n, string what) => string.Create(CultureInfo.InvariantCulture, $"{n} {what}{(n == 1 ? "" : "s")}");

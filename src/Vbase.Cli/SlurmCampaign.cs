@@ -46,7 +46,7 @@ internal sealed class SlurmArguments
 
     private readonly Option<int?> shards = new("--shards")
     {
-        Description = "How many shards, one Slurm task each (default: one per 50 cells).",
+        Description = "How many shards, one Slurm task each (default: one per 200 cells).",
         HelpName = "N",
         CustomParser = result => VbaseCli.WholeNumber("--shards", 1, CampaignShard.MaxCount, $"a whole number from 1 to {CampaignShard.MaxCount}")(result),
     };
@@ -99,9 +99,9 @@ internal static class SlurmCampaign
     /// <summary>The folder inside <c>--out</c> that holds the script, the tasks' logs and their parts.</summary>
     public const string Folder = "slurm";
 
-    /// <summary>Cells per shard when --shards is not given: a task of this many runs long enough (tens of seconds per
-    /// core) that Slurm's launch of it and .NET's start-up are small beside it.</summary>
-    public const int CellsPerShard = 50;
+    /// <summary>Cells per shard when --shards is not given: a task of this many runs about half a minute on a core
+    /// (bench/campaign.sh), long beside Slurm's launch of it and .NET's start-up (about a second).</summary>
+    public const int CellsPerShard = 200;
 
     /// <summary>Where the Slurm commands are found and what they are given; tests use their own.</summary>
     /// <param name="SearchPath">Folders to look for sbatch and squeue in, as PATH; null: PATH.</param>
@@ -441,25 +441,13 @@ internal static class SlurmCampaign
     }
 
     /// <summary>In a terminal: a progress bar over the shards, with each shard's news printed above it.</summary>
-    private static FollowResult FollowWithProgressBar(CliConsole console, Layout layout, string jobId, int[] shards)
-    {
-        console.Out.Flush();
-        IAnsiConsole terminal = AnsiConsole.Console;
-        FollowResult? result = null;
-        terminal.Progress()
-            .AutoClear(true)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
-            .Start(progress =>
+    private static FollowResult FollowWithProgressBar(CliConsole console, Layout layout, string jobId, int[] shards) =>
+        CampaignCommand.WithProgressBar(console, $"{shards.Length} shards", shards.Length, (terminal, task) =>
+            Follow(layout, jobId, shards, text => terminal.MarkupLine(Markup.Escape(text)), (finished, running, pending) =>
             {
-                ProgressTask task = progress.AddTask($"{shards.Length} shards", maxValue: shards.Length);
-                result = Follow(layout, jobId, shards, text => terminal.MarkupLine(Markup.Escape(text)), (finished, running, pending) =>
-                {
-                    task.Description = string.Create(CultureInfo.InvariantCulture, $"{shards.Length} shards: {running} running, {pending} pending");
-                    task.Value = finished;
-                });
-            });
-        return result!;
-    }
+                task.Description = string.Create(CultureInfo.InvariantCulture, $"{shards.Length} shards: {running} running, {pending} pending");
+                task.Value = finished;
+            }));
 
     /// <summary>The job's tasks still in the queue, by array index; null (and why) when squeue failed.</summary>
     private static Dictionary<int, TaskState>? Squeue(string jobId, out string? problem)
