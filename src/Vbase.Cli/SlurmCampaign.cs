@@ -453,7 +453,8 @@ internal static class SlurmCampaign
     private static Dictionary<int, TaskState>? Squeue(string jobId, out string? problem)
     {
         // Every one of the user's jobs, not -j: a job that has left the queue is then simply absent, never an error.
-        (int code, string stdout, string stderr) = Execute("squeue", ["--me", "--noheader", "--array", "--format=%F %K %T"]);
+        // (--user rather than --me, which Slurm before 20.11 lacks.)
+        (int code, string stdout, string stderr) = Execute("squeue", [$"--user={Environment.UserName}", "--noheader", "--array", "--format=%F %K %T"]);
         if (code != 0)
         {
             problem = FirstLine(stderr) ?? string.Create(CultureInfo.InvariantCulture, $"exit code {code}");
