@@ -33,14 +33,8 @@ trap 'rm -rf "$work"' EXIT
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
 
-if ((build)); then
-    echo "building src/Vbase.Cli (Release)..."
-    dotnet build -c Release src/Vbase.Cli > "$work/build.log" 2>&1 ||
-        { cat "$work/build.log" >&2; echo "domains.sh: build failed" >&2; exit 1; }
-fi
-dll=$(find src/Vbase.Cli/bin/Release -type f -name vbase.dll | sort | head -n1)
-[[ -n "$dll" ]] || { echo "domains.sh: no vbase.dll under src/Vbase.Cli/bin/Release" >&2; exit 1; }
-vbase() { dotnet "$dll" "$@"; }
+source bench/lib.sh
+release_vbase domains.sh "$build" "$work"
 
 min() { awk "BEGIN { print ($1 < $2) ? $1 : $2 }"; }
 

@@ -17,8 +17,14 @@ public static class CampaignExitCodes
     /// <summary>Bad command line: unknown option, architecture, attack or app, bad number.</summary>
     public const int UsageError = ExitCodes.UsageError;
     public const int InternalError = ExitCodes.InternalError;
+    /// <summary>Campaign parts that cannot be read or do not make one campaign (EX_DATAERR).</summary>
+    public const int DataError = ExitCodes.DataError;
+    /// <summary>--slurm where Slurm cannot be used: no sbatch on PATH, sbatch or squeue failing (EX_UNAVAILABLE).</summary>
+    public const int Unavailable = 69;
     /// <summary>The --out folder, the --json file or a report cannot be written (EX_CANTCREAT).</summary>
     public const int OutputError = 73;
+    /// <summary>--slurm: some shards' tasks ended without a part; --resume re-submits just those (EX_TEMPFAIL).</summary>
+    public const int ShardsFailed = 75;
 }
 
 /// <summary>
@@ -90,25 +96,78 @@ internal static class CampaignCommand
             DefaultValueFactory = _ => Environment.ProcessorCount,
             CustomParser = result => parseJobs(result),
         };
+        var shard = new Option<CampaignShard?>("--shard")
+        {
+            Description = "Run only the K-th of N shards (1-based) and write its part to --json, for 'vbase campaign merge'.",
+            HelpName = "K/N",
+            CustomParser = result =>
+            {
+                CampaignShard? parsed = CampaignShard.Parse(result.Tokens.Count > 0 ? result.Tokens[0].Value : "", out string? problem);
+                if (parsed is null)
+                {
+                    result.AddError($"--shard: {problem}");
+                }
+                return parsed;
+            },
+        };
+        var slurm = new SlurmArguments();
         var chip = new VbaseCli.ChipArguments();
         var command = new Command("campaign", "Run every chosen attack against every chosen architecture, each in a fresh testbed; report the verdicts.")
         {
-            architectures, attacks, app, seed, outDirectory, json, jobs,
+            architectures, attacks, app, seed, outDirectory, json, jobs, shard,
         };
         chip.AddTo(command);
+        slurm.AddTo(command);
+        command.Subcommands.Add(CampaignMergeCommand.Create(console));
         command.SetAction(parsed => Run(console, new CampaignArguments(parsed.GetValue(architectures)!, parsed.GetValue(attacks)!,
             parsed.GetValue(app)!, parsed.GetValue(seed), parsed.GetValue(outDirectory), parsed.GetValue(json), parsed.GetValue(jobs))
         {
             Chip = chip.Apply(parsed, new Vbase.Sapi.Chip.ChipOptions(), out string? problem),
             ChipProblem = problem,
+            JobsGiven = parsed.GetResult(jobs) is { Implicit: false },
+            Shard = parsed.GetValue(shard),
+            Slurm = slurm.Read(parsed),
         }));
         return command;
     }
 
-    private sealed record CampaignArguments(string Architectures, string Attacks, string App, ulong Seed, string? OutDirectory, string? Json, int Jobs)
+    internal sealed record CampaignArguments(string Architectures, string Attacks, string App, ulong Seed, string? OutDirectory, string? Json, int Jobs)
     {
         public Vbase.Sapi.Chip.ChipOptions? Chip { get; init; }
         public string? ChipProblem { get; init; }
+        /// <summary>--jobs was on the command line (not its default, the number of processors).</summary>
+        public bool JobsGiven { get; init; }
+        public CampaignShard? Shard { get; init; }
+        public SlurmOptions Slurm { get; init; } = new();
+    }
+
+    /// <summary>The version campaign parts record: parts merge only under the vbase that wrote them.</summary>
+    internal static string Tool { get; } = "vbase " + (typeof(CampaignCommand).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+        .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown");
+
+    /// <summary>The one line on stderr, and the exit code, of a command line whose options do not go together.</summary>
+    private static string? Conflict(CampaignArguments arguments)
+    {
+        SlurmOptions slurm = arguments.Slurm;
+        bool onSlurm = slurm.Submit || slurm.ScriptOnly;
+        if (arguments.Shard is not null && onSlurm)
+        {
+            return "--shard: not with --slurm, which gives each task its shard";
+        }
+        if (arguments.Shard is not null && arguments.Json is null)
+        {
+            return "--shard needs --json FILE: the part that 'vbase campaign merge' reads";
+        }
+        if (!onSlurm && slurm.FirstGiven is string option)
+        {
+            return $"{option} needs --slurm or --slurm-script";
+        }
+        if (onSlurm && arguments.OutDirectory is null)
+        {
+            return "--slurm needs --out DIR, on a filesystem every node sees: the tasks write their parts, logs and runs there";
+        }
+        return null;
     }
 
     private static int Run(CliConsole console, CampaignArguments arguments)
@@ -129,6 +188,22 @@ internal static class CampaignCommand
                 _ => "--app",
             };
             return VbaseCli.Fail(console, CampaignExitCodes.UsageError, $"{option}: {e.Message}");
+        }
+        if (arguments.Chip is not Vbase.Sapi.Chip.ChipOptions chip)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.UsageError, $"--llc-size/--llc-ways: {arguments.ChipProblem}");
+        }
+        if (Conflict(arguments) is string conflict)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.UsageError, conflict);
+        }
+        if (arguments.Slurm.ScriptOnly)
+        {
+            return SlurmCampaign.PrintScript(console, plan, chip, arguments);
+        }
+        if (arguments.Slurm.Submit && SlurmCampaign.Unavailable() is string missing)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.Unavailable, missing);
         }
         if (arguments.OutDirectory is string outDirectory)
         {
@@ -154,29 +229,68 @@ internal static class CampaignCommand
             }
         }
 
-        if (arguments.Chip is not Vbase.Sapi.Chip.ChipOptions chip)
+        if (arguments.Slurm.Submit)
         {
-            return VbaseCli.Fail(console, CampaignExitCodes.UsageError, $"--llc-size/--llc-ways: {arguments.ChipProblem}");
+            return SlurmCampaign.Run(console, plan, chip, arguments);
         }
-        int jobs = Math.Min(arguments.Jobs, Math.Max(plan.Cells.Count, 1));
+        IReadOnlyList<int>? work = arguments.Shard is CampaignShard part ? CampaignSharding.WorkOf(plan, part) : null;
+        int cellCount = work?.Count(i => i < plan.Cells.Count) ?? plan.Cells.Count;
+        int jobs = Math.Min(arguments.Jobs, Math.Max(cellCount, 1));
         console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"campaign: {Count(plan.Architectures.Count, "architecture")} x {Count(plan.Attacks.Count, "attack")} = {Count(plan.Cells.Count, "cell")}, app {plan.App}, seed {plan.Seed}, {jobs} at a time"));
+        if (arguments.Shard is CampaignShard header)
+        {
+            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"shard {header}: {cellCount} of the {Count(plan.Cells.Count, "cell")}, {work!.Count - cellCount} of the {Count(plan.CostRuns.Count, "cost run")}"));
+        }
+        var options = new CampaignOptions(jobs, arguments.OutDirectory) { Chip = chip, Work = work };
         CampaignResult result = StdoutIsTerminal
-            ? RunWithProgressBar(console, plan, suite, arguments.OutDirectory, jobs, chip)
-            : RunWithLines(console, plan, suite, arguments.OutDirectory, jobs, chip);
+            ? RunWithProgressBar(console, plan, suite, options, cellCount)
+            : RunWithLines(console, plan, suite, options, cellCount);
+        return arguments.Shard is CampaignShard shard
+            ? WritePart(console, result, shard, arguments.Json!, arguments.OutDirectory)
+            : Finish(console, result, arguments.OutDirectory, arguments.Json);
+    }
 
+    /// <summary>A shard's outputs: its part (its run folders are written as it runs); no reports, which are the whole campaign's.</summary>
+    private static int WritePart(CliConsole console, CampaignResult result, CampaignShard shard, string json, string? outDirectory)
+    {
+        string? runs = outDirectory is null ? null
+            : Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(json))!, Path.GetFullPath(outDirectory)).Replace(Path.DirectorySeparatorChar, '/');
+        try
+        {
+            // Whole or not at all: whoever waits for parts (campaign --slurm) takes a file that is there as finished.
+            string temporary = $"{json}.{Environment.ProcessId}.tmp";
+            File.WriteAllBytes(temporary, CampaignPartJson.ToBytes(result, shard, Tool, runs));
+            File.Move(temporary, json, overwrite: true);
+        }
+        catch (Exception e) when (e is (IOException and not StandardOutputException) or UnauthorizedAccessException)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.OutputError, $"cannot write --json file {json}: {VbaseCli.OneLine(e.Message)}");
+        }
+        console.Out.WriteLine($"part: {json} (shard {shard} of campaign {CampaignPartJson.CampaignId(result.Plan, result.Chip)[..12]})");
+        return CellErrors(console, result);
+    }
+
+    /// <summary>
+    /// A whole campaign's outputs, run here or merged from parts: the summary lines, the reports in
+    /// <paramref name="outDirectory"/>, the JSON, and the exit code.
+    /// </summary>
+    internal static int Finish(CliConsole console, CampaignResult result, string? outDirectory, string? json)
+    {
+        CampaignPlan plan = result.Plan;
         foreach (ArchitectureSummary summary in result.Summaries)
         {
             console.Out.WriteLine(SummaryLine(summary, plan.Architectures.Max(a => a.Name.Length)));
         }
         try
         {
-            if (arguments.OutDirectory is string reports)
+            if (outDirectory is string reports)
             {
                 IReadOnlyList<string> written = CampaignReport.WriteAll(result, reports);
                 console.Out.WriteLine($"reports: {string.Join(", ", written)}");
             }
-            if (arguments.Json is string jsonFile)
+            if (json is string jsonFile)
             {
                 try
                 {
@@ -193,7 +307,12 @@ internal static class CampaignCommand
         {
             return VbaseCli.Fail(console, CampaignExitCodes.OutputError, VbaseCli.OneLine(e.Message));
         }
+        return CellErrors(console, result);
+    }
 
+    /// <summary>Exit 0, or 1 with one line naming the cells in error.</summary>
+    private static int CellErrors(CliConsole console, CampaignResult result)
+    {
         IReadOnlyList<CampaignCell> errors = result.Errors;
         if (errors.Count == 0)
         {
@@ -206,46 +325,49 @@ internal static class CampaignCommand
     }
 
     /// <summary>Without a terminal (a pipe, a file, CI): one line per cell as it finishes, in completion order.</summary>
-    private static CampaignResult RunWithLines(CliConsole console, CampaignPlan plan, IAttackSuite suite, string? outDirectory, int jobs, Vbase.Sapi.Chip.ChipOptions chip)
+    private static CampaignResult RunWithLines(CliConsole console, CampaignPlan plan, IAttackSuite suite, CampaignOptions options, int total)
     {
-        int total = plan.Cells.Count;
         int countWidth = total.ToString(CultureInfo.InvariantCulture).Length;
         int archWidth = plan.Architectures.Max(a => a.Name.Length), attackWidth = plan.Attacks.Max(a => a.Id.Length);
-        return Campaign.Run(plan, suite, new CampaignOptions(jobs, outDirectory, (cell, finished) =>
+        return Campaign.Run(plan, suite, options with
         {
-            string count = finished.ToString(CultureInfo.InvariantCulture).PadLeft(countWidth);
-            console.Out.WriteLine($"[{count}/{total}] {cell.Architecture.Name.PadRight(archWidth)}  {cell.Attack.Id.PadRight(attackWidth)}  {Describe(cell)}");
-            console.Out.Flush();
-        })
-        { Chip = chip });
+            CellFinished = (cell, finished) =>
+            {
+                string count = finished.ToString(CultureInfo.InvariantCulture).PadLeft(countWidth);
+                console.Out.WriteLine($"[{count}/{total}] {cell.Architecture.Name.PadRight(archWidth)}  {cell.Attack.Id.PadRight(attackWidth)}  {Describe(cell)}");
+                console.Out.Flush();
+            },
+        });
     }
 
     /// <summary>In a terminal: a live progress bar, with each finished cell printed above it.</summary>
-    private static CampaignResult RunWithProgressBar(CliConsole console, CampaignPlan plan, IAttackSuite suite, string? outDirectory, int jobs, Vbase.Sapi.Chip.ChipOptions chip)
+    private static CampaignResult RunWithProgressBar(CliConsole console, CampaignPlan plan, IAttackSuite suite, CampaignOptions options, int total) =>
+        WithProgressBar(console, $"{total} cells", total, (terminal, task) => Campaign.Run(plan, suite, options with
+        {
+            CellFinished = (cell, finished) =>
+            {
+                terminal.MarkupLine($"{Markup.Escape(cell.Architecture.Name)} × {Markup.Escape(cell.Attack.Id)}: "
+                    + $"[{Colour(cell.Verdict)}]{Markup.Escape(Describe(cell))}[/]");
+                task.Increment(1);
+            },
+        }));
+
+    /// <summary>Runs <paramref name="work"/> under a live progress bar of <paramref name="total"/> steps, which it moves.</summary>
+    internal static T WithProgressBar<T>(CliConsole console, string description, int total, Func<IAnsiConsole, ProgressTask, T> work)
     {
-        // Spectre draws on the process's own stdout; flush ours first so the header stays above the bar.
+        // Spectre draws on the process's own stdout; flush ours first so what came before stays above the bar.
         console.Out.Flush();
         console.ProgramOutput.Flush();
         IAnsiConsole terminal = AnsiConsole.Console;
-        CampaignResult? result = null;
+        T result = default!;
         terminal.Progress()
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
-            .Start(progress =>
-            {
-                ProgressTask task = progress.AddTask($"{plan.Cells.Count} cells", maxValue: plan.Cells.Count);
-                result = Campaign.Run(plan, suite, new CampaignOptions(jobs, outDirectory, (cell, finished) =>
-                {
-                    terminal.MarkupLine($"{Markup.Escape(cell.Architecture.Name)} × {Markup.Escape(cell.Attack.Id)}: "
-                        + $"[{Colour(cell.Verdict)}]{Markup.Escape(Describe(cell))}[/]");
-                    task.Increment(1);
-                })
-                { Chip = chip });
-            });
-        return result!;
+            .Start(progress => result = work(terminal, progress.AddTask(description, maxValue: total)));
+        return result;
     }
 
-    private static string Count(int n, string what) => string.Create(CultureInfo.InvariantCulture, $"{n} {what}{(n == 1 ? "" : "s")}");
+    internal static string Count(int n, string what) => string.Create(CultureInfo.InvariantCulture, $"{n} {what}{(n == 1 ? "" : "s")}");
 
     private static string Describe(CampaignCell cell) => cell.Label() + (cell.OutsideThreatModel ? ", outside its threat model" : "");
 

@@ -12,6 +12,12 @@ public sealed record CampaignOptions(int Jobs = 1, string? OutDirectory = null, 
 {
     /// <summary>The on-chip boundary every run has (cache geometry, cost latencies).</summary>
     public Vbase.Sapi.Chip.ChipOptions Chip { get; init; } = new();
+
+    /// <summary>
+    /// Which of the plan's work items to run (<see cref="CampaignPlan.WorkCount"/>: cells, then cost runs), in
+    /// ascending order; null: all of them. A shard's items come from <see cref="CampaignSharding.Assign"/>.
+    /// </summary>
+    public IReadOnlyList<int>? Work { get; init; }
 }
 
 /// <summary>Runs every cell of a plan, each in a fresh testbed, several at a time.</summary>
@@ -21,24 +27,31 @@ public static class Campaign
     public const string RunsFolder = "runs";
 
     /// <summary>
-    /// Runs <paramref name="plan"/>. A cell whose run throws becomes an <see cref="Verdict.Error"/> cell saying why,
+    /// Runs <paramref name="plan"/> (or the part of it <see cref="CampaignOptions.Work"/> names: the result then holds
+    /// those cells and cost runs only). A cell whose run throws becomes an <see cref="Verdict.Error"/> cell saying why,
     /// so one broken cell never hides the others' verdicts.
     /// </summary>
     public static CampaignResult Run(CampaignPlan plan, IAttackSuite suite, CampaignOptions options)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Jobs, 1);
         IReadOnlyList<CampaignCellKey> keys = plan.Cells;
-        var cells = new CampaignCell[keys.Count];
+        var cells = new CampaignCell?[keys.Count];
         // The cost model's runs: each architecture (and the baseline none) once, unattacked, after the cells.
-        string[] costed = [.. plan.Architectures.Select(a => a.Name).Append("none").Distinct()];
-        var costs = new Vbase.Sapi.Chip.DramTraffic?[costed.Length];
+        IReadOnlyList<string> costed = plan.CostRuns;
+        var costs = new Vbase.Sapi.Chip.DramTraffic?[costed.Count];
+        IReadOnlyList<int> work = options.Work ?? [.. Enumerable.Range(0, plan.WorkCount)];
+        if (work.Any(i => i < 0 || i >= plan.WorkCount))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "a work item is not one of the plan's");
+        }
         var reportGate = new Lock();
         int next = -1, finished = 0;
 
         void Work()
         {
-            for (int i = Interlocked.Increment(ref next); i < keys.Count + costed.Length; i = Interlocked.Increment(ref next))
+            for (int n = Interlocked.Increment(ref next); n < work.Count; n = Interlocked.Increment(ref next))
             {
+                int i = work[n];
                 if (i >= keys.Count)
                 {
                     costs[i - keys.Count] = RunCost(suite, costed[i - keys.Count], plan, options.Chip);
@@ -56,7 +69,7 @@ public static class Campaign
 
         // Dedicated threads rather than the thread pool: each cell is seconds of CPU-bound emulation, which the
         // pool would meet by slowly injecting threads beyond --jobs' intent.
-        Thread[] workers = [.. Enumerable.Range(0, Math.Min(options.Jobs, Math.Max(keys.Count, 1))).Select(n => new Thread(Work)
+        Thread[] workers = [.. Enumerable.Range(0, Math.Min(options.Jobs, Math.Max(work.Count(i => i < keys.Count), 1))).Select(n => new Thread(Work)
         {
             IsBackground = true,
             Name = $"campaign worker {n}",
@@ -70,14 +83,14 @@ public static class Campaign
             worker.Join();
         }
         var byArchitecture = new Dictionary<string, Vbase.Sapi.Chip.DramTraffic>();
-        for (int i = 0; i < costed.Length; i++)
+        for (int i = 0; i < costed.Count; i++)
         {
             if (costs[i] is Vbase.Sapi.Chip.DramTraffic t)
             {
                 byArchitecture[costed[i]] = t;
             }
         }
-        return new CampaignResult(plan, cells) { Costs = byArchitecture, Chip = options.Chip };
+        return new CampaignResult(plan, [.. cells.OfType<CampaignCell>()]) { Costs = byArchitecture, Chip = options.Chip };
     }
 
     /// <summary>A cost run that throws is no figure, not a failed campaign (the cells carry the verdicts).</summary>

@@ -19,17 +19,19 @@ public static class CampaignJson
         return buffer.ToArray();
     }
 
+    /// <summary>How campaign JSON and campaign parts are written.</summary>
+    internal static readonly JsonWriterOptions WriterOptions = new()
+    {
+        Indented = true,
+        // Fixed, not the platform's: the bytes must not depend on where the campaign ran.
+        NewLine = "\n",
+        // The file is read as JSON, never pasted into HTML, so evidence keeps its quotes and non-ASCII readable.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     public static void Write(CampaignResult result, Stream stream)
     {
-        var options = new JsonWriterOptions
-        {
-            Indented = true,
-            // Fixed, not the platform's: the bytes must not depend on where the campaign ran.
-            NewLine = "\n",
-            // The file is read as JSON, never pasted into HTML, so evidence keeps its quotes and non-ASCII readable.
-            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        };
-        using (var json = new Utf8JsonWriter(stream, options))
+        using (var json = new Utf8JsonWriter(stream, WriterOptions))
         {
             json.WriteStartObject();
             json.WriteStartArray("cells");
@@ -66,7 +68,8 @@ public static class CampaignJson
         stream.WriteByte((byte)'\n');
     }
 
-    private static void WriteCell(Utf8JsonWriter json, CampaignCell cell, CampaignResult result)
+    /// <summary>One cell object, as in <c>cells</c> (campaign parts hold the same objects).</summary>
+    internal static void WriteCell(Utf8JsonWriter json, CampaignCell cell, CampaignResult result)
     {
         CampaignPlan plan = result.Plan;
         json.WriteStartObject();

@@ -35,6 +35,18 @@ public sealed record CampaignPlan(IReadOnlyList<ArchitectureInfo> Architectures,
     public IReadOnlyList<CampaignCellKey> Cells => [.. Architectures.SelectMany(arch => Attacks.Select(attack => new CampaignCellKey(arch, attack)))];
 
     /// <summary>
+    /// The cost model's runs: the application alone, unattacked, under each architecture and under <c>none</c> (the
+    /// reference), in that order.
+    /// </summary>
+    public IReadOnlyList<string> CostRuns => [.. Architectures.Select(a => a.Name).Append("none").Distinct()];
+
+    /// <summary>
+    /// The campaign's work, numbered: items 0 to <c>Cells.Count − 1</c> are the cells, the rest the cost runs. A
+    /// shard is a set of these numbers.
+    /// </summary>
+    public int WorkCount => Architectures.Count * Attacks.Count + CostRuns.Count;
+
+    /// <summary>
     /// Chooses architectures and attacks from comma-separated lists (<c>vbase,none</c>; <c>all</c>; null means all).
     /// </summary>
     /// <exception cref="CampaignPlanException">An unknown architecture, attack or app, or an empty list.</exception>

@@ -37,7 +37,12 @@ internal sealed class FakeAttackSuite : IAttackSuite
     /// <summary>Milliseconds the first cell takes; later cells take less, down to none.</summary>
     public int SlowestMilliseconds { get; init; }
 
+    /// <summary>What each architecture's cost run gives (null: the interface's default, no figure).</summary>
+    public Func<string, Vbase.Sapi.Chip.DramTraffic?>? Cost { get; init; }
+
     public IReadOnlyList<AttackSpec> Attacks => Catalogue;
+
+    public Vbase.Sapi.Chip.DramTraffic? RunCost(string architecture, string app, ulong seed, Vbase.Sapi.Chip.ChipOptions chip) => Cost?.Invoke(architecture);
 
     public IReadOnlyList<string> Apps => ["paper", "vault"];
 

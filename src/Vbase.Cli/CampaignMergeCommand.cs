@@ -1,0 +1,90 @@
+using System.CommandLine;
+using Vbase.Architectures;
+using Vbase.Testbed.Campaigns;
+
+namespace Vbase.Cli;
+
+/// <summary>
+/// <c>vbase campaign merge PART.json… [--json FILE] [--out DIR]</c>: the parts of a sharded campaign (<c>--shard K/N</c>)
+/// merged into the JSON, reports and run folders the unsharded campaign would have written, byte for byte.
+/// </summary>
+internal static class CampaignMergeCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var parts = new Argument<string[]>("PART.json")
+        {
+            Description = "The parts, one per shard, in any order (what 'vbase campaign --shard K/N --json FILE' wrote).",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var json = new Option<string?>("--json")
+        {
+            Description = "Write the merged matrix as JSON to FILE: the bytes the unsharded campaign writes.",
+            HelpName = "FILE",
+        };
+        var outDirectory = new Option<string?>("--out")
+        {
+            Description = "Write report.md, report.html and every shard's run folders (runs/<arch>/<attack>/) into DIR.",
+            HelpName = "DIR",
+        };
+        var command = new Command("merge", "Merge the parts of a sharded campaign into the JSON and reports the whole campaign would have written.")
+        {
+            parts, json, outDirectory,
+        };
+        command.SetAction(parsed => Run(console, parsed.GetValue(parts)!, parsed.GetValue(json), parsed.GetValue(outDirectory)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string[] files, string? json, string? outDirectory)
+    {
+        if (json is null && outDirectory is null)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.UsageError, "campaign merge: nothing to write; give --json FILE, --out DIR or both");
+        }
+        CampaignResult result;
+        IReadOnlyList<CampaignMerge.NamedPart> parts;
+        try
+        {
+            (result, parts) = Merge(files);
+        }
+        catch (CampaignPartException e)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.DataError, $"campaign merge: {VbaseCli.OneLine(e.Message)}");
+        }
+        return Write(console, result, parts, outDirectory, json);
+    }
+
+    /// <summary>Reads and merges the parts in <paramref name="files"/>.</summary>
+    /// <exception cref="CampaignPartException">A part cannot be read, or the parts do not make one campaign.</exception>
+    internal static (CampaignResult Result, IReadOnlyList<CampaignMerge.NamedPart> Parts) Merge(IReadOnlyList<string> files)
+    {
+        var registry = BuiltInArchitectures.CreateRegistry();
+        IAttackSuite suite = CampaignCommand.Suite;
+        CampaignMerge.NamedPart[] parts = [.. files.Select(f => CampaignPartJson.ReadFile(f, registry, suite))];
+        return (CampaignMerge.Merge(parts, CampaignCommand.Tool), parts);
+    }
+
+    /// <summary>The merged campaign's run folders, reports and JSON, as <c>vbase campaign</c> writes them.</summary>
+    internal static int Write(CliConsole console, CampaignResult result, IReadOnlyList<CampaignMerge.NamedPart> parts, string? outDirectory, string? json)
+    {
+        if (outDirectory is not null)
+        {
+            try
+            {
+                Directory.CreateDirectory(outDirectory);
+                CampaignMerge.CopyRuns(parts, outDirectory);
+            }
+            catch (CampaignPartException e)
+            {
+                return VbaseCli.Fail(console, CampaignExitCodes.DataError, $"campaign merge: {VbaseCli.OneLine(e.Message)}");
+            }
+            catch (Exception e) when (e is (IOException and not StandardOutputException) or UnauthorizedAccessException)
+            {
+                return VbaseCli.Fail(console, CampaignExitCodes.OutputError, $"{outDirectory}: cannot write the run folders: {VbaseCli.OneLine(e.Message)}");
+            }
+        }
+        console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"merged: {CampaignCommand.Count(parts.Count, "part")} of campaign {parts[0].Part.CampaignId[..12]}, {CampaignCommand.Count(result.Cells.Count, "cell")}"));
+        return CampaignCommand.Finish(console, result, outDirectory, json);
+    }
+}
