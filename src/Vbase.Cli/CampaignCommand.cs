@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
-using Vbase.Architectures;
+using Vbase.Sapi.Registry;
+using Vbase.Testbed.Attacks;
 using Vbase.Testbed.Campaigns;
+using Vbase.Testbed.Plugins;
 using Vbase.Testbed.Oracle;
 
 namespace Vbase.Cli;
@@ -43,6 +45,10 @@ internal static class CampaignCommand
         set => SuiteOverride.Value = value;
     }
 
+    /// <summary>The suite for a campaign with these plug-ins (<c>--plugin</c>): the built-in one, over their registry.</summary>
+    internal static IAttackSuite SuiteFor(IReadOnlyList<string> plugins) =>
+        SuiteOverride.Value ?? (plugins.Count == 0 ? BuiltInAttackSuite.Instance : new BuiltInAttackSuite(PluginCatalog.Registry(plugins)));
+
     /// <summary>Whether stdout is a terminal (live progress bar) or not (one line per finished cell); tests may say.</summary>
     internal static bool StdoutIsTerminal
     {
@@ -66,8 +72,8 @@ internal static class CampaignCommand
         };
         var app = new Option<string>("--app")
         {
-            Description = "The secure application under attack: paper or vault.",
-            HelpName = "NAME",
+            Description = "The secure application under attack: paper, vault, or an application manifest FILE.yaml (docs/apps.md).",
+            HelpName = "NAME|FILE",
             DefaultValueFactory = _ => "vault",
         };
         Func<System.CommandLine.Parsing.ArgumentResult, ulong> parseSeed = VbaseCli.WholeNumber("--seed", 0UL, ulong.MaxValue, "a whole number");
@@ -112,9 +118,10 @@ internal static class CampaignCommand
         };
         var slurm = new SlurmArguments();
         var chip = new VbaseCli.ChipArguments();
+        var plugins = VbaseCli.PluginOption();
         var command = new Command("campaign", "Run every chosen attack against every chosen architecture, each in a fresh testbed; report the verdicts.")
         {
-            architectures, attacks, app, seed, outDirectory, json, jobs, shard,
+            architectures, attacks, app, seed, outDirectory, json, jobs, shard, plugins,
         };
         chip.AddTo(command);
         slurm.AddTo(command);
@@ -127,6 +134,7 @@ internal static class CampaignCommand
             JobsGiven = parsed.GetResult(jobs) is { Implicit: false },
             Shard = parsed.GetValue(shard),
             Slurm = slurm.Read(parsed),
+            Plugins = [.. (parsed.GetValue(plugins) ?? []).Select(Path.GetFullPath)],
         }));
         return command;
     }
@@ -139,6 +147,8 @@ internal static class CampaignCommand
         public bool JobsGiven { get; init; }
         public CampaignShard? Shard { get; init; }
         public SlurmOptions Slurm { get; init; } = new();
+        /// <summary>--plugin, as full paths (the Slurm tasks get the same).</summary>
+        public IReadOnlyList<string> Plugins { get; init; } = [];
     }
 
     /// <summary>The version campaign parts record: parts merge only under the vbase that wrote them.</summary>
@@ -172,12 +182,25 @@ internal static class CampaignCommand
 
     private static int Run(CliConsole console, CampaignArguments arguments)
     {
-        IAttackSuite suite = Suite;
+        IAttackSuite suite;
+        ArchitectureRegistry registry;
+        try
+        {
+            registry = PluginCatalog.Registry(arguments.Plugins);
+            suite = SuiteFor(arguments.Plugins);
+            if (AppCatalogue.IsManifestPath(arguments.App))
+            {
+                AppCatalogue.Find(arguments.App);   // a bad manifest is one located line before anything runs
+            }
+        }
+        catch (Exception e) when (e is PluginException or AppManifestException)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.DataError, e.Message);
+        }
         CampaignPlan plan;
         try
         {
-            plan = CampaignPlan.Create(arguments.Architectures, arguments.Attacks, arguments.App, arguments.Seed,
-                BuiltInArchitectures.CreateRegistry(), suite);
+            plan = CampaignPlan.Create(arguments.Architectures, arguments.Attacks, arguments.App, arguments.Seed, registry, suite);
         }
         catch (CampaignPlanException e)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using Vbase.Architectures;
+using Vbase.Sapi.Registry;
 using Vbase.Testbed.Campaigns;
+using Vbase.Testbed.Plugins;
 
 namespace Vbase.Cli;
 
@@ -27,15 +28,16 @@ internal static class CampaignMergeCommand
             Description = "Write report.md, report.html and every shard's run folders (runs/<arch>/<attack>/) into DIR.",
             HelpName = "DIR",
         };
+        var plugins = VbaseCli.PluginOption();
         var command = new Command("merge", "Merge the parts of a sharded campaign into the JSON and reports the whole campaign would have written.")
         {
-            parts, json, outDirectory,
+            parts, json, outDirectory, plugins,
         };
-        command.SetAction(parsed => Run(console, parsed.GetValue(parts)!, parsed.GetValue(json), parsed.GetValue(outDirectory)));
+        command.SetAction(parsed => Run(console, parsed.GetValue(parts)!, parsed.GetValue(json), parsed.GetValue(outDirectory), parsed.GetValue(plugins) ?? []));
         return command;
     }
 
-    private static int Run(CliConsole console, string[] files, string? json, string? outDirectory)
+    private static int Run(CliConsole console, string[] files, string? json, string? outDirectory, IReadOnlyList<string> plugins)
     {
         if (json is null && outDirectory is null)
         {
@@ -45,21 +47,26 @@ internal static class CampaignMergeCommand
         IReadOnlyList<CampaignMerge.NamedPart> parts;
         try
         {
-            (result, parts) = Merge(files);
+            (result, parts) = Merge(files, plugins);
         }
         catch (CampaignPartException e)
         {
             return VbaseCli.Fail(console, CampaignExitCodes.DataError, $"campaign merge: {VbaseCli.OneLine(e.Message)}");
+        }
+        catch (PluginException e)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.DataError, $"campaign merge: {e.Message}");
         }
         return Write(console, result, parts, outDirectory, json);
     }
 
     /// <summary>Reads and merges the parts in <paramref name="files"/>.</summary>
     /// <exception cref="CampaignPartException">A part cannot be read, or the parts do not make one campaign.</exception>
-    internal static (CampaignResult Result, IReadOnlyList<CampaignMerge.NamedPart> Parts) Merge(IReadOnlyList<string> files)
+    internal static (CampaignResult Result, IReadOnlyList<CampaignMerge.NamedPart> Parts) Merge(IReadOnlyList<string> files,
+        IReadOnlyList<string> plugins)
     {
-        var registry = BuiltInArchitectures.CreateRegistry();
-        IAttackSuite suite = CampaignCommand.Suite;
+        ArchitectureRegistry registry = PluginCatalog.Registry(plugins);
+        IAttackSuite suite = CampaignCommand.SuiteFor(plugins);
         CampaignMerge.NamedPart[] parts = [.. files.Select(f => CampaignPartJson.ReadFile(f, registry, suite))];
         return (CampaignMerge.Merge(parts, CampaignCommand.Tool), parts);
     }

@@ -151,7 +151,7 @@ internal static class SlurmCampaign
         return null;
     }
 
-    private sealed record Layout(string Out, int Shards, string Id)
+    private sealed record Layout(string Out, int Shards, string Id, IReadOnlyList<string> Plugins)
     {
         public string Folder => Path.Combine(Out, SlurmCampaign.Folder);
         public string Script => Path.Combine(Folder, "campaign.sbatch");
@@ -162,7 +162,7 @@ internal static class SlurmCampaign
     private static Layout LayoutOf(CampaignPlan plan, Vbase.Sapi.Chip.ChipOptions chip, CampaignCommand.CampaignArguments arguments) =>
         new(Path.GetFullPath(arguments.OutDirectory!),
             arguments.Slurm.Shards ?? Math.Clamp((plan.Cells.Count + CellsPerShard - 1) / CellsPerShard, 1, CampaignShard.MaxCount),
-            CampaignPartJson.CampaignId(plan, chip));
+            CampaignPartJson.CampaignId(plan, chip), arguments.Plugins);
 
     /// <summary>Characters an #SBATCH line or Slurm's filename patterns would take for something else.</summary>
     private static string? UnfitPath(string path) =>
@@ -194,7 +194,8 @@ internal static class SlurmCampaign
         }
         try
         {
-            CampaignPart part = CampaignPartJson.ReadFile(layout.Part(k), Vbase.Architectures.BuiltInArchitectures.CreateRegistry(), CampaignCommand.Suite).Part;
+            CampaignPart part = CampaignPartJson.ReadFile(layout.Part(k), Vbase.Testbed.Plugins.PluginCatalog.Registry(layout.Plugins),
+                CampaignCommand.SuiteFor(layout.Plugins)).Part;
             return part.CampaignId == layout.Id && part.Shard == new CampaignShard(k, layout.Shards) && part.Tool == CampaignCommand.Tool;
         }
         catch (CampaignPartException)
@@ -241,6 +242,7 @@ internal static class SlurmCampaign
             "--llc-ways", chip.Ways.ToString(CultureInfo.InvariantCulture),
             "--jobs", jobs.ToString(CultureInfo.InvariantCulture),
             "--out", layout.Out,
+            .. layout.Plugins.SelectMany(p => new[] { "--plugin", p }),
         ];
         string count = layout.Shards.ToString(CultureInfo.InvariantCulture);
         Line($"exec {string.Join(' ', command.Select(Quote))} \\");
@@ -356,7 +358,7 @@ internal static class SlurmCampaign
         IReadOnlyList<CampaignMerge.NamedPart> parts;
         try
         {
-            (result, parts) = CampaignMergeCommand.Merge([.. Enumerable.Range(1, layout.Shards).Select(layout.Part)]);
+            (result, parts) = CampaignMergeCommand.Merge([.. Enumerable.Range(1, layout.Shards).Select(layout.Part)], layout.Plugins);
         }
         catch (CampaignPartException e)
         {

@@ -142,4 +142,19 @@ public sealed class PluginTests : IDisposable
         Assert.Contains("bad.yaml:3:3: plugins:", line);
         Assert.EndsWith("no such file", line);
     }
+
+    [Fact]
+    public void ACampaignTakesPlugInsAndManifestsAndRefusesBadOnesInOneLine()
+    {
+        string json = Path.Combine(directory, "c.json");
+        CliResult r = CliRunner.Run("campaign", "--plugin", SampleDll, "--arch", "sample-xor", "--attack", "os-read", "--jobs", "1", "--json", json);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("\"arch\": \"sample-xor\"", File.ReadAllText(json));
+
+        Assert.EndsWith("no such file or folder", OneError(CliRunner.Run("campaign", "--plugin", Path.Combine(directory, "missing"), "--attack", "os-read")));
+        string manifest = Path.Combine(directory, "bad.yaml");
+        File.WriteAllText(manifest, "name: bad\nprogram: nowhere.elf\nsecrets:\n  - {name: s, text: x}\n");
+        Assert.Contains("bad.yaml:2:10: program: 'nowhere.elf' not found", OneError(CliRunner.Run("campaign", "--app", manifest, "--attack", "os-read")));
+        Assert.EndsWith("none.yaml: no such file", OneError(CliRunner.Run("campaign", "--app", Path.Combine(directory, "none.yaml"))));
+    }
 }

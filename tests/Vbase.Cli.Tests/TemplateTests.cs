@@ -89,5 +89,30 @@ public sealed class TemplateTests : IDisposable
         Assert.True(list.ExitCode == 0, list.Stderr);
         string line = Assert.Single(list.Stdout.Split('\n'), l => l.StartsWith("acme ", StringComparison.Ordinal));
         Assert.EndsWith("  per-line AES-CTR + HMAC with a write counter, both in DRAM (no tree)", line);
+
+        // A campaign: the plug-in against an application described by a manifest that is outside the tree too.
+        string app = Directory.CreateDirectory(Path.Combine(directory, "app")).FullName;
+        File.Copy(Path.Combine(Repo, "guest", "bin", "apps", "vault.elf"), Path.Combine(app, "my-vault.elf"));
+        string manifest = Path.Combine(app, "my-vault.yaml");
+        File.WriteAllText(manifest, """
+            name: my-vault
+            program: my-vault.elf
+            secrets:
+              - name: phrase
+                text: VAULT-SECRET-7f3a9c2e-launch-code
+            block: 64
+            splice_source: 128
+            delay: 200_000
+            """);
+        string json = Path.Combine(directory, "campaign.json");
+        CliResult campaign = CliRunner.Run("campaign", "--plugin", Path.Combine(project, "Acme"), "--arch", "acme,none",
+            "--attack", "phys-spoof,os-read", "--app", manifest, "--jobs", "1", "--json", json);
+        Assert.True(campaign.ExitCode == 0, campaign.Stderr);
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        var verdicts = document.RootElement.GetProperty("cells").EnumerateArray()
+            .ToDictionary(c => $"{c.GetProperty("arch").GetString()} {c.GetProperty("attack").GetString()}", c => c.GetProperty("verdict").GetString());
+        Assert.Equal("detected", verdicts["acme phys-spoof"]);
+        Assert.Equal("prevented", verdicts["acme os-read"]);
+        Assert.Equal("breached", verdicts["none os-read"]);
     }
 }

@@ -142,8 +142,8 @@ public static class AppManifestLoader
                 {
                     "text" => Encoding.UTF8.GetBytes(Text(value, field)),
                     "hex" => Hex(value, field),
-                    "u32" => BitConverter.GetBytes((uint)WholeNumber(value, field, 0, uint.MaxValue, "a 32-bit unsigned number")),
-                    "u64" => BitConverter.GetBytes(WholeNumber(value, field, 0, ulong.MaxValue, "a 64-bit unsigned number")),
+                    "u32" => BitConverter.GetBytes((uint)Number(value, field, uint.MaxValue, "a 32-bit unsigned number")),
+                    "u64" => BitConverter.GetBytes(Number(value, field, ulong.MaxValue, "a 64-bit unsigned number")),
                     _ => Symbol(value, field, map, at, program),
                 };
                 if (given[0] != "symbol" && Get(map, "length") is YamlNode stray)
@@ -157,6 +157,19 @@ public static class AppManifestLoader
                 secrets.Add(new DeclaredSecret(name, bytes));
             }
             return secrets;
+        }
+
+        /// <summary>A number in decimal (digits grouped with '_' allowed) or 0x hex, stored little-endian as the hart does.</summary>
+        private ulong Number(YamlNode node, string field, ulong max, string what)
+        {
+            string text = Text(node, field);
+            if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            {
+                return ulong.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong hex) && hex <= max
+                    ? hex
+                    : throw Error(node, field, $"'{text}' is not {what}");
+            }
+            return WholeNumber(node, field, 0, max, what);
         }
 
         private byte[] Hex(YamlNode node, string field)

@@ -62,14 +62,17 @@ public static class AttackRunner
     /// The application alone under <paramref name="architecture"/>, unattacked: the cost model's run (what crosses the
     /// chip boundary when nobody interferes). Null if the application did not finish cleanly.
     /// </summary>
-    public static DramTraffic? RunCost(string architecture, string application, ulong seed, ChipOptions? chip = null)
+    public static DramTraffic? RunCost(string architecture, string application, ulong seed, ChipOptions? chip = null,
+        ArchitectureRegistry? registry = null)
     {
-        ArchitectureInfo arch = BuiltInArchitectures.CreateRegistry().Find(architecture)
+        registry ??= BuiltInArchitectures.CreateRegistry();
+        ArchitectureInfo arch = registry.Find(architecture)
             ?? throw new ArgumentException($"unknown architecture '{architecture}'", nameof(architecture));
         SecureApp app = AppCatalogue.Find(application)
             ?? throw new ArgumentException($"unknown application '{application}'", nameof(application));
         Scenario scenario = ScenarioOf(arch, app, "cost", seed, attackerVm: false, null, chip ?? new ChipOptions());
-        TestbedResult result = new Running.Testbed(scenario, HypervisorHost.Create).Run(new TestbedOptions(Stream.Null));
+        TestbedResult result = new Running.Testbed(scenario, settings => HypervisorHost.Create(settings with { Registry = registry }))
+            .Run(new TestbedOptions(Stream.Null));
         return result.Succeeded ? result.Traffic : null;
     }
 

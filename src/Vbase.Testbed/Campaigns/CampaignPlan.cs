@@ -54,7 +54,8 @@ public sealed record CampaignPlan(IReadOnlyList<ArchitectureInfo> Architectures,
     {
         IReadOnlyList<ArchitectureInfo> chosenArchitectures = Choose(architectures, registry.All, a => a.Name, CampaignChoice.Architecture);
         IReadOnlyList<AttackSpec> chosenAttacks = Choose(attacks, suite.Attacks, a => a.Id, CampaignChoice.Attack);
-        if (!suite.Apps.Contains(app, StringComparer.Ordinal))
+        // A manifest path (docs/apps.md) is the user's application; the caller has read it already.
+        if (!suite.Apps.Contains(app, StringComparer.Ordinal) && !Vbase.Testbed.Attacks.AppCatalogue.IsManifestPath(app))
         {
             throw new CampaignPlanException(CampaignChoice.App, $"unknown app '{app}' (known: {string.Join(", ", suite.Apps)})");
         }
