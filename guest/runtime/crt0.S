@@ -22,6 +22,13 @@ _start:
 
     la      sp, __stack_top
 
+#ifdef __riscv_flen
+    /* Programs built with F/D: the hart starts with mstatus.FS = Off (as
+       QEMU's virt does), so turn the FPU on (Initial) before any FP code. */
+    li      t0, 1 << 13
+    csrs    mstatus, t0
+#endif
+
     /* Catch anything unexpected before main installs its own handler. */
     la      t0, vb_default_trap_entry
     csrw    mtvec, t0

@@ -48,7 +48,7 @@ internal sealed class TraceWriter(TextWriter writer)
             n = 0;
             s[n++] = ' ';
             s[n++] = ' ';
-            string name = Disassembler.AbiNames[r.WrittenRegister];
+            string name = r.WrittenRegister >= 32 ? Disassembler.FloatAbiNames[r.WrittenRegister - 32] : Disassembler.AbiNames[r.WrittenRegister];
             name.AsSpan().CopyTo(s[n..]);
             n += name.Length;
             s[n++] = '=';

@@ -37,7 +37,7 @@ public sealed class QemuComparisonTests
         Assert.Equal("", vbase.Stderr);
     }
 
-    private static (int ExitCode, string Output) RunQemu(string elf)
+    internal static (int ExitCode, string Output) RunQemu(string elf)
     {
         string qemu = QemuFactAttribute.FindOnPath(QemuFactAttribute.Executable)
             ?? throw new InvalidOperationException($"{QemuFactAttribute.Executable} is not on PATH, and CI=true requires it");

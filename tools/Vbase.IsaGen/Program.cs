@@ -195,6 +195,8 @@ public static class OpcodeFile
         ["succ"] = (23, 20),
         ["aq"] = (26, 26),
         ["rl"] = (25, 25),
+        ["rs3"] = (31, 27),
+        ["rm"] = (14, 12),
     };
 
     /// <summary>The fields each operand format extracts; a row's fields must be exactly these (None: any).</summary>
@@ -214,6 +216,17 @@ public static class OpcodeFile
         ["Amo"] = ["rd", "rs1", "rs2", "aq", "rl"],
         ["Lr"] = ["rd", "rs1", "aq", "rl"],
         ["Rs1Rs2"] = ["rs1", "rs2"],
+        ["FLoad"] = ["rd", "rs1", "imm12"],
+        ["FStore"] = ["imm12hi", "rs1", "rs2", "imm12lo"],
+        ["FR4"] = ["rd", "rs1", "rs2", "rs3", "rm"],
+        ["FRm"] = ["rd", "rs1", "rs2", "rm"],
+        ["FR"] = ["rd", "rs1", "rs2"],
+        ["F1Rm"] = ["rd", "rs1", "rm"],
+        ["FCmp"] = ["rd", "rs1", "rs2"],
+        ["FToX"] = ["rd", "rs1", "rm"],
+        ["FMvToX"] = ["rd", "rs1"],
+        ["XToF"] = ["rd", "rs1", "rm"],
+        ["FMvFromX"] = ["rd", "rs1"],
         ["None"] = null,
     };
 
@@ -228,6 +241,7 @@ public static class OpcodeFile
         ["branch"] = "Branch",
         ["jal"] = "Jal",
         ["jalr"] = "Jalr",
+        ["call"] = "Call",
     };
 
     public static (List<Row> Rows, List<CompressedRow> Compressed) Parse(string[] lines)

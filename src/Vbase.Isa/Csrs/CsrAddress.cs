@@ -3,6 +3,9 @@ namespace Vbase.Isa.Csrs;
 /// <summary>CSR numbers of the privileged specification that the hart implements.</summary>
 public static class CsrAddress
 {
+    // Unprivileged floating-point CSRs (F, D).
+    public const ushort Fflags = 0x001, Frm = 0x002, Fcsr = 0x003;
+
     // Unprivileged counters.
     public const ushort Cycle = 0xC00, Time = 0xC01, Instret = 0xC02, HpmCounter3 = 0xC03, HpmCounter31 = 0xC1F;
 
@@ -30,11 +33,16 @@ public static class MStatus
     public const ulong Mpp = 3UL << MppShift;
     public const ulong Mprv = 1UL << 17, Sum = 1UL << 18, Mxr = 1UL << 19, Tvm = 1UL << 20, Tw = 1UL << 21, Tsr = 1UL << 22;
     public const ulong UxlSxl64 = (2UL << 32) | (2UL << 34);
+    /// <summary>FS, the floating-point unit's state: 0 Off (FP instructions and CSRs are illegal), 1 Initial, 2 Clean, 3 Dirty.</summary>
+    public const int FsShift = 13;
+    public const ulong Fs = 3UL << FsShift, FsInitial = 1UL << FsShift, FsClean = 2UL << FsShift, FsDirty = Fs;
+    /// <summary>SD: read-only, set while FS (or the absent VS, XS) is Dirty; the hart computes it on every read.</summary>
+    public const ulong Sd = 1UL << 63;
 
-    /// <summary>Bits M-mode may write (FS/VS/XS stay 0: no F, D or V; UBE/SBE/MBE stay 0: little-endian only).</summary>
-    public const ulong MachineWritable = Sie | Mie | Spie | Mpie | Spp | Mpp | Mprv | Sum | Mxr | Tvm | Tw | Tsr;
+    /// <summary>Bits M-mode may write (VS/XS stay 0: no V, no custom state; UBE/SBE/MBE stay 0: little-endian only).</summary>
+    public const ulong MachineWritable = Sie | Mie | Spie | Mpie | Spp | Mpp | Fs | Mprv | Sum | Mxr | Tvm | Tw | Tsr;
 
     /// <summary>The sstatus view of mstatus.</summary>
-    public const ulong SupervisorView = Sie | Spie | Spp | Sum | Mxr | (3UL << 32);
-    public const ulong SupervisorWritable = Sie | Spie | Spp | Sum | Mxr;
+    public const ulong SupervisorView = Sie | Spie | Spp | Fs | Sum | Mxr | (3UL << 32) | Sd;
+    public const ulong SupervisorWritable = Sie | Spie | Spp | Fs | Sum | Mxr;
 }

@@ -5,12 +5,13 @@ namespace Vbase.Isa.Decoding;
 /// <summary>
 /// The C extension as an expander: each 16-bit parcel becomes the 32-bit instruction it stands for
 /// (unprivileged spec, chapter "C" tables 16.5–16.7), so compressed code runs the same handlers.
-/// Reserved encodings and those of absent extensions (F/D loads and stores) expand to 0 = illegal;
+/// Reserved encodings expand to 0 = illegal (RV64 has no c.flw/c.fsw: those encodings are c.ld/c.sd);
 /// HINTs (e.g. c.addi x0, c.slli x0) expand to instructions that write x0 and so do nothing.
 /// </summary>
 public static class CompressedDecoder
 {
     private const uint OpLoad = 0x03, OpStore = 0x23, OpImm = 0x13, OpImm32 = 0x1B, OpReg = 0x33, OpReg32 = 0x3B;
+    private const uint OpLoadFp = 0x07, OpStoreFp = 0x27;
     private const uint OpLui = 0x37, OpJal = 0x6F, OpJalr = 0x67, OpBranch = 0x63;
 
     public static uint Expand(ushort c)
@@ -38,11 +39,13 @@ public static class CompressedDecoder
             case 0: // c.addi4spn
                 uint nzuimm = (((uint)c >> 11 & 3) << 4) | (((uint)c >> 7 & 15) << 6) | (((uint)c >> 6 & 1) << 2) | (((uint)c >> 5 & 1) << 3);
                 return nzuimm == 0 ? 0 : I(OpImm, 0, rdp, 2, nzuimm);
+            case 1: return I(OpLoadFp, 3, rdp, rs1p, ldOffset);   // c.fld
             case 2: return I(OpLoad, 2, rdp, rs1p, lwOffset);     // c.lw
             case 3: return I(OpLoad, 3, rdp, rs1p, ldOffset);     // c.ld
+            case 5: return S(OpStoreFp, 3, rs1p, rdp, ldOffset);  // c.fsd
             case 6: return S(OpStore, 2, rs1p, rdp, lwOffset);    // c.sw
             case 7: return S(OpStore, 3, rs1p, rdp, ldOffset);    // c.sd
-            default: return 0; // c.fld, c.fsd (no D) and the reserved funct3 = 4
+            default: return 0; // the reserved funct3 = 4
         }
     }
 
@@ -105,9 +108,10 @@ public static class CompressedDecoder
             case 2: // c.lwsp: uimm[5|4:2|7:6]
                 uint lw = (b12 << 5) | (((uint)c >> 4 & 7) << 2) | (((uint)c >> 2 & 3) << 6);
                 return rd == 0 ? 0 : I(OpLoad, 2, rd, 2, lw);
-            case 3: // c.ldsp: uimm[5|4:3|8:6]
-                uint ld = (b12 << 5) | (((uint)c >> 5 & 3) << 3) | (((uint)c >> 2 & 7) << 6);
-                return rd == 0 ? 0 : I(OpLoad, 3, rd, 2, ld);
+            case 1: // c.fldsp: uimm[5|4:3|8:6]; any f register
+                return I(OpLoadFp, 3, rd, 2, DoubleSpOffset(c, b12));
+            case 3: // c.ldsp
+                return rd == 0 ? 0 : I(OpLoad, 3, rd, 2, DoubleSpOffset(c, b12));
             case 4:
                 if (b12 == 0)
                 {
@@ -124,11 +128,18 @@ public static class CompressedDecoder
                 return R(OpReg, 0, 0, rd, rd, rs2);                      // c.add
             case 6: // c.swsp: uimm[5:2|7:6]
                 return S(OpStore, 2, 2, rs2, (((uint)c >> 9 & 15) << 2) | (((uint)c >> 7 & 3) << 6));
-            case 7: // c.sdsp: uimm[5:3|8:6]
-                return S(OpStore, 3, 2, rs2, (((uint)c >> 10 & 7) << 3) | (((uint)c >> 7 & 7) << 6));
-            default: return 0; // c.fldsp, c.fsdsp (no D)
+            case 5: // c.fsdsp: uimm[5:3|8:6]
+                return S(OpStoreFp, 3, 2, rs2, DoubleSpStoreOffset(c));
+            default: // c.sdsp
+                return S(OpStore, 3, 2, rs2, DoubleSpStoreOffset(c));
         }
     }
+
+    /// <summary>c.ldsp/c.fldsp uimm[5|4:3|8:6].</summary>
+    private static uint DoubleSpOffset(ushort c, uint b12) => (b12 << 5) | (((uint)c >> 5 & 3) << 3) | (((uint)c >> 2 & 7) << 6);
+
+    /// <summary>c.sdsp/c.fsdsp uimm[5:3|8:6].</summary>
+    private static uint DoubleSpStoreOffset(ushort c) => (((uint)c >> 10 & 7) << 3) | (((uint)c >> 7 & 7) << 6);
 
     /// <summary>c.j offset[11|4|9:8|10|6|7|3:1|5].</summary>
     private static long JumpOffset(ushort c)

@@ -15,7 +15,13 @@ public unsafe struct DecodedInstruction
     public uint Raw;
     /// <summary>Index of the row in <see cref="InstructionTable.Rows"/> (the <see cref="Id"/>), or <see cref="IllegalIndex"/>.</summary>
     public ushort TableIndex;
+    /// <summary>
+    /// Register operands: integer registers index x (rd x0 is the sink), FP registers index f (f0 is a real
+    /// register, never redirected); the row's <see cref="OperandFormat"/> says which is which.
+    /// </summary>
     public byte Rd, Rs1, Rs2;
+    /// <summary>The F and D rows' third source (the fused multiply-adds) and rounding-mode field (7: dynamic, frm).</summary>
+    public byte Rs3, Rm;
     /// <summary>2 for a compressed instruction, else 4.</summary>
     public byte Length;
     /// <summary>

@@ -12,6 +12,15 @@ public static class Disassembler
         "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
     ];
 
+    /// <summary>The f registers' ABI names (ft0–ft11 temporaries, fs0–fs11 saved, fa0–fa7 arguments).</summary>
+    public static readonly string[] FloatAbiNames =
+    [
+        "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0", "fa1", "fa2", "fa3", "fa4", "fa5",
+        "fa6", "fa7", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11",
+    ];
+
+    private static readonly string[] RoundingModeNames = ["rne", "rtz", "rdn", "rup", "rmm", "rm5", "rm6", "dyn"];
+
     /// <summary>Disassembles a raw word (32-bit, or a 16-bit compressed parcel) at <paramref name="pc"/>.</summary>
     public static string Disassemble(uint raw, ulong pc = 0)
     {
@@ -31,6 +40,9 @@ public static class Disassembler
         ref readonly InstructionSpec spec = ref InstructionTable.Rows[d.TableIndex];
         string rd = AbiNames[(word >> 7) & 31], rs1 = AbiNames[(word >> 15) & 31], rs2 = AbiNames[(word >> 20) & 31];
         string name = d.Length == 2 ? CompressedDecoder.Mnemonic((ushort)d.Raw) : spec.Name;
+        string frd = FloatAbiNames[(word >> 7) & 31], frs1 = FloatAbiNames[(word >> 15) & 31], frs2 = FloatAbiNames[(word >> 20) & 31];
+        // As objdump: the rounding mode is shown unless it is dynamic.
+        string rm = ((word >> 12) & 7) == 7 ? "" : $", {RoundingModeNames[(word >> 12) & 7]}";
         return spec.Format switch
         {
             OperandFormat.R => $"{name} {rd}, {rs1}, {rs2}",
@@ -46,6 +58,17 @@ public static class Disassembler
             OperandFormat.Amo => $"{name} {rd}, {rs2}, ({rs1})",
             OperandFormat.Lr => $"{name} {rd}, ({rs1})",
             OperandFormat.Rs1Rs2 => $"{name} {rs1}, {rs2}",
+            OperandFormat.FLoad => $"{name} {frd}, {d.Imm}({rs1})",
+            OperandFormat.FStore => $"{name} {frs2}, {d.Imm}({rs1})",
+            OperandFormat.FR4 => $"{name} {frd}, {frs1}, {frs2}, {FloatAbiNames[word >> 27]}{rm}",
+            OperandFormat.FRm => $"{name} {frd}, {frs1}, {frs2}{rm}",
+            OperandFormat.FR => $"{name} {frd}, {frs1}, {frs2}",
+            OperandFormat.F1Rm => $"{name} {frd}, {frs1}{rm}",
+            OperandFormat.FCmp => $"{name} {rd}, {frs1}, {frs2}",
+            OperandFormat.FToX => $"{name} {rd}, {frs1}{rm}",
+            OperandFormat.FMvToX => $"{name} {rd}, {frs1}",
+            OperandFormat.XToF => $"{name} {frd}, {rs1}{rm}",
+            OperandFormat.FMvFromX => $"{name} {frd}, {rs1}",
             _ => name,
         };
     }

@@ -138,12 +138,35 @@ public static unsafe class InstructionDecoder
             case OperandFormat.None:
                 d.Rd = sink;
                 break;
+            case OperandFormat.FLoad:
+                (d.Rd, d.Rs1, d.Imm) = (rd, rs1, ImmI(raw));
+                return; // f0 is a register, not the sink
+            case OperandFormat.FStore:
+                (d.Rd, d.Rs1, d.Rs2, d.Imm) = (sink, rs1, rs2, ImmS(raw));
+                break;
+            case OperandFormat.FR4:
+            case OperandFormat.FRm:
+            case OperandFormat.FR:
+            case OperandFormat.F1Rm:
+            case OperandFormat.XToF:
+            case OperandFormat.FMvFromX:
+                (d.Rd, d.Rs1, d.Rs2, d.Rs3, d.Rm) = (rd, rs1, rs2, (byte)(raw >> 27), (byte)((raw >> 12) & 7));
+                return; // an FP destination: f0 is a register, not the sink
+            case OperandFormat.FCmp:
+            case OperandFormat.FToX:
+            case OperandFormat.FMvToX:
+                (d.Rd, d.Rs1, d.Rs2, d.Rm) = (rd, rs1, rs2, (byte)((raw >> 12) & 7));
+                break;
         }
         if (d.Rd == 0)
         {
             d.Rd = sink;
         }
     }
+
+    /// <summary>Whether the format's rd is an FP register (f0 included) rather than an integer one.</summary>
+    public static bool WritesFloatRegister(OperandFormat format) => format is OperandFormat.FLoad or OperandFormat.FR4
+        or OperandFormat.FRm or OperandFormat.FR or OperandFormat.F1Rm or OperandFormat.XToF or OperandFormat.FMvFromX;
 
     private static void SetIllegal(uint raw, byte length, out DecodedInstruction d)
     {

@@ -19,6 +19,11 @@ public enum TranslationClass : byte
     Jal,
     /// <summary>An indirect jump: ends the block.</summary>
     Jalr,
+    /// <summary>
+    /// Runs its interpreter handler from translated code, inside the block (the F and D rows): the integer
+    /// registers are written back around the call and the code leaves if the handler traps.
+    /// </summary>
+    Call,
 }
 
 /// <summary>One encoding: the word matches when <c>(word &amp; Mask) == Match</c>.</summary>

@@ -33,4 +33,26 @@ public enum OperandFormat : byte
     Rs1Rs2,
     /// <summary>No operands (ecall, fence, mret…).</summary>
     None,
+    /// <summary>frd, imm(rs1): flw, fld.</summary>
+    FLoad,
+    /// <summary>frs2, imm(rs1): fsw, fsd.</summary>
+    FStore,
+    /// <summary>frd, frs1, frs2, frs3, rounding mode: the fused multiply-adds.</summary>
+    FR4,
+    /// <summary>frd, frs1, frs2, rounding mode.</summary>
+    FRm,
+    /// <summary>frd, frs1, frs2 (sign injection, min/max).</summary>
+    FR,
+    /// <summary>frd, frs1, rounding mode (fsqrt, fcvt between the FP formats).</summary>
+    F1Rm,
+    /// <summary>rd, frs1, frs2: the comparisons.</summary>
+    FCmp,
+    /// <summary>rd, frs1, rounding mode: fcvt to an integer.</summary>
+    FToX,
+    /// <summary>rd, frs1: fmv.x.w/d, fclass.</summary>
+    FMvToX,
+    /// <summary>frd, rs1, rounding mode: fcvt from an integer.</summary>
+    XToF,
+    /// <summary>frd, rs1: fmv.w.x, fmv.d.x.</summary>
+    FMvFromX,
 }

@@ -58,6 +58,12 @@ public static partial class Assembler
     /// <summary><c>c.ld rd', uimm(rs1')</c>; uimm[5:3] in 12:10, uimm[7:6] in 6:5.</summary>
     public static ushort CLd(int rd, int rs1, long uimm) => C("c.ld", DoubleMemory(rd, rs1, uimm, nameof(rd)));
 
+    /// <summary><c>c.fld frd', uimm(rs1')</c>: as c.ld, into an f register.</summary>
+    public static ushort CFld(int rd, int rs1, long uimm) => C("c.fld", DoubleMemory(rd, rs1, uimm, nameof(rd)));
+
+    /// <summary><c>c.fsd frs2', uimm(rs1')</c>.</summary>
+    public static ushort CFsd(int rs2, int rs1, long uimm) => C("c.fsd", DoubleMemory(rs2, rs1, uimm, nameof(rs2)));
+
     /// <summary><c>c.sw rs2', uimm(rs1')</c>.</summary>
     public static ushort CSw(int rs2, int rs1, long uimm) => C("c.sw", WordMemory(rs2, rs1, uimm, nameof(rs2)));
 
@@ -194,6 +200,20 @@ public static partial class Assembler
     {
         uint u = Scaled(uimm, 8, 512, nameof(uimm));
         return C("c.ldsp", (Bit(u, 5) << 12) | (NonZero(rd, nameof(rd)) << 7) | (Bits(u, 4, 3) << 5) | (Bits(u, 8, 6) << 2));
+    }
+
+    /// <summary><c>c.fldsp frd, uimm(sp)</c>; as c.ldsp, and f0 is a valid destination.</summary>
+    public static ushort CFldsp(int rd, long uimm)
+    {
+        uint u = Scaled(uimm, 8, 512, nameof(uimm));
+        return C("c.fldsp", (Bit(u, 5) << 12) | (Full(rd, nameof(rd)) << 7) | (Bits(u, 4, 3) << 5) | (Bits(u, 8, 6) << 2));
+    }
+
+    /// <summary><c>c.fsdsp frs2, uimm(sp)</c>.</summary>
+    public static ushort CFsdsp(int rs2, long uimm)
+    {
+        uint u = Scaled(uimm, 8, 512, nameof(uimm));
+        return C("c.fsdsp", (Bits(u, 5, 3) << 10) | (Bits(u, 8, 6) << 7) | (Full(rs2, nameof(rs2)) << 2));
     }
 
     /// <summary><c>c.jr rs1</c> → <c>jalr x0, 0(rs1)</c>; rs1 = x0 is reserved.</summary>

@@ -44,9 +44,12 @@ public static partial class Assembler
     /// Encodes a 32-bit instruction. Fields are read as the decoder produces them in
     /// <see cref="DecodedInstruction"/>: <paramref name="imm"/> is the immediate (U: the full value, low 12 bits
     /// zero; B/J: a byte offset; Csr/CsrImm: the CSR number), and for CsrImm the 5-bit uimm travels in
-    /// <paramref name="rs1"/>. <paramref name="aq"/>/<paramref name="rl"/> only apply to LR/SC/AMOs.
+    /// <paramref name="rs1"/>. <paramref name="aq"/>/<paramref name="rl"/> only apply to LR/SC/AMOs. For the F and D
+    /// rows, register numbers name f or x registers as the format says, <paramref name="rs3"/> is the fused
+    /// multiply-adds' third source and <paramref name="rm"/> the rounding mode (7, dynamic, by default).
     /// </summary>
-    public static uint Encode(string mnemonic, int rd = 0, int rs1 = 0, int rs2 = 0, long imm = 0, bool aq = false, bool rl = false)
+    public static uint Encode(string mnemonic, int rd = 0, int rs1 = 0, int rs2 = 0, long imm = 0, bool aq = false, bool rl = false,
+        int rs3 = 0, int rm = 7)
     {
         ref readonly InstructionSpec spec = ref Row(mnemonic);
         uint word = spec.Match;
@@ -98,9 +101,37 @@ public static partial class Assembler
                 break;
             case OperandFormat.None:
                 break;
+            case OperandFormat.FLoad:
+                word |= Rd(rd) | Rs1(rs1) | ((uint)Signed(imm, 12, nameof(imm)) << 20);
+                break;
+            case OperandFormat.FStore:
+                word |= InstructionFormats.S(0, 0, CheckRegister(rs1, nameof(rs1)), CheckRegister(rs2, nameof(rs2)), Signed(imm, 12, nameof(imm)));
+                break;
+            case OperandFormat.FR4:
+                word |= Rd(rd) | Rs1(rs1) | Rs2(rs2) | ((uint)CheckRegister(rs3, nameof(rs3)) << 27) | RoundingMode(rm);
+                break;
+            case OperandFormat.FRm:
+                word |= Rd(rd) | Rs1(rs1) | Rs2(rs2) | RoundingMode(rm);
+                break;
+            case OperandFormat.FR:
+            case OperandFormat.FCmp:
+                word |= Rd(rd) | Rs1(rs1) | Rs2(rs2);
+                break;
+            case OperandFormat.F1Rm:
+            case OperandFormat.FToX:
+            case OperandFormat.XToF:
+                word |= Rd(rd) | Rs1(rs1) | RoundingMode(rm);
+                break;
+            case OperandFormat.FMvToX:
+            case OperandFormat.FMvFromX:
+                word |= Rd(rd) | Rs1(rs1);
+                break;
         }
         return word;
     }
+
+    /// <summary>The rm field (any of 0..7: the reserved 5 and 6 too, so that tests can state illegal words).</summary>
+    private static uint RoundingMode(int rm) => Unsigned(rm, 3, nameof(rm)) << 12;
 
     private static uint Ordering(bool aq, bool rl) => (aq ? 1u << 26 : 0) | (rl ? 1u << 25 : 0);
     private static uint Rd(int r) => (uint)CheckRegister(r, "rd") << 7;

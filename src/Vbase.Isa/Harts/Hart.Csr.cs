@@ -6,8 +6,8 @@ namespace Vbase.Isa.Harts;
 
 public sealed unsafe partial class Hart
 {
-    // misa: MXL = 64, extensions A, C, I, M, S, U. Read-only (writes ignored, as WARL allows).
-    public const ulong MisaValue = (2UL << 62) | (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
+    // misa: MXL = 64, extensions A, C, D, F, I, M, S, U. Read-only (writes ignored, as WARL allows).
+    public const ulong MisaValue = (2UL << 62) | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
 
     private const ulong SupervisorInterrupts = (1 << 1) | (1 << 5) | (1 << 9);
     private const ulong AllInterrupts = SupervisorInterrupts | (1 << 3) | (1 << 7) | (1 << 11);
@@ -37,7 +37,10 @@ public sealed unsafe partial class Hart
     private ulong ReadMip() => mipSoftware | mipLines;
 
     public ulong Satp => satp;
-    public ulong Mstatus => mstatus;
+    /// <summary>mstatus as software reads it (with SD).</summary>
+    public ulong Mstatus => MstatusWithSd;
+
+    private ulong MstatusWithSd => (mstatus & MStatus.Fs) == MStatus.FsDirty ? mstatus | MStatus.Sd : mstatus;
 
     /// <summary>
     /// Reads a CSR as the instruction at the current privilege would; false if that is illegal.
@@ -68,6 +71,10 @@ public sealed unsafe partial class Hart
         }
         switch (csr)
         {
+            case Fflags:
+            case Frm:
+            case CsrAddress.Fcsr:
+                return TryReadFpCsr(csr, out value);
             case CsrAddress.Cycle:
             case CsrAddress.Time:
             case CsrAddress.Instret:
@@ -79,7 +86,7 @@ public sealed unsafe partial class Hart
                 value = csr switch { CsrAddress.Cycle => McycleValue, CsrAddress.Time => Time, CsrAddress.Instret => MinstretValue, _ => 0 };
                 return true;
 
-            case Sstatus: value = mstatus & MStatus.SupervisorView; return true;
+            case Sstatus: value = MstatusWithSd & MStatus.SupervisorView; return true;
             case Sie: value = mie & mideleg; return true;
             case Stvec: value = stvec; return true;
             case Scounteren: value = scounteren; return true;
@@ -99,7 +106,7 @@ public sealed unsafe partial class Hart
 
             case Mvendorid: case Marchid: case Mimpid: case Mconfigptr: value = 0; return true;
             case Mhartid: value = options.HartId; return true;
-            case CsrAddress.Mstatus: value = mstatus; return true;
+            case CsrAddress.Mstatus: value = MstatusWithSd; return true;
             case Misa: value = MisaValue; return true;
             case Medeleg: value = medeleg; return true;
             case Mideleg: value = mideleg; return true;
@@ -156,6 +163,7 @@ public sealed unsafe partial class Hart
     {
         switch (csr)
         {
+            case Fflags: case Frm: case CsrAddress.Fcsr: WriteFpCsr(csr, value); break;
             case Sstatus:
                 WriteMstatus((mstatus & ~MStatus.SupervisorWritable) | (value & MStatus.SupervisorWritable));
                 break;

@@ -167,6 +167,20 @@ public sealed unsafe partial class Hart
         return h.ContinueAfterSlowPath(cycle, slot, length, region, writes);
     }
 
+    /// <summary>A class-call row (F, D) from translated code: its handler, with the interpreter's view of the instruction.</summary>
+    internal static bool TranslatedCall(Hart h, ulong cycle, DecodedInstruction* slot, int length, TranslatedRegion region)
+    {
+        h.Hot.Cycle = cycle;
+        h.current = slot;
+        ulong writes = h.registerWritesFromOutside;
+        if (slot->Handler(h, slot) is null)
+        {
+            h.Hot.TranslatedExit = null;
+            return false;
+        }
+        return h.ContinueAfterSlowPath(cycle, slot, length, region, writes);
+    }
+
     private bool ContinueAfterSlowPath(ulong cycle, DecodedInstruction* slot, int length, TranslatedRegion region, ulong writes)
     {
         if (region.Valid && Hot.EventCycle > cycle + 1 && registerWritesFromOutside == writes)

@@ -33,12 +33,15 @@ public sealed record HartOptions
     public int TranslationThreshold { get; init; } = 65536;
 }
 
-/// <summary>One observed retired (or trapping) instruction, for tracing.</summary>
+/// <summary>
+/// One observed retired (or trapping) instruction, for tracing. <see cref="WrittenRegister"/> is the destination
+/// written: 1..31 for x1..x31, 32..63 for f0..f31, -1 for none.
+/// </summary>
 public readonly record struct RetiredInstruction(ulong Pc, uint Raw, int Length, string Disassembly,
     int WrittenRegister, ulong WrittenValue, ulong? TrapCause);
 
 /// <summary>
-/// One RV64IMAC hart with Zicsr, Zifencei and the M/S/U privilege levels, Sv39 translation and a TLB.
+/// One RV64IMAFDC (RV64GC) hart with Zicsr, Zifencei and the M/S/U privilege levels, Sv39 translation and a TLB.
 /// The hot loop runs pre-decoded instructions from a per-physical-page cache through function pointers;
 /// everything that can change what an instruction does (satp, privilege, code writes) invalidates the
 /// relevant cache. Time is virtual: <see cref="Cycle"/> counts executed instructions and drives mtime.
@@ -93,7 +96,9 @@ public sealed unsafe partial class Hart : IDisposable
     {
         this.memory = memory;
         this.options = options ?? new HartOptions();
-        Hot.X = (ulong*)NativeMemory.AllocZeroed(33, sizeof(ulong));
+        // One block for both register files: x0..x31, the sink, then f0..f31.
+        Hot.X = (ulong*)NativeMemory.AllocZeroed(33 + 32, sizeof(ulong));
+        Hot.F = Hot.X + 33;
         tlb = (TlbEntry*)NativeMemory.AllocZeroed((nuint)(TlbSets * TlbEntries), (nuint)sizeof(TlbEntry));
         Reset();
     }
@@ -103,7 +108,8 @@ public sealed unsafe partial class Hart : IDisposable
     /// <summary>Puts the hart in its reset state: M-mode at the reset vector, caches empty.</summary>
     public void Reset()
     {
-        new Span<ulong>(Hot.X, 33).Clear();
+        new Span<ulong>(Hot.X, 33 + 32).Clear();
+        Hot.Fflags = Hot.Frm = 0;
         pc = options.ResetPc;
         Privilege = Privilege.Machine;
         ResetCsrs();
@@ -293,9 +299,12 @@ public sealed unsafe partial class Hart : IDisposable
                     InstructionDecoder.Decode(FetchRawForTrace(at), out executed);
                 }
             }
-            int rd = !TrapTaken && executed.Rd is > 0 and < 32 ? executed.Rd : -1;
+            int rd = TrapTaken ? -1
+                : !executed.IsIllegal && InstructionDecoder.WritesFloatRegister(InstructionTable.Row(executed.Id).Format) ? 32 + executed.Rd
+                : executed.Rd is > 0 and < 32 ? executed.Rd : -1;
+            ulong written = rd switch { >= 32 => Hot.F[rd - 32], >= 0 => Hot.X[rd], _ => 0 };
             tracer(new RetiredInstruction(at, executed.Raw, executed.Length, Disassembler.Disassemble(in executed, at),
-                rd, rd >= 0 ? Hot.X[rd] : 0, TrapTaken ? LastTrapCause : null));
+                rd, written, TrapTaken ? LastTrapCause : null));
             Cycle++;
         }
     }

@@ -12,6 +12,13 @@ internal unsafe struct HartState
 {
     /// <summary>Integer registers x0..x31 plus the sink register 32 that absorbs writes to x0 (native memory).</summary>
     public ulong* X;
+    /// <summary>
+    /// Floating-point registers f0..f31 (native memory, after X's 33): 64 bits each; a single-precision value is
+    /// NaN-boxed (its upper 32 bits all ones).
+    /// </summary>
+    public ulong* F;
+    /// <summary>fcsr's accrued exception flags (fflags, 5 bits) and dynamic rounding mode (frm, 3 bits).</summary>
+    public uint Fflags, Frm;
     /// <summary>Executed instructions plus cycles skipped while waiting in WFI; mtime and mcycle derive from it.</summary>
     public ulong Cycle;
     /// <summary>Cycle at which the inner loop must come out to look at interrupts, the timer or the budget.</summary>

@@ -117,6 +117,11 @@ public sealed class Lockstep
         {
             Compare($"x{r}", subject.GetRegister(r), reference.GetRegister(r));
         }
+        for (int r = 0; r < 32; r++)
+        {
+            Compare($"f{r}", subject.GetFloatRegister(r), reference.GetFloatRegister(r));
+        }
+        Compare("fcsr", subject.Fcsr, reference.Fcsr); // directly: the CSR is not readable while FS is Off
         foreach (ushort csr in ComparedCsrs)
         {
             subject.TryGetCsr(csr, out ulong actual);

@@ -45,6 +45,8 @@ internal sealed unsafe class RegionEmitter
         int length, TranslatedRegion region);
     private static readonly MethodInfo LoadSlowPath = new LoadSlowPathFunction(Hart.TranslatedLoad).Method;
     private static readonly MethodInfo StoreSlowPath = new StoreSlowPathFunction(Hart.TranslatedStore).Method;
+    private delegate bool HandlerCallFunction(Hart h, ulong cycle, DecodedInstruction* slot, int length, TranslatedRegion region);
+    private static readonly MethodInfo HandlerCall = new HandlerCallFunction(Hart.TranslatedCall).Method;
 
     private static readonly int SlotSizeLog2 = System.Numerics.BitOperations.Log2((uint)sizeof(DecodedInstruction));
     private static readonly int TlbEntrySizeLog2 = System.Numerics.BitOperations.Log2((uint)sizeof(TlbEntry));
@@ -369,6 +371,29 @@ internal sealed unsafe class RegionEmitter
         Il.Emit(OpCodes.Call, StoreSlowPath);
         Il.Emit(OpCodes.Brfalse, leave);
         Il.MarkLabel(done);
+    }
+
+    /// <summary>
+    /// A class-call row: its interpreter handler runs on the register file, so the registers written so far go
+    /// there first (they stay dirty, the locals still hold them), and an integer destination is read back at
+    /// its next use. If the handler trapped (or the slow-path rules say so) the code leaves.
+    /// </summary>
+    public void EmitHandlerCall(in DecodedInstruction d)
+    {
+        Flush(dirty);
+        Il.Emit(OpCodes.Ldarg_1);
+        Il.Emit(OpCodes.Ldloc, cycle);
+        Const(index);
+        Il.Emit(OpCodes.Add);
+        PushSlot(slot);
+        ConstInt(d.Length);
+        Il.Emit(OpCodes.Ldarg_0);
+        Il.Emit(OpCodes.Call, HandlerCall);
+        Il.Emit(OpCodes.Brfalse, leave);
+        if (!InstructionDecoder.WritesFloatRegister(InstructionTable.Row(d.Id).Format) && d.Rd is > 0 and < 32)
+        {
+            loaded[d.Rd] = dirty[d.Rd] = false;
+        }
     }
 
     /// <summary>cycle (this instruction's: the block's start + index), slot, length, region.</summary>

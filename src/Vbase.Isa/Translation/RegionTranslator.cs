@@ -23,6 +23,8 @@ namespace Vbase.Isa.Translation;
 /// <item>Before a slow-path access the region writes <c>Cycle</c> and the current slot, so the access sees the
 /// right time and a fault the right pc; after it, the region leaves if the access trapped, raised an event,
 /// changed the page's code (<see cref="TranslatedRegion.Valid"/>) or changed the register file.</item>
+/// <item>The F and D rows (class call) run their interpreter handler on their own slot, between the
+/// translated instructions around them, with the registers written back first.</item>
 /// <item>Only instructions that cannot change privilege, translation or interrupt state are translated; CSR
 /// accesses, fence.i, sfence.vma, xRETs, ecall/ebreak, WFI, atomics and illegal words end a block and are
 /// interpreted.</item>
@@ -80,6 +82,12 @@ internal static unsafe class RegionTranslator
                 uint offset = (uint)slot * 2;
                 region.Cover(offset, d.Length);
                 page.MarkDecoded(offset, d.Length); // stores into translated code must invalidate it
+                if (ClassOf(in d) == TranslationClass.Call)
+                {
+                    // Its handler runs on its slot (the pc, the next slot and a fault come from it), which the
+                    // interpreter may not have decoded yet.
+                    page.Slots[slot] = d;
+                }
             }
         }
         if (!page.TryAddRegion(region, out int index))

@@ -186,7 +186,8 @@ public class AssemblerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Lui(A0, 0x100000));
         Assert.Throws<ArgumentOutOfRangeException>(() => Csrrwi(A0, 0x300, 32));
         Assert.Throws<ArgumentOutOfRangeException>(() => Encode("lui", A0, imm: 0x123));
-        Assert.Throws<ArgumentException>(() => Encode("fadd.s"));
+        Assert.Throws<ArgumentException>(() => Encode("fadd.q"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Encode("fadd.d", 1, 2, 3, rm: 8));
     }
 
     [Fact]

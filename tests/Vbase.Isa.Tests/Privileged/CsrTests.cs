@@ -76,8 +76,8 @@ public class CsrTests
         using var m = new TestMachine(new HartOptions { HartId = 5 });
         m.Load(p => p.Emit(Csrr(A0, Misa), Csrr(A1, Mhartid), Csrr(A2, Mvendorid), Csrr(A3, Mstatus), Ebreak()));
         m.RunToBreak();
-        // MXL = 2 (64-bit); extensions A (bit 0), C (2), I (8), M (12), S (18), U (20).
-        Assert.Equal(0x8000_0000_0014_1105UL, m[A0]);
+        // MXL = 2 (64-bit); extensions A (bit 0), C (2), D (3), F (5), I (8), M (12), S (18), U (20).
+        Assert.Equal(0x8000_0000_0014_112DUL, m[A0]);
         Assert.Equal(5UL, m[A1]);
         Assert.Equal(0UL, m[A2]);
         Assert.Equal(0xAUL, (m[A3] >> 32) & 0xF); // UXL = SXL = 2
@@ -89,7 +89,7 @@ public class CsrTests
         using var m = new TestMachine();
         m.Load(p => p.Emit(Csrw(Misa, Zero), Csrr(A0, Misa), Ebreak()));
         m.RunToBreak();
-        Assert.Equal(0x8000_0000_0014_1105UL, m[A0]);
+        Assert.Equal(0x8000_0000_0014_112DUL, m[A0]);
     }
 
     [Theory]
@@ -195,8 +195,8 @@ public class CsrTests
             p.Emit(Ebreak());
         });
         m.RunToBreak();
-        // SIE(1) SPIE(5) SPP(8) SUM(18) MXR(19) become set; M-only bits (MIE 3, MPIE 7, MPP 12:11, MPRV 17, TVM..TSR) do not.
-        const ulong sBits = (1UL << 1) | (1UL << 5) | (1UL << 8) | (1UL << 18) | (1UL << 19);
+        // SIE(1) SPIE(5) SPP(8) FS(14:13) SUM(18) MXR(19) become set; M-only bits (MIE 3, MPIE 7, MPP 12:11, MPRV 17, TVM..TSR) do not.
+        const ulong sBits = (1UL << 1) | (1UL << 5) | (1UL << 8) | (3UL << 13) | (1UL << 18) | (1UL << 19);
         Assert.Equal(sBits, m[A0] & 0x7F_FFFF);
         Assert.Equal(sBits, m[A1] & 0x7F_FFFF);
         Assert.Equal(0UL, m[A2] & 0x7F_FFFF);

@@ -11,21 +11,21 @@ public class MoreCsrAndInterruptTests
     private const ulong Base = TestMachine.RamBase;
 
     [Fact]
-    public void FloatingPointStateStaysOffWithoutF()
+    public void FsIsWritableAndSdMirrorsDirtyWhileVsAndXsStayOff()
     {
         using var m = new TestMachine();
         m.Load(p => p.Li(T0, (3L << 13) | (3L << 9) | (3L << 15)).Emit(Csrrs(Zero, Mstatus, T0), Csrr(A0, Mstatus), Csrr(A1, Sstatus), Ebreak()));
         m.RunToBreak();
-        Assert.Equal(0UL, m[A0] & ((3UL << 13) | (3UL << 9) | (3UL << 15) | (1UL << 63))); // FS, VS, XS and SD stay 0
-        Assert.Equal(0UL, m[A1] & ((3UL << 13) | (1UL << 63)));
+        Assert.Equal((3UL << 13) | (1UL << 63), m[A0] & ((3UL << 13) | (3UL << 9) | (3UL << 15) | (1UL << 63))); // FS Dirty, SD; VS, XS 0
+        Assert.Equal((3UL << 13) | (1UL << 63), m[A1] & ((3UL << 13) | (1UL << 63)));
     }
 
     [Fact]
-    public void FloatingPointCsrsAreIllegalWithoutF()
+    public void FloatingPointCsrsAreIllegalWhileFsIsOff()
     {
         foreach (ushort csr in new ushort[] { 0x001, 0x002, 0x003 }) // fflags, frm, fcsr
         {
-            using var m = new TestMachine();
+            using var m = new TestMachine(); // FS is Off at reset
             uint insn = Csrr(A0, csr);
             m.Load(p => p.Emit(insn, Ebreak()));
             Assert.Equal(new TrapInfo(2, Base, insn), m.RunToTrap());

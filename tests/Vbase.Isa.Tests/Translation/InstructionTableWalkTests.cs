@@ -58,6 +58,18 @@ public unsafe class InstructionTableWalkTests
                 program.Li(r, Interesting(rng));
             }
         }
+        // FP rows: the FPU on, frm a valid mode, every f register loaded from the data page's first 256 bytes.
+        bool fp = row.Translation == TranslationClass.Call;
+        if (fp)
+        {
+            program.Li(Scratch, 1 << 13).Emit(Encode("csrrs", 0, Scratch, imm: 0x300));
+            program.Emit(Encode("csrrwi", 0, rng.Next(5), imm: 0x002));
+            program.Li(Data, (long)DataBase + 2048);
+            for (int f = 0; f < 32; f++)
+            {
+                program.Emit(Encode("fld", f, Data, imm: -2048 + 8 * f));
+            }
+        }
         program.Li(Data, (long)DataBase + 2048).Li(Counter, Iterations).Label("loop");
         for (int i = 0; i < Instances; i++)
         {
@@ -68,6 +80,12 @@ public unsafe class InstructionTableWalkTests
         using var pair = new LockstepPair();
         var data = new byte[4096];
         rng.NextBytes(data);
+        for (int f = 0; fp && f < 32; f++)
+        {
+            // Mostly NaN-boxed singles (or doubles with the same high half): the interesting values as both.
+            ulong bits = (ulong)Interesting(rng);
+            BitConverter.TryWriteBytes(data.AsSpan(8 * f), rng.Next(4) == 0 ? bits : bits | 0xFFFF_FFFF_0000_0000);
+        }
         pair.Both(m => m.WriteBytes(DataBase, data));
         pair.Load(program);
         var emitted = new HashSet<InstructionId>();
@@ -116,8 +134,39 @@ public unsafe class InstructionTableWalkTests
             case TranslationClass.Nop:
                 p.Emit(Encode(row.Name));
                 break;
+            case TranslationClass.Call:
+                EmitFloatInstance(p, in row, rng, Rd, Source);
+                break;
             default:
                 throw new InvalidOperationException($"{row.Name}: {row.Translation}");
+        }
+    }
+
+    /// <summary>An F/D row: f registers anywhere (f0 is a register), x operands as the others', a random rounding mode (5 and 6 excluded).</summary>
+    private static void EmitFloatInstance(ProgramBuilder p, in InstructionSpec row, Random rng, Func<int> rd, Func<int> source)
+    {
+        int F() => rng.Next(32);
+        int rm = rng.Next(6) is var m && m == 5 ? 7 : m;
+        switch (row.Format)
+        {
+            case OperandFormat.FLoad:
+                p.Emit(Encode(row.Name, F(), Data, imm: rng.Next(-256, 248) & ~7));
+                break;
+            case OperandFormat.FStore:
+                p.Emit(Encode(row.Name, rs1: Data, rs2: F(), imm: rng.Next(-256, 248) & ~7));
+                break;
+            case OperandFormat.FCmp:
+            case OperandFormat.FToX:
+            case OperandFormat.FMvToX:
+                p.Emit(Encode(row.Name, rd(), F(), F(), rm: row.Format == OperandFormat.FToX ? rm : 0));
+                break;
+            case OperandFormat.XToF:
+            case OperandFormat.FMvFromX:
+                p.Emit(Encode(row.Name, F(), source(), rm: row.Format == OperandFormat.XToF ? rm : 0));
+                break;
+            default:
+                p.Emit(Encode(row.Name, F(), F(), F(), rs3: F(), rm: row.Format is OperandFormat.FR ? 0 : rm));
+                break;
         }
     }
 

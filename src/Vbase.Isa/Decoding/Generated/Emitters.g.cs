@@ -204,6 +204,192 @@ internal static partial class Emitters
             case InstructionId.Remuw:
                 Remuw(e, in d);
                 return true;
+            case InstructionId.Flw:
+                Fp(e, in d);
+                return true;
+            case InstructionId.Fsw:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmaddS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmsubS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FnmsubS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FnmaddS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FaddS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FsubS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmulS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FdivS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FsqrtS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FsgnjS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FsgnjnS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FsgnjxS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FminS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmaxS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FeqS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FltS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FleS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FclassS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtWS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtWuS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtLS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtLuS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtSW:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtSWu:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtSL:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtSLu:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmvXW:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmvWX:
+                Fp(e, in d);
+                return true;
+            case InstructionId.Fld:
+                Fp(e, in d);
+                return true;
+            case InstructionId.Fsd:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmaddD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmsubD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FnmsubD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FnmaddD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FaddD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FsubD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmulD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FdivD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FsqrtD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FsgnjD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FsgnjnD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FsgnjxD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FminD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmaxD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtSD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtDS:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FeqD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FltD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FleD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FclassD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtWD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtWuD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtLD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtLuD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtDW:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtDWu:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtDL:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FcvtDLu:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmvXD:
+                Fp(e, in d);
+                return true;
+            case InstructionId.FmvDX:
+                Fp(e, in d);
+                return true;
             default:
                 return false;
         }

@@ -205,6 +205,130 @@ public enum InstructionId : ushort
     Wfi = 96,
     /// <summary><c>sfence.vma</c> (System).</summary>
     SfenceVma = 97,
+    /// <summary><c>flw</c> (F).</summary>
+    Flw = 98,
+    /// <summary><c>fsw</c> (F).</summary>
+    Fsw = 99,
+    /// <summary><c>fmadd.s</c> (F).</summary>
+    FmaddS = 100,
+    /// <summary><c>fmsub.s</c> (F).</summary>
+    FmsubS = 101,
+    /// <summary><c>fnmsub.s</c> (F).</summary>
+    FnmsubS = 102,
+    /// <summary><c>fnmadd.s</c> (F).</summary>
+    FnmaddS = 103,
+    /// <summary><c>fadd.s</c> (F).</summary>
+    FaddS = 104,
+    /// <summary><c>fsub.s</c> (F).</summary>
+    FsubS = 105,
+    /// <summary><c>fmul.s</c> (F).</summary>
+    FmulS = 106,
+    /// <summary><c>fdiv.s</c> (F).</summary>
+    FdivS = 107,
+    /// <summary><c>fsqrt.s</c> (F).</summary>
+    FsqrtS = 108,
+    /// <summary><c>fsgnj.s</c> (F).</summary>
+    FsgnjS = 109,
+    /// <summary><c>fsgnjn.s</c> (F).</summary>
+    FsgnjnS = 110,
+    /// <summary><c>fsgnjx.s</c> (F).</summary>
+    FsgnjxS = 111,
+    /// <summary><c>fmin.s</c> (F).</summary>
+    FminS = 112,
+    /// <summary><c>fmax.s</c> (F).</summary>
+    FmaxS = 113,
+    /// <summary><c>feq.s</c> (F).</summary>
+    FeqS = 114,
+    /// <summary><c>flt.s</c> (F).</summary>
+    FltS = 115,
+    /// <summary><c>fle.s</c> (F).</summary>
+    FleS = 116,
+    /// <summary><c>fclass.s</c> (F).</summary>
+    FclassS = 117,
+    /// <summary><c>fcvt.w.s</c> (F).</summary>
+    FcvtWS = 118,
+    /// <summary><c>fcvt.wu.s</c> (F).</summary>
+    FcvtWuS = 119,
+    /// <summary><c>fcvt.l.s</c> (F).</summary>
+    FcvtLS = 120,
+    /// <summary><c>fcvt.lu.s</c> (F).</summary>
+    FcvtLuS = 121,
+    /// <summary><c>fcvt.s.w</c> (F).</summary>
+    FcvtSW = 122,
+    /// <summary><c>fcvt.s.wu</c> (F).</summary>
+    FcvtSWu = 123,
+    /// <summary><c>fcvt.s.l</c> (F).</summary>
+    FcvtSL = 124,
+    /// <summary><c>fcvt.s.lu</c> (F).</summary>
+    FcvtSLu = 125,
+    /// <summary><c>fmv.x.w</c> (F).</summary>
+    FmvXW = 126,
+    /// <summary><c>fmv.w.x</c> (F).</summary>
+    FmvWX = 127,
+    /// <summary><c>fld</c> (D).</summary>
+    Fld = 128,
+    /// <summary><c>fsd</c> (D).</summary>
+    Fsd = 129,
+    /// <summary><c>fmadd.d</c> (D).</summary>
+    FmaddD = 130,
+    /// <summary><c>fmsub.d</c> (D).</summary>
+    FmsubD = 131,
+    /// <summary><c>fnmsub.d</c> (D).</summary>
+    FnmsubD = 132,
+    /// <summary><c>fnmadd.d</c> (D).</summary>
+    FnmaddD = 133,
+    /// <summary><c>fadd.d</c> (D).</summary>
+    FaddD = 134,
+    /// <summary><c>fsub.d</c> (D).</summary>
+    FsubD = 135,
+    /// <summary><c>fmul.d</c> (D).</summary>
+    FmulD = 136,
+    /// <summary><c>fdiv.d</c> (D).</summary>
+    FdivD = 137,
+    /// <summary><c>fsqrt.d</c> (D).</summary>
+    FsqrtD = 138,
+    /// <summary><c>fsgnj.d</c> (D).</summary>
+    FsgnjD = 139,
+    /// <summary><c>fsgnjn.d</c> (D).</summary>
+    FsgnjnD = 140,
+    /// <summary><c>fsgnjx.d</c> (D).</summary>
+    FsgnjxD = 141,
+    /// <summary><c>fmin.d</c> (D).</summary>
+    FminD = 142,
+    /// <summary><c>fmax.d</c> (D).</summary>
+    FmaxD = 143,
+    /// <summary><c>fcvt.s.d</c> (D).</summary>
+    FcvtSD = 144,
+    /// <summary><c>fcvt.d.s</c> (D).</summary>
+    FcvtDS = 145,
+    /// <summary><c>feq.d</c> (D).</summary>
+    FeqD = 146,
+    /// <summary><c>flt.d</c> (D).</summary>
+    FltD = 147,
+    /// <summary><c>fle.d</c> (D).</summary>
+    FleD = 148,
+    /// <summary><c>fclass.d</c> (D).</summary>
+    FclassD = 149,
+    /// <summary><c>fcvt.w.d</c> (D).</summary>
+    FcvtWD = 150,
+    /// <summary><c>fcvt.wu.d</c> (D).</summary>
+    FcvtWuD = 151,
+    /// <summary><c>fcvt.l.d</c> (D).</summary>
+    FcvtLD = 152,
+    /// <summary><c>fcvt.lu.d</c> (D).</summary>
+    FcvtLuD = 153,
+    /// <summary><c>fcvt.d.w</c> (D).</summary>
+    FcvtDW = 154,
+    /// <summary><c>fcvt.d.wu</c> (D).</summary>
+    FcvtDWu = 155,
+    /// <summary><c>fcvt.d.l</c> (D).</summary>
+    FcvtDL = 156,
+    /// <summary><c>fcvt.d.lu</c> (D).</summary>
+    FcvtDLu = 157,
+    /// <summary><c>fmv.x.d</c> (D).</summary>
+    FmvXD = 158,
+    /// <summary><c>fmv.d.x</c> (D).</summary>
+    FmvDX = 159,
     /// <summary>No row matches: the word is illegal.</summary>
     Illegal = ushort.MaxValue,
 }
@@ -218,4 +342,6 @@ public enum IsaExtension : byte
     M,
     A,
     System,
+    F,
+    D,
 }
