@@ -1,4 +1,4 @@
-using Vbase.Architectures.Sealed;
+using MyDesign;
 using Vbase.Architectures.Tests.Sapi;
 using Vbase.Hypervisor.Tests.Infrastructure;
 using Vbase.Sapi;
@@ -10,8 +10,8 @@ using Vbase.Sapi.Registry;
 
 namespace Vbase.Architectures.Tests.Example;
 
-/// <summary>docs/architectures.md's worked example: it compiles (it is this folder's SealedArchitecture.cs), it is
-/// shown verbatim, and it does what the page says.</summary>
+/// <summary>docs/architectures.md's worked example, which is the design the plug-in template starts from
+/// (templates/vbase-architecture, compiled into this project): it is shown verbatim, and it does what the page says.</summary>
 public sealed class WorkedExampleTests
 {
     [Fact]
@@ -25,7 +25,7 @@ public sealed class WorkedExampleTests
         string page = File.ReadAllText(Path.Combine(root, "docs", "architectures.md"));
         int start = page.IndexOf("```csharp\n", StringComparison.Ordinal) + "```csharp\n".Length;
         string shown = page[start..page.IndexOf("```", start, StringComparison.Ordinal)];
-        string file = File.ReadAllText(Path.Combine(root, "tests", "Vbase.Architectures.Tests", "Example", "SealedArchitecture.cs"));
+        string file = File.ReadAllText(Path.Combine(root, "templates", "vbase-architecture", "MyDesign", "MyDesignArchitecture.cs"));
         Assert.Equal(file.ReplaceLineEndings("\n"), shown);
     }
 
@@ -33,7 +33,7 @@ public sealed class WorkedExampleTests
     public void TheOwnerReadsAndWritesPlaintextOthersCiphertextAndTamperingIsAViolation()
     {
         using var rig = new Rig();
-        using var arch = new SealedArchitecture(new ArchitectureOptions { Seed = 5 });
+        using var arch = new MyDesignArchitecture(new ArchitectureOptions { Seed = 5 });
         rig.Hv.Plug(arch);
         byte[]? dom0Saw = null;
         rig.Hv.Dom0.BindVirq(Virq.Vbase, _ =>
@@ -53,7 +53,7 @@ public sealed class WorkedExampleTests
     public void CountersAndMacsLiveInDramWhereChosenBytesOverThemAreAViolation()
     {
         using var rig = new Rig();
-        using var arch = new SealedArchitecture(new ArchitectureOptions { Seed = 5 });
+        using var arch = new MyDesignArchitecture(new ArchitectureOptions { Seed = 5 });
         rig.Hv.Plug(arch);
         IReadOnlyList<MetadataRange> ranges = [];
         ulong counterAtEnter = 0;
