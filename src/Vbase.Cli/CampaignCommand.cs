@@ -119,9 +119,23 @@ internal static class CampaignCommand
         var slurm = new SlurmArguments();
         var chip = new VbaseCli.ChipArguments();
         var plugins = VbaseCli.PluginOption();
+        var attackParameters = new Option<string[]>("--attack-param")
+        {
+            Description = "Give an attack a parameter in every cell: ATTACK.KEY=VALUE (vbase list attacks); repeatable.",
+            HelpName = "ATTACK.KEY=VALUE",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var archParameters = new Option<string[]>("--arch-param")
+        {
+            Description = "Give an architecture a parameter in every cell (a scenario's arch_parameters): ARCH.KEY=VALUE; repeatable.",
+            HelpName = "ARCH.KEY=VALUE",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("campaign", "Run every chosen attack against every chosen architecture, each in a fresh testbed; report the verdicts.")
         {
-            architectures, attacks, app, seed, outDirectory, json, jobs, shard, plugins,
+            architectures, attacks, app, seed, outDirectory, json, jobs, shard, plugins, attackParameters, archParameters,
         };
         chip.AddTo(command);
         slurm.AddTo(command);
@@ -135,6 +149,8 @@ internal static class CampaignCommand
             Shard = parsed.GetValue(shard),
             Slurm = slurm.Read(parsed),
             Plugins = [.. (parsed.GetValue(plugins) ?? []).Select(Path.GetFullPath)],
+            AttackSettings = parsed.GetValue(attackParameters) ?? [],
+            ArchitectureSettings = parsed.GetValue(archParameters) ?? [],
         }));
         return command;
     }
@@ -149,6 +165,9 @@ internal static class CampaignCommand
         public SlurmOptions Slurm { get; init; } = new();
         /// <summary>--plugin, as full paths (the Slurm tasks get the same).</summary>
         public IReadOnlyList<string> Plugins { get; init; } = [];
+        /// <summary>--attack-param and --arch-param as given (checked against the plan).</summary>
+        public IReadOnlyList<string> AttackSettings { get; init; } = [];
+        public IReadOnlyList<string> ArchitectureSettings { get; init; } = [];
     }
 
     /// <summary>The version campaign parts record: parts merge only under the vbase that wrote them.</summary>
@@ -211,6 +230,14 @@ internal static class CampaignCommand
                 _ => "--app",
             };
             return VbaseCli.Fail(console, CampaignExitCodes.UsageError, $"{option}: {e.Message}");
+        }
+        try
+        {
+            plan = plan with { Parameters = CampaignParameters.Parse(arguments.AttackSettings, arguments.ArchitectureSettings, plan) };
+        }
+        catch (CampaignParameterException e)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.DataError, $"{e.Option}: {e.Message}");
         }
         if (arguments.Chip is not Vbase.Sapi.Chip.ChipOptions chip)
         {

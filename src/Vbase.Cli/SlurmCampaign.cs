@@ -243,6 +243,8 @@ internal static class SlurmCampaign
             "--jobs", jobs.ToString(CultureInfo.InvariantCulture),
             "--out", layout.Out,
             .. layout.Plugins.SelectMany(p => new[] { "--plugin", p }),
+            .. plan.Parameters.Settings(attacks: true).SelectMany(p => new[] { "--attack-param", p }),
+            .. plan.Parameters.Settings(attacks: false).SelectMany(p => new[] { "--arch-param", p }),
         ];
         string count = layout.Shards.ToString(CultureInfo.InvariantCulture);
         Line($"exec {string.Join(' ', command.Select(Quote))} \\");

@@ -63,14 +63,14 @@ public static class AttackRunner
     /// chip boundary when nobody interferes). Null if the application did not finish cleanly.
     /// </summary>
     public static DramTraffic? RunCost(string architecture, string application, ulong seed, ChipOptions? chip = null,
-        ArchitectureRegistry? registry = null)
+        ArchitectureRegistry? registry = null, IReadOnlyDictionary<string, string>? architectureParameters = null)
     {
         registry ??= BuiltInArchitectures.CreateRegistry();
         ArchitectureInfo arch = registry.Find(architecture)
             ?? throw new ArgumentException($"unknown architecture '{architecture}'", nameof(architecture));
         SecureApp app = AppCatalogue.Find(application)
             ?? throw new ArgumentException($"unknown application '{application}'", nameof(application));
-        Scenario scenario = ScenarioOf(arch, app, "cost", seed, attackerVm: false, null, chip ?? new ChipOptions());
+        Scenario scenario = ScenarioOf(arch, app, "cost", seed, attackerVm: false, architectureParameters, chip ?? new ChipOptions());
         TestbedResult result = new Running.Testbed(scenario, settings => HypervisorHost.Create(settings with { Registry = registry }))
             .Run(new TestbedOptions(Stream.Null));
         return result.Succeeded ? result.Traffic : null;

@@ -21,4 +21,8 @@ public sealed class BuiltInAttackSuite : IAttackSuite
 
     public Vbase.Sapi.Chip.DramTraffic? RunCost(string architecture, string app, ulong seed, Vbase.Sapi.Chip.ChipOptions chip) =>
         AttackRunner.RunCost(architecture, app, seed, chip, registry);
+
+    public Vbase.Sapi.Chip.DramTraffic? RunCost(string architecture, string app, ulong seed, Vbase.Sapi.Chip.ChipOptions chip,
+        IReadOnlyDictionary<string, string>? architectureParameters) =>
+        AttackRunner.RunCost(architecture, app, seed, chip, registry, architectureParameters);
 }

@@ -98,7 +98,7 @@ public static class Campaign
     {
         try
         {
-            return suite.RunCost(architecture, plan.App, plan.Seed, chip);
+            return suite.RunCost(architecture, plan.App, plan.Seed, chip, plan.Parameters.ForArchitecture(architecture));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -121,7 +121,11 @@ public static class Campaign
             {
                 Directory.CreateDirectory(cellDirectory);
             }
-            result = suite.Run(new AttackRunRequest(architecture, attack, plan.App, plan.Seed, cellDirectory) { Chip = options.Chip });
+            result = suite.Run(new AttackRunRequest(architecture, attack, plan.App, plan.Seed, cellDirectory, plan.Parameters.ForAttack(attack))
+            {
+                Chip = options.Chip,
+                ArchitectureParameters = plan.Parameters.ForArchitecture(architecture),
+            });
         }
         catch (Exception e)
         {

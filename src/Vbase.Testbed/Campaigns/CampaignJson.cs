@@ -63,9 +63,36 @@ public static class CampaignJson
                 json.WriteEndObject();
             }
             json.WriteEndArray();
+            // Only when some were given, so that a campaign without them writes what it always did.
+            if (!result.Plan.Parameters.IsEmpty)
+            {
+                WriteParameters(json, result.Plan.Parameters);
+            }
             json.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');
+    }
+
+    /// <summary><c>"parameters": {"attacks": {id: {key: value}}, "archs": {name: {key: value}}}</c>, sorted.</summary>
+    internal static void WriteParameters(Utf8JsonWriter json, CampaignParameters parameters)
+    {
+        json.WriteStartObject("parameters");
+        foreach ((string group, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> owners) in
+            new[] { ("attacks", parameters.Attacks), ("archs", parameters.Architectures) })
+        {
+            json.WriteStartObject(group);
+            foreach ((string owner, IReadOnlyDictionary<string, string> values) in owners)
+            {
+                json.WriteStartObject(owner);
+                foreach ((string key, string value) in values)
+                {
+                    json.WriteString(key, value);
+                }
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        }
+        json.WriteEndObject();
     }
 
     /// <summary>One cell object, as in <c>cells</c> (campaign parts hold the same objects).</summary>

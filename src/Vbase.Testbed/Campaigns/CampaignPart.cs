@@ -114,6 +114,10 @@ public static class CampaignPartJson
         json.WriteEndArray();
         json.WriteString("app", plan.App);
         json.WriteNumber("seed", plan.Seed);
+        if (!plan.Parameters.IsEmpty)
+        {
+            CampaignJson.WriteParameters(json, plan.Parameters);
+        }
         json.WriteStartObject("chip");
         json.WriteNumber("cache_bytes", chip.CacheBytes);
         json.WriteNumber("cache_ways", chip.Ways);
@@ -247,7 +251,31 @@ public static class CampaignPartJson
         {
             throw new CampaignPartException("\"plan\": its architectures or attacks are not in this vbase's order");
         }
+        if (plan.TryGetProperty("parameters", out JsonElement parameters))
+        {
+            try
+            {
+                chosen = chosen with { Parameters = CampaignParameters.Parse(Settings(parameters, "attacks"), Settings(parameters, "archs"), chosen) };
+            }
+            catch (Exception e) when (e is CampaignParameterException or InvalidOperationException or KeyNotFoundException)
+            {
+                throw new CampaignPartException($"\"plan.parameters\": {e.Message}");
+            }
+        }
         return chosen;
+    }
+
+    /// <summary>A part's <c>parameters.attacks</c> or <c>.archs</c> back to <c>OWNER.KEY=VALUE</c> settings.</summary>
+    private static IEnumerable<string> Settings(JsonElement parameters, string group)
+    {
+        JsonElement owners = Property(parameters, group, JsonValueKind.Object);
+        foreach (JsonProperty owner in owners.EnumerateObject())
+        {
+            foreach (JsonProperty value in owner.Value.EnumerateObject())
+            {
+                yield return $"{owner.Name}.{value.Name}={value.Value.GetString()}";
+            }
+        }
     }
 
     private static CampaignCell ReadCell(JsonElement cell, CampaignPlan plan)

@@ -28,6 +28,9 @@ public sealed record CampaignCellKey(ArchitectureInfo Architecture, AttackSpec A
 /// </summary>
 public sealed record CampaignPlan(IReadOnlyList<ArchitectureInfo> Architectures, IReadOnlyList<AttackSpec> Attacks, string App, ulong Seed)
 {
+    /// <summary>The attacks' and architectures' parameters (<c>--attack-param</c>, <c>--arch-param</c>), the same in every cell.</summary>
+    public CampaignParameters Parameters { get; init; } = CampaignParameters.None;
+
     /// <summary>The word that stands for every architecture or every attack.</summary>
     public const string All = "all";
 

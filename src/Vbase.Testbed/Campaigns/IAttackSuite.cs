@@ -23,4 +23,8 @@ public interface IAttackSuite
     /// finish). Called from several threads at once.
     /// </summary>
     Vbase.Sapi.Chip.DramTraffic? RunCost(string architecture, string app, ulong seed, Vbase.Sapi.Chip.ChipOptions chip) => null;
+
+    /// <summary>The cost run with the architecture's parameters (<c>--arch-param</c>); default: without them.</summary>
+    Vbase.Sapi.Chip.DramTraffic? RunCost(string architecture, string app, ulong seed, Vbase.Sapi.Chip.ChipOptions chip,
+        IReadOnlyDictionary<string, string>? architectureParameters) => RunCost(architecture, app, seed, chip);
 }
