@@ -82,6 +82,10 @@ internal static class RunCommand
         {
             Description = "Drive the run with Monitor commands from stdin, starting before the first instruction (docs/monitor.md).",
         };
+        var monitorQuiet = new Option<bool>("--monitor-quiet")
+        {
+            Description = "The Monitor without its built-in line per event (dropped writes, refusals, violations); rules, reports and counters still print.",
+        };
         var monitorCommands = new Option<string?>("--monitor-commands")
         {
             Description = "Drive the run with the Monitor commands in FILE, as --monitor-repl does with stdin.",
@@ -100,11 +104,11 @@ internal static class RunCommand
         var plugins = VbaseCli.PluginOption();
         var command = new Command("run", "Run a scenario: boot its guest domains and stream their consoles, each line prefixed by the domain's name.")
         {
-            scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands, stats, engine, baseline, plugins,
+            scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands, monitorQuiet, stats, engine, baseline, plugins,
         };
         chip.AddTo(command);
         command.SetAction(parsed => Run(console, parsed.GetValue(scenario)!, parsed.GetValue(outDirectory), parsed.GetValue(maxInstructions),
-            new MonitorArguments(parsed.GetValue(monitorScript), parsed.GetValue(monitorRepl), parsed.GetValue(monitorCommands)),
+            new MonitorArguments(parsed.GetValue(monitorScript), parsed.GetValue(monitorRepl), parsed.GetValue(monitorCommands)) { Quiet = parsed.GetValue(monitorQuiet) },
             parsed.GetValue(stats), parsed.GetValue(engine), new BoundaryArguments(parsed.GetValue(baseline), chip, parsed),
             parsed.GetValue(plugins) ?? []));
         return command;
@@ -114,7 +118,8 @@ internal static class RunCommand
 
     private sealed record MonitorArguments(string? Script, bool Repl, string? CommandsFile)
     {
-        public bool Wanted => Script is not null || Repl || CommandsFile is not null;
+        public bool Quiet { get; init; }
+        public bool Wanted => Script is not null || Repl || CommandsFile is not null || Quiet;
     }
 
     private static int Run(CliConsole console, string path, string? outDirectory, ulong? maxInstructions, MonitorArguments monitorArguments,
@@ -178,7 +183,7 @@ internal static class RunCommand
             {
                 return VbaseCli.Fail(console, RunExitCodes.ScenarioError, $"{monitorArguments.CommandsFile}: {e.Message}");
             }
-            monitor = new MonitorSetup { Rules = rules, Commands = commands, EchoCommands = monitorArguments.CommandsFile is not null };
+            monitor = new MonitorSetup { Rules = rules, Commands = commands, EchoCommands = monitorArguments.CommandsFile is not null, Quiet = monitorArguments.Quiet };
         }
 
         var testbed = new TestbedRun(scenario, Hosts);

@@ -25,6 +25,8 @@ public sealed record MonitorOptions
     public IReadOnlyList<WatchRule> Rules { get; init; } = [];
     /// <summary>Where <c>snapshot</c> writes region copies; null: digests and the first bytes go to the event log only.</summary>
     public string? SnapshotDirectory { get; init; }
+    /// <summary>No built-in line per event (dropped writes, refusals, violations…); rules, VIRQ reports and counters still print.</summary>
+    public bool Quiet { get; init; }
 }
 
 /// <summary>
@@ -54,6 +56,7 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
         hv = hypervisor;
         this.options = options ?? new MonitorOptions();
         rules = [.. this.options.Rules];
+        Quiet = this.options.Quiet;
         nextRuleNumber = rules.Count + 1;
         foreach (WatchRule rule in rules.Where(r => r.Actions.HasFlag(WatchAction.Count)))
         {
@@ -249,11 +252,14 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
                 string.Create(CultureInfo.InvariantCulture, $"region {r.RegionId} of {DomOf(e)} released (t={e.Time})"),
             _ => null,
         };
-        if (message is not null)
+        if (message is not null && !Quiet)
         {
             Print(message);
         }
     }
+
+    /// <summary>Whether the built-in per-event lines are off (<see cref="MonitorOptions.Quiet"/>, the REPL's <c>quiet</c>).</summary>
+    public bool Quiet { get; set; }
 
     private void Apply(WatchRule rule, HypervisorEvent e, string? domainName, EventFieldList fields)
     {

@@ -31,7 +31,7 @@ internal sealed class MonitorSession
         this.setup = setup;
         this.outDirectory = outDirectory;
         hv = host.Hypervisor;
-        monitor = Dom0Monitor.Attach(host, new MonitorOptions { Output = setup.Output ?? output, Rules = setup.Rules, SnapshotDirectory = outDirectory });
+        monitor = Dom0Monitor.Attach(host, new MonitorOptions { Output = setup.Output ?? output, Rules = setup.Rules, SnapshotDirectory = outDirectory, Quiet = setup.Quiet });
         setup.Monitor = monitor;
     }
 
@@ -127,6 +127,7 @@ internal sealed class MonitorSession
         {
             case "help":
                 monitor.Print("commands: domains | regions | read REGION [OFFSET] [LENGTH] [dram|plain|shadow|all] | mem DOMAIN GPA [LENGTH] [dom0|dram] | "
+                    + "regs DOMAIN [VCPU] | x/Nx DOMAIN GPA | x/Ni DOMAIN GPA | write DOMAIN GPA HEX | quiet on|off | "
                     + "watch KEY=VALUE… do=ACTIONS | watches | unwatch NAME|all | counters | pause DOMAIN | resume DOMAIN | run N | continue | quit");
                 return true;
             case "domains":
@@ -155,6 +156,20 @@ internal sealed class MonitorSession
                 return true;
             case "mem":
                 ReadGuest(args);
+                return true;
+            case "regs":
+                Registers(args);
+                return true;
+            case "write":
+                WriteGuest(args);
+                return true;
+            case "quiet":
+                Need(args, 1, "quiet on|off");
+                monitor.Quiet = args[0] switch { "on" => true, "off" => false, _ => throw new ArgumentException($"'{args[0]}' is not on or off") };
+                monitor.Print($"quiet {args[0]}: the built-in per-event lines are {(monitor.Quiet ? "off" : "on")}");
+                return true;
+            case var x when x.StartsWith("x/", StringComparison.Ordinal):
+                Examine(x, args);
                 return true;
             case "watch":
                 string ruleText = line[words[0].Word.Length..].Trim();
@@ -323,6 +338,113 @@ internal sealed class MonitorSession
             throw new ArgumentException($"unknown view '{view}' (dom0, dram)");
         }
         Dump($"dom {domain.Id.Value} {view}", gpa, buffer);
+    }
+
+    /// <summary><c>regs DOMAIN [VCPU]</c>: pc, privilege, retired instructions and the 31 integer registers by ABI name.</summary>
+    private void Registers(string[] args)
+    {
+        Need(args, 1, "regs DOMAIN [VCPU]");
+        DomainInfo domain = FindDomain(args[0]);
+        int vcpu = args.Length > 1 ? (int)Number(args[1], "vcpu") : 0;
+        if (vcpu >= hv.Dom0.VcpuCount(domain.Id))
+        {
+            throw new ArgumentException($"dom {domain.Id.Value} has no vcpu {vcpu}");
+        }
+        monitor.Print(string.Create(CultureInfo.InvariantCulture,
+            $"dom {domain.Id.Value} vcpu {vcpu}: pc 0x{hv.Dom0.GetPc(domain.Id, vcpu):x16} {hv.Dom0.GetPrivilege(domain.Id, vcpu)}-mode, {hv.Dom0.GetInstret(domain.Id, vcpu)} instructions"));
+        for (int first = 1; first < 32; first += 4)
+        {
+            var row = new StringBuilder();
+            for (int r = first; r < Math.Min(first + 4, 32); r++)
+            {
+                row.Append(CultureInfo.InvariantCulture, $"{Isa.Decoding.Disassembler.AbiNames[r],-4} 0x{hv.Dom0.GetRegister(domain.Id, vcpu, r):x16}  ");
+            }
+            monitor.Print(row.ToString().TrimEnd());
+        }
+    }
+
+    /// <summary>
+    /// <c>x/Nx DOMAIN GPA</c> (N 32-bit words in hex) and <c>x/Ni DOMAIN GPA</c> (N instructions disassembled), as gdb's
+    /// x; at guest-physical addresses, read as Dom0 reads them (through the p2m and the architecture).
+    /// </summary>
+    private void Examine(string command, string[] args)
+    {
+        Need(args, 2, "x/Nx DOMAIN GPA | x/Ni DOMAIN GPA");
+        string spec = command[2..];
+        char format = spec.Length > 0 ? spec[^1] : ' ';
+        string digits = spec.Length > 0 ? spec[..^1] : "";
+        int count = digits.Length == 0 ? 1
+            : int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is > 0 and <= 4096 ? n
+            : throw new ArgumentException($"'{command}': the count is 1 to 4096");
+        if (format is not ('x' or 'i'))
+        {
+            throw new ArgumentException($"'{command}': the format is x (words in hex) or i (instructions)");
+        }
+        DomainInfo domain = FindDomain(args[0]);
+        ulong gpa = Number(args[1], "gpa");
+        byte[] bytes = new byte[format == 'x' ? count * 4 : count * 4 + 2];
+        int readable = bytes.Length;
+        while (readable > 0 && hv.Dom0.ReadGuest(domain.Id, new GuestPhysicalAddress(gpa), bytes.AsSpan(0, readable)) != 0)
+        {
+            readable -= 2;   // the last words may lie past the end of RAM
+        }
+        if (readable <= 0)
+        {
+            monitor.Print(string.Create(CultureInfo.InvariantCulture, $"error: dom {domain.Id.Value} gpa 0x{gpa:x}: not readable"));
+            return;
+        }
+        if (format == 'x')
+        {
+            for (int i = 0; i + 4 <= readable; i += 16)
+            {
+                var row = new StringBuilder();
+                for (int j = i; j < Math.Min(i + 16, readable - 3); j += 4)
+                {
+                    row.Append(CultureInfo.InvariantCulture, $" 0x{System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(j)):x8}");
+                }
+                monitor.Print(string.Create(CultureInfo.InvariantCulture, $"dom {domain.Id.Value} 0x{gpa + (ulong)i:x}:{row}"));
+            }
+            return;
+        }
+        int at = 0;
+        for (int i = 0; i < count && at + 2 <= readable; i++)
+        {
+            ushort low = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(at));
+            bool compressed = (low & 3) != 3;
+            if (!compressed && at + 4 > readable)
+            {
+                break;
+            }
+            uint raw = compressed ? low : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at));
+            ulong pc = gpa + (ulong)at;
+            string hex = compressed ? string.Create(CultureInfo.InvariantCulture, $"{raw:x4}    ") : string.Create(CultureInfo.InvariantCulture, $"{raw:x8}");
+            monitor.Print(string.Create(CultureInfo.InvariantCulture, $"dom {domain.Id.Value} 0x{pc:x}: {hex}  {Isa.Decoding.Disassembler.Disassemble(raw, pc)}"));
+            at += compressed ? 2 : 4;
+        }
+    }
+
+    /// <summary><c>write DOMAIN GPA HEX</c>: Dom0 writes the bytes into the guest (through the p2m and the architecture).</summary>
+    private void WriteGuest(string[] args)
+    {
+        Need(args, 3, "write DOMAIN GPA HEX");
+        DomainInfo domain = FindDomain(args[0]);
+        ulong gpa = Number(args[1], "gpa");
+        byte[] bytes;
+        try
+        {
+            bytes = System.Convert.FromHexString(string.Concat(args.Skip(2)));
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"'{string.Join(' ', args.Skip(2))}' is not hex bytes (e.g. 40e20100)");
+        }
+        if (bytes.Length is 0 or > 4096)
+        {
+            throw new ArgumentException("write takes 1 to 4096 bytes");
+        }
+        monitor.Print(hv.Dom0.WriteGuest(domain.Id, new GuestPhysicalAddress(gpa), bytes) == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"dom {domain.Id.Value} gpa 0x{gpa:x}: wrote {bytes.Length} bytes")
+            : string.Create(CultureInfo.InvariantCulture, $"error: dom {domain.Id.Value} gpa 0x{gpa:x}: not writable"));
     }
 
     private void Dump(string label, ulong address, byte[] bytes)

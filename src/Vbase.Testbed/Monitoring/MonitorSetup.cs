@@ -14,6 +14,8 @@ public sealed class MonitorSetup
     public bool EchoCommands { get; init; }
     /// <summary>Receives the monitor's lines; null: the run's console stream.</summary>
     public Action<string>? Output { get; init; }
+    /// <summary>Starts with the built-in per-event lines off (<c>--monitor-quiet</c>; the REPL's <c>quiet on|off</c>).</summary>
+    public bool Quiet { get; init; }
 
     /// <summary>The monitor of the run (set once the run has built the hypervisor).</summary>
     public Dom0Monitor? Monitor { get; internal set; }
