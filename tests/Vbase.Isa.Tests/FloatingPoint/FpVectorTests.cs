@@ -72,6 +72,25 @@ public class FpVectorTests
         "fmadd.s 1 1236.2 -1.0 -1235.1 1.1", "fmadd.d 1 1236.1999999999998 -1.0 -1235.1 1.1",
         "fnmadd.s 1 -1236.2 -1.0 -1235.1 1.1", "fnmadd.d 1 -1236.1999999999998 -1.0 -1235.1 1.1",
         "fcvt.s.wu 1 4294967296 -2", "fcvt.d.wu 0 4294967294 -2",
+        // Beyond riscv-tests: every static rounding mode on an inexact quotient, both signs (1/3 = 0x3eaaaaaa|b).
+        "fdiv.s 1 0x3eaaaaab 1.0 3.0 rne", "fdiv.s 1 0x3eaaaaaa 1.0 3.0 rtz", "fdiv.s 1 0x3eaaaaaa 1.0 3.0 rdn",
+        "fdiv.s 1 0x3eaaaaab 1.0 3.0 rup", "fdiv.s 1 0x3eaaaaab 1.0 3.0 rmm",
+        "fdiv.s 1 0xbeaaaaab -1.0 3.0 rne", "fdiv.s 1 0xbeaaaaaa -1.0 3.0 rtz", "fdiv.s 1 0xbeaaaaab -1.0 3.0 rdn",
+        "fdiv.s 1 0xbeaaaaaa -1.0 3.0 rup", "fdiv.s 1 0xbeaaaaab -1.0 3.0 rmm",
+        // Each flag: DZ (0x08) on x/0; OF|NX (0x05) past the largest finite, to Inf or to it by the rounding mode.
+        "fdiv.s 0x08 Inf 1.0 0.0", "fdiv.s 0x08 -Inf -1.0 0.0", "fdiv.d 0x08 Inf 1.0 0.0",
+        "fmul.s 0x05 Inf 0x7f7fffff 2.0 rne", "fmul.s 0x05 0x7f7fffff 0x7f7fffff 2.0 rtz", "fmul.s 0x05 0x7f7fffff 0x7f7fffff 2.0 rdn",
+        "fmul.s 0x05 Inf 0x7f7fffff 2.0 rup", "fmul.s 0x05 0xff7fffff 0xff7fffff 2.0 rup", "fmul.s 0x05 -Inf 0xff7fffff 2.0 rdn",
+        // Subnormals: an exact subnormal result raises nothing; a tiny inexact one UF|NX (0x03), rounded by the mode.
+        "fmul.s 0 0x00400000 0x00800000 0.5", "fmul.s 0x03 0x00000000 0x00000001 0.5 rne", "fmul.s 0x03 0x00000001 0x00000001 0.5 rup",
+        "fmul.s 0x03 0x00000000 0x00000001 0.5 rtz", "fmul.s 0x03 0x00000001 0x00000001 0.5 rmm", "fadd.s 0 0x00000002 0x00000001 0x00000001",
+        "fmul.d 0x03 0x0000000000000000 0x0000000000000001 0.5 rne", "fmul.d 0x03 0x0000000000000001 0x0000000000000001 0.5 rup",
+        // NV (0x10) on Inf - Inf, 0 x Inf, and a signalling NaN operand; the result is the canonical NaN.
+        "fmul.s 0x10 NaN 0.0 Inf", "fmadd.s 0x10 NaN 0.0 Inf 1.0", "fadd.s 0x10 NaN sNaN 1.0", "fadd.s 0 NaN NaN 1.0",
+        // Conversions at the integer limits: the largest exact values pass, one step past saturates with NV.
+        "fcvt.w.d 0 2147483647 2147483647.0 rtz", "fcvt.w.d 0x10 2147483647 2147483648.0 rtz", "fcvt.w.d 0 -2147483648 -2147483648.0 rtz",
+        "fcvt.w.d 0x10 -2147483648 -2147483649.0 rtz", "fcvt.wu.d 0 -1 4294967295.0 rtz", "fcvt.wu.d 0x10 -1 4294967296.0 rtz",
+        "fcvt.w.s 1 3 2.5 rup", "fcvt.w.s 1 2 2.5 rne", "fcvt.w.s 1 3 2.5 rmm", "fcvt.w.s 1 -3 -2.5 rdn",
     ];
 
     // The conversions between the formats (fcvt.S's fcvt.s.d/fcvt.d.s and rv64ud's) and the NaN-boxing of move.S/recoding.S.
