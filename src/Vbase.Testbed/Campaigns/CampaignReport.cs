@@ -40,14 +40,27 @@ public static class CampaignReport
         + $"{result.Chip.Latencies.HitCycles}, DRAM line {result.Chip.Latencies.DramCycles}, cipher {result.Chip.Latencies.CipherCycles}, MAC {result.Chip.Latencies.MacCycles} cycles), "
         + "with the extra DRAM traffic and the slowdown against none on the same application.";
 
-    /// <summary>Writes both reports and returns their paths.</summary>
-    public static IReadOnlyList<string> WriteAll(CampaignResult result, string outDirectory)
+    /// <summary>
+    /// Writes both reports and returns their paths; next to each cell's events.jsonl found under
+    /// <paramref name="outDirectory"/>, its event view (events.html). <paramref name="tool"/>: the writing tool's version.
+    /// </summary>
+    public static IReadOnlyList<string> WriteAll(CampaignResult result, string outDirectory, string? tool = null)
     {
         Directory.CreateDirectory(outDirectory);
         string markdown = Path.Combine(outDirectory, MarkdownFile), html = Path.Combine(outDirectory, HtmlFile);
         var utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
         File.WriteAllText(markdown, MarkdownReport.Render(result), utf8);
-        File.WriteAllText(html, HtmlReport.Render(result), utf8);
+        File.WriteAllText(html, HtmlReport.Render(result, tool), utf8);
+        foreach (CampaignCell cell in result.Cells)
+        {
+            if (cell.EventsLink is string events && Path.Combine(outDirectory, events) is string log && File.Exists(log))
+            {
+                string run = Path.GetDirectoryName(log)!;
+                string[] consoles = [.. Directory.EnumerateFiles(run, "console-*.log").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
+                string report = string.Concat(Enumerable.Repeat("../", events.Count(ch => ch == '/'))) + HtmlFile;
+                File.WriteAllText(Path.Combine(run, EventView.File), EventView.Render(cell, File.ReadAllText(log), consoles, report), utf8);
+            }
+        }
         return [markdown, html];
     }
 
