@@ -82,6 +82,13 @@ public sealed partial class ReportChromiumTests : IDisposable
         Assert.True(n[4] <= Width, $"the page is {n[4]} px wide");
         Assert.Equal(3, n[5]);
 
+        // A cell's event view: a table of its events, no script error.
+        string view = Path.Combine(output, "events", "vbase", "phys-spoof.html");
+        Assert.Contains("href=\"events/vbase/phys-spoof.html\"", dom);
+        (string viewDom, string viewLog) = Chromium("--dump-dom", new Uri(view).AbsoluteUri);
+        Assert.DoesNotContain("Uncaught", viewLog);
+        Assert.Contains("<td>attack.fired</td>", viewDom);
+
         // And a screenshot, as a reader would see the first screen.
         string shot = Path.Combine(output, "report-1366x768.png");
         (_, string shotLog) = Chromium("--hide-scrollbars", $"--window-size={Width},{Height}", $"--screenshot={shot}", new Uri(report).AbsoluteUri);

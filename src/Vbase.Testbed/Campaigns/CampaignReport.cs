@@ -41,8 +41,8 @@ public static class CampaignReport
         + "with the extra DRAM traffic and the slowdown against none on the same application.";
 
     /// <summary>
-    /// Writes both reports and returns their paths; next to each cell's events.jsonl found under
-    /// <paramref name="outDirectory"/>, its event view (events.html). <paramref name="tool"/>: the writing tool's version.
+    /// Writes both reports and returns their paths; for each cell whose events.jsonl is under
+    /// <paramref name="outDirectory"/>, its event view (<see cref="EventView.PathFor"/>). <paramref name="tool"/>: the writing tool's version.
     /// </summary>
     public static IReadOnlyList<string> WriteAll(CampaignResult result, string outDirectory, string? tool = null)
     {
@@ -55,10 +55,12 @@ public static class CampaignReport
         {
             if (cell.EventsLink is string events && Path.Combine(outDirectory, events) is string log && File.Exists(log))
             {
-                string run = Path.GetDirectoryName(log)!;
+                string run = Path.GetDirectoryName(log)!, view = EventView.PathFor(events);
                 string[] consoles = [.. Directory.EnumerateFiles(run, "console-*.log").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
-                string report = string.Concat(Enumerable.Repeat("../", events.Count(ch => ch == '/'))) + HtmlFile;
-                File.WriteAllText(Path.Combine(run, EventView.File), EventView.Render(cell, File.ReadAllText(log), consoles, report), utf8);
+                string up = string.Concat(Enumerable.Repeat("../", view.Count(ch => ch == '/')));
+                string file = Path.Combine(outDirectory, view.Replace('/', Path.DirectorySeparatorChar));
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                File.WriteAllText(file, EventView.Render(cell, File.ReadAllText(log), consoles, up + HtmlFile, up + RelativeUrl(HtmlReport.RunFile(events, ""))), utf8);
             }
         }
         return [markdown, html];

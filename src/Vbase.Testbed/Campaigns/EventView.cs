@@ -4,15 +4,32 @@ using System.Text.Json;
 namespace Vbase.Testbed.Campaigns;
 
 /// <summary>
-/// events.html, next to each cell's events.jsonl: the event log as a table (time, domain, kind, fields) that a browser
-/// shows readably, with links back to the report and to the run's other files. Self-contained, no script.
+/// A cell's event view, <c>events/&lt;arch&gt;/&lt;attack&gt;.html</c> next to the report: its events.jsonl as a table
+/// (time, domain, kind, fields) that a browser shows readably, with links back to the report and to the run's files.
+/// Self-contained, no script. Kept out of <c>runs/</c>, which holds what the runs wrote (and shards merge).
 /// </summary>
 public static class EventView
 {
-    public const string File = "events.html";
+    /// <summary>The folder of the event views, in the campaign's output folder.</summary>
+    public const string Folder = "events";
 
-    /// <summary>The page for one cell, from its events.jsonl text; <paramref name="consoles"/> are the run's console logs.</summary>
-    public static string Render(CampaignCell cell, string eventsJsonl, IReadOnlyList<string> consoles, string reportUrl)
+    /// <summary>The view of the run whose log is <paramref name="events"/> (<c>runs/vbase/spoof/events.jsonl</c> → <c>events/vbase/spoof.html</c>).</summary>
+    public static string PathFor(string events)
+    {
+        string run = HtmlReport.RunFile(events, "").TrimEnd('/');
+        if (run.StartsWith("runs/", StringComparison.Ordinal))
+        {
+            run = run["runs/".Length..];
+        }
+        return $"{Folder}/{(run.Length == 0 ? "run" : run)}.html";
+    }
+
+    /// <summary>
+    /// The page for one cell, from its events.jsonl text; <paramref name="consoles"/> are the run's console logs. Links
+    /// are relative to the view: <paramref name="reportUrl"/> to the report, <paramref name="runUrl"/> to the run's folder
+    /// (ending in '/').
+    /// </summary>
+    public static string Render(CampaignCell cell, string eventsJsonl, IReadOnlyList<string> consoles, string reportUrl, string runUrl)
     {
         var html = new StringBuilder();
         string title = $"{cell.Architecture.Name} × {cell.Attack.Id}: {cell.Label()}";
@@ -26,8 +43,8 @@ public static class EventView
             .Append("</style>\n</head>\n<body>\n")
             .Append($"<h1>{HtmlReport.Escape(title)}</h1>\n")
             .Append($"<p><a href=\"{HtmlReport.Escape(reportUrl)}#{cell.Anchor()}\">back to the report</a> · ")
-            .Append(string.Concat(consoles.Select(c => $"<a href=\"{HtmlReport.Escape(Uri.EscapeDataString(c))}\">{HtmlReport.Escape(c)}</a> · ")))
-            .Append("<a href=\"summary.json\">summary.json</a> · <a href=\"events.jsonl\">events.jsonl</a></p>\n")
+            .Append(string.Concat(consoles.Select(c => $"<a href=\"{HtmlReport.Escape(runUrl + Uri.EscapeDataString(c))}\">{HtmlReport.Escape(c)}</a> · ")))
+            .Append($"<a href=\"{HtmlReport.Escape(runUrl)}summary.json\">summary.json</a> · <a href=\"{HtmlReport.Escape(runUrl)}events.jsonl\">events.jsonl</a></p>\n")
             .Append("<table>\n<thead><tr><th>time</th><th>domain</th><th>kind</th><th>fields</th></tr></thead>\n<tbody>\n");
         foreach (string line in eventsJsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

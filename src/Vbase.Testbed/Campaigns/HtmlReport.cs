@@ -164,7 +164,7 @@ public static class HtmlReport
                 Line(html, $"<p>* Outside {Escape(cell.Architecture.Name)}'s threat model (it trusts the attack's position, {Escape(AttackSpec.Name(cell.Attack.Position))}).</p>");
             }
             Line(html, $"<p>{Escape(cell.Result.Evidence.Trim())}</p>");
-            Line(html, "<p>" + (cell.EventsLink is string events ? $"<a href=\"{Escape(CampaignReport.RelativeUrl(RunFile(events, EventView.File)))}\">event view</a> · "
+            Line(html, "<p>" + (cell.EventsLink is string events ? $"<a href=\"{Escape(CampaignReport.RelativeUrl(EventView.PathFor(events)))}\">event view</a> · "
                 + $"<a href=\"{Escape(CampaignReport.RelativeUrl(events))}\">event log</a> · "
                 + $"<a href=\"{Escape(CampaignReport.RelativeUrl(RunFile(events, AppConsole)))}\">console</a> · "
                 + $"<a href=\"{Escape(CampaignReport.RelativeUrl(RunFile(events, "summary.json")))}\">summary.json</a> · " : "")
@@ -184,7 +184,7 @@ public static class HtmlReport
         string runs = cell.EventsLink is string events
             ? $"<span class=\"runs\"><a href=\"{Escape(CampaignReport.RelativeUrl(RunFile(events, AppConsole)))}\" title=\"the application's console\">con</a>"
                 + $"<a href=\"{Escape(CampaignReport.RelativeUrl(RunFile(events, "summary.json")))}\" title=\"summary.json\">sum</a>"
-                + $"<a href=\"{Escape(CampaignReport.RelativeUrl(RunFile(events, EventView.File)))}\" title=\"events as a table\">ev</a></span>"
+                + $"<a href=\"{Escape(CampaignReport.RelativeUrl(EventView.PathFor(events)))}\" title=\"events as a table\">ev</a></span>"
             : "";
         return $"<td class=\"{classes}\"{title}><a class=\"verdict\" href=\"#{cell.Anchor()}\">{cell.Verdict.Name()}</a>"
             + $"{impact}{(cell.OutsideThreatModel ? "*" : "")}{runs}</td>";

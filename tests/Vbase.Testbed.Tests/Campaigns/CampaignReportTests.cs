@@ -107,7 +107,7 @@ public sealed partial class CampaignReportTests : IDisposable
         Assert.Contains("<tr><th scope=\"row\">vbase</th><td class=\"v-prevented\"><a class=\"verdict\" href=\"#cell-vbase-snoop\">prevented</a>"
             + "<span class=\"runs\"><a href=\"runs/vbase/snoop/console-app.log\" title=\"the application's console\">con</a>"
             + "<a href=\"runs/vbase/snoop/summary.json\" title=\"summary.json\">sum</a>"
-            + "<a href=\"runs/vbase/snoop/events.html\" title=\"events as a table\">ev</a></span></td>"
+            + "<a href=\"events/vbase/snoop.html\" title=\"events as a table\">ev</a></span></td>"
             + "<td class=\"v-breached\"><a class=\"verdict\" href=\"#cell-vbase-spoof\">breached</a> <span class=\"imp\" title=\"integrity\">I</span>"
             + "<span class=\"runs\">", html);
         Assert.Contains("<td class=\"v-breached outside\" title=\"outside the architecture's threat model\">"
@@ -120,14 +120,14 @@ public sealed partial class CampaignReportTests : IDisposable
         Assert.Contains("\">read</th></tr></thead>", html);
 
         string[] targets = [.. HtmlLinkTarget().Matches(html).Select(m => m.Groups[1].Value).Distinct()];
-        Assert.Equal(9, targets.Length);
+        Assert.Equal(13, targets.Length); // 8 cells, the matrix, and the parameters, plots, cost and evidence sections
         foreach (string target in targets)
         {
             Assert.Single(Regex.Matches(html, $"id=\"{Regex.Escape(target)}\""));
         }
         Assert.Contains("<section class=\"evidence\" id=\"cell-vbase-spoof\">\n<h3>vbase × spoof: <span class=\"verdict v-breached\">breached (integrity)</span></h3>\n"
             + "<p>spoof against vbase with seed 7: breached.</p>\n"
-            + "<p><a href=\"runs/vbase/spoof/events.html\">event view</a> · <a href=\"runs/vbase/spoof/events.jsonl\">event log</a> · "
+            + "<p><a href=\"events/vbase/spoof.html\">event view</a> · <a href=\"runs/vbase/spoof/events.jsonl\">event log</a> · "
             + "<a href=\"runs/vbase/spoof/console-app.log\">console</a> · <a href=\"runs/vbase/spoof/summary.json\">summary.json</a> · "
             + "<a href=\"#matrix\">back to the matrix</a></p>\n</section>", html);
         Assert.Contains("<tr><th scope=\"row\">vbase</th><td>trusts hypervisor, application; defends against guest kernel, other processes, other VMs, Dom0, bus/DRAM</td>"

@@ -94,7 +94,15 @@ public sealed partial class HtmlReportPlotTests : IDisposable
     }
 
     [Fact]
-    public void EachRunGetsAnEventViewNextToItsEventLog()
+    public void ViewsLiveOutsideRuns()
+    {
+        Assert.Equal("events/vbase/spoof.html", EventView.PathFor("runs/vbase/spoof/events.jsonl"));
+        Assert.Equal("events/x.html", EventView.PathFor("x/events.jsonl"));
+        Assert.Equal("events/run.html", EventView.PathFor("events.jsonl"));
+    }
+
+    [Fact]
+    public void EachRunGetsAnEventViewBesideTheReport()
     {
         string out1 = Path.Combine(directory, "one");
         CampaignResult result = Run(out1);
@@ -102,10 +110,11 @@ public sealed partial class HtmlReportPlotTests : IDisposable
         File.AppendAllText(Path.Combine(out1, "runs", "vbase", "spoof", "events.jsonl"),
             "{\"time\":42,\"kind\":\"sapi.violation\",\"domain_id\":1,\"domain\":\"app\",\"details\":\"mac <mismatch> & more\"}\nnot json\n");
         CampaignReport.WriteAll(result, out1, "vbase 1.0.0+abc1234");
-        string view = File.ReadAllText(Path.Combine(out1, "runs", "vbase", "spoof", EventView.File));
+        string view = File.ReadAllText(Path.Combine(out1, "events", "vbase", "spoof.html"));
         Assert.StartsWith("<!DOCTYPE html>\n<html lang=\"en\">", view);
-        Assert.Contains("<a href=\"../../../report.html#cell-vbase-spoof\">back to the report</a> · <a href=\"console-app.log\">console-app.log</a> · "
-            + "<a href=\"summary.json\">summary.json</a> · <a href=\"events.jsonl\">events.jsonl</a>", view);
+        Assert.Contains("<a href=\"../../report.html#cell-vbase-spoof\">back to the report</a> · "
+            + "<a href=\"../../runs/vbase/spoof/console-app.log\">console-app.log</a> · "
+            + "<a href=\"../../runs/vbase/spoof/summary.json\">summary.json</a> · <a href=\"../../runs/vbase/spoof/events.jsonl\">events.jsonl</a>", view);
         Assert.Contains("<thead><tr><th>time</th><th>domain</th><th>kind</th><th>fields</th></tr></thead>", view);
         Assert.Contains("<tr class=\"violation\"><td class=\"num\">42</td><td>app</td><td>sapi.violation</td><td class=\"fields\">domain_id=1 mac &lt;mismatch&gt; &amp; more</td></tr>", view);
         Assert.Contains("<tr><td class=\"num\"></td><td></td><td>fake</td><td class=\"fields\">attack=spoof</td></tr>", view);
@@ -113,7 +122,7 @@ public sealed partial class HtmlReportPlotTests : IDisposable
         Assert.DoesNotContain("<script", view);
         foreach (string cell in new[] { "none/snoop", "vbase/snoop", "vbase/kernel-read", "none/dom0-read" })
         {
-            Assert.True(File.Exists(Path.Combine(out1, "runs", cell, EventView.File)), cell);
+            Assert.True(File.Exists(Path.Combine(out1, "events", cell + ".html")), cell);
         }
     }
 
