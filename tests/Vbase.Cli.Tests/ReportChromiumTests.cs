@@ -88,6 +88,7 @@ public sealed partial class ReportChromiumTests : IDisposable
         (string viewDom, string viewLog) = Chromium("--dump-dom", new Uri(view).AbsoluteUri);
         Assert.DoesNotContain("Uncaught", viewLog);
         Assert.Contains("<td>attack.fired</td>", viewDom);
+        Assert.Contains("<svg id=\"plot-timeline\" class=\"plot\"", viewDom);
 
         // And a screenshot, as a reader would see the first screen.
         string shot = Path.Combine(output, "report-1366x768.png");

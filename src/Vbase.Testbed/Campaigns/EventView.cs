@@ -45,6 +45,7 @@ public static class EventView
             .Append($"<p><a href=\"{HtmlReport.Escape(reportUrl)}#{cell.Anchor()}\">back to the report</a> · ")
             .Append(string.Concat(consoles.Select(c => $"<a href=\"{HtmlReport.Escape(runUrl + Uri.EscapeDataString(c))}\">{HtmlReport.Escape(c)}</a> · ")))
             .Append($"<a href=\"{HtmlReport.Escape(runUrl)}summary.json\">summary.json</a> · <a href=\"{HtmlReport.Escape(runUrl)}events.jsonl\">events.jsonl</a></p>\n")
+            .Append(Timeline(eventsJsonl))
             .Append("<table>\n<thead><tr><th>time</th><th>domain</th><th>kind</th><th>fields</th></tr></thead>\n<tbody>\n");
         foreach (string line in eventsJsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -52,6 +53,28 @@ public static class EventView
         }
         html.Append("</tbody>\n</table>\n</body>\n</html>\n");
         return html.ToString();
+    }
+
+    private static string Timeline(string eventsJsonl)
+    {
+        var events = new List<(long, string)>();
+        foreach (string line in eventsJsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            try
+            {
+                using JsonDocument doc = JsonDocument.Parse(line);
+                if (doc.RootElement.TryGetProperty("time", out JsonElement t) && t.TryGetInt64(out long time)
+                    && doc.RootElement.TryGetProperty("kind", out JsonElement k) && k.GetString() is string kind)
+                {
+                    events.Add((time, kind));
+                }
+            }
+            catch (JsonException)
+            {
+                // An unreadable line has no place on the timeline (the table shows it).
+            }
+        }
+        return ReportPlots.Timeline(events) is string svg ? $"<p>{svg}</p>\n" : "";
     }
 
     private static string Row(string line)
@@ -70,7 +93,22 @@ public static class EventView
                 {
                     continue;
                 }
-                fields.Add(p.Name == "details" ? p.Value.ToString() : $"{p.Name}={p.Value}");
+                if (p.Name == "fields" && p.Value.ValueKind == JsonValueKind.Object)
+                {
+                    fields.AddRange(p.Value.EnumerateObject().Select(f => $"{f.Name}={f.Value}"));
+                }
+                else if (p.Name is "details" or "message")
+                {
+                    // The human-readable form of the fields: shown only when there are no fields.
+                    if (!e.TryGetProperty("fields", out JsonElement structured) || structured.ValueKind != JsonValueKind.Object)
+                    {
+                        fields.Add(p.Value.ToString());
+                    }
+                }
+                else
+                {
+                    fields.Add($"{p.Name}={p.Value}");
+                }
             }
             string css = kind.StartsWith("attack.", StringComparison.Ordinal) ? " class=\"attack\""
                 : kind.Contains("violation", StringComparison.Ordinal) ? " class=\"violation\""

@@ -99,6 +99,54 @@ public static partial class ReportPlots
         return Svg(plot, id, Math.Max(420, 72 * values.Length + 110), 300);
     }
 
+    /// <summary>
+    /// A cell's timeline from its events: when the attack fired, the first violation and the end (the last event), as
+    /// marks on one time axis; null when the log has no times.
+    /// </summary>
+    public static string? Timeline(IReadOnlyList<(long Time, string Kind)> events)
+    {
+        if (events.Count == 0)
+        {
+            return null;
+        }
+        var marks = new List<(string Label, long Time, string Colour)>();
+        if (events.FirstOrDefault(e => e.Kind == "attack.fired") is { Kind: not null } fired)
+        {
+            marks.Add(("fired", fired.Time, "#fb8c00"));
+        }
+        if (events.FirstOrDefault(e => e.Kind.Contains("violation", StringComparison.Ordinal)) is { Kind: not null } violation)
+        {
+            marks.Add(("violation", violation.Time, "#1e88e5"));
+        }
+        marks.Add(("end", events.Max(e => e.Time), "#424242"));
+        var plot = NewPlot();
+        long last = Math.Max(1, marks.Max(m => m.Time));
+        var line = plot.Add.Line(0, 0, last, 0);
+        line.LineColor = Color.FromHex("#9e9e9e");
+        line.LineWidth = 2;
+        for (int i = 0; i < marks.Count; i++)
+        {
+            var marker = plot.Add.Marker(marks[i].Time, 0);
+            marker.Color = Color.FromHex(marks[i].Colour);
+            marker.Size = 12;
+            var text = plot.Add.Text($"{marks[i].Label} @ {marks[i].Time.ToString("N0", CultureInfo.InvariantCulture)}", marks[i].Time, 0);
+            text.LabelFontColor = Color.FromHex(marks[i].Colour);
+            text.LabelFontSize = 12;
+            text.LabelFontName = Font;
+            // Near an edge a label grows inwards, so that it is not cut off.
+            text.LabelAlignment = marks[i].Time > 0.7 * last ? Alignment.LowerRight : marks[i].Time < 0.3 * last ? Alignment.LowerLeft : Alignment.LowerCenter;
+            text.OffsetY = -(10 + 16 * (i % 2));
+        }
+        plot.Axes.SetLimits(-0.04 * last, 1.04 * last, -1, 1.6);
+        plot.Axes.Left.IsVisible = false;
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual();
+        plot.Grid.YAxisStyle.IsVisible = false;
+        plot.XLabel("time (instructions)");
+        plot.Title("Timeline: fired → violation → end");
+        plot.Font.Set(Font);
+        return Svg(plot, "timeline", 800, 200);
+    }
+
     private static Plot NewPlot()
     {
         var plot = new Plot();

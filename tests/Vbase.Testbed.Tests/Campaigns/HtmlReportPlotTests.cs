@@ -108,7 +108,8 @@ public sealed partial class HtmlReportPlotTests : IDisposable
         CampaignResult result = Run(out1);
         File.WriteAllText(Path.Combine(out1, "runs", "vbase", "spoof", "console-app.log"), "hello\n");
         File.AppendAllText(Path.Combine(out1, "runs", "vbase", "spoof", "events.jsonl"),
-            "{\"time\":42,\"kind\":\"sapi.violation\",\"domain_id\":1,\"domain\":\"app\",\"details\":\"mac <mismatch> & more\"}\nnot json\n");
+            "{\"time\":42,\"kind\":\"sapi.violation\",\"domain_id\":1,\"domain\":\"app\",\"details\":\"mac <mismatch> & more\"}\nnot json\n"
+            + "{\"time\":50,\"kind\":\"x.y\",\"fields\":{\"a\":1,\"b\":\"<q>\"},\"message\":\"a=1 b=<q>\"}\n");
         CampaignReport.WriteAll(result, out1, "vbase 1.0.0+abc1234");
         string view = File.ReadAllText(Path.Combine(out1, "events", "vbase", "spoof.html"));
         Assert.StartsWith("<!DOCTYPE html>\n<html lang=\"en\">", view);
@@ -119,6 +120,12 @@ public sealed partial class HtmlReportPlotTests : IDisposable
         Assert.Contains("<tr class=\"violation\"><td class=\"num\">42</td><td>app</td><td>sapi.violation</td><td class=\"fields\">domain_id=1 mac &lt;mismatch&gt; &amp; more</td></tr>", view);
         Assert.Contains("<tr><td class=\"num\"></td><td></td><td>fake</td><td class=\"fields\">attack=spoof</td></tr>", view);
         Assert.Contains("<td>(unreadable)</td><td class=\"fields\">not json</td>", view);
+        Assert.Contains("<td>x.y</td><td class=\"fields\">a=1 b=&lt;q&gt;</td>", view);
+        // The timeline: the first violation and the end (the fake attack never fires).
+        Assert.Contains("<svg id=\"plot-timeline\" class=\"plot\"", view);
+        Assert.Contains("violation @ 42", view);
+        Assert.Contains("end @ 50", view);
+        Assert.DoesNotContain("fired @", view);
         Assert.DoesNotContain("<script", view);
         foreach (string cell in new[] { "none/snoop", "vbase/snoop", "vbase/kernel-read", "none/dom0-read" })
         {
