@@ -337,7 +337,7 @@ internal static class CampaignCommand
         {
             if (outDirectory is string reports)
             {
-                IReadOnlyList<string> written = CampaignReport.WriteAll(result, reports);
+                IReadOnlyList<string> written = CampaignReport.WriteAll(result, reports, Tool);
                 console.Out.WriteLine($"reports: {string.Join(", ", written)}");
             }
             if (json is string jsonFile)

@@ -40,14 +40,29 @@ public static class CampaignReport
         + $"{result.Chip.Latencies.HitCycles}, DRAM line {result.Chip.Latencies.DramCycles}, cipher {result.Chip.Latencies.CipherCycles}, MAC {result.Chip.Latencies.MacCycles} cycles), "
         + "with the extra DRAM traffic and the slowdown against none on the same application.";
 
-    /// <summary>Writes both reports and returns their paths.</summary>
-    public static IReadOnlyList<string> WriteAll(CampaignResult result, string outDirectory)
+    /// <summary>
+    /// Writes both reports and returns their paths; for each cell whose events.jsonl is under
+    /// <paramref name="outDirectory"/>, its event view (<see cref="EventView.PathFor"/>). <paramref name="tool"/>: the writing tool's version.
+    /// </summary>
+    public static IReadOnlyList<string> WriteAll(CampaignResult result, string outDirectory, string? tool = null)
     {
         Directory.CreateDirectory(outDirectory);
         string markdown = Path.Combine(outDirectory, MarkdownFile), html = Path.Combine(outDirectory, HtmlFile);
         var utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
         File.WriteAllText(markdown, MarkdownReport.Render(result), utf8);
-        File.WriteAllText(html, HtmlReport.Render(result), utf8);
+        File.WriteAllText(html, HtmlReport.Render(result, tool), utf8);
+        foreach (CampaignCell cell in result.Cells)
+        {
+            if (cell.EventsLink is string events && Path.Combine(outDirectory, events) is string log && File.Exists(log))
+            {
+                string run = Path.GetDirectoryName(log)!, view = EventView.PathFor(events);
+                string[] consoles = [.. Directory.EnumerateFiles(run, "console-*.log").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
+                string up = string.Concat(Enumerable.Repeat("../", view.Count(ch => ch == '/')));
+                string file = Path.Combine(outDirectory, view.Replace('/', Path.DirectorySeparatorChar));
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                File.WriteAllText(file, EventView.Render(cell, File.ReadAllText(log), consoles, up + HtmlFile, up + RelativeUrl(HtmlReport.RunFile(events, ""))), utf8);
+            }
+        }
         return [markdown, html];
     }
 

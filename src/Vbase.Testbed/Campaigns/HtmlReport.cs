@@ -6,19 +6,32 @@ using Vbase.Testbed.Oracle;
 namespace Vbase.Testbed.Campaigns;
 
 /// <summary>
-/// report.html: the same content as report.md in one self-contained page (inline CSS, no script, nothing fetched):
-/// a colour per verdict, hatching for cells outside the architecture's threat model, and a legend for both.
+/// report.html: the same content as report.md in one self-contained page (inline CSS and SVG, no script, nothing
+/// fetched): the tool and every parameter, a matrix that fits a 1366-px screen (attacks grouped by position, a colour
+/// per verdict, hatching for cells outside the architecture's threat model, each cell linking to its evidence, console,
+/// summary and event view), and plots (<see cref="ReportPlots"/>).
 /// </summary>
 public static class HtmlReport
 {
     private const string Style = """
-        body { font-family: system-ui, sans-serif; margin: 2em; color: #212121; max-width: 110em; }
+        body { font-family: system-ui, sans-serif; margin: 1em 1.2em; color: #212121; max-width: 110em; font-size: 14px; }
         table { border-collapse: collapse; margin: 1em 0; }
         th, td { border: 1px solid #bdbdbd; padding: .35em .6em; text-align: left; vertical-align: top; }
         thead th { background: #f5f5f5; }
         td.num { text-align: right; }
-        .matrix td { min-width: 7em; }
+        .matrix { font-size: 12px; }
+        .matrix th, .matrix td { padding: .2em .3em; }
+        .matrix thead th { text-align: center; white-space: nowrap; }
+        .matrix th.group { border-bottom: 2px solid #757575; }
+        .matrix td { text-align: center; white-space: nowrap; }
         .matrix a { color: inherit; }
+        .matrix a.verdict { font-weight: 600; text-decoration: none; }
+        .matrix .imp { font-size: .85em; font-weight: 600; }
+        .matrix .runs { display: block; font-size: .85em; }
+        .matrix .runs a { margin: 0 .15em; }
+        .meta th { background: #fafafa; white-space: nowrap; }
+        .plots { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
+        .plots svg { border: 1px solid #e0e0e0; }
         .v-prevented { background-color: #c8e6c9; color: #1b5e20; }
         .v-detected { background-color: #bbdefb; color: #0d47a1; }
         .v-breached { background-color: #ffcdd2; color: #b71c1c; }
@@ -36,7 +49,8 @@ public static class HtmlReport
         .evidence h3 span { padding: 0 .3em; }
         """;
 
-    public static string Render(CampaignResult result)
+    /// <summary>The page; <paramref name="tool"/> is the writing tool's version (<c>vbase 1.0.0+commit</c>), null: not shown.</summary>
+    public static string Render(CampaignResult result, string? tool = null)
     {
         var html = new StringBuilder();
         CampaignPlan plan = result.Plan;
@@ -51,18 +65,26 @@ public static class HtmlReport
         Line(html, "</head>");
         Line(html, "<body>");
         Line(html, $"<h1>{Escape(CampaignReport.Title(result))}</h1>");
-        Line(html, $"<p>{Escape(CampaignReport.Scope(result))}</p>");
+        Line(html, $"<p>{Escape(CampaignReport.Scope(result))}{(tool is null ? "" : $" Written by {Escape(tool)}.")} "
+            + "<a href=\"#parameters\">Parameters</a> · <a href=\"#plots\">plots</a> · <a href=\"#cost\">cost</a> · <a href=\"#evidence\">evidence</a></p>");
 
         Line(html, "<h2 id=\"matrix\">Matrix</h2>");
-        Line(html, "<p>Architectures are rows, attacks columns. Each verdict links to its evidence below; “events” to the cell's event log.</p>");
+        Line(html, "<p>Architectures are rows, attacks columns, grouped by the attacker's position (hover a column for the attack). "
+            + "Each verdict links to its evidence below (C: confidentiality, I: integrity breached); con, sum and ev to the cell's console, summary.json and event view.</p>");
         Line(html, "<table class=\"matrix\">");
-        Line(html, "<thead><tr><th>architecture</th>"
-            + string.Concat(plan.Attacks.Select(a => $"<th title=\"{Escape($"{AttackSpec.Name(a.Position)}, {a.Goal.Slug()}: {a.Description}")}\">{Escape(a.Id)}</th>"))
+        AttackSpec[] attacks = [.. plan.Attacks.OrderBy(a => a.Position)];
+        var groups = attacks.GroupBy(a => a.Position).ToArray();
+        Line(html, "<thead><tr><th rowspan=\"2\">architecture</th>"
+            + string.Concat(groups.Select(g => $"<th class=\"group\" colspan=\"{g.Count().ToString(CultureInfo.InvariantCulture)}\">{Escape(AttackSpec.Name(g.Key))}</th>"))
+            + "</tr>");
+        Line(html, "<tr>"
+            + string.Concat(attacks.Select(a => $"<th title=\"{Escape($"{a.Id} ({AttackSpec.Name(a.Position)}, {a.Goal.Slug()}): {a.Description}")}\">{Escape(ShortHead(a))}</th>"))
             + "</tr></thead>");
         Line(html, "<tbody>");
         foreach (var architecture in plan.Architectures)
         {
-            Line(html, $"<tr><th scope=\"row\">{Escape(architecture.Name)}</th>" + string.Concat(result.CellsOf(architecture).Select(MatrixCell)) + "</tr>");
+            Line(html, $"<tr><th scope=\"row\">{Escape(architecture.Name)}</th>"
+                + string.Concat(attacks.Select(a => result.Cell(architecture.Name, a.Id)).Select(MatrixCell)) + "</tr>");
         }
         Line(html, "</tbody>");
         Line(html, "</table>");
@@ -75,6 +97,9 @@ public static class HtmlReport
         }
         Line(html, $"<li><span class=\"swatch outside\"></span><b>hatched, *</b>: {Escape(CampaignReport.OutsideMeaning)}</li>");
         Line(html, "</ul>");
+
+        Line(html, "<h2 id=\"parameters\">Parameters</h2>");
+        Parameters(html, result, tool);
 
         Line(html, "<h2 id=\"summary\">Summary</h2>");
         Line(html, "<table>");
@@ -90,6 +115,18 @@ public static class HtmlReport
         }
         Line(html, "</tbody>");
         Line(html, "</table>");
+
+        Line(html, "<h2 id=\"plots\">Plots</h2>");
+        Line(html, "<div class=\"plots\">");
+        Line(html, ReportPlots.VerdictBars(result));
+        foreach (string? plot in new[] { ReportPlots.ExtraTraffic(result), ReportPlots.Slowdown(result) })
+        {
+            if (plot is not null)
+            {
+                Line(html, plot);
+            }
+        }
+        Line(html, "</div>");
 
         Line(html, "<h2 id=\"cost\">Cost at the DRAM boundary</h2>");
         Line(html, $"<p>{Escape(CampaignReport.CostIntro(result))}</p>");
@@ -127,7 +164,10 @@ public static class HtmlReport
                 Line(html, $"<p>* Outside {Escape(cell.Architecture.Name)}'s threat model (it trusts the attack's position, {Escape(AttackSpec.Name(cell.Attack.Position))}).</p>");
             }
             Line(html, $"<p>{Escape(cell.Result.Evidence.Trim())}</p>");
-            Line(html, "<p>" + (cell.EventsLink is string events ? $"<a href=\"{Escape(CampaignReport.RelativeUrl(events))}\">event log</a> · " : "")
+            Line(html, "<p>" + (cell.EventsLink is string events ? $"<a href=\"{Escape(CampaignReport.RelativeUrl(EventView.PathFor(events)))}\">event view</a> · "
+                + $"<a href=\"{Escape(CampaignReport.RelativeUrl(events))}\">event log</a> · "
+                + $"<a href=\"{Escape(CampaignReport.RelativeUrl(RunFile(events, AppConsole)))}\">console</a> · "
+                + $"<a href=\"{Escape(CampaignReport.RelativeUrl(RunFile(events, "summary.json")))}\">summary.json</a> · " : "")
                 + "<a href=\"#matrix\">back to the matrix</a></p>");
             Line(html, "</section>");
         }
@@ -140,9 +180,62 @@ public static class HtmlReport
     {
         string classes = $"v-{cell.Verdict.Name()}{(cell.OutsideThreatModel ? " outside" : "")}";
         string title = cell.OutsideThreatModel ? " title=\"outside the architecture's threat model\"" : "";
-        string log = cell.EventsLink is string events ? $"<br><a class=\"log\" href=\"{Escape(CampaignReport.RelativeUrl(events))}\">events</a>" : "";
-        return $"<td class=\"{classes}\"{title}><a class=\"verdict\" href=\"#{cell.Anchor()}\">{Escape(cell.Label())}</a>"
-            + $"{(cell.OutsideThreatModel ? "*" : "")}{log}</td>";
+        string impact = cell.Impact is Impact i ? $" <span class=\"imp\" title=\"{i.Name()}\">{(i == Impact.Confidentiality ? "C" : "I")}</span>" : "";
+        string runs = cell.EventsLink is string events
+            ? $"<span class=\"runs\"><a href=\"{Escape(CampaignReport.RelativeUrl(RunFile(events, AppConsole)))}\" title=\"the application's console\">con</a>"
+                + $"<a href=\"{Escape(CampaignReport.RelativeUrl(RunFile(events, "summary.json")))}\" title=\"summary.json\">sum</a>"
+                + $"<a href=\"{Escape(CampaignReport.RelativeUrl(EventView.PathFor(events)))}\" title=\"events as a table\">ev</a></span>"
+            : "";
+        return $"<td class=\"{classes}\"{title}><a class=\"verdict\" href=\"#{cell.Anchor()}\">{cell.Verdict.Name()}</a>"
+            + $"{impact}{(cell.OutsideThreatModel ? "*" : "")}{runs}</td>";
+    }
+
+    private static readonly string AppConsole = Running.Testbed.ConsoleLogFile("app");
+
+    /// <summary>Another file of the run whose events.jsonl is <paramref name="events"/> ('/'-separated).</summary>
+    internal static string RunFile(string events, string name)
+    {
+        int slash = events.LastIndexOf('/');
+        return slash < 0 ? name : events[..(slash + 1)] + name;
+    }
+
+    /// <summary>A column head without the position's prefix (the group says it): <c>phys-spoof</c> → <c>spoof</c>.</summary>
+    internal static string ShortHead(AttackSpec attack)
+    {
+        foreach (string prefix in new[] { "phys-", "os-", "dom0-", "vm-" })
+        {
+            if (attack.Id.StartsWith(prefix, StringComparison.Ordinal) && attack.Id.Length > prefix.Length)
+            {
+                return attack.Id[prefix.Length..];
+            }
+        }
+        return attack.Id;
+    }
+
+    private static void Parameters(StringBuilder html, CampaignResult result, string? tool)
+    {
+        CampaignPlan plan = result.Plan;
+        Line(html, "<table class=\"meta\">");
+        if (tool is not null)
+        {
+            Line(html, $"<tr><th>tool</th><td>{Escape(tool)}</td></tr>");
+        }
+        Line(html, $"<tr><th>architectures</th><td>{Escape(string.Join(", ", plan.Architectures.Select(a => a.Name)))}</td></tr>");
+        Line(html, $"<tr><th>attacks</th><td>{Escape(string.Join(", ", plan.Attacks.Select(a => a.Id)))}</td></tr>");
+        Line(html, $"<tr><th>app</th><td>{Escape(plan.App)}</td></tr>");
+        Line(html, $"<tr><th>seed</th><td>{plan.Seed.ToString(CultureInfo.InvariantCulture)}</td></tr>");
+        Line(html, $"<tr><th>chip</th><td>{Escape(Chip(result))}</td></tr>");
+        string[] attackParams = [.. plan.Parameters.Settings(attacks: true)], archParams = [.. plan.Parameters.Settings(attacks: false)];
+        Line(html, $"<tr><th>attack parameters</th><td>{(attackParams.Length == 0 ? "none (defaults)" : Escape(string.Join(", ", attackParams)))}</td></tr>");
+        Line(html, $"<tr><th>architecture parameters</th><td>{(archParams.Length == 0 ? "none (defaults)" : Escape(string.Join(", ", archParams)))}</td></tr>");
+        Line(html, "</table>");
+    }
+
+    private static string Chip(CampaignResult result)
+    {
+        var c = result.Chip;
+        return $"{(c.CacheBytes / 1024).ToString(CultureInfo.InvariantCulture)} KiB {c.Ways.ToString(CultureInfo.InvariantCulture)}-way last-level cache; "
+            + $"latencies: hit {c.Latencies.HitCycles}, DRAM line {c.Latencies.DramCycles}, cipher {c.Latencies.CipherCycles}, MAC {c.Latencies.MacCycles} cycles";
     }
 
     private static void Line(StringBuilder html, string text) => html.Append(text).Append('\n');

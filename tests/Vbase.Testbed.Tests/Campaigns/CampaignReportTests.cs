@@ -103,23 +103,33 @@ public sealed partial class CampaignReportTests : IDisposable
     public void HtmlMatrixCellsLinkToTheirEvidenceAndEventLog()
     {
         string html = HtmlReport.Render(Run());
+        // Cells: the verdict links to its evidence; C/I names a breach's impact; con, sum, ev open the run's files.
         Assert.Contains("<tr><th scope=\"row\">vbase</th><td class=\"v-prevented\"><a class=\"verdict\" href=\"#cell-vbase-snoop\">prevented</a>"
-            + "<br><a class=\"log\" href=\"runs/vbase/snoop/events.jsonl\">events</a></td>"
-            + "<td class=\"v-breached\"><a class=\"verdict\" href=\"#cell-vbase-spoof\">breached (integrity)</a>"
-            + "<br><a class=\"log\" href=\"runs/vbase/spoof/events.jsonl\">events</a></td>", html);
+            + "<span class=\"runs\"><a href=\"runs/vbase/snoop/console-app.log\" title=\"the application's console\">con</a>"
+            + "<a href=\"runs/vbase/snoop/summary.json\" title=\"summary.json\">sum</a>"
+            + "<a href=\"events/vbase/snoop.html\" title=\"events as a table\">ev</a></span></td>"
+            + "<td class=\"v-breached\"><a class=\"verdict\" href=\"#cell-vbase-spoof\">breached</a> <span class=\"imp\" title=\"integrity\">I</span>"
+            + "<span class=\"runs\">", html);
         Assert.Contains("<td class=\"v-breached outside\" title=\"outside the architecture's threat model\">"
-            + "<a class=\"verdict\" href=\"#cell-none-snoop\">breached (confidentiality)</a>*", html);
-        Assert.Contains("<thead><tr><th>architecture</th><th title=\"physical, confidentiality: read DRAM\">snoop</th>", html);
+            + "<a class=\"verdict\" href=\"#cell-none-snoop\">breached</a> <span class=\"imp\" title=\"confidentiality\">C</span>*", html);
+        // Attacks grouped by position, heads without the position's prefix.
+        Assert.Contains("<thead><tr><th rowspan=\"2\">architecture</th><th class=\"group\" colspan=\"2\">physical</th>"
+            + "<th class=\"group\" colspan=\"1\">guest kernel</th><th class=\"group\" colspan=\"1\">Dom0</th></tr>", html);
+        Assert.Contains("<tr><th title=\"snoop (physical, confidentiality): read DRAM\">snoop</th>", html);
+        Assert.Contains("<th title=\"dom0-read (Dom0, confidentiality): ", html);
+        Assert.Contains("\">read</th></tr></thead>", html);
 
         string[] targets = [.. HtmlLinkTarget().Matches(html).Select(m => m.Groups[1].Value).Distinct()];
-        Assert.Equal(9, targets.Length);
+        Assert.Equal(13, targets.Length); // 8 cells, the matrix, and the parameters, plots, cost and evidence sections
         foreach (string target in targets)
         {
             Assert.Single(Regex.Matches(html, $"id=\"{Regex.Escape(target)}\""));
         }
         Assert.Contains("<section class=\"evidence\" id=\"cell-vbase-spoof\">\n<h3>vbase × spoof: <span class=\"verdict v-breached\">breached (integrity)</span></h3>\n"
             + "<p>spoof against vbase with seed 7: breached.</p>\n"
-            + "<p><a href=\"runs/vbase/spoof/events.jsonl\">event log</a> · <a href=\"#matrix\">back to the matrix</a></p>\n</section>", html);
+            + "<p><a href=\"events/vbase/spoof.html\">event view</a> · <a href=\"runs/vbase/spoof/events.jsonl\">event log</a> · "
+            + "<a href=\"runs/vbase/spoof/console-app.log\">console</a> · <a href=\"runs/vbase/spoof/summary.json\">summary.json</a> · "
+            + "<a href=\"#matrix\">back to the matrix</a></p>\n</section>", html);
         Assert.Contains("<tr><th scope=\"row\">vbase</th><td>trusts hypervisor, application; defends against guest kernel, other processes, other VMs, Dom0, bus/DRAM</td>"
             + "<td class=\"num\">3</td><td class=\"num\">0</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">0</td><td class=\"num\">0</td><td>1 breached</td></tr>", html);
     }
