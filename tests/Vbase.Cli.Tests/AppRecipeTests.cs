@@ -13,18 +13,7 @@ public sealed class AppRecipeTests : IDisposable
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
 
-    private static string Repo
-    {
-        get
-        {
-            string root = AppContext.BaseDirectory;
-            while (!File.Exists(Path.Combine(root, "Vbase.sln")))
-            {
-                root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("Vbase.sln not found");
-            }
-            return root;
-        }
-    }
+    private static string Repo => Repository.Root;
 
     [CrossCompilerFact]
     public void AnOutsideProgramBuiltWithAppMkRunsInACampaign()

@@ -5,18 +5,7 @@ namespace Vbase.Cli.Tests;
 /// <summary>docs/monitor.md's "Looking at a vCPU": the shipped command file gives the lines the page shows.</summary>
 public sealed class MonitorDocExampleTests
 {
-    private static string Repo
-    {
-        get
-        {
-            string root = AppContext.BaseDirectory;
-            while (!File.Exists(Path.Combine(root, "Vbase.sln")))
-            {
-                root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("Vbase.sln not found");
-            }
-            return root;
-        }
-    }
+    private static string Repo => Repository.Root;
 
     [Fact]
     public void TheLookingAtAVcpuExamplePrintsWhatThePageShows()

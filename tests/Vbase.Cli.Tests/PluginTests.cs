@@ -10,20 +10,10 @@ namespace Vbase.Cli.Tests;
 [Collection(DotnetBuilds.Name)]
 public sealed class PluginTests : IDisposable
 {
-    private static readonly string Repo = FindRepo();
+    private static string Repo => Repository.Root;
     private readonly string directory = Directory.CreateTempSubdirectory("vbase-plugin-").FullName;
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
-
-    private static string FindRepo()
-    {
-        string root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Vbase.sln")))
-        {
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("Vbase.sln not found");
-        }
-        return root;
-    }
 
     private static string SampleFolder => Path.Combine(Repo, "tests", "Plugins", "Vbase.Plugin.Sample");
 

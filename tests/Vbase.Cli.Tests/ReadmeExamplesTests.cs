@@ -15,18 +15,7 @@ public sealed partial class ReadmeExamplesTests : IDisposable
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
 
-    private static string Repo
-    {
-        get
-        {
-            string root = AppContext.BaseDirectory;
-            while (!File.Exists(Path.Combine(root, "Vbase.sln")))
-            {
-                root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("Vbase.sln not found");
-            }
-            return root;
-        }
-    }
+    private static string Repo => Repository.Root;
 
     [GeneratedRegex(@"^dotnet run --project src/Vbase\.Cli(?: -c Release)? -- (?<args>.*?)\s*(?:#.*)?$")]
     private static partial Regex Command();
