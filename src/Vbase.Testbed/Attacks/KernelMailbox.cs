@@ -27,11 +27,14 @@ internal sealed class KernelMailbox(Hv hv, DomainId domain, ulong gpa, Func<Func
 {
     public const string Symbol = "vbase_attack_mailbox";
     public const int VirqAttack = Virq.Attack;
-    public const uint Magic = 0x4B54_4156;
-    public const int DataOffset = 2048, DataBytes = 2048, MaxGfns = 64;
-    private const int SeqOffset = 4, OpOffset = 8, PidOffset = 12, VaOffset = 16, LenOffset = 24, DoneOffset = 28, ResultOffset = 32,
-        GfnBeforeOffset = 40, GfnAfterOffset = 48, DomidOffset = 56, GfnCountOffset = 58, GfnsOffset = 64, CodesOffset = 576,
-        AttemptsOffset = 1088, ObtainedOffset = 1092;
+    // The layout is declared once, in src/Vbase.Sapi/Abi/abi.yaml (the kernel's abi.h comes from the same place).
+    public const uint Magic = AttackMailboxLayout.Magic;
+    public const int DataOffset = AttackMailboxLayout.Data, DataBytes = AttackMailboxLayout.DataBytes, MaxGfns = AttackMailboxLayout.MaxGfns;
+    private const int SeqOffset = AttackMailboxLayout.Seq, OpOffset = AttackMailboxLayout.Op, PidOffset = AttackMailboxLayout.Pid,
+        VaOffset = AttackMailboxLayout.Va, LenOffset = AttackMailboxLayout.Len, DoneOffset = AttackMailboxLayout.DoneSeq,
+        ResultOffset = AttackMailboxLayout.Result, GfnBeforeOffset = AttackMailboxLayout.GfnBefore, GfnAfterOffset = AttackMailboxLayout.GfnAfter,
+        DomidOffset = AttackMailboxLayout.TargetDomid, GfnCountOffset = AttackMailboxLayout.GfnCount, GfnsOffset = AttackMailboxLayout.Gfns,
+        CodesOffset = AttackMailboxLayout.Codes, AttemptsOffset = AttackMailboxLayout.Attempts, ObtainedOffset = AttackMailboxLayout.Obtained;
 
     /// <summary>Instructions the kernel gets to answer before the Controller gives up.</summary>
     public const ulong AnswerBudget = 5_000_000;
