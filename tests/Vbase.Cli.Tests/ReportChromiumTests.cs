@@ -8,17 +8,9 @@ namespace Vbase.Cli.Tests;
 /// A fact that needs Debian's chromium (installed by .ci/run). Skipped where it is not on PATH, except under CI
 /// (CI=true), where a missing browser must fail the run rather than quietly skip the rendering check.
 /// </summary>
-public sealed class ChromiumFactAttribute : FactAttribute
+public sealed class ChromiumFactAttribute() : ToolFactAttribute(Executable)
 {
     public const string Executable = "chromium";
-
-    public ChromiumFactAttribute()
-    {
-        if (QemuFactAttribute.FindOnPath(Executable) is null && Environment.GetEnvironmentVariable("CI") != "true")
-        {
-            Skip = $"{Executable} is not on PATH (under CI=true this test runs and fails instead)";
-        }
-    }
 }
 
 /// <summary>

@@ -21,8 +21,4 @@ public sealed class SapiSurfaceTests
         Assert.DoesNotContain("Vbase.Hypervisor", refs);
         Assert.DoesNotContain("Vbase.Testbed", refs);
     }
-
-    [Fact]
-    public void TheHypervisorImplementsTheHost() =>
-        Assert.True(typeof(SapiHost).IsAssignableFrom(typeof(global::Vbase.Hypervisor.Sapi.HypervisorSapiHost)));
 }
