@@ -126,7 +126,7 @@ internal static class DemoCommand
     private sealed class Narrator(Stream output) : IHypervisorEventSink
     {
         private Hypervisor.Hypervisor? hv;
-        private int dropped;
+        private long dropped;
         private bool registered, virqToDom0;
         private string? droppedData;
 
@@ -169,6 +169,9 @@ internal static class DemoCommand
                     dropped++;
                     droppedData ??= w.Data;
                     Step("", $"secure-app wrote {Value(w.Data)} to secret_key: the write was dropped ({w.P2m.ToXenName()}) and reported (t={e.Time})");
+                    break;
+                case WritesDroppedData counted:
+                    dropped += counted.Count;
                     break;
                 case RegionReleasedData:
                     Step("", "secure-app left secure mode (vbase exit): the frame is decrypted and writable again");

@@ -91,8 +91,33 @@ public sealed class ProtectedRegion
         }
     }
 
-    /// <summary>Writes to the region that did not happen (dropped by the p2m or by the plug-in).</summary>
-    public long DroppedWrites { get; internal set; }
+    /// <summary>Writes to the region that did not happen (dropped by the p2m or by the plug-in), counted ones included.</summary>
+    public long DroppedWrites
+    {
+        get
+        {
+            long n = droppedWrites;
+            foreach (ulong c in FastDrops)
+            {
+                n += (long)c;
+            }
+            return n;
+        }
+    }
+
+    private long droppedWrites;
+
+    /// <summary>A write reported one by one (<c>sapi.write_dropped</c>) or counted in a <c>sapi.writes_dropped</c> event.</summary>
+    internal void CountDropped(long writes) => droppedWrites += writes;
+
+    /// <summary>
+    /// Stores the harts dropped themselves, not yet reported: one counter per (accessor, owner) slot
+    /// (<see cref="FastDropSlot"/>), pinned because the harts' store TLBs point at them.
+    /// </summary>
+    internal ulong[] FastDrops { get; } = GC.AllocateArray<ulong>(4, pinned: true);
+
+    /// <summary>The <see cref="FastDrops"/> slot of a guest accessor: kernel or user, owner or not.</summary>
+    internal static int FastDropSlot(bool user, bool owner) => (user ? 2 : 0) + (owner ? 1 : 0);
 
     /// <summary>Frames an attacker remapped a page of this region to, watched for the Oracle (<see cref="SapiHost.Observe"/>).</summary>
     internal List<Mfn> ObservedFrames { get; } = [];

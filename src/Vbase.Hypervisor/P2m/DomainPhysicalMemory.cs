@@ -53,6 +53,22 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
         return domain.Hypervisor.Sapi.PageFor(AccessorOf(v, kind), domain.Id, v, e.Mfn, access, out lines);
     }
 
+    /// <summary>
+    /// A protected frame the p2m maps read-only (vbase's <c>ram_ro</c>): after the first store there was dropped and
+    /// reported, the hart drops the next ones itself and counts them in the region (<c>sapi.writes_dropped</c>).
+    /// Other read-only frames (grants, foreign mappings) keep every store on the slow path.
+    /// </summary>
+    public ulong* TryGetDropCounter(ulong pageAddress)
+    {
+        P2mEntry e = domain.P2m.Lookup(new Gfn(pageAddress >> PageSize.Shift));
+        if (!e.Type.IsReadOnly() || !domain.Hypervisor.Sapi.IsInterposed(e.Mfn))
+        {
+            return null;
+        }
+        Vcpu? v = domain.Hypervisor.Current;
+        return domain.Hypervisor.Sapi.DropCounterFor(AccessorOf(v, AccessKind.Store), domain.Id, v, e.Mfn);
+    }
+
     public bool Read(ulong address, int size, MemoryAccess access, out ulong value)
     {
         P2mEntry e = domain.P2m.Lookup(new Gfn(address >> PageSize.Shift));

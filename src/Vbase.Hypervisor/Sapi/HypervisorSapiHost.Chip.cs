@@ -99,6 +99,13 @@ public sealed unsafe partial class HypervisorSapiHost
     /// <summary>End of a run: every dirty line, data and metadata, goes to DRAM (so that both directions are counted).</summary>
     public void FlushChip()
     {
+        foreach (ProtectedRegion region in regions)
+        {
+            if (region.IsActive)
+            {
+                ReportCountedDrops(region);
+            }
+        }
         foreach (ChipPage cp in chipPages.Values)
         {
             for (int line = 0; line < ChipPage.Lines; line++)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Vbase.Hypervisor.Domains;
 using Vbase.Hypervisor.Hypercalls;
 using Vbase.Hypervisor.Scheduling;
@@ -146,6 +148,7 @@ public sealed partial class HypervisorSapiHost : SapiHost
             regionOfMfn.Remove(m.Value);
         }
         FlushHarts();
+        ReportCountedDrops(region);   // after the harts let go of its counters
         DetachChipPages(region);   // after the harts dropped their pointers into it
         InvalidateCode(region);    // what the chip wrote back changed DRAM behind the decoded-code cache
         hv.Record(region.Domain, region.Vcpu, new RegionReleasedData(region.Id));
@@ -379,9 +382,42 @@ public sealed partial class HypervisorSapiHost : SapiHost
         Dropped(Context(accessor, AccessKind.Store, initiator, vcpu, mfn, offset), bytes[..size], DropCause.P2m);
     }
 
+    /// <summary>
+    /// The counter a hart increments for each further store it drops itself to <paramref name="mfn"/> (read-only in
+    /// the p2m, inside a region) once one was reported: null for accessors other than the guest's.
+    /// </summary>
+    internal unsafe ulong* DropCounterFor(Accessor accessor, DomainId initiator, Vcpu? vcpu, Mfn mfn)
+    {
+        if (accessor is not (Accessor.GuestUser or Accessor.GuestKernel) || !regionOfMfn.ContainsKey(mfn.Value))
+        {
+            return null;
+        }
+        MemoryAccessContext ctx = Context(accessor, AccessKind.Store, initiator, vcpu, mfn, 0);
+        int slot = ProtectedRegion.FastDropSlot(accessor == Accessor.GuestUser, ctx.IsApplication);
+        return (ulong*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(ctx.Region.FastDrops)) + slot;
+    }
+
+    /// <summary>Records the stores the harts dropped and counted for <paramref name="region"/> since the last report.</summary>
+    private void ReportCountedDrops(ProtectedRegion region)
+    {
+        ulong[] counts = region.FastDrops;
+        for (int slot = 0; slot < counts.Length; slot++)
+        {
+            if (counts[slot] == 0)
+            {
+                continue;
+            }
+            long n = (long)counts[slot];
+            counts[slot] = 0;
+            region.CountDropped(n);
+            hv.Record(region.Domain, region.Vcpu, new WritesDroppedData(region.Id,
+                (slot & 2) != 0 ? Accessor.GuestUser : Accessor.GuestKernel, (slot & 1) != 0, n));
+        }
+    }
+
     private void Dropped(in MemoryAccessContext ctx, ReadOnlySpan<byte> data, DropCause by)
     {
-        ctx.Region.DroppedWrites++;
+        ctx.Region.CountDropped(1);
         hv.Record(ctx.Domain, ctx.Vcpu, new WriteDroppedData(ctx.Region.Id, ctx.Accessor,
             ctx.IsApplication, ctx.Address, ctx.Mfn, data.Length, Convert.ToHexStringLower(data[..Math.Min(data.Length, 16)]),
             Translate(ctx.Domain, ctx.Gfn).Type, by));

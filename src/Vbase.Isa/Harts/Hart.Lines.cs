@@ -15,6 +15,12 @@ public sealed unsafe partial class Hart
     /// <summary>Marks a TLB tag as a line-checked page: a virtual page number never has bit 63 set.</summary>
     internal const ulong LineTag = 1UL << 63;
 
+    /// <summary>
+    /// Marks a store TLB tag as a dropping page: stores there are discarded by the hart itself and counted in the
+    /// entry's counter (<see cref="IPhysicalMemory.TryGetDropCounter"/>). Never matched by the ordinary fast path.
+    /// </summary>
+    internal const ulong DropTag = 1UL << 62;
+
     /// <summary>The line size of the masks (a bit per 64-byte line of a page).</summary>
     public const int LineBytes = 64;
 
@@ -60,6 +66,31 @@ public sealed unsafe partial class Hart
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// A store to a dropping page (a read-only frame whose stores the memory drops and counts, once it has seen one
+    /// on its slow path): counted in the page's counter, no byte written; false: take the slow path.
+    /// </summary>
+    internal static bool DropStore(Hart h, ulong va, int size)
+    {
+        ulong vpn = va >> 12;
+        nuint index = (nuint)(vpn & (TlbEntries - 1));
+        if (h.Hot.StoreTlb[index].Tag == (vpn | DropTag) && (va & 0xFFF) <= (ulong)(4096 - size))
+        {
+            (*h.Hot.StoreLineMasks[index])++;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Makes <paramref name="va"/>'s page a dropping one in the store TLB, counting in <paramref name="counter"/>.</summary>
+    private void FillDropTlb(ulong va, ulong* counter)
+    {
+        nuint index = (nuint)((va >> 12) & (TlbEntries - 1));
+        Hot.StoreTlb[index].Tag = (va >> 12) | DropTag;
+        Hot.StoreTlb[index].Host = null;
+        Hot.StoreLineMasks[index] = counter;
     }
 
     /// <summary>Fills a TLB entry for <paramref name="va"/>'s page: plain (lines null) or line-checked.</summary>

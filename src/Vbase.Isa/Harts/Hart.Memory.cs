@@ -79,7 +79,7 @@ public sealed unsafe partial class Hart
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool StoreSlow(ulong va, int size, ulong value)
     {
-        if (LineStore(this, va, size, value))
+        if (LineStore(this, va, size, value) || DropStore(this, va, size))
         {
             return true;
         }
@@ -129,6 +129,13 @@ public sealed unsafe partial class Hart
         {
             RaiseException(ExceptionCause.StoreAccessFault, va);
             return false;
+        }
+        // The memory has seen (and reported) one store here; if it drops every store to the page, the next ones are
+        // the hart's to drop and count, without the slow path.
+        ulong* dropped = memory.TryGetDropCounter(physical & ~0xFFFUL);
+        if (dropped is not null)
+        {
+            FillDropTlb(va, dropped);
         }
         return true;
     }

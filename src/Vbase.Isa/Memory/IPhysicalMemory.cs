@@ -44,6 +44,14 @@ public unsafe interface IPhysicalMemory
         return TryGetPage(pageAddress, access);
     }
 
+    /// <summary>
+    /// For a page whose stores the memory drops (a read-only frame that reports what it refuses): a counter the hart
+    /// may increment for each further store to the page instead of calling <see cref="Write"/>, which it does only
+    /// after <see cref="Write"/> has taken one store there; null if every store must come to <see cref="Write"/>. The
+    /// counter must stay valid until the hart's translation caches are next flushed.
+    /// </summary>
+    ulong* TryGetDropCounter(ulong pageAddress) => null;
+
     /// <summary>Slow-path read of 1, 2, 4 or 8 bytes (never crossing a page). False = access fault.</summary>
     bool Read(ulong address, int size, MemoryAccess access, out ulong value);
 

@@ -359,7 +359,10 @@ internal sealed unsafe class RegionEmitter
         Il.Emit(OpCodes.Br, done);
 
         Il.MarkLabel(lines);
-        EmitLineProbe(storeMasks, op.Size, fast, slow);
+        Label dropping = Il.DefineLabel();
+        EmitLineProbe(storeMasks, op.Size, fast, dropping);
+        Il.MarkLabel(dropping);
+        EmitDropProbe(op.Size, done, slow);
 
         Il.MarkLabel(slow);
         Flush(dirty);
@@ -504,6 +507,49 @@ internal sealed unsafe class RegionEmitter
         Il.Emit(OpCodes.Add);
         Il.Emit(OpCodes.Stind_I8);
         Il.Emit(OpCodes.Br, onChip);
+    }
+
+    /// <summary>
+    /// After the plain and line tags missed on a store: goes to <paramref name="dropped"/> having counted the store in
+    /// the entry's counter if the entry is the page's dropping one (tag vpn | DropTag) and the store stays in the
+    /// page (as <c>Hart.DropStore</c>), else to <paramref name="slow"/>. This keeps a design that drops every store to
+    /// its pages (vbase's <c>ram_ro</c>) on the fast path after the first one.
+    /// </summary>
+    private void EmitDropProbe(int size, Label dropped, Label slow)
+    {
+        // entry->Tag == (va >> 12) | DropTag
+        Il.Emit(OpCodes.Ldloc, entry);
+        Il.Emit(OpCodes.Ldind_I8);
+        Il.Emit(OpCodes.Ldloc, address);
+        ConstInt(12);
+        Il.Emit(OpCodes.Shr_Un);
+        Il.Emit(OpCodes.Ldc_I8, unchecked((long)Hart.DropTag));
+        Il.Emit(OpCodes.Or);
+        Il.Emit(OpCodes.Bne_Un, slow);
+        if (size > 1)
+        {
+            Il.Emit(OpCodes.Ldloc, address);
+            Const(0xFFF);
+            Il.Emit(OpCodes.And);
+            Const(4096 - size);
+            Il.Emit(OpCodes.Bgt_Un, slow);
+        }
+        // (*storeMasks[(va >> 12) & 255])++
+        Il.Emit(OpCodes.Ldloc, storeMasks);
+        Il.Emit(OpCodes.Ldloc, address);
+        ConstInt(12 - 3);
+        Il.Emit(OpCodes.Shr_Un);
+        Const((Hart.TlbEntries - 1) << 3);
+        Il.Emit(OpCodes.And);
+        Il.Emit(OpCodes.Conv_U);
+        Il.Emit(OpCodes.Add);
+        Il.Emit(OpCodes.Ldind_I);
+        Il.Emit(OpCodes.Dup);
+        Il.Emit(OpCodes.Ldind_I8);
+        Const(1);
+        Il.Emit(OpCodes.Add);
+        Il.Emit(OpCodes.Stind_I8);
+        Il.Emit(OpCodes.Br, dropped);
     }
 
     /// <summary>Pushes entry->Host + (address &amp; 0xFFF).</summary>

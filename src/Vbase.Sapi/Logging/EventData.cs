@@ -472,6 +472,24 @@ public sealed record WriteDroppedData(int RegionId, Accessor Accessor, bool Owne
     }
 }
 
+/// <summary>
+/// <c>sapi.writes_dropped</c>: stores to a region's read-only frames that the harts dropped themselves after the first
+/// of them had been reported (<see cref="WriteDroppedData"/>), counted per accessor; recorded when the region is
+/// released and at the end of the run.
+/// </summary>
+public sealed record WritesDroppedData(int RegionId, Accessor Accessor, bool Owner, long Count) : EventData
+{
+    public override string Kind => EventKind.ProtectedWritesCounted;
+
+    public override void WriteFields(IEventFieldWriter w)
+    {
+        w.Write(EventField.Of("region", RegionId));
+        w.Write(EventField.Of("accessor", SapiHost.Name(Accessor)));
+        w.Write(EventField.Of("owner", Owner));
+        w.Write(EventField.Of("count", Count));
+    }
+}
+
 /// <summary><c>sapi.violation</c>: the plug-in detected a violation on an access (<see cref="SapiHost.ReportViolation"/>).</summary>
 /// <param name="Reason">The plug-in's words for what it saw.</param>
 public sealed record ViolationData(int RegionId, Accessor Accessor, AccessKind Access, GuestPhysicalAddress Address, Mfn Mfn, string Reason) : EventData

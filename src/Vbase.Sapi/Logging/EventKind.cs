@@ -36,6 +36,8 @@ public static class EventKind
     public const string SecureSuspend = "sapi.secure_suspend";
     public const string SecureResume = "sapi.secure_resume";
     public const string ProtectedWriteDropped = "sapi.write_dropped";
+    /// <summary>Writes the harts dropped on their fast path after a reported one, counted (<c>sapi.writes_dropped</c>).</summary>
+    public const string ProtectedWritesCounted = "sapi.writes_dropped";
     public const string ProtectedAccessRefused = "sapi.access_refused";
     public const string Violation = "sapi.violation";
     public const string VbaseOp = "sapi.vbase_op";

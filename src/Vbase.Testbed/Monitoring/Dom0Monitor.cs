@@ -243,6 +243,8 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
         {
             WriteDroppedData w => string.Create(CultureInfo.InvariantCulture,
                 $"dropped write by {SapiHost.Name(w.Accessor)} to region {w.RegionId} at gpa 0x{w.Address.Value:x} (t={e.Time})"),
+            WritesDroppedData c => string.Create(CultureInfo.InvariantCulture,
+                $"{c.Count} more writes by {SapiHost.Name(c.Accessor)} to region {c.RegionId} dropped and counted on the hart (t={e.Time})"),
             AccessRefusedData r => string.Create(CultureInfo.InvariantCulture,
                 $"refused {SapiHost.Name(r.Access)} by {SapiHost.Name(r.Accessor)} to region {r.RegionId} at gpa 0x{r.Address.Value:x} (t={e.Time})"),
             ViolationData => $"violation in {DomOf(e)}: {e.Message} (t={e.Time})",

@@ -31,9 +31,10 @@ public sealed class SapiPathTests
         public IEnumerable<HypervisorEvent> Of(string kind) => Rig.Events.Where(e => e.Kind == kind);
     }
 
-    private static Run RunGuest(ISecureArchitecture arch, Action<Rig, HypervisorEvent>? onEvent = null)
+    private static Run RunGuest(ISecureArchitecture arch, Action<Rig, HypervisorEvent>? onEvent = null, int appStores = 1,
+        Isa.Harts.ExecutionEngine engine = Isa.Harts.ExecutionEngine.Translator)
     {
-        var rig = new Rig();
+        var rig = new Rig(engine: engine, translationThreshold: 1);
         rig.OnEvent = e => onEvent?.Invoke(rig, e);
         rig.Hv.Plug(arch);
         DomainId dom = default;
@@ -45,7 +46,7 @@ public sealed class SapiPathTests
             run.Dom0ReadAtVirq = m.Read(0)[..8].ToArray();
             run.VirqTime = v.Time;
         });
-        dom = rig.Add(Build(), memory: 4UL << 20);
+        dom = rig.Add(Build(appStores), memory: 4UL << 20);
         HypervisorRunResult r = rig.Run(1_000_000);
         Assert.Equal(HypervisorStop.AllShutDown, r.Stop);
         var result = new Run { Rig = rig, Domain = dom, Dom0ReadAtVirq = run.Dom0ReadAtVirq, VirqTime = run.VirqTime };
@@ -98,6 +99,33 @@ public sealed class SapiPathTests
         Assert.All(drops, d => Assert.Equal(SecretGpa, d.Address.Value));
         Assert.All(drops, d => Assert.Equal(P2mType.RamRo, d.P2m));
         Assert.Empty(run.Of(EventKind.ShadowMismatch));
+    }
+
+    [Theory]
+    [InlineData(Isa.Harts.ExecutionEngine.Interpreter)]
+    [InlineData(Isa.Harts.ExecutionEngine.Translator)]
+    public void AfterTheFirstReportedDropTheHartDropsAndCountsTheRestItself(Isa.Harts.ExecutionEngine engine)
+    {
+        const int stores = 1000;
+        Run run = RunGuest(Vbase(), appStores: stores, engine: engine);
+        // One store of the loop reported in full; the other 999 dropped on the hart's fast path and counted, reported
+        // as one event when the region is released (before its release event). The kernel's write is reported apart.
+        WriteDroppedData[] drops = [.. run.Of(EventKind.ProtectedWriteDropped).Select(e => Assert.IsType<WriteDroppedData>(e.Data))];
+        Assert.Equal([Accessor.GuestUser, Accessor.GuestKernel], drops.Select(d => d.Accessor));
+        HypervisorEvent counted = Assert.Single(run.Of(EventKind.ProtectedWritesCounted));
+        Assert.Equal(new WritesDroppedData(1, Accessor.GuestUser, true, stores - 1), counted.Data);
+        Assert.Equal(EventKind.RegionReleased, run.Rig.Events[run.Rig.Events.IndexOf(counted) + 1].Kind);
+        Assert.Equal(stores + 1, run.Rig.Hv.Sapi.Regions.Single().DroppedWrites);
+        Assert.Equal(Secret, run.Slots[2]);        // none of them landed
+        Assert.Empty(run.Of(EventKind.ShadowMismatch));
+    }
+
+    [Fact]
+    public void CountedDropsGiveTheSameEventsUnderBothEngines()
+    {
+        string Log(Isa.Harts.ExecutionEngine engine) => string.Join('\n',
+            RunGuest(Vbase(), appStores: 300, engine: engine).Rig.Events.Select(e => $"{e.Time} {e.Kind} {e.Message}"));
+        Assert.Equal(Log(Isa.Harts.ExecutionEngine.Interpreter), Log(Isa.Harts.ExecutionEngine.Translator));
     }
 
     [Fact]

@@ -28,7 +28,8 @@ internal static class SecureProcessGuest
     private const ulong FrameList = 0x8030_1000, RootA = 0x8030_2000, RootB = 0x8030_3000;
     private const ulong UserAlias = 0x8000_0000;   // process VA = GPA - this
 
-    public static ProgramBuilder Build()
+    /// <param name="appStores">How many times process A writes <see cref="AppWrite"/> in its first run (a loop).</param>
+    public static ProgramBuilder Build(int appStores = 1)
     {
         ProgramBuilder p = GuestCode.New().WithResults();
         p.Li(S9, (long)(GuestCode.Results - UserAlias));        // the result slots as processes see them
@@ -54,7 +55,10 @@ internal static class SecureProcessGuest
         p.Label("processA");
         p.Li(T0, (long)(SecretGpa - UserAlias));
         p.Emit(Ld(T1, T0, 0), Sd(T1, S9, 1 * 8));
-        p.Li(T2, (long)AppWrite).Emit(Sd(T2, T0, 0));
+        p.Li(T2, (long)AppWrite).Li(T5, appStores);
+        p.Label("appStore");
+        p.Emit(Sd(T2, T0, 0), Addi(T5, T5, -1));
+        p.Bne(T5, Zero, "appStore");
         p.Emit(Ld(T1, T0, 0), Sd(T1, S9, 2 * 8));
         p.Emit(Addi(T4, T0, 0x100), Jalr(Ra, T4, 0), Sd(T3, S9, 8 * 8), Ecall());
         // Process B: read the same page through its own address space.

@@ -46,10 +46,26 @@ public sealed unsafe class TestMemory : IPhysicalMemory, IDisposable
 
     public void ForceSlowPath(ulong pageAddress) => slowPages.Add(pageAddress & ~0xFFFUL);
 
+    private readonly ulong* dropCounter = (ulong*)NativeMemory.AllocZeroed(8);
+    private ulong dropPage = ulong.MaxValue;
+
+    /// <summary>
+    /// Makes a RAM page read-only in the way a p2m's <c>ram_ro</c> is: loads as usual, every store dropped
+    /// (<see cref="DroppedOnSlowPath"/> counts those that reached <see cref="Write"/>; the hart counts the rest in
+    /// <see cref="DroppedByHart"/> once the page answers <see cref="TryGetDropCounter"/>).
+    /// </summary>
+    public void DropStores(ulong pageAddress) => dropPage = pageAddress & ~0xFFFUL;
+
+    public int DroppedOnSlowPath { get; private set; }
+    public ulong DroppedByHart => *dropCounter;
+
+    public ulong* TryGetDropCounter(ulong pageAddress) => pageAddress == dropPage ? dropCounter : null;
+
     public Span<byte> Ram => new(ram, (int)RamSize);
 
     public byte* TryGetPage(ulong pageAddress, MemoryAccess access) =>
-        IsRam(pageAddress) && !slowPages.Contains(pageAddress) ? ram + (pageAddress - RamBase) : null;
+        IsRam(pageAddress) && !slowPages.Contains(pageAddress) && (access != MemoryAccess.Store || pageAddress != dropPage)
+            ? ram + (pageAddress - RamBase) : null;
 
     /// <summary>Fetches that took the slow path (pages moved there by <see cref="ForceSlowPath"/>).</summary>
     public int SlowFetches { get; private set; }
@@ -87,6 +103,11 @@ public sealed unsafe class TestMemory : IPhysicalMemory, IDisposable
 
     public bool Write(ulong address, int size, ulong value)
     {
+        if ((address & ~0xFFFUL) == dropPage)
+        {
+            DroppedOnSlowPath++;
+            return true;
+        }
         if (IsRam(address) && IsRam(address + (ulong)size - 1))
         {
             WriteBytes(ram + (address - RamBase), size, value);
@@ -134,6 +155,7 @@ public sealed unsafe class TestMemory : IPhysicalMemory, IDisposable
         {
             disposed = true;
             NativeMemory.Free(ram);
+            NativeMemory.Free(dropCounter);
         }
         GC.SuppressFinalize(this);
     }
@@ -143,6 +165,7 @@ public sealed unsafe class TestMemory : IPhysicalMemory, IDisposable
         if (!disposed)
         {
             NativeMemory.Free(ram);
+            NativeMemory.Free(dropCounter);
         }
     }
 }
