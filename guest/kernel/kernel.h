@@ -132,6 +132,18 @@ struct trapframe {
 };
 #define TF_SEPC_OFFSET (32 * 8)
 
+/* The FPU state of a process (fp.S): f0-f31, then fcsr. */
+struct fpstate {
+    uint64_t f[32];
+    uint64_t fcsr;
+};
+void fp_save(struct fpstate *fp);
+void fp_restore(const struct fpstate *fp);
+#define SSTATUS_FS        (3UL << 13)
+#define SSTATUS_FS_INITIAL (1UL << 13)
+#define SSTATUS_FS_CLEAN   (2UL << 13)
+#define SSTATUS_FS_DIRTY   (3UL << 13)
+
 int  proc_spawn(const char *name, const void *elf, uint64_t size);
 pte_t *proc_root(int pid, int *resolved);   /* 0: the last caller of vbase(enter); NULL if none */
 void sched_start(void) __attribute__((noreturn));

@@ -26,10 +26,13 @@ struct proc {
     int      exit_status;
     pte_t   *root;
     char     name[48];
+    int      fp_used;           /* has run an FP instruction: fp holds its state */
+    struct fpstate fp;
 };
 
 static struct proc procs[NPROC];
 static struct proc *current;
+static struct proc *fp_owner;   /* whose state the FP registers hold; NULL: nobody's */
 static int next_pid = 1;
 static int last_enter_pid;      /* the last process that called vbase(enter) */
 extern uint64_t tick_interval;
@@ -225,6 +228,8 @@ static void proc_exit(struct proc *p, int status)
     if (status > shutdown_code)
         shutdown_code = status;
     p->state = ZOMBIE;
+    if (fp_owner == p)
+        fp_owner = NULL;           /* the next user restores its own (or zeros) */
     kernel_pt_activate();          /* leave the address space we free */
     pt_destroy(p->root);
     p->root = NULL;
@@ -244,6 +249,51 @@ static struct proc *pick_next(struct proc *from)
     return NULL;
 }
 
+/* ---- FP ----------------------------------------------------------------
+ * Lazy, by sstatus.FS, as Linux does: a process that never ran an FP
+ * instruction runs with FS = Off, so its first one traps (illegal
+ * instruction) and fp_first_use gives it zeroed registers.  Switching away
+ * from a process saves its registers only if FS says Dirty; switching to
+ * one restores them only if another process's state is in the registers. */
+
+static void fs_set(uint64_t fs)
+{
+    csr_clear(sstatus, SSTATUS_FS);
+    csr_set(sstatus, fs);
+}
+
+static void fp_switch(struct proc *from, struct proc *to)
+{
+    if (from && fp_owner == from && (csr_read(sstatus) & SSTATUS_FS) == SSTATUS_FS_DIRTY)
+        fp_save(&from->fp);
+    if (!to->fp_used) {
+        fs_set(0);
+        return;
+    }
+    if (fp_owner != to) {
+        fs_set(SSTATUS_FS_INITIAL);
+        fp_restore(&to->fp);
+        fp_owner = to;
+    }
+    fs_set(SSTATUS_FS_CLEAN);
+}
+
+/* An illegal instruction from a process with FS = Off that never used FP:
+   its first FP instruction.  Returns 1 if it is to be retried. */
+static int fp_first_use(struct proc *p)
+{
+    if (p->fp_used || (csr_read(sstatus) & SSTATUS_FS) != 0)
+        return 0;
+    /* FS is Off only after fp_switch saved a Dirty state: fp_owner's is in
+       fp_owner->fp already. */
+    p->fp_used = 1;
+    fs_set(SSTATUS_FS_INITIAL);
+    fp_restore(&p->fp);           /* zeroed at spawn: +0.0 everywhere, fcsr 0 */
+    fp_owner = p;
+    fs_set(SSTATUS_FS_INITIAL);
+    return 1;
+}
+
 static struct trapframe *switch_to(struct proc *p)
 {
     if (!p) {
@@ -252,6 +302,7 @@ static struct trapframe *switch_to(struct proc *p)
             attacker_idle(shutdown_code);
         shutdown(shutdown_code);
     }
+    fp_switch(current, p);
     if (p != current || csr_read(satp) != pt_satp(p->root)) {
         csr_write(satp, pt_satp(p->root));
         asm volatile("sfence.vma" ::: "memory");
@@ -429,6 +480,9 @@ struct trapframe *trap_handler(struct trapframe *tf)
         tf->x[10] = (uint64_t)r;
         return tf;
     }
+
+    if (scause == 2 && fp_first_use(p))
+        return tf;
 
     /* Any other exception is the process's fault: kill it, carry on. */
     kprintf("kernel: pid %d killed: cause %lu (%s) at pc 0x%lx, stval 0x%lx\n", p->pid,

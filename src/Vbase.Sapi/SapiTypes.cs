@@ -139,10 +139,50 @@ public enum SecureTransitionKind
     Suspend,
     /// <summary>It has the hart again (the kernel returned to it).</summary>
     Resume,
+    /// <summary>
+    /// It has the hart again for the first time after its last region was released (<see cref="Exit"/>, made in a
+    /// system call): what a design kept of its registers since its last <see cref="Suspend"/> goes back now, and the
+    /// context ends. No event is recorded for it.
+    /// </summary>
+    Leave,
 }
 
 /// <summary>A secure context (one process on one vCPU) changed state.</summary>
-public sealed record SecureTransition(SecureTransitionKind Kind, SecureContext Context, ProtectedRegion? Region, ulong Time);
+/// <param name="Registers">
+/// The vCPU's registers as the process left them (<see cref="SecureTransitionKind.Suspend"/>, before its kernel's trap
+/// handler saves them) or as its kernel put them back (<see cref="SecureTransitionKind.Resume"/>,
+/// <see cref="SecureTransitionKind.Leave"/>, before the process's next instruction); null for Enter and Exit, made
+/// while the kernel holds the hart.
+/// </param>
+public sealed record SecureTransition(SecureTransitionKind Kind, SecureContext Context, ProtectedRegion? Region, ulong Time,
+    VcpuRegisters? Registers = null);
+
+/// <summary>
+/// The register file of the vCPU a secure process runs on, handed to the plug-in at its transitions: what a design
+/// that keeps a process's registers from its kernel (SGX's AEX, a security monitor) saves, scrubs and restores.
+/// Writes change neither <c>mstatus.FS</c> nor anything else a kernel could use to tell.
+/// </summary>
+public abstract class VcpuRegisters
+{
+    /// <summary>x<paramref name="index"/> (1–31).</summary>
+    public abstract ulong GetX(int index);
+
+    public abstract void SetX(int index, ulong value);
+
+    /// <summary>f<paramref name="index"/> (0–31), all 64 bits.</summary>
+    public abstract ulong GetF(int index);
+
+    public abstract void SetF(int index, ulong value);
+
+    /// <summary>fcsr (frm and fflags).</summary>
+    public abstract uint Fcsr { get; set; }
+
+    /// <summary><c>mstatus.FS</c> is not Off: the f registers and fcsr are the process's (its kernel enabled them).</summary>
+    public abstract bool FpEnabled { get; }
+
+    /// <summary>The cause (scause) of the trap that suspended the process: 8 for its own <c>ecall</c>.</summary>
+    public abstract ulong TrapCause { get; }
+}
 
 /// <summary>
 /// A secure process as the hypervisor tracks it: domain, vCPU and address space, its regions, whether it holds
@@ -166,6 +206,9 @@ public sealed class SecureContext
     public List<ProtectedRegion> Regions { get; } = [];
     /// <summary>True while the process runs in U-mode on its vCPU.</summary>
     public bool Running { get; internal set; }
+
+    /// <summary>What <see cref="Toolkit.Registers.RegisterShield"/> keeps of the process's registers while it is suspended.</summary>
+    internal Toolkit.Registers.ShieldedRegisters? Shielded { get; set; }
 }
 
 /// <summary>A guest's <c>vbase_op</c>, as the plug-in receives it (the hypervisor supplies its registers and memory).</summary>

@@ -70,10 +70,46 @@ public sealed class ExampleScenarioRunTests : IDisposable
         Assert.Contains(lines, l => l.StartsWith("[app] vbase-demo: secret checksum 0x", StringComparison.Ordinal) && l.EndsWith(" (intact)", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void TwoFpProcessesKeepTheirFpStateWhileTheKernelSwitchesThem()
+    {
+        (TestbedResult result, string console) = Run("fp-processes.yaml");
+        Assert.True(result.Succeeded, console);
+        string[] lines = Lines(console);
+        // Each checks its 32 registers and fcsr after every round (preempted several times within it) and computes
+        // pi with doubles: both say so, and their rounds interleave.
+        Assert.Contains("[app] fpswitch: FP state kept over 6 rounds", lines);
+        Assert.Contains("[app] fpswitch.3: FP state kept over 6 rounds", lines);
+        Assert.Equal(6, lines.Count(l => l.StartsWith("[app] fpswitch ", StringComparison.Ordinal) && l.EndsWith(": pi ~ 3.141545", StringComparison.Ordinal)));
+        Assert.Equal(6, lines.Count(l => l.StartsWith("[app] fpswitch.3 ", StringComparison.Ordinal) && l.EndsWith(": pi ~ 3.141549", StringComparison.Ordinal)));
+        Assert.True(Array.IndexOf(lines, "[app] fpswitch.3 0: pi ~ 3.141549") < Array.IndexOf(lines, "[app] fpswitch 5: pi ~ 3.141545"), console);
+        Assert.Contains("[app] counter done", lines);
+        Assert.All(result.Domains, d => Assert.Equal(0L, d.Outcome.ExitCode));
+    }
+
+    [Theory]
+    [InlineData("sgx-mee")]
+    [InlineData("pmp")]
+    [InlineData("xom")]
+    [InlineData("aegis")]
+    public void TheVaultRunsToItsEndUnderTheDesignsThatHideItsRegisters(string arch)
+    {
+        // The vault makes system calls in secure mode and carries on after vbase(exit): each time its registers were
+        // scrubbed for the kernel, they come back (after the exit too: SecureTransitionKind.Leave).
+        Scenario scenario = ScenarioLoader.Load(Path.Combine(ExampleScenarioTests.ScenariosFolder(), "vault.yaml")) with { Architecture = arch };
+        var console = new MemoryStream();
+        TestbedResult result = new Running.Testbed(scenario, HypervisorHost.Create)
+            .Run(new TestbedOptions(Stream.Null) with { Console = console });
+        string text = Encoding.UTF8.GetString(console.ToArray());
+        Assert.True(result.Succeeded, text);
+        Assert.Contains("[app] kernel: pid 1 (vault) exited with 0", Lines(text));
+    }
+
     [Theory]
     [InlineData("hello.yaml")]
     [InlineData("two-domains.yaml")]
     [InlineData("vbase-syscall.yaml")]
+    [InlineData("fp-processes.yaml")]
     public void TwoRunsGiveByteIdenticalOutputs(string name)
     {
         string first = Path.Combine(directory, "first"), second = Path.Combine(directory, "second");

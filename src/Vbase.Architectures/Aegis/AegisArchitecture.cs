@@ -7,6 +7,7 @@ using Vbase.Sapi.Chip;
 using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Memory;
 using Vbase.Sapi.Registry;
+using Vbase.Sapi.Toolkit.Registers;
 using Vbase.Sapi.Toolkit.Crypto;
 using Vbase.Sapi.Toolkit.Macs;
 using Vbase.Sapi.Toolkit.Metadata;
@@ -40,6 +41,8 @@ namespace Vbase.Architectures.Aegis;
     Principal.Application)]
 public sealed class AegisArchitecture : RegionArchitectureBase, IDisposable
 {
+    private readonly RegisterShield registerShield = new();
+
     /// <summary>The unit of encryption, counters and tree leaves.</summary>
     public const int LineBytes = ChipOptions.LineBytes;
     private const int LinesPerPage = PageSize.Bytes / LineBytes;
@@ -359,10 +362,15 @@ public sealed class AegisArchitecture : RegionArchitectureBase, IDisposable
         ];
     }
 
-    /// <summary>A process whose last region is released is no secure process any more: its key number goes.</summary>
+    /// <summary>
+    /// A private tamper-resistant process's registers on an interrupt or trap: AEGIS's processor (with its security
+    /// kernel) saves them where the OS cannot read or change them (the toolkit's shield). A process whose last region
+    /// is released is no secure process any more: its key number goes.
+    /// </summary>
     public override void OnSecureTransition(SecureTransition transition)
     {
         base.OnSecureTransition(transition);
+        registerShield.OnTransition(transition);
         if (transition.Kind == SecureTransitionKind.Exit)
         {
             processes.Remove(transition.Context);

@@ -7,6 +7,7 @@ using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Memory;
 using Vbase.Sapi.P2m;
 using Vbase.Sapi.Registry;
+using Vbase.Sapi.Toolkit.Registers;
 using Vbase.Sapi.Toolkit.Parameters;
 
 namespace Vbase.Architectures.Pmp;
@@ -38,6 +39,8 @@ namespace Vbase.Architectures.Pmp;
     Principal.Application | Principal.Physical)]
 public sealed class PmpArchitecture : RegionArchitectureBase
 {
+    private readonly RegisterShield registerShield = new();
+
     /// <summary>Xen's ENOSPC: the PMP has no entries left for the region.</summary>
     public const long NoEntriesLeft = -28;
     /// <summary>The parameter that sets the number of hardware PMP entries.</summary>
@@ -135,9 +138,14 @@ public sealed class PmpArchitecture : RegionArchitectureBase
         return false;
     }
 
-    /// <summary>When the process gets its hart back, the monitor re-walks its translation of the region.</summary>
+    /// <summary>
+    /// The security monitor saves the enclave's registers (integer and FP) when a trap takes it to the OS and puts them
+    /// back when it returns (the toolkit's shield). When the process gets its hart back, the monitor re-walks its
+    /// translation of the region.
+    /// </summary>
     public override void OnSecureTransition(SecureTransition transition)
     {
+        registerShield.OnTransition(transition);
         if (transition.Kind is not (SecureTransitionKind.Resume or SecureTransitionKind.Enter))
         {
             return;

@@ -11,6 +11,7 @@ using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Memory;
 using Vbase.Sapi.P2m;
 using Vbase.Sapi.Registry;
+using Vbase.Sapi.Toolkit.Registers;
 using Vbase.Sapi.Toolkit.Metadata;
 
 namespace Vbase.Architectures.SgxMee;
@@ -47,6 +48,8 @@ namespace Vbase.Architectures.SgxMee;
     Principal.Application)]
 public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
 {
+    private readonly RegisterShield registerShield = new();
+
     /// <summary>What a read from outside the enclave returns: SGX's abort page semantics.</summary>
     public const byte AbortByte = 0xFF;
 
@@ -273,6 +276,7 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
     /// </summary>
     public override void OnSecureTransition(SecureTransition transition)
     {
+        registerShield.OnTransition(transition);   // AEX: the state goes to the SSA, the OS sees a synthetic one
         if (transition.Kind != SecureTransitionKind.Resume || !Parameters.CheckMappingsOnResume)
         {
             return;

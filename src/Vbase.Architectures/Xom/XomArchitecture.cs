@@ -6,6 +6,7 @@ using Vbase.Sapi.Chip;
 using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Memory;
 using Vbase.Sapi.Registry;
+using Vbase.Sapi.Toolkit.Registers;
 using Vbase.Sapi.Toolkit.Crypto;
 using Vbase.Sapi.Toolkit.Macs;
 using Vbase.Sapi.Toolkit.Metadata;
@@ -37,6 +38,8 @@ namespace Vbase.Architectures.Xom;
     Principal.Application)]
 public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
 {
+    private readonly RegisterShield registerShield = new();
+
     /// <summary>The unit of encryption and MAC.</summary>
     public const int LineBytes = ChipOptions.LineBytes;
     private const int LinesPerPage = PageSize.Bytes / LineBytes;
@@ -277,10 +280,16 @@ public sealed class XomArchitecture : RegionArchitectureBase, IDisposable
         ];
     }
 
-    /// <summary>A process whose last region is released is no compartment any more: its keys go.</summary>
+    /// <summary>
+    /// A compartment's registers on an interrupt or trap: XOM's hardware encrypts and MACs them with the compartment's
+    /// key before the OS saves them, and checks them when the OS restores them; modelled by the toolkit's shield (the
+    /// kernel sees zeros, nothing it writes reaches the compartment). A process whose last region is released is no
+    /// compartment any more: its keys go.
+    /// </summary>
     public override void OnSecureTransition(SecureTransition transition)
     {
         base.OnSecureTransition(transition);
+        registerShield.OnTransition(transition);
         if (transition.Kind == SecureTransitionKind.Exit && compartments.Remove(transition.Context, out Compartment? gone))
         {
             gone.Dispose();

@@ -178,6 +178,9 @@ public sealed class Dom0Api
 
     public void SetRegister(DomainId id, int vcpu, int index, ulong value) => Vcpu(id, vcpu).Hart.SetRegister(index, value);
 
+    /// <summary>f<paramref name="index"/> of a vCPU, all 64 bits (as Xen's getvcpucontext gives Dom0 the FPU context).</summary>
+    public ulong GetFloatRegister(DomainId id, int vcpu, int index) => Vcpu(id, vcpu).Hart.GetFloatRegister(index);
+
     public ulong GetPc(DomainId id, int vcpu) => Vcpu(id, vcpu).Hart.Pc;
 
     public void SetPc(DomainId id, int vcpu, ulong pc) => Vcpu(id, vcpu).Hart.Pc = pc;

@@ -158,9 +158,14 @@ public sealed partial class HypervisorSapiHost : SapiHost
             context.Regions.Remove(region);
             if (context.Regions.Count == 0)
             {
+                bool suspended = !context.Running;
                 context.Running = false;
                 Transition(SecureTransitionKind.Exit, context, region);
                 contexts.Remove(context);
+                if (suspended)
+                {
+                    Leaving(context);
+                }
             }
         }
         // What a guest looping on enter and exit could grow without bound: the shadow (up to 2 MiB a region) goes
@@ -540,6 +545,33 @@ public sealed partial class HypervisorSapiHost : SapiHost
         return c;
     }
 
+    /// <summary>
+    /// Contexts that ended (<see cref="SecureTransitionKind.Exit"/>) while their process was suspended: the plug-in
+    /// hears <see cref="SecureTransitionKind.Leave"/> when the process next runs. Bounded: a process that never runs
+    /// again (it exited) is forgotten after <see cref="LeavingHistory"/> more.
+    /// </summary>
+    private readonly List<SecureContext> leaving = [];
+
+    private const int LeavingHistory = 64;
+
+    private void Leaving(SecureContext context)
+    {
+        if (leaving.Count == LeavingHistory)
+        {
+            leaving.RemoveAt(0);
+        }
+        leaving.Add(context);
+    }
+
+    private HartRegisterView? registerView;
+
+    private HartRegisterView RegistersOf(Hart hart)
+    {
+        registerView ??= new HartRegisterView();
+        registerView.Hart = hart;
+        return registerView;
+    }
+
     /// <summary>A hart of a domain with secure contexts changed privilege: its secure process may have left or come back.</summary>
     private void OnPrivilegeChanged(Hart hart)
     {
@@ -547,6 +579,18 @@ public sealed partial class HypervisorSapiHost : SapiHost
         if (v is null || v.Hart != hart)
         {
             return;
+        }
+        if (leaving.Count != 0 && hart.Privilege == Privilege.User)
+        {
+            for (int i = 0; i < leaving.Count; i++)
+            {
+                SecureContext c = leaving[i];
+                if (c.Domain == v.Domain.Id && c.Vcpu == v.Id && c.Satp == hart.Satp)
+                {
+                    leaving.RemoveAt(i--);
+                    architecture?.OnSecureTransition(new SecureTransition(SecureTransitionKind.Leave, c, null, Now, RegistersOf(hart)));
+                }
+            }
         }
         foreach (SecureContext c in contexts)
         {
@@ -558,19 +602,43 @@ public sealed partial class HypervisorSapiHost : SapiHost
             if (running != c.Running)
             {
                 c.Running = running;
-                Transition(running ? SecureTransitionKind.Resume : SecureTransitionKind.Suspend, c, null);
+                Transition(running ? SecureTransitionKind.Resume : SecureTransitionKind.Suspend, c, null, RegistersOf(hart));
             }
         }
     }
 
-    private void Transition(SecureTransitionKind kind, SecureContext context, ProtectedRegion? region)
+    private void Transition(SecureTransitionKind kind, SecureContext context, ProtectedRegion? region, VcpuRegisters? registers = null)
     {
         if (kind is SecureTransitionKind.Suspend or SecureTransitionKind.Resume)
         {
             hv.Record(context.Domain, context.Vcpu, kind == SecureTransitionKind.Suspend
                 ? new SecureSuspendData(context.Satp) : new SecureResumeData(context.Satp));
         }
-        architecture?.OnSecureTransition(new SecureTransition(kind, context, region, Now));
+        architecture?.OnSecureTransition(new SecureTransition(kind, context, region, Now, registers));
+    }
+
+    /// <summary>A hart's registers for the plug-in at a transition (one view, re-aimed each time: no allocation per transition).</summary>
+    private sealed class HartRegisterView : VcpuRegisters
+    {
+        public Hart Hart = null!;
+
+        public override ulong GetX(int index) => Hart.GetRegister(index);
+
+        public override void SetX(int index, ulong value) => Hart.SetRegister(index, value);
+
+        public override ulong GetF(int index) => Hart.GetFloatRegister(index);
+
+        public override void SetF(int index, ulong value) => Hart.SetFloatRegister(index, value);
+
+        public override uint Fcsr
+        {
+            get => Hart.Fcsr;
+            set => Hart.SetFcsr(value);
+        }
+
+        public override bool FpEnabled => (Hart.Mstatus & Isa.Csrs.MStatus.Fs) != 0;
+
+        public override ulong TrapCause => Hart.TryGetCsr(Isa.Csrs.CsrAddress.Scause, out ulong cause) ? cause : 0;
     }
 
     private void FlushHarts()

@@ -21,6 +21,13 @@ public sealed unsafe partial class Hart
     /// <summary>fcsr: frm in bits 7..5, fflags in bits 4..0.</summary>
     public uint Fcsr => (Hot.Frm << 5) | Hot.Fflags;
 
+    /// <summary>Writes fcsr (frm and fflags) from outside (a hypervisor, a debugger); FS is not changed.</summary>
+    public void SetFcsr(uint value)
+    {
+        Hot.Fflags = value & 0x1F;
+        Hot.Frm = (value >> 5) & 7;
+    }
+
     /// <summary>False while mstatus.FS is Off: every FP instruction and FP CSR access is then illegal.</summary>
     internal bool FpEnabled => (mstatus & MStatus.Fs) != 0;
 

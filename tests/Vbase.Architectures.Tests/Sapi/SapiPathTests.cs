@@ -25,7 +25,7 @@ public sealed class SapiPathTests
     {
         public required Rig Rig { get; init; }
         public required DomainId Domain { get; init; }
-        public ulong[] Slots { get; } = new ulong[9];
+        public ulong[] Slots { get; } = new ulong[11];
         public byte[]? Dom0ReadAtVirq { get; set; }
         public ulong? VirqTime { get; set; }
         public IEnumerable<HypervisorEvent> Of(string kind) => Rig.Events.Where(e => e.Kind == kind);

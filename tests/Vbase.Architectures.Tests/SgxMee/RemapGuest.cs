@@ -14,7 +14,9 @@ namespace Vbase.Architectures.Tests.SgxMee;
 /// <remarks>
 /// Result slots (<see cref="GuestCode.Results"/>): 0 enter's result · 1 first read (page 0) · 2 read after the
 /// remap to a plain frame · 3 read after the remap to page 1 (never written: it faults) · 4 scause of that fault ·
-/// 5 read after the PTE is put back · 6 exit's result.
+/// 5 read after the PTE is put back · 6 exit's result · 7 the slot the process writes next (the kernel sets it).
+/// The kernel keeps nothing of its own in registers while the process runs (its step is in sscratch): a design that
+/// scrubs a secure process's registers on the way to the kernel would leave it nothing.
 /// </remarks>
 internal static class RemapGuest
 {
@@ -50,15 +52,19 @@ internal static class RemapGuest
         p.La(T0, "trap").Emit(Csrrw(Zero, CsrAddress.Stvec, T0));
         p.Li(T0, unchecked((long)((8UL << 60) | (Root >> 12)))).Emit(Csrrw(Zero, CsrAddress.Satp, T0), SfenceVma());
         p.Call(HypercallNumber.VbaseOp, (long)VbaseOpCommand.Enter, (long)FrameList, 2, 0, (long)EnclaveVa).Save(0);
-        p.Li(S10, 1).Li(S8, 1);
+        p.Li(S10, 1).Emit(Csrrw(Zero, CsrAddress.Sscratch, S10));
+        p.Li(T1, 1).Emit(Sd(T1, S11, 7 * 8));
         ReturnToUser(p, "read");
 
-        // The secure process: one read of its first page per run, saved in slot s8.
+        // The secure process: one read of its first page per run, saved in the slot the kernel named in slot 7.
         p.Label("read");
+        p.Emit(Ld(S8, S9, 7 * 8));
         p.Li(T0, (long)EnclaveVa).Emit(Ld(T1, T0, 0));
         p.Emit(Slli(T2, S8, 3), Add(T2, T2, S9), Sd(T1, T2, 0), Ecall());
 
         p.Label("trap");
+        p.Emit(Csrrs(S10, CsrAddress.Sscratch, Zero));
+        p.Li(S11, (long)GuestCode.Results).Li(S9, (long)(GuestCode.Results - UserAlias));
         p.Li(T0, 1).Bne(S10, T0, "step2");
         Remap(p, RogueGpa, nextSlot: 2, rogueFlags);
         p.Label("step2");
@@ -78,7 +84,8 @@ internal static class RemapGuest
     {
         Store(p, Leaf + (EnclaveLeafSlot * 8), Pte(gpa, flags));
         p.Emit(SfenceVma());
-        p.Emit(Addi(S10, S10, 1)).Li(S8, nextSlot);
+        p.Emit(Addi(S10, S10, 1), Csrrw(Zero, CsrAddress.Sscratch, S10));
+        p.Li(T1, nextSlot).Emit(Sd(T1, S11, 7 * 8));
         ReturnToUser(p, "read");
     }
 
