@@ -12,10 +12,10 @@ internal static unsafe partial class Executors
     public static DecodedInstruction* FmsubD(Hart h, DecodedInstruction* d) => FpFused(h, d, FloatFormat.Double, false, true);
     public static DecodedInstruction* FnmsubD(Hart h, DecodedInstruction* d) => FpFused(h, d, FloatFormat.Double, true, false);
     public static DecodedInstruction* FnmaddD(Hart h, DecodedInstruction* d) => FpFused(h, d, FloatFormat.Double, true, true);
-    public static DecodedInstruction* FaddD(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Double, &SoftFloat.Add);
-    public static DecodedInstruction* FsubD(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Double, &SoftFloat.Sub);
-    public static DecodedInstruction* FmulD(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Double, &SoftFloat.Mul);
-    public static DecodedInstruction* FdivD(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Double, &SoftFloat.Div);
+    public static DecodedInstruction* FaddD(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Double, HostFloatOp.Add, &SoftFloat.Add);
+    public static DecodedInstruction* FsubD(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Double, HostFloatOp.Sub, &SoftFloat.Sub);
+    public static DecodedInstruction* FmulD(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Double, HostFloatOp.Mul, &SoftFloat.Mul);
+    public static DecodedInstruction* FdivD(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Double, HostFloatOp.Div, &SoftFloat.Div);
     public static DecodedInstruction* FsqrtD(Hart h, DecodedInstruction* d) => FpSqrt(h, d, FloatFormat.Double);
     public static DecodedInstruction* FsgnjD(Hart h, DecodedInstruction* d) => FpSignInject(h, d, FloatFormat.Double, 0);
     public static DecodedInstruction* FsgnjnD(Hart h, DecodedInstruction* d) => FpSignInject(h, d, FloatFormat.Double, 1);

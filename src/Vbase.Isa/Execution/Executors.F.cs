@@ -6,7 +6,8 @@ namespace Vbase.Isa.Execution;
 
 // F: single precision, and the shapes F and D share (D's handlers, Executors.D.cs, pass FloatFormat.Double).
 // Every FP instruction is illegal while mstatus.FS is Off, and so is one whose rounding mode is reserved (rm 5
-// or 6, or dynamic with frm 5..7). The arithmetic is SoftFloat's (exact flags, every rounding mode). Singles
+// or 6, or dynamic with frm 5..7). The arithmetic is SoftFloat's (exact flags, every rounding mode), or the host
+// FPU's where that gives the same bits and flags (HostFloat: RNE, normal operands and result, NX already set). Singles
 // live NaN-boxed in the 64-bit f registers: one whose upper half is not all ones reads as the canonical NaN,
 // except in the transfers (fsw, fmv.x.w), which move the low 32 bits as they are.
 internal static unsafe partial class Executors
@@ -73,7 +74,7 @@ internal static unsafe partial class Executors
         return Store(h, d, h.Hot.X[d->Rs1] + (ulong)d->Imm, size, size == 4 ? (uint)v : v);
     }
 
-    private static DecodedInstruction* FpBinary(Hart h, DecodedInstruction* d, FloatFormat f,
+    private static DecodedInstruction* FpBinary(Hart h, DecodedInstruction* d, FloatFormat f, HostFloatOp hostOp,
         delegate*<ulong, ulong, FloatFormat, int, ref uint, ulong> op)
     {
         int rm = RoundingModeOf(h, d);
@@ -81,12 +82,21 @@ internal static unsafe partial class Executors
         {
             return Illegal(h, d);
         }
+        ulong a = ReadF(h, d->Rs1, f), b = ReadF(h, d->Rs2, f);
+        if (HostFloat.Applies(rm, h.Hot.Fflags) && HostFloat.TryBinary(hostOp, IsDouble(f), a, b, out ulong fast))
+        {
+            WriteF(h, d->Rd, f, fast);
+            return Next(d);
+        }
         uint flags = 0;
-        ulong r = op(ReadF(h, d->Rs1, f), ReadF(h, d->Rs2, f), f, rm, ref flags);
+        ulong r = op(a, b, f, rm, ref flags);
         WriteF(h, d->Rd, f, r);
         Accrue(h, flags);
         return Next(d);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsDouble(FloatFormat f) => f.FractionBits == FloatFormat.Double.FractionBits;
 
     private static DecodedInstruction* FpSqrt(Hart h, DecodedInstruction* d, FloatFormat f)
     {
@@ -95,8 +105,14 @@ internal static unsafe partial class Executors
         {
             return Illegal(h, d);
         }
+        ulong a = ReadF(h, d->Rs1, f);
+        if (HostFloat.Applies(rm, h.Hot.Fflags) && HostFloat.TrySqrt(IsDouble(f), a, out ulong fast))
+        {
+            WriteF(h, d->Rd, f, fast);
+            return Next(d);
+        }
         uint flags = 0;
-        ulong r = SoftFloat.Sqrt(ReadF(h, d->Rs1, f), f, rm, ref flags);
+        ulong r = SoftFloat.Sqrt(a, f, rm, ref flags);
         WriteF(h, d->Rd, f, r);
         Accrue(h, flags);
         return Next(d);
@@ -109,8 +125,14 @@ internal static unsafe partial class Executors
         {
             return Illegal(h, d);
         }
+        ulong a = ReadF(h, d->Rs1, f), b = ReadF(h, d->Rs2, f), c = ReadF(h, d->Rs3, f);
+        if (HostFloat.Applies(rm, h.Hot.Fflags) && HostFloat.TryFused(IsDouble(f), a, b, c, negateProduct, negateAddend, out ulong fast))
+        {
+            WriteF(h, d->Rd, f, fast);
+            return Next(d);
+        }
         uint flags = 0;
-        ulong r = SoftFloat.MulAdd(ReadF(h, d->Rs1, f), ReadF(h, d->Rs2, f), ReadF(h, d->Rs3, f), negateProduct, negateAddend, f, rm, ref flags);
+        ulong r = SoftFloat.MulAdd(a, b, c, negateProduct, negateAddend, f, rm, ref flags);
         WriteF(h, d->Rd, f, r);
         Accrue(h, flags);
         return Next(d);
@@ -240,10 +262,10 @@ internal static unsafe partial class Executors
     public static DecodedInstruction* FmsubS(Hart h, DecodedInstruction* d) => FpFused(h, d, FloatFormat.Single, false, true);
     public static DecodedInstruction* FnmsubS(Hart h, DecodedInstruction* d) => FpFused(h, d, FloatFormat.Single, true, false);
     public static DecodedInstruction* FnmaddS(Hart h, DecodedInstruction* d) => FpFused(h, d, FloatFormat.Single, true, true);
-    public static DecodedInstruction* FaddS(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Single, &SoftFloat.Add);
-    public static DecodedInstruction* FsubS(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Single, &SoftFloat.Sub);
-    public static DecodedInstruction* FmulS(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Single, &SoftFloat.Mul);
-    public static DecodedInstruction* FdivS(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Single, &SoftFloat.Div);
+    public static DecodedInstruction* FaddS(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Single, HostFloatOp.Add, &SoftFloat.Add);
+    public static DecodedInstruction* FsubS(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Single, HostFloatOp.Sub, &SoftFloat.Sub);
+    public static DecodedInstruction* FmulS(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Single, HostFloatOp.Mul, &SoftFloat.Mul);
+    public static DecodedInstruction* FdivS(Hart h, DecodedInstruction* d) => FpBinary(h, d, FloatFormat.Single, HostFloatOp.Div, &SoftFloat.Div);
     public static DecodedInstruction* FsqrtS(Hart h, DecodedInstruction* d) => FpSqrt(h, d, FloatFormat.Single);
     public static DecodedInstruction* FsgnjS(Hart h, DecodedInstruction* d) => FpSignInject(h, d, FloatFormat.Single, 0);
     public static DecodedInstruction* FsgnjnS(Hart h, DecodedInstruction* d) => FpSignInject(h, d, FloatFormat.Single, 1);
