@@ -138,6 +138,15 @@ internal static class CampaignCommand
             Description = "A campaign file (docs/campaigns.md, \"Campaign files\"): architectures x attacks x apps x seeds x parameter values.",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        // The parser takes an unknown option in the file's place; say what it is (a file named "-x" is ./-x).
+        file.Validators.Add(result =>
+        {
+            string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (token.Length > 1 && token[0] == '-')
+            {
+                result.AddError($"unknown option '{token}'");
+            }
+        });
         var command = new Command("campaign", "Run every chosen attack against every chosen architecture, each in a fresh testbed; report the verdicts.")
         {
             file, architectures, attacks, app, seed, outDirectory, json, jobs, shard, plugins, attackParameters, archParameters,

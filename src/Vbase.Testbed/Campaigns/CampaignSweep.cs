@@ -48,9 +48,9 @@ public sealed record CampaignSweep(IReadOnlyList<CampaignPlan> Plans, ChipOption
         {
             "app" => Attacks.AppCatalogue.IsManifestPath(value) ? Path.GetFileNameWithoutExtension(value) : value,
             "seed" => $"seed{value}",
-            _ => $"{key}={value}",
+            _ => $"{key}-{value}",
         }));
-        string safe = new([.. label.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '=' ? c : '_')]);
+        string safe = new([.. label.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' ? c : '_')]);
         string number = (index + 1).ToString(CultureInfo.InvariantCulture).PadLeft(Plans.Count.ToString(CultureInfo.InvariantCulture).Length, '0');
         return $"{number}-{(safe.Length > 100 ? safe[..100] : safe)}";
     }
