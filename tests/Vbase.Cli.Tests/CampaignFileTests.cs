@@ -218,6 +218,33 @@ public sealed class CampaignFileTests : IDisposable
     }
 
     [Fact]
+    public void OnSlurmTheTasksRunTheFilesShardsAndTheirPartsMerge()
+    {
+        SlurmCampaign.Current = FakeSlurm.Create(Path.Combine(directory, "bin"));
+        string path = File(Sweep), outDirectory = Path.Combine(directory, "out"), json = Path.Combine(directory, "slurm.json");
+        string[] slurm = ["campaign", path, "--slurm", "--shards", "2", "--out", outDirectory, "--json", json];
+        // The stand-in sbatch runs no task: both shards end without a part.
+        CliResult r = CliRunner.Run(slurm);
+        Assert.True(r.ExitCode == CampaignExitCodes.ShardsFailed, r.Stderr);
+        Assert.Contains($"campaign file {path}: 4 campaigns, 16 cells, in 2 shards on Slurm", r.Stdout);
+        Assert.Contains($" campaign {path} --jobs 2 --out {outDirectory} \\", System.IO.File.ReadAllText(Path.Combine(directory, "bin", "submitted-0.sbatch")));
+        // Run the tasks' command by hand, then --resume finds every part and merges.
+        for (int k = 1; k <= 2; k++)
+        {
+            CliResult task = CliRunner.Run("campaign", path, "--jobs", "2", "--out", outDirectory, "--shard", $"{k}/2",
+                "--json", Path.Combine(outDirectory, "slurm", $"part-{k}.json"));
+            Assert.True(task.ExitCode == 0, task.Stderr);
+        }
+        r = CliRunner.Run([.. slurm, "--resume"]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("nothing to submit", r.Stdout);
+        string whole = Path.Combine(directory, "whole.json");
+        Assert.Equal(0, CliRunner.Run("campaign", path, "--json", whole, "--out", Path.Combine(directory, "whole")).ExitCode);
+        Assert.Equal(System.IO.File.ReadAllBytes(whole), System.IO.File.ReadAllBytes(json));
+        Assert.Equal(System.IO.File.ReadAllBytes(Path.Combine(directory, "whole", "report.html")), System.IO.File.ReadAllBytes(Path.Combine(outDirectory, "report.html")));
+    }
+
+    [Fact]
     public void AFileOfOneCampaignIsThatCampaign()
     {
         string fromFile = Path.Combine(directory, "file.json"), fromOptions = Path.Combine(directory, "options.json");
