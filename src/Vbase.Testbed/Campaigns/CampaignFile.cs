@@ -133,6 +133,10 @@ public static class CampaignFileLoader
                     {
                         throw Error(appNode, "apps", e.Message);
                     }
+                    if (plans.Count == 0)
+                    {
+                        CheckOwners(attackAxes, archAxes, plan);
+                    }
                     foreach (var attackSettings in Combinations(attackAxes))
                     {
                         foreach (var archSettings in Combinations(archAxes))
@@ -331,6 +335,33 @@ public static class CampaignFileLoader
                 result = [.. result.SelectMany(prefix => axis.Values.Select(v => (List<(string, YamlNode, string)>)[.. prefix, (axis.Key, v.Node, v.Value)]))];
             }
             return result;
+        }
+
+        /// <summary>
+        /// The parameters' owners and an attack's keys, at the key's line: the campaign must have the attack or
+        /// architecture, the attack the parameter (an architecture's keys are its plug-in's to check, with a value).
+        /// </summary>
+        private void CheckOwners(List<(string Key, YamlNode KeyNode, List<(YamlNode Node, string Value)> Values)> attackAxes,
+            List<(string Key, YamlNode KeyNode, List<(YamlNode Node, string Value)> Values)> archAxes, CampaignPlan plan)
+        {
+            foreach ((string key, YamlNode keyNode, _) in attackAxes)
+            {
+                string owner = key[..key.IndexOf('.', StringComparison.Ordinal)], name = key[(owner.Length + 1)..];
+                Attacks.AttackSpec spec = plan.Attacks.FirstOrDefault(a => a.Id == owner)
+                    ?? throw Error(keyNode, $"attack_params.{key}", $"'{owner}' is not an attack of this campaign (it has: {string.Join(", ", plan.Attacks.Select(a => a.Id))})");
+                if (spec.Parameters.All(p => p.Name != name))
+                {
+                    throw Error(keyNode, $"attack_params.{key}", $"{owner} has no parameter '{name}' (it has: {string.Join(", ", spec.Parameters.Select(p => p.Name))})");
+                }
+            }
+            foreach ((string key, YamlNode keyNode, _) in archAxes)
+            {
+                string owner = key[..key.IndexOf('.', StringComparison.Ordinal)];
+                if (plan.Architectures.All(a => a.Name != owner))
+                {
+                    throw Error(keyNode, $"arch_params.{key}", $"'{owner}' is not an architecture of this campaign (it has: {string.Join(", ", plan.Architectures.Select(a => a.Name))})");
+                }
+            }
         }
 
         /// <summary>Each setting checked alone against the plan, so the message points at the value (or key) that is wrong.</summary>

@@ -53,6 +53,32 @@ public sealed class AttackSeedingTests
     }
 
     [Fact]
+    public void TheSameSeedGivesTheSameEventLogByteForByte()
+    {
+        string a = Path.Combine(Path.GetTempPath(), $"vbase-seed-{Guid.NewGuid():N}"), b = a + "-b", c = a + "-c";
+        try
+        {
+            foreach ((string dir, ulong seed) in new[] { (a, 5UL), (b, 5UL), (c, 6UL) })
+            {
+                AttackRunner.Run(new AttackRunRequest("sgx-mee", "phys-replay", "vault", seed, dir));
+            }
+            byte[] first = File.ReadAllBytes(Path.Combine(a, "events.jsonl"));
+            Assert.Equal(first, File.ReadAllBytes(Path.Combine(b, "events.jsonl")));
+            Assert.NotEqual(first, File.ReadAllBytes(Path.Combine(c, "events.jsonl")));
+        }
+        finally
+        {
+            foreach (string dir in new[] { a, b, c })
+            {
+                if (Directory.Exists(dir))
+                {
+                    Directory.Delete(dir, true);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void AGivenParameterWinsOverTheSeed()
     {
         var fired = Fired("none", "phys-spoof", 2, new Dictionary<string, string> { ["delay"] = "300000", ["block"] = "0x100" });
