@@ -133,13 +133,28 @@ internal static class CampaignCommand
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = false,
         };
+        var file = new Argument<string?>("FILE.yaml")
+        {
+            Description = "A campaign file (docs/campaigns.md, \"Campaign files\"): architectures x attacks x apps x seeds x parameter values.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        // The parser takes an unknown option in the file's place; say what it is (a file named "-x" is ./-x).
+        file.Validators.Add(result =>
+        {
+            string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (token.Length > 1 && token[0] == '-')
+            {
+                result.AddError($"unknown option '{token}'");
+            }
+        });
         var command = new Command("campaign", "Run every chosen attack against every chosen architecture, each in a fresh testbed; report the verdicts.")
         {
-            architectures, attacks, app, seed, outDirectory, json, jobs, shard, plugins, attackParameters, archParameters,
+            file, architectures, attacks, app, seed, outDirectory, json, jobs, shard, plugins, attackParameters, archParameters,
         };
         chip.AddTo(command);
         slurm.AddTo(command);
         command.Subcommands.Add(CampaignMergeCommand.Create(console));
+        Option[] planOptions = [architectures, attacks, app, seed, attackParameters, archParameters, chip.Size, chip.Ways];
         command.SetAction(parsed => Run(console, new CampaignArguments(parsed.GetValue(architectures)!, parsed.GetValue(attacks)!,
             parsed.GetValue(app)!, parsed.GetValue(seed), parsed.GetValue(outDirectory), parsed.GetValue(json), parsed.GetValue(jobs))
         {
@@ -151,6 +166,10 @@ internal static class CampaignCommand
             Plugins = [.. (parsed.GetValue(plugins) ?? []).Select(Path.GetFullPath)],
             AttackSettings = parsed.GetValue(attackParameters) ?? [],
             ArchitectureSettings = parsed.GetValue(archParameters) ?? [],
+            File = parsed.GetValue(file),
+            FilePlanOption = planOptions.FirstOrDefault(o => parsed.GetResult(o) is { Implicit: false })?.Name,
+            OutGiven = parsed.GetResult(outDirectory) is { Implicit: false },
+            JsonGiven = parsed.GetResult(json) is { Implicit: false },
         }));
         return command;
     }
@@ -168,6 +187,20 @@ internal static class CampaignCommand
         /// <summary>--attack-param and --arch-param as given (checked against the plan).</summary>
         public IReadOnlyList<string> AttackSettings { get; init; } = [];
         public IReadOnlyList<string> ArchitectureSettings { get; init; } = [];
+        /// <summary>The campaign file (as given; a full path once read, for the Slurm tasks), or null.</summary>
+        public string? File { get; init; }
+        /// <summary>The first option that shapes the plan given beside a campaign file (which must say it itself), or null.</summary>
+        public string? FilePlanOption { get; init; }
+        public bool OutGiven { get; init; }
+        public bool JsonGiven { get; init; }
+        /// <summary>Every plug-in: a campaign file's and then --plugin's (for reading parts back).</summary>
+        public IReadOnlyList<string> AllPlugins
+        {
+            get => allPlugins ?? Plugins;
+            init => allPlugins = value;
+        }
+
+        private readonly IReadOnlyList<string>? allPlugins;
     }
 
     /// <summary>The version campaign parts record: parts merge only under the vbase that wrote them.</summary>
@@ -201,6 +234,10 @@ internal static class CampaignCommand
 
     private static int Run(CliConsole console, CampaignArguments arguments)
     {
+        if (arguments.File is string path)
+        {
+            return RunFile(console, path, arguments);
+        }
         IAttackSuite suite;
         ArchitectureRegistry registry;
         try
@@ -243,18 +280,49 @@ internal static class CampaignCommand
         {
             return VbaseCli.Fail(console, CampaignExitCodes.UsageError, $"--llc-size/--llc-ways: {arguments.ChipProblem}");
         }
-        if (Conflict(arguments) is string conflict)
+        return RunPlan(console, plan, chip, suite, arguments);
+    }
+
+    /// <summary>
+    /// <c>vbase campaign FILE.yaml</c>: the file's sweep, with the command line's --out, --json, --jobs and --shard (and
+    /// Slurm's options) over the file's; one sub-campaign runs exactly as the same campaign given by options.
+    /// </summary>
+    private static int RunFile(CliConsole console, string path, CampaignArguments arguments)
+    {
+        if (arguments.FilePlanOption is string option)
         {
-            return VbaseCli.Fail(console, CampaignExitCodes.UsageError, conflict);
+            return VbaseCli.Fail(console, CampaignExitCodes.UsageError, $"{option}: not with a campaign file ({path} says what the campaign runs)");
         }
-        if (arguments.Slurm.ScriptOnly)
+        CampaignFileSpec spec;
+        try
         {
-            return SlurmCampaign.PrintScript(console, plan, chip, arguments);
+            spec = CampaignFileLoader.Load(path, arguments.Plugins, SuiteFor);
         }
-        if (arguments.Slurm.Submit && SlurmCampaign.Unavailable() is string missing)
+        catch (Exception e) when (e is CampaignFileException or AppManifestException or PluginException)
         {
-            return VbaseCli.Fail(console, CampaignExitCodes.Unavailable, missing);
+            return VbaseCli.Fail(console, CampaignExitCodes.DataError, e.Message);
         }
+        arguments = arguments with
+        {
+            File = Path.GetFullPath(path),
+            AllPlugins = spec.Plugins,
+            OutDirectory = arguments.OutGiven ? arguments.OutDirectory : spec.OutDirectory,
+            Json = arguments.JsonGiven ? arguments.Json : spec.Json,
+            Jobs = arguments.JobsGiven ? arguments.Jobs : spec.Jobs ?? arguments.Jobs,
+            JobsGiven = arguments.JobsGiven || spec.Jobs is not null,
+            Shard = arguments.Shard ?? spec.Shard,
+        };
+        CampaignSweep sweep = spec.Sweep;
+        if (sweep.Plans.Count == 1)
+        {
+            return RunPlan(console, sweep.Plans[0], sweep.Chip, spec.Suite, arguments);
+        }
+        return RunSweep(console, spec, arguments);
+    }
+
+    /// <summary>Whether the --out folder and the --json file can be written (found before the cells run, not after).</summary>
+    private static int? CheckOutputs(CliConsole console, CampaignArguments arguments)
+    {
         if (arguments.OutDirectory is string outDirectory)
         {
             try
@@ -268,7 +336,6 @@ internal static class CampaignCommand
         }
         if (arguments.Json is string json)
         {
-            // Found before the cells run, not after minutes of them: the file must be one vbase can write.
             try
             {
                 using var probe = new FileStream(json, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite);
@@ -278,10 +345,161 @@ internal static class CampaignCommand
                 return VbaseCli.Fail(console, CampaignExitCodes.OutputError, $"cannot write --json file {json}: {VbaseCli.OneLine(e.Message)}");
             }
         }
+        return null;
+    }
 
+    /// <summary>A campaign file's sub-campaigns, one after another, each as a campaign of its own in its folder under --out.</summary>
+    private static int RunSweep(CliConsole console, CampaignFileSpec spec, CampaignArguments arguments)
+    {
+        CampaignSweep sweep = spec.Sweep;
+        if (Conflict(arguments) is string conflict)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.UsageError, conflict);
+        }
+        SlurmCampaign.Job job = SweepJob(console, spec, arguments);
+        if (arguments.Slurm.ScriptOnly)
+        {
+            return SlurmCampaign.PrintScript(console, job, arguments);
+        }
+        if (arguments.Slurm.Submit && SlurmCampaign.Unavailable() is string missing)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.Unavailable, missing);
+        }
+        if (CheckOutputs(console, arguments) is int failed)
+        {
+            return failed;
+        }
         if (arguments.Slurm.Submit)
         {
-            return SlurmCampaign.Run(console, plan, chip, arguments);
+            return SlurmCampaign.Run(console, job, arguments);
+        }
+        console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"campaign file {spec.Path}: {Count(sweep.Plans.Count, "campaign")}, {Count(sweep.CellCount, "cell")} ({sweep.Id[..12]})"));
+        var results = new List<CampaignResult>();
+        for (int i = 0; i < sweep.Plans.Count; i++)
+        {
+            CampaignPlan plan = sweep.Plans[i];
+            IReadOnlyList<int>? work = arguments.Shard is CampaignShard part ? CampaignSharding.WorkOf(plan, part) : null;
+            int cellCount = work?.Count(w => w < plan.Cells.Count) ?? plan.Cells.Count;
+            string shardNote = arguments.Shard is CampaignShard s ? $", shard {s}: {cellCount} of them" : "";
+            console.Out.WriteLine($"campaign {i + 1}/{sweep.Plans.Count}: {sweep.Label(i)}: {Count(plan.Cells.Count, "cell")}{shardNote}");
+            string? folder = arguments.OutDirectory is string outDirectory ? Path.Combine(outDirectory, sweep.Folder(i)) : null;
+            var options = new CampaignOptions(Math.Min(arguments.Jobs, Math.Max(cellCount, 1)), folder) { Chip = sweep.Chip, Work = work };
+            results.Add(StdoutIsTerminal
+                ? RunWithProgressBar(console, plan, spec.Suite, options, cellCount)
+                : RunWithLines(console, plan, spec.Suite, options, cellCount));
+        }
+        var result = new CampaignSweepResult(sweep, results);
+        if (arguments.Shard is CampaignShard shard)
+        {
+            string json = arguments.Json!;
+            string? runs = arguments.OutDirectory is null ? null
+                : Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(json))!, Path.GetFullPath(arguments.OutDirectory)).Replace(Path.DirectorySeparatorChar, '/');
+            try
+            {
+                string temporary = $"{json}.{Environment.ProcessId}.tmp";
+                File.WriteAllBytes(temporary, CampaignSweepOutput.PartToBytes(result, shard, Tool, runs));
+                File.Move(temporary, json, overwrite: true);
+            }
+            catch (Exception e) when (e is (IOException and not StandardOutputException) or UnauthorizedAccessException)
+            {
+                return VbaseCli.Fail(console, CampaignExitCodes.OutputError, $"cannot write --json file {json}: {VbaseCli.OneLine(e.Message)}");
+            }
+            console.Out.WriteLine($"part: {json} (shard {shard} of campaign {sweep.Id[..12]})");
+            return SweepErrors(console, result);
+        }
+        return FinishSweep(console, result, arguments.OutDirectory, arguments.Json);
+    }
+
+    /// <summary>The Slurm job of a campaign file: each task runs the file's shard K; the sweep parts merged.</summary>
+    private static SlurmCampaign.Job SweepJob(CliConsole console, CampaignFileSpec spec, CampaignArguments arguments)
+    {
+        CampaignSweep sweep = spec.Sweep;
+        return new SlurmCampaign.Job(sweep.Id, sweep.CellCount, $"{Count(sweep.Plans.Count, "campaign")} of {Path.GetFileName(spec.Path)}",
+            $"campaign file {spec.Path}: {Count(sweep.Plans.Count, "campaign")}, {Count(sweep.CellCount, "cell")}",
+            [arguments.File!],
+            (path, shard) =>
+            {
+                try
+                {
+                    CampaignSweepOutput.SweepPart part = CampaignSweepOutput.ReadPart(path, spec.Registry, spec.Suite);
+                    return part.Id == sweep.Id && part.Shard == shard && part.Tool == Tool;
+                }
+                catch (CampaignPartException)
+                {
+                    return false;
+                }
+            },
+            files => CampaignMergeCommand.MergeSweep(console, files, spec.Plugins, Path.GetFullPath(arguments.OutDirectory!), arguments.Json));
+    }
+
+    /// <summary>A whole sweep's outputs, run here or merged: the summary lines per sub-campaign, the reports, the JSON, the exit code.</summary>
+    internal static int FinishSweep(CliConsole console, CampaignSweepResult result, string? outDirectory, string? json)
+    {
+        for (int i = 0; i < result.Results.Count; i++)
+        {
+            CampaignResult r = result.Results[i];
+            console.Out.WriteLine($"{result.Sweep.Label(i)}:");
+            foreach (ArchitectureSummary summary in r.Summaries)
+            {
+                console.Out.WriteLine("  " + SummaryLine(summary, r.Plan.Architectures.Max(a => a.Name.Length)));
+            }
+        }
+        try
+        {
+            if (outDirectory is string reports)
+            {
+                IReadOnlyList<string> written = CampaignSweepOutput.WriteReports(result, reports, Tool);
+                console.Out.WriteLine($"reports: {string.Join(", ", written)} (and each campaign's in its folder)");
+            }
+            if (json is string jsonFile)
+            {
+                File.WriteAllBytes(jsonFile, CampaignSweepOutput.ToBytes(result));
+                console.Out.WriteLine($"json: {jsonFile}");
+            }
+        }
+        catch (Exception e) when (e is (IOException and not StandardOutputException) or UnauthorizedAccessException)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.OutputError, VbaseCli.OneLine(e.Message));
+        }
+        return SweepErrors(console, result);
+    }
+
+    private static int SweepErrors(CliConsole console, CampaignSweepResult result)
+    {
+        IReadOnlyList<CampaignCell> errors = result.Errors;
+        if (errors.Count == 0)
+        {
+            return CampaignExitCodes.Success;
+        }
+        console.Out.Flush();
+        console.Error.WriteLine($"vbase: campaign: {errors.Count} of {result.Sweep.CellCount} cells could not be carried out (verdict error): "
+            + string.Join(", ", errors.Select(c => $"{c.Architecture.Name} x {c.Attack.Id} ({c.Result.App})")));
+        return CampaignExitCodes.CellError;
+    }
+
+    /// <summary>One campaign's plan, from options or a campaign file of one: Slurm, shard or run here, and its outputs.</summary>
+    private static int RunPlan(CliConsole console, CampaignPlan plan, Vbase.Sapi.Chip.ChipOptions chip, IAttackSuite suite, CampaignArguments arguments)
+    {
+        if (Conflict(arguments) is string conflict)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.UsageError, conflict);
+        }
+        if (arguments.Slurm.ScriptOnly)
+        {
+            return SlurmCampaign.PrintScript(console, SlurmCampaign.CampaignJob(console, plan, chip, arguments), arguments);
+        }
+        if (arguments.Slurm.Submit && SlurmCampaign.Unavailable() is string missing)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.Unavailable, missing);
+        }
+        if (CheckOutputs(console, arguments) is int failed)
+        {
+            return failed;
+        }
+        if (arguments.Slurm.Submit)
+        {
+            return SlurmCampaign.Run(console, SlurmCampaign.CampaignJob(console, plan, chip, arguments), arguments);
         }
         IReadOnlyList<int>? work = arguments.Shard is CampaignShard part ? CampaignSharding.WorkOf(plan, part) : null;
         int cellCount = work?.Count(i => i < plan.Cells.Count) ?? plan.Cells.Count;

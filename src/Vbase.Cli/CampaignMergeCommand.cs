@@ -43,6 +43,10 @@ internal static class CampaignMergeCommand
         {
             return VbaseCli.Fail(console, CampaignExitCodes.UsageError, "campaign merge: nothing to write; give --json FILE, --out DIR or both");
         }
+        if (IsSweepPart(files[0]))
+        {
+            return MergeSweep(console, files, [.. plugins.Select(Path.GetFullPath)], outDirectory, json);
+        }
         CampaignResult result;
         IReadOnlyList<CampaignMerge.NamedPart> parts;
         try
@@ -58,6 +62,58 @@ internal static class CampaignMergeCommand
             return VbaseCli.Fail(console, CampaignExitCodes.DataError, $"campaign merge: {e.Message}");
         }
         return Write(console, result, parts, outDirectory, json);
+    }
+
+    /// <summary>Whether the file is a campaign file's part (a sweep part); one that cannot be read is left to the part reader to say why.</summary>
+    private static bool IsSweepPart(string file)
+    {
+        try
+        {
+            return File.Exists(file) && new FileInfo(file).Length <= CampaignPartJson.MaxBytes && CampaignSweepOutput.IsSweepPart(File.ReadAllBytes(file));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The parts of a sharded campaign file: each sub-campaign merged, its run folders copied into its folder under
+    /// <paramref name="outDirectory"/>, then the sweep's reports and JSON as <c>vbase campaign FILE.yaml</c> writes them.
+    /// </summary>
+    internal static int MergeSweep(CliConsole console, IReadOnlyList<string> files, IReadOnlyList<string> plugins, string? outDirectory, string? json)
+    {
+        CampaignSweepResult result;
+        IReadOnlyList<IReadOnlyList<CampaignMerge.NamedPart>> parts;
+        try
+        {
+            ArchitectureRegistry registry = PluginCatalog.Registry(plugins);
+            IAttackSuite suite = CampaignCommand.SuiteFor(plugins);
+            (result, parts) = CampaignSweepOutput.Merge([.. files.Select(f => CampaignSweepOutput.ReadPart(f, registry, suite))], CampaignCommand.Tool);
+            if (outDirectory is not null)
+            {
+                Directory.CreateDirectory(outDirectory);
+                for (int i = 0; i < parts.Count; i++)
+                {
+                    CampaignMerge.CopyRuns(parts[i], Path.Combine(outDirectory, result.Sweep.Folder(i)));
+                }
+            }
+        }
+        catch (CampaignPartException e)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.DataError, $"campaign merge: {VbaseCli.OneLine(e.Message)}");
+        }
+        catch (PluginException e)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.DataError, $"campaign merge: {e.Message}");
+        }
+        catch (Exception e) when (e is (IOException and not StandardOutputException) or UnauthorizedAccessException)
+        {
+            return VbaseCli.Fail(console, CampaignExitCodes.OutputError, $"{outDirectory}: cannot write the run folders: {VbaseCli.OneLine(e.Message)}");
+        }
+        console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"merged: {CampaignCommand.Count(files.Count, "part")} of campaign {result.Sweep.Id[..12]}, {CampaignCommand.Count(result.Sweep.Plans.Count, "campaign")}, {CampaignCommand.Count(result.Sweep.CellCount, "cell")}"));
+        return CampaignCommand.FinishSweep(console, result, outDirectory, json);
     }
 
     /// <summary>Reads and merges the parts in <paramref name="files"/>.</summary>

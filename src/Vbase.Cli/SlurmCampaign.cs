@@ -151,6 +151,67 @@ internal static class SlurmCampaign
         return null;
     }
 
+    /// <summary>
+    /// What the tasks run: one campaign (its plan on each task's command line) or a campaign file (the file itself), with
+    /// how a part is recognised as one of its and how the parts are merged and written.
+    /// </summary>
+    /// <param name="Describe">The script's comment after the cell count: <c>app vault, seed 7</c>.</param>
+    /// <param name="Header">The first line on stdout, before "in N shards on Slurm".</param>
+    /// <param name="TaskArguments">After <c>vbase campaign</c>: what names the plan (not --jobs, --out, --plugin, --shard, --json).</param>
+    /// <param name="HasPart">Whether the file holds this job's part of shard K of N, written by this vbase.</param>
+    /// <param name="Merge">Merges the parts' files and writes the outputs; the exit code.</param>
+    internal sealed record Job(string Id, int Cells, string Describe, string Header, IReadOnlyList<string> TaskArguments,
+        Func<string, CampaignShard, bool> HasPart, Func<IReadOnlyList<string>, int> Merge);
+
+    /// <summary>The job of one campaign: its plan on each task's command line, its parts merged as campaign merge does.</summary>
+    internal static Job CampaignJob(CliConsole console, CampaignPlan plan, Vbase.Sapi.Chip.ChipOptions chip, CampaignCommand.CampaignArguments arguments)
+    {
+        string id = CampaignPartJson.CampaignId(plan, chip);
+        IReadOnlyList<string> plugins = arguments.Plugins;
+        string[] taskArguments = arguments.File is string file ? [file] :
+        [
+            "--arch", string.Join(',', plan.Architectures.Select(a => a.Name)),
+            "--attack", string.Join(',', plan.Attacks.Select(a => a.Id)),
+            "--app", plan.App,
+            "--seed", plan.Seed.ToString(CultureInfo.InvariantCulture),
+            "--llc-size", chip.CacheBytes.ToString(CultureInfo.InvariantCulture),
+            "--llc-ways", chip.Ways.ToString(CultureInfo.InvariantCulture),
+            .. plan.Parameters.Settings(attacks: true).SelectMany(p => new[] { "--attack-param", p }),
+            .. plan.Parameters.Settings(attacks: false).SelectMany(p => new[] { "--arch-param", p }),
+        ];
+        return new Job(id, plan.Cells.Count, $"app {plan.App}, seed {plan.Seed}",
+            $"campaign: {CampaignCommand.Count(plan.Architectures.Count, "architecture")} x {CampaignCommand.Count(plan.Attacks.Count, "attack")} = "
+            + $"{CampaignCommand.Count(plan.Cells.Count, "cell")}, app {plan.App}, seed {plan.Seed}",
+            taskArguments,
+            (path, shard) =>
+            {
+                try
+                {
+                    CampaignPart part = CampaignPartJson.ReadFile(path, Vbase.Testbed.Plugins.PluginCatalog.Registry(arguments.AllPlugins),
+                        CampaignCommand.SuiteFor(arguments.AllPlugins)).Part;
+                    return part.CampaignId == id && part.Shard == shard && part.Tool == CampaignCommand.Tool;
+                }
+                catch (CampaignPartException)
+                {
+                    return false;
+                }
+            },
+            files =>
+            {
+                CampaignResult result;
+                IReadOnlyList<CampaignMerge.NamedPart> parts;
+                try
+                {
+                    (result, parts) = CampaignMergeCommand.Merge(files, arguments.AllPlugins);
+                }
+                catch (CampaignPartException e)
+                {
+                    return VbaseCli.Fail(console, CampaignExitCodes.DataError, $"campaign merge: {VbaseCli.OneLine(e.Message)}");
+                }
+                return CampaignMergeCommand.Write(console, result, parts, Path.GetFullPath(arguments.OutDirectory!), arguments.Json);
+            });
+    }
+
     private sealed record Layout(string Out, int Shards, string Id, IReadOnlyList<string> Plugins)
     {
         public string Folder => Path.Combine(Out, SlurmCampaign.Folder);
@@ -159,10 +220,10 @@ internal static class SlurmCampaign
         public string Log(int k) => Path.Combine(Folder, string.Create(CultureInfo.InvariantCulture, $"shard-{k}.log"));
     }
 
-    private static Layout LayoutOf(CampaignPlan plan, Vbase.Sapi.Chip.ChipOptions chip, CampaignCommand.CampaignArguments arguments) =>
+    private static Layout LayoutOf(Job job, CampaignCommand.CampaignArguments arguments) =>
         new(Path.GetFullPath(arguments.OutDirectory!),
-            arguments.Slurm.Shards ?? Math.Clamp((plan.Cells.Count + CellsPerShard - 1) / CellsPerShard, 1, CampaignShard.MaxCount),
-            CampaignPartJson.CampaignId(plan, chip), arguments.Plugins);
+            arguments.Slurm.Shards ?? Math.Clamp((job.Cells + CellsPerShard - 1) / CellsPerShard, 1, CampaignShard.MaxCount),
+            job.Id, arguments.Plugins);
 
     /// <summary>Characters an #SBATCH line or Slurm's filename patterns would take for something else.</summary>
     private static string? UnfitPath(string path) =>
@@ -171,41 +232,24 @@ internal static class SlurmCampaign
             : null;
 
     /// <summary><c>--slurm-script</c>: the script --slurm would submit, on stdout.</summary>
-    public static int PrintScript(CliConsole console, CampaignPlan plan, Vbase.Sapi.Chip.ChipOptions chip, CampaignCommand.CampaignArguments arguments)
+    public static int PrintScript(CliConsole console, Job job, CampaignCommand.CampaignArguments arguments)
     {
-        Layout layout = LayoutOf(plan, chip, arguments);
+        Layout layout = LayoutOf(job, arguments);
         if (UnfitPath(layout.Out) is string unfit)
         {
             return VbaseCli.Fail(console, CampaignExitCodes.UsageError, unfit);
         }
-        int[] shards = arguments.Slurm.Resume ? Missing(layout) : [.. Enumerable.Range(1, layout.Shards)];
-        console.Out.Write(Script(plan, chip, arguments, layout, shards));
+        int[] shards = arguments.Slurm.Resume ? Missing(job, layout) : [.. Enumerable.Range(1, layout.Shards)];
+        console.Out.Write(Script(job, arguments, layout, shards));
         return CampaignExitCodes.Success;
     }
 
     /// <summary>The shards whose part is not in the folder yet (or is not of this campaign and shard, or of this vbase).</summary>
-    private static int[] Missing(Layout layout) => [.. Enumerable.Range(1, layout.Shards).Where(k => !HasPart(layout, k))];
-
-    private static bool HasPart(Layout layout, int k)
-    {
-        if (!File.Exists(layout.Part(k)))
-        {
-            return false;
-        }
-        try
-        {
-            CampaignPart part = CampaignPartJson.ReadFile(layout.Part(k), Vbase.Testbed.Plugins.PluginCatalog.Registry(layout.Plugins),
-                CampaignCommand.SuiteFor(layout.Plugins)).Part;
-            return part.CampaignId == layout.Id && part.Shard == new CampaignShard(k, layout.Shards) && part.Tool == CampaignCommand.Tool;
-        }
-        catch (CampaignPartException)
-        {
-            return false;
-        }
-    }
+    private static int[] Missing(Job job, Layout layout) =>
+        [.. Enumerable.Range(1, layout.Shards).Where(k => !File.Exists(layout.Part(k)) || !job.HasPart(layout.Part(k), new CampaignShard(k, layout.Shards)))];
 
     /// <summary>The sbatch script: an array of <paramref name="shards"/>, each task one <c>vbase campaign --shard K/N</c>.</summary>
-    private static string Script(CampaignPlan plan, Vbase.Sapi.Chip.ChipOptions chip, CampaignCommand.CampaignArguments arguments, Layout layout, int[] shards)
+    private static string Script(Job job, CampaignCommand.CampaignArguments arguments, Layout layout, int[] shards)
     {
         SlurmOptions slurm = arguments.Slurm;
         // Without --jobs a task takes one CPU, so Slurm packs tasks onto every core; with it, each task asks for that many.
@@ -213,7 +257,7 @@ internal static class SlurmCampaign
         var script = new StringBuilder();
         void Line(string text) => script.Append(text).Append('\n');
         Line("#!/bin/bash");
-        Line($"# vbase campaign {layout.Id[..12]}: {CampaignCommand.Count(plan.Cells.Count, "cell")}, app {plan.App}, seed {plan.Seed}, in {CampaignCommand.Count(layout.Shards, "shard")}.");
+        Line($"# vbase campaign {layout.Id[..12]}: {CampaignCommand.Count(job.Cells, "cell")}, {job.Describe}, in {CampaignCommand.Count(layout.Shards, "shard")}.");
         Line("# Each task runs one shard and writes its part; vbase campaign --slurm merges them (docs/campaigns.md).");
         Line($"#SBATCH --job-name=vbase-{layout.Id[..12]}");
         Line($"#SBATCH --array={ArraySpec(shards)}");
@@ -234,22 +278,27 @@ internal static class SlurmCampaign
         string[] command =
         [
             .. VbaseCommand(), "campaign",
-            "--arch", string.Join(',', plan.Architectures.Select(a => a.Name)),
-            "--attack", string.Join(',', plan.Attacks.Select(a => a.Id)),
-            "--app", plan.App,
-            "--seed", plan.Seed.ToString(CultureInfo.InvariantCulture),
-            "--llc-size", chip.CacheBytes.ToString(CultureInfo.InvariantCulture),
-            "--llc-ways", chip.Ways.ToString(CultureInfo.InvariantCulture),
+            .. job.TaskArguments.Take(job.TaskArguments.Count - ParameterArguments(job.TaskArguments)),
             "--jobs", jobs.ToString(CultureInfo.InvariantCulture),
             "--out", layout.Out,
             .. layout.Plugins.SelectMany(p => new[] { "--plugin", p }),
-            .. plan.Parameters.Settings(attacks: true).SelectMany(p => new[] { "--attack-param", p }),
-            .. plan.Parameters.Settings(attacks: false).SelectMany(p => new[] { "--arch-param", p }),
+            .. job.TaskArguments.TakeLast(ParameterArguments(job.TaskArguments)),
         ];
         string count = layout.Shards.ToString(CultureInfo.InvariantCulture);
         Line($"exec {string.Join(' ', command.Select(Quote))} \\");
         Line($"    --shard \"${{SLURM_ARRAY_TASK_ID}}/{count}\" --json {Quote(Path.Combine(layout.Folder, "part-"))}\"${{SLURM_ARRAY_TASK_ID}}\".json");
         return script.ToString();
+    }
+
+    /// <summary>The --attack-param and --arch-param words at the end of a job's task arguments (the script puts them last).</summary>
+    private static int ParameterArguments(IReadOnlyList<string> words)
+    {
+        int n = 0;
+        while (n + 2 <= words.Count && words[words.Count - n - 2] is "--attack-param" or "--arch-param")
+        {
+            n += 2;
+        }
+        return n;
     }
 
     /// <summary>How the tasks start this vbase: its own executable, the apphost beside its assembly, or dotnet with the assembly.</summary>
@@ -293,9 +342,9 @@ internal static class SlurmCampaign
     }
 
     /// <summary><c>--slurm</c>: submit, follow, merge.</summary>
-    public static int Run(CliConsole console, CampaignPlan plan, Vbase.Sapi.Chip.ChipOptions chip, CampaignCommand.CampaignArguments arguments)
+    public static int Run(CliConsole console, Job job, CampaignCommand.CampaignArguments arguments)
     {
-        Layout layout = LayoutOf(plan, chip, arguments);
+        Layout layout = LayoutOf(job, arguments);
         if (UnfitPath(layout.Out) is string unfit)
         {
             return VbaseCli.Fail(console, CampaignExitCodes.UsageError, unfit);
@@ -312,19 +361,17 @@ internal static class SlurmCampaign
                     File.Delete(layout.Part(k));
                 }
             }
-            shards = arguments.Slurm.Resume ? Missing(layout) : [.. Enumerable.Range(1, layout.Shards)];
+            shards = arguments.Slurm.Resume ? Missing(job, layout) : [.. Enumerable.Range(1, layout.Shards)];
             if (shards.Length > 0)
             {
-                File.WriteAllText(layout.Script, Script(plan, chip, arguments, layout, shards), new UTF8Encoding(false));
+                File.WriteAllText(layout.Script, Script(job, arguments, layout, shards), new UTF8Encoding(false));
             }
         }
         catch (Exception e) when (e is (IOException and not StandardOutputException) or UnauthorizedAccessException)
         {
             return VbaseCli.Fail(console, CampaignExitCodes.OutputError, $"{layout.Folder}: cannot write: {VbaseCli.OneLine(e.Message)}");
         }
-        console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"campaign: {CampaignCommand.Count(plan.Architectures.Count, "architecture")} x {CampaignCommand.Count(plan.Attacks.Count, "attack")} = "
-            + $"{CampaignCommand.Count(plan.Cells.Count, "cell")}, app {plan.App}, seed {plan.Seed}, in {CampaignCommand.Count(layout.Shards, "shard")} on Slurm"));
+        console.Out.WriteLine($"{job.Header}, in {CampaignCommand.Count(layout.Shards, "shard")} on Slurm");
         if (shards.Length == 0)
         {
             console.Out.WriteLine($"slurm: every shard's part is in {layout.Folder}; nothing to submit");
@@ -341,8 +388,8 @@ internal static class SlurmCampaign
             console.Out.WriteLine($"slurm: submitted job {jobId}, shard{(shards.Length > 1 ? "s" : "")} {ArraySpec(shards)} of {layout.Shards} (script {layout.Script})");
             console.Out.Flush();
             FollowResult followed = CampaignCommand.StdoutIsTerminal
-                ? FollowWithProgressBar(console, layout, jobId, shards)
-                : Follow(layout, jobId, shards, line => { console.Out.WriteLine(line); console.Out.Flush(); }, (_, _, _) => { });
+                ? FollowWithProgressBar(console, job, layout, jobId, shards)
+                : Follow(job, layout, jobId, shards, line => { console.Out.WriteLine(line); console.Out.Flush(); }, (_, _, _) => { });
             if (followed.Problem is string problem)
             {
                 return VbaseCli.Fail(console, CampaignExitCodes.Unavailable, problem);
@@ -356,17 +403,7 @@ internal static class SlurmCampaign
                     + $"{(followed.Failed.Count > 1 ? ", …" : "")}); the same command with --resume submits just {(followed.Failed.Count > 1 ? "those" : "that one")}");
             }
         }
-        CampaignResult result;
-        IReadOnlyList<CampaignMerge.NamedPart> parts;
-        try
-        {
-            (result, parts) = CampaignMergeCommand.Merge([.. Enumerable.Range(1, layout.Shards).Select(layout.Part)], layout.Plugins);
-        }
-        catch (CampaignPartException e)
-        {
-            return VbaseCli.Fail(console, CampaignExitCodes.DataError, $"campaign merge: {VbaseCli.OneLine(e.Message)}");
-        }
-        return CampaignMergeCommand.Write(console, result, parts, layout.Out, arguments.Json);
+        return job.Merge([.. Enumerable.Range(1, layout.Shards).Select(layout.Part)]);
     }
 
     private static string? FirstLine(string text) =>
@@ -387,7 +424,7 @@ internal static class SlurmCampaign
     /// Polls squeue and the parts until every submitted shard has left the queue, telling <paramref name="line"/> of
     /// each shard that starts, finishes or fails, and <paramref name="counts"/> (finished, running, pending) each poll.
     /// </summary>
-    private static FollowResult Follow(Layout layout, string jobId, int[] shards, Action<string> line, Action<int, int, int> counts)
+    private static FollowResult Follow(Job job, Layout layout, string jobId, int[] shards, Action<string> line, Action<int, int, int> counts)
     {
         var open = new SortedSet<int>(shards);
         var seen = new Dictionary<int, TaskState>();
@@ -421,7 +458,7 @@ internal static class SlurmCampaign
                     seen[k] = state;
                     continue;
                 }
-                if (HasPart(layout, k))
+                if (File.Exists(layout.Part(k)) && job.HasPart(layout.Part(k), new CampaignShard(k, layout.Shards)))
                 {
                     open.Remove(k);
                     finished++;
@@ -445,9 +482,9 @@ internal static class SlurmCampaign
     }
 
     /// <summary>In a terminal: a progress bar over the shards, with each shard's news printed above it.</summary>
-    private static FollowResult FollowWithProgressBar(CliConsole console, Layout layout, string jobId, int[] shards) =>
+    private static FollowResult FollowWithProgressBar(CliConsole console, Job job, Layout layout, string jobId, int[] shards) =>
         CampaignCommand.WithProgressBar(console, $"{shards.Length} shards", shards.Length, (terminal, task) =>
-            Follow(layout, jobId, shards, text => terminal.MarkupLine(Markup.Escape(text)), (finished, running, pending) =>
+            Follow(job, layout, jobId, shards, text => terminal.MarkupLine(Markup.Escape(text)), (finished, running, pending) =>
             {
                 task.Description = string.Create(CultureInfo.InvariantCulture, $"{shards.Length} shards: {running} running, {pending} pending");
                 task.Value = finished;

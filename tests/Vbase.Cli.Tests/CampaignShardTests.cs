@@ -157,23 +157,7 @@ public sealed class CampaignShardTests : IDisposable
         OneError(Campaign("merge", "--json", In("m.json")), CampaignExitCodes.UsageError);
     }
 
-    /// <summary>Stand-ins for Slurm's commands: sbatch keeps each script it is given and runs nothing; squeue lists no job.</summary>
-    private SlurmCampaign.Host FakeSlurm()
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            throw new PlatformNotSupportedException("the stand-ins are bash scripts");
-        }
-        string bin = In("bin");
-        Directory.CreateDirectory(bin);
-        File.WriteAllText(Path.Combine(bin, "sbatch"), "#!/bin/bash\nn=$(ls \"$FAKE_SLURM\" | grep -c '^submitted-' || true)\ncp \"${@: -1}\" \"$FAKE_SLURM/submitted-$n.sbatch\"\necho \"$@\" >> \"$FAKE_SLURM/sbatch.args\"\necho 4242\n");
-        File.WriteAllText(Path.Combine(bin, "squeue"), "#!/bin/bash\nexit 0\n");
-        foreach (string tool in new[] { "sbatch", "squeue" })
-        {
-            File.SetUnixFileMode(Path.Combine(bin, tool), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-        return new SlurmCampaign.Host(bin, new Dictionary<string, string> { ["FAKE_SLURM"] = bin }, TimeSpan.FromMilliseconds(10));
-    }
+    private SlurmCampaign.Host FakeSlurm() => Support.FakeSlurm.Create(In("bin"));
 
     [Fact]
     public void WithoutSbatchOnPathSlurmIsUnavailable()

@@ -26,6 +26,27 @@ public sealed record SecureApp(string Name, string Program, string Description, 
 
     private readonly int? replayBlock;
 
+    /// <summary>The manifest names the replay target itself (<c>replay_block</c>): the seed does not pick it.</summary>
+    public bool HasReplayBlock => replayBlock is not null;
+
+    /// <summary>
+    /// The candidate target blocks (the manifest's <c>blocks</c>), of which the seed picks one per attack; just
+    /// <see cref="Block"/> when the manifest names one block.
+    /// </summary>
+    public IReadOnlyList<int> Blocks
+    {
+        get => blocks ?? [Block];
+        init => blocks = value;
+    }
+
+    private readonly IReadOnlyList<int>? blocks;
+
+    /// <summary>
+    /// The firing window (the manifest's <c>delay_window</c>): the seed picks a delay from <see cref="Delay"/> to
+    /// <see cref="Delay"/> + this; 0: always <see cref="Delay"/>.
+    /// </summary>
+    public ulong DelayWindow { get; init; }
+
     /// <summary>A file holding the program, for the scenario.</summary>
     public string ProgramPath => BuiltIn ? GuestImages.PathOf(Program) : Program;
 

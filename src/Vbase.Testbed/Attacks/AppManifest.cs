@@ -24,8 +24,10 @@ public static class AppManifestLoader
     public const int MaxSecretBytes = 4096;
     /// <summary>Blocks are 64-byte lines inside the first 2 MiB of the region.</summary>
     public const int BlockBytes = 64, MaxBlock = (2 << 20) - BlockBytes;
+    /// <summary>At most this many candidate blocks (<c>blocks</c>).</summary>
+    public const int MaxCandidates = 256;
 
-    private static readonly string[] Keys = ["name", "description", "program", "kernel", "secrets", "block", "splice_source", "replay_block", "delay"];
+    private static readonly string[] Keys = ["name", "description", "program", "kernel", "secrets", "block", "blocks", "splice_source", "replay_block", "delay", "delay_window"];
     private static readonly string[] SecretKeys = ["name", "text", "hex", "u32", "u64", "symbol", "length"];
 
     /// <exception cref="AppManifestException">Unreadable, malformed, or naming something that is not there.</exception>
@@ -67,7 +69,12 @@ public static class AppManifestLoader
             string program = Image(Required(root, "", "program", "the application's ELF"), "program");
             string? kernel = Get(root, "kernel") is YamlNode k ? Image(k, "kernel") : null;
             IReadOnlyList<DeclaredSecret> secrets = Secrets(Required(root, "", "secrets", "the Oracle needs at least one declared secret"), program);
-            int block = Block(root, "block", 0);
+            IReadOnlyList<int>? blocks = Get(root, "blocks") is YamlNode blocksNode ? Candidates(blocksNode) : null;
+            int block = Block(root, "block", blocks?[0] ?? 0);
+            if (blocks is not null && !blocks.Contains(block))
+            {
+                throw Error(Get(root, "block")!, "block", $"{block} is not one of 'blocks' (with both, block must be one of the candidates)");
+            }
             int splice = Block(root, "splice_source", block + BlockBytes);
             int replay = Block(root, "replay_block", block);
             if (splice == block)
@@ -77,12 +84,18 @@ public static class AppManifestLoader
             ulong delay = Get(root, "delay") is YamlNode delayNode
                 ? WholeNumber(delayNode, "delay", 0, 1_000_000_000, "a number of instructions from 0 to 1_000_000_000")
                 : 0;
-            return new SecureApp(name, program, description, secrets, block, splice, delay)
+            ulong window = Get(root, "delay_window") is YamlNode windowNode
+                ? WholeNumber(windowNode, "delay_window", 0, 1_000_000_000, "a number of instructions from 0 to 1_000_000_000")
+                : 0;
+            var app = new SecureApp(name, program, description, secrets, block, splice, delay)
             {
+                Blocks = blocks ?? [block],
+                DelayWindow = window,
                 BuiltIn = embedded,
                 Kernel = kernel,
-                ReplayBlock = replay,
             };
+            // Only a replay target the manifest names is fixed; otherwise replay aims where the seed points the others.
+            return Get(root, "replay_block") is null ? app : app with { ReplayBlock = replay };
         }
 
         private int Block(YamlMappingNode root, string key, int fallback)
@@ -94,6 +107,32 @@ public static class AppManifestLoader
             ulong offset = WholeNumber(node, key, 0, MaxBlock, $"a byte offset in the region from 0 to {MaxBlock}");
             return offset % BlockBytes == 0 ? (int)offset
                 : throw Error(node, key, $"{offset} is not a multiple of {BlockBytes}: blocks are whole lines");
+        }
+
+        /// <summary>The candidate blocks: a list of 1 to <see cref="MaxCandidates"/> distinct blocks.</summary>
+        private List<int> Candidates(YamlNode node)
+        {
+            if (node is not YamlSequenceNode list || list.Children.Count == 0 || list.Children.Count > MaxCandidates)
+            {
+                throw Error(node, "blocks", $"expected a list of 1 to {MaxCandidates} blocks (region offsets, multiples of {BlockBytes})");
+            }
+            var blocks = new List<int>();
+            for (int i = 0; i < list.Children.Count; i++)
+            {
+                YamlNode item = list.Children[i];
+                string field = $"blocks[{i}]";
+                ulong offset = WholeNumber(item, field, 0, MaxBlock, $"a byte offset in the region from 0 to {MaxBlock}");
+                if (offset % BlockBytes != 0)
+                {
+                    throw Error(item, field, $"{offset} is not a multiple of {BlockBytes}: blocks are whole lines");
+                }
+                if (blocks.Contains((int)offset))
+                {
+                    throw Error(item, field, $"{offset} is listed twice");
+                }
+                blocks.Add((int)offset);
+            }
+            return blocks;
         }
 
         /// <summary>An ELF next to the manifest (or, for a built-in one, an embedded image's name).</summary>

@@ -33,6 +33,8 @@ internal sealed class AttackContext
     public required ProtectedRegion Region { get; init; }
     public required IReadOnlyDictionary<string, string> Parameters { get; init; }
     public required AttackEvidence Evidence { get; init; }
+    /// <summary>The block the attack targets (the <c>block</c> parameter, or the seed's pick among the app's candidates).</summary>
+    public required (int Block, AttackChoiceSource Source) Target { get; init; }
     /// <summary>Runs the guests until the predicate holds or the budget is spent; false if it never held.</summary>
     public required Func<Func<bool>, ulong, bool> RunUntil { get; init; }
     /// <summary>The guest kernel's attack mailbox in a domain (its GPA from kernel.elf's symbols).</summary>
@@ -64,6 +66,16 @@ internal sealed class AttackContext
             v.StartsWith("0x", StringComparison.Ordinal) ? NumberStyles.HexNumber : NumberStyles.Integer, CultureInfo.InvariantCulture)
         : appDefault;
 
+    /// <summary>The block replay and rollback snapshot: the <c>block</c> parameter, the manifest's <c>replay_block</c>, or <see cref="Target"/>.</summary>
+    public (int Block, AttackChoiceSource Source) ReplayTarget =>
+        Target.Source != AttackChoiceSource.Parameter && AppSpec.HasReplayBlock ? (AppSpec.ReplayBlock, AttackChoiceSource.App) : Target;
+
+    /// <summary>The block a splice copies: the <c>source</c> parameter, else the app's splice source (its target block if that is the one picked).</summary>
+    public int SpliceSource => IntParameter("source", AppSpec.OtherBlock != Target.Block ? AppSpec.OtherBlock : AppSpec.Block);
+
+    /// <summary>The parameter's value if it was given (not absent, not <c>app</c>).</summary>
+    public int? GivenParameter(string name) => Parameters.TryGetValue(name, out string? v) && v != "app" ? IntParameter(name, 0) : null;
+
     /// <summary>The attacker's chosen data: <c>data</c> repeated (default 0x41, 'A').</summary>
     public byte[] ChosenData(int length)
     {
@@ -85,6 +97,10 @@ internal abstract class Attack(AttackSpec spec)
 
     /// <summary>Called between steps after the firings, for attacks with a later phase; true once finished.</summary>
     public virtual bool Continue(AttackContext c) => true;
+
+    /// <summary>The block the attack aims at, for the <c>attack.fired</c> event; null: it aims at no one block.</summary>
+    public virtual (int Block, AttackChoiceSource Source)? Aim(AttackContext c) =>
+        Spec.Parameters.Any(p => p.Name == "block") ? c.Target : null;
 
     /// <summary>Fired repeatedly (the <c>repeat</c> parameter) unless the attack is a one-shot by nature.</summary>
     public virtual bool Repeatable => true;

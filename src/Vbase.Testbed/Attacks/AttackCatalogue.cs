@@ -3,10 +3,10 @@ namespace Vbase.Testbed.Attacks;
 /// <summary>Every attack Vbase knows (<c>vbase list attacks</c>), in the order reports show them.</summary>
 public static class AttackCatalogue
 {
-    private static readonly AttackParameter Delay = new("delay", "app", "instructions after the region is registered before the attack fires (app: the application's default)");
+    private static readonly AttackParameter Delay = new("delay", "app", "instructions after the region is registered before the attack fires (app: the application's delay, or the seed's pick in its window)");
     private static readonly AttackParameter Repeat = new("repeat", "1", "how many times the attack fires");
     private static readonly AttackParameter Interval = new("interval", "100000", "instructions between repeated firings");
-    private static readonly AttackParameter Block = new("block", "app", "offset in the region of the 64-byte block attacked (app: the application's default)");
+    private static readonly AttackParameter Block = new("block", "app", "offset in the region of the 64-byte block attacked (app: the application's block, or the seed's pick among its candidates)");
     private static readonly AttackParameter Data = new("data", "0x41", "the byte the attacker writes, repeated");
 
     private static readonly IReadOnlyList<AttackParameter> Timing = [Delay, Repeat, Interval];

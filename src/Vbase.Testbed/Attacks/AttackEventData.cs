@@ -18,6 +18,14 @@ public sealed record AttackFiredData(string Attack, string Position, int Firing,
 {
     public override string Kind => AttackEvents.Fired;
 
+    /// <summary>Instructions after the region's registration before the first firing, and what chose it.</summary>
+    public ulong Delay { get; init; }
+    public AttackChoiceSource DelaySource { get; init; }
+
+    /// <summary>The region offset of the block the attack aims at, and what chose it; null for attacks on no one block.</summary>
+    public int? Block { get; init; }
+    public AttackChoiceSource? BlockSource { get; init; }
+
     public override void WriteFields(IEventFieldWriter w)
     {
         w.Write(EventField.Of("attack", Attack));
@@ -25,9 +33,15 @@ public sealed record AttackFiredData(string Attack, string Position, int Firing,
         w.Write(EventField.Of("firing", Firing));
         w.Write(EventField.Of("firings", Firings));
         w.Write(EventField.Of("region", RegionId));
+        w.Write(EventField.Of("delay", Delay));
+        w.Write(EventField.Of("delay_by", DelaySource.Name()));
+        // -1 rather than an absent field: every attack.fired has the same typed fields.
+        w.Write(EventField.Of("block", (long)(Block ?? -1)));
+        w.Write(EventField.Of("block_by", BlockSource?.Name()));
     }
 
-    public override string Message() => $"attack={Attack} position={Position} firing={Firing}/{Firings} region={RegionId}";
+    public override string Message() => $"attack={Attack} position={Position} firing={Firing}/{Firings} region={RegionId} delay={Delay} ({DelaySource.Name()})"
+        + (Block is int block ? $" block={block} ({BlockSource?.Name()})" : "");
 }
 
 /// <summary><c>attack.action</c>: what the attack did, in its own words (also the Oracle's evidence).</summary>

@@ -38,7 +38,7 @@ public static class AttackRunner
 
         bool attackerVm = spec.Position == AttackPosition.CoResidentVm;
         Scenario scenario = ScenarioOf(arch, app, spec.Id, request.Seed, attackerVm, request.ArchitectureParameters, request.Chip);
-        var controller = new Controller(spec, app, request.Parameters ?? new Dictionary<string, string>(), attackerVm);
+        var controller = new Controller(spec, app, request.Parameters ?? new Dictionary<string, string>(), attackerVm, request.Seed);
         var testbed = new Running.Testbed(scenario, settings =>
         {
             var host = (HypervisorHost)HypervisorHost.Create(settings with { Registry = registry });

@@ -17,7 +17,7 @@ namespace Vbase.Testbed.Attacks;
 /// if asked), gives multi-phase attacks their later steps, runs the guests to the end, and hands what it saw to
 /// the Oracle. Every step is counted in instructions, so a run is deterministic.
 /// </summary>
-internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictionary<string, string> parameters, bool hasAttackerVm)
+internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictionary<string, string> parameters, bool hasAttackerVm, ulong seed)
     : IRunDriver, IHypervisorEventSink
 {
     /// <summary>Instructions per step while waiting for the guest kernel's answer or a later phase.</summary>
@@ -81,8 +81,10 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
             Evidence.Error = "the application never registered a protected region";
             return Finish(hv, guests, stop);
         }
+        int? givenBlock = parameters.TryGetValue("block", out string? b) && b != "app" ? ParameterValue(b) : null;
         var context = new AttackContext
         {
+            Target = AttackSeeding.Block(app, spec.Id, seed, givenBlock),
             Hv = hv,
             App = appDomain,
             AttackerVm = hasAttackerVm ? attackerDomain : null,
@@ -93,7 +95,8 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
             RunUntil = (predicate, budget) => RunUntil(guests, predicate, budget),
             Mailbox = domain => MailboxOf(hv, domain, guests),
         };
-        ulong delay = (ulong)context.IntParameter("delay", (int)app.Delay);
+        (ulong delay, AttackChoiceSource delaySource) = AttackSeeding.Delay(app, spec.Id, seed, context.GivenParameter("delay"));
+        (int Block, AttackChoiceSource Source)? aim = attack.Aim(context);
         if (delay > 0 && (stop = RunSome(guests, delay)) is not null || !ApplicationAlive(hv))
         {
             Evidence.Error = string.Create(CultureInfo.InvariantCulture, $"the application finished before the attack fired ({delay} instructions after registration)");
@@ -108,7 +111,13 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
                 break;
             }
             Evidence.FiredAt ??= hv.Now;
-            context.Record(new AttackFiredData(spec.Id, AttackSpec.Name(spec.Position).Replace(' ', '_'), i + 1, repeat, region.Id));
+            context.Record(new AttackFiredData(spec.Id, AttackSpec.Name(spec.Position).Replace(' ', '_'), i + 1, repeat, region.Id)
+            {
+                Delay = delay,
+                DelaySource = delaySource,
+                Block = aim?.Block,
+                BlockSource = aim?.Source,
+            });
             attack.Fire(context);
             if (Evidence.Error is not null)
             {
@@ -126,6 +135,9 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
         context.Record(new AttackDoneData(spec.Id));
         return Finish(hv, guests, stop);
     }
+
+    private static int ParameterValue(string value) => int.Parse(value.StartsWith("0x", StringComparison.Ordinal) ? value[2..] : value,
+        value.StartsWith("0x", StringComparison.Ordinal) ? NumberStyles.HexNumber : NumberStyles.Integer, CultureInfo.InvariantCulture);
 
     /// <summary>Null once the application has registered its region (the run goes on); else why the run ended first.</summary>
     private HostStop? WaitForRegistration(IGuestHost guests)

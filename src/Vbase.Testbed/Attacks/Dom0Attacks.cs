@@ -35,7 +35,7 @@ internal sealed class Dom0Write(AttackSpec spec) : Attack(spec)
 {
     public override void Fire(AttackContext c)
     {
-        int block = c.IntParameter("block", c.AppSpec.Block);
+        int block = c.Target.Block;
         int page = block / PageSize.Bytes, offset = block % PageSize.Bytes;
         byte[] data = c.ChosenData(Dram.BlockBytes);
         ForeignMapping m = c.Hv.Dom0.MapForeign(c.App, [c.Region.Gfns[page]], writable: true);
@@ -61,9 +61,12 @@ internal sealed class Dom0Remap(AttackSpec spec) : Attack(spec)
 {
     public override bool Repeatable => false;
 
+    /// <summary>The page of the target block is the one remapped.</summary>
+    public override (int Block, AttackChoiceSource Source)? Aim(AttackContext c) => c.Target;
+
     public override void Fire(AttackContext c)
     {
-        int page = c.IntParameter("block", c.AppSpec.Block) / PageSize.Bytes;
+        int page = c.Target.Block / PageSize.Bytes;
         Gfn target = c.Region.Gfns[page];
         // Another frame of the same domain that the application does not use: the highest RAM GFN that is not in
         // the region. Dom0 fills it with chosen data, then points the protected GFN at it.

@@ -55,7 +55,7 @@ internal sealed class KernelWrite(AttackSpec spec) : KernelAttack(spec)
 {
     public override void Fire(AttackContext c)
     {
-        int block = c.IntParameter("block", c.AppSpec.Block);
+        int block = c.Target.Block;
         byte[] data = c.ChosenData(Dram.BlockBytes);
         MailboxAnswer? a = Ask(c, "write", MailboxOp.Write, c.Region.VirtualAddress.Value + (ulong)block, data.Length, data);
         c.Evidence.Tampered |= a is { Result: > 0 };
@@ -66,9 +66,12 @@ internal sealed class KernelRemap(AttackSpec spec) : KernelAttack(spec)
 {
     public override bool Repeatable => false;
 
+    /// <summary>The page of the target block is the one remapped.</summary>
+    public override (int Block, AttackChoiceSource Source)? Aim(AttackContext c) => c.Target;
+
     public override void Fire(AttackContext c)
     {
-        int block = c.IntParameter("block", c.AppSpec.Block);
+        int block = c.Target.Block;
         int page = block / PageSize.Bytes;
         ulong va = c.Region.VirtualAddress.Value + (ulong)(page * PageSize.Bytes);
         MailboxAnswer? a = Ask(c, "remap", MailboxOp.Remap, va, 0, c.ChosenData(KernelMailbox.DataBytes));

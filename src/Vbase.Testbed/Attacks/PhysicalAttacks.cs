@@ -51,7 +51,7 @@ internal sealed class PhysicalSpoof(AttackSpec spec) : Attack(spec)
 {
     public override void Fire(AttackContext c)
     {
-        int block = c.IntParameter("block", c.AppSpec.Block);
+        int block = c.Target.Block;
         (Mfn mfn, int offset) = c.Locate(block);
         Dram.Evict(c, block, Dram.BlockBytes);
         byte[] data = c.ChosenData(Dram.BlockBytes);
@@ -66,7 +66,7 @@ internal sealed class PhysicalSplice(AttackSpec spec) : Attack(spec)
 {
     public override void Fire(AttackContext c)
     {
-        int block = c.IntParameter("block", c.AppSpec.Block), source = c.IntParameter("source", c.AppSpec.OtherBlock);
+        int block = c.Target.Block, source = c.SpliceSource;
         if (source == block || source + Dram.BlockBytes > (int)c.Region.Length)
         {
             c.Fail($"no other block at region offset {source} to splice from");
@@ -95,12 +95,14 @@ internal class PhysicalReplay(AttackSpec spec) : Attack(spec)
 
     public override bool Repeatable => false;
 
+    public override (int Block, AttackChoiceSource Source)? Aim(AttackContext c) => c.ReplayTarget;
+
     /// <summary>Whether the off-chip metadata is snapshot and restored with the data (phys-rollback).</summary>
     protected virtual bool WithMetadata => false;
 
     public override void Fire(AttackContext c)
     {
-        block = c.IntParameter("block", c.AppSpec.ReplayBlock);
+        block = c.ReplayTarget.Block;
         (Mfn mfn, int offset) = c.Locate(block);
         Dram.Evict(c, block, Dram.BlockBytes);
         snapshot = Dram.Block(c, block).ToArray();
@@ -164,7 +166,7 @@ internal sealed class PhysicalMetadataSpoof(AttackSpec spec) : Attack(spec)
 {
     public override void Fire(AttackContext c)
     {
-        int block = c.IntParameter("block", c.AppSpec.Block);
+        int block = c.Target.Block;
         Dram.Evict(c, block, Dram.BlockBytes);
         IReadOnlyList<MetadataRange> ranges = Dram.MetadataOf(c, block);
         if (ranges.Count == 0)

@@ -33,6 +33,15 @@ public static class CampaignJson
     {
         using (var json = new Utf8JsonWriter(stream, WriterOptions))
         {
+            WriteObject(json, result);
+        }
+        stream.WriteByte((byte)'\n');
+    }
+
+    /// <summary>The campaign as one JSON object (a campaign file's sweep holds one per sub-campaign).</summary>
+    internal static void WriteObject(Utf8JsonWriter json, CampaignResult result)
+    {
+        {
             json.WriteStartObject();
             json.WriteStartArray("cells");
             foreach (CampaignCell cell in result.Cells)
@@ -70,7 +79,6 @@ public static class CampaignJson
             }
             json.WriteEndObject();
         }
-        stream.WriteByte((byte)'\n');
     }
 
     /// <summary><c>"parameters": {"attacks": {id: {key: value}}, "archs": {name: {key: value}}}</c>, sorted.</summary>

@@ -49,11 +49,21 @@ public static class CampaignPartJson
     /// </summary>
     public static byte[] ToBytes(CampaignResult result, CampaignShard shard, string tool, string? runs)
     {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, CampaignJson.WriterOptions))
+        {
+            WriteObject(json, result, shard, tool, runs);
+        }
+        buffer.WriteByte((byte)'\n');
+        return buffer.ToArray();
+    }
+
+    /// <summary>The part as one JSON object (a campaign file's sweep part holds one per sub-campaign).</summary>
+    internal static void WriteObject(Utf8JsonWriter json, CampaignResult result, CampaignShard shard, string tool, string? runs)
+    {
         CampaignPlan plan = result.Plan;
         int cells = plan.Cells.Count;
         string[] costRuns = [.. CampaignSharding.WorkOf(plan, shard).Where(i => i >= cells).Select(i => plan.CostRuns[i - cells])];
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, CampaignJson.WriterOptions))
         {
             json.WriteStartObject();
             json.WriteString("format", Format);
@@ -93,8 +103,6 @@ public static class CampaignPartJson
             json.WriteEndArray();
             json.WriteEndObject();
         }
-        buffer.WriteByte((byte)'\n');
-        return buffer.ToArray();
     }
 
     private static void WritePlan(Utf8JsonWriter json, CampaignPlan plan, ChipOptions chip)
@@ -167,7 +175,14 @@ public static class CampaignPartJson
         }
         using (document)
         {
-            JsonElement root = document.RootElement;
+            return Read(document.RootElement, registry, suite);
+        }
+    }
+
+    /// <summary>A part as a JSON object (<see cref="Read(byte[], ArchitectureRegistry, IAttackSuite)"/>).</summary>
+    internal static CampaignPart Read(JsonElement root, ArchitectureRegistry registry, IAttackSuite suite)
+    {
+        {
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("format", out JsonElement format) || format.ValueKind != JsonValueKind.String)
             {
                 throw new CampaignPartException("not a campaign part (no \"format\"; a part is what vbase campaign --shard K/N --json writes)");

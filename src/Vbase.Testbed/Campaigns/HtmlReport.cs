@@ -13,7 +13,7 @@ namespace Vbase.Testbed.Campaigns;
 /// </summary>
 public static class HtmlReport
 {
-    private const string Style = """
+    internal const string Style = """
         body { font-family: system-ui, sans-serif; margin: 1em 1.2em; color: #212121; max-width: 110em; font-size: 14px; }
         table { border-collapse: collapse; margin: 1em 0; }
         th, td { border: 1px solid #bdbdbd; padding: .35em .6em; text-align: left; vertical-align: top; }

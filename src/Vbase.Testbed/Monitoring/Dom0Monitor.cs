@@ -50,6 +50,13 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
     private readonly HashSet<int> reportedRegions = [], reportedReleases = [], reportedShutdowns = [];
     private int snapshots, nextRuleNumber;
 
+    /// <summary>
+    /// The counting rules the last recorded event of each kind and domain matched: the flood limiter's
+    /// <c>log.suppressed</c> summary of that kind and domain is counted by them (its events are that flood's, which
+    /// the recorded burst before it stands for; their numbers, which region and gpa conditions test, are gone).
+    /// </summary>
+    private readonly Dictionary<(string Kind, int Domain), WatchRule[]> lastCounted = [];
+
     public Dom0Monitor(Hv hypervisor, MonitorOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(hypervisor);
@@ -160,12 +167,43 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
         }
         EventFieldList fields = e.Data.Fields();
         string? domainName = e.Domain is DomainId d ? DomainName(d.Value) : null;
+        List<WatchRule>? counted = null;
         foreach (WatchRule rule in rules.ToList())
         {
             if (rule.Matches(e, domainName, fields))
             {
                 Apply(rule, e, domainName, fields);
+                if (rule.Actions.HasFlag(WatchAction.Count))
+                {
+                    (counted ??= []).Add(rule);
+                }
             }
+        }
+        int domain = e.Domain?.Value ?? -1;
+        if (e.Data is EventsSuppressedData suppressed)
+        {
+            CountSuppressed(suppressed, domain);
+        }
+        else if (counted is not null)
+        {
+            lastCounted[(e.Kind, domain)] = [.. counted];
+        }
+        else
+        {
+            lastCounted.Remove((e.Kind, domain));
+        }
+    }
+
+    /// <summary>Adds a summary's suppressed events to the counters of the rules that counted the last one recorded like them.</summary>
+    private void CountSuppressed(EventsSuppressedData summary, int domain)
+    {
+        if (!lastCounted.TryGetValue((summary.SuppressedKind, domain), out WatchRule[]? counting))
+        {
+            return;
+        }
+        foreach (WatchRule rule in counting.Where(rules.Contains))
+        {
+            counters[rule.Name] = counters.GetValueOrDefault(rule.Name) + summary.Suppressed;
         }
     }
 

@@ -72,6 +72,25 @@ public sealed class AppManifestTests : IDisposable
     }
 
     [Fact]
+    public void CandidateBlocksAndAWindowAreWhatASeedPicksFrom()
+    {
+        SecureApp app = AppManifestLoader.Load(Manifest("""
+            name: mine
+            program: my-vault.elf
+            secrets:
+              - {name: phrase, text: VAULT-SECRET-7f3a9c2e-launch-code}
+            blocks: [192, 64, 4096]
+            delay: 1_000
+            delay_window: 50_000
+            """));
+        Assert.Equal([192, 64, 4096], app.Blocks);
+        Assert.Equal((192, 256, 192, false, 50_000UL), (app.Block, app.OtherBlock, app.ReplayBlock, app.HasReplayBlock, app.DelayWindow));
+        SecureApp single = AppManifestLoader.Load(Manifest("name: one\nprogram: my-vault.elf\nsecrets:\n  - {name: s, text: x}\nblock: 128\n"));
+        Assert.Equal([128], single.Blocks);
+        Assert.Equal(0UL, single.DelayWindow);
+    }
+
+    [Fact]
     public void AnAttackRunsAgainstAManifestsApplication()
     {
         string path = Manifest("name: mine\nprogram: my-vault.elf\nsecrets:\n  - name: phrase\n    text: VAULT-SECRET-7f3a9c2e-launch-code\nblock: 64\ndelay: 200_000\n");
@@ -94,6 +113,12 @@ public sealed class AppManifestTests : IDisposable
     [InlineData("name: a\nprogram: my-vault.elf\nsecrets:\n  - {name: s, text: x}\nblock: 64\nsplice_source: 64\n", 6, 16, "splice_source", "must be another block")]
     [InlineData("name: a\nprogram: my-vault.elf\nsecrets:\n  - {name: s, text: x}\ndelay: -1\n", 5, 8, "delay", "'-1' is not a number of instructions")]
     [InlineData("- a\n", 1, 1, "", "expected the application as 'key: value' lines")]
+    [InlineData("name: a\nprogram: my-vault.elf\nsecrets:\n  - {name: s, text: x}\nblocks: []\n", 5, 9, "blocks", "expected a list of 1 to 256 blocks")]
+    [InlineData("name: a\nprogram: my-vault.elf\nsecrets:\n  - {name: s, text: x}\nblocks: 64\n", 5, 9, "blocks", "expected a list of 1 to 256 blocks")]
+    [InlineData("name: a\nprogram: my-vault.elf\nsecrets:\n  - {name: s, text: x}\nblocks: [64, 100]\n", 5, 14, "blocks[1]", "100 is not a multiple of 64")]
+    [InlineData("name: a\nprogram: my-vault.elf\nsecrets:\n  - {name: s, text: x}\nblocks: [64, 64]\n", 5, 14, "blocks[1]", "64 is listed twice")]
+    [InlineData("name: a\nprogram: my-vault.elf\nsecrets:\n  - {name: s, text: x}\nblocks: [64, 128]\nblock: 192\n", 6, 8, "block", "192 is not one of 'blocks'")]
+    [InlineData("name: a\nprogram: my-vault.elf\nsecrets:\n  - {name: s, text: x}\ndelay_window: lots\n", 5, 15, "delay_window", "'lots' is not a number of instructions")]
     public void EveryMistakeIsOneLocatedLine(string yaml, int line, int column, string field, string problem)
     {
         string path = Manifest(yaml);
