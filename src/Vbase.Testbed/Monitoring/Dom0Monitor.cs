@@ -161,12 +161,20 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
             domainNames[createdId.Value] = created.Name;
         }
         Describe(e);
+        if (e.Data is WriteDroppedData dropped)
+        {
+            lastDrop[(dropped.RegionId, dropped.Accessor, dropped.Owner)] = e;
+        }
         if (rules.Count == 0)
         {
             return;
         }
         EventFieldList fields = e.Data.Fields();
         string? domainName = e.Domain is DomainId d ? DomainName(d.Value) : null;
+        if (e.Data is WritesDroppedData countedDrops)
+        {
+            CountHartDrops(countedDrops, domainName);
+        }
         List<WatchRule>? counted = null;
         foreach (WatchRule rule in rules.ToList())
         {
@@ -191,6 +199,29 @@ public sealed partial class Dom0Monitor : IHypervisorEventSink
         else
         {
             lastCounted.Remove((e.Kind, domain));
+        }
+    }
+
+    /// <summary>
+    /// The last <c>sapi.write_dropped</c> of each (region, accessor, owner): the stand-in, for counting rules, of the
+    /// stores the harts dropped and counted after it (<c>sapi.writes_dropped</c> carries no address).
+    /// </summary>
+    private readonly Dictionary<(int Region, Accessor Accessor, bool Owner), HypervisorEvent> lastDrop = [];
+
+    /// <summary>Adds the drops a hart counted to the counters of the rules that count the reported drop they followed.</summary>
+    private void CountHartDrops(WritesDroppedData drops, string? domainName)
+    {
+        if (!lastDrop.TryGetValue((drops.RegionId, drops.Accessor, drops.Owner), out HypervisorEvent? standIn))
+        {
+            return;
+        }
+        EventFieldList fields = standIn.Data.Fields();
+        foreach (WatchRule rule in rules)
+        {
+            if (rule.Actions.HasFlag(WatchAction.Count) && rule.Matches(standIn, domainName, fields))
+            {
+                counters[rule.Name] = counters.GetValueOrDefault(rule.Name) + drops.Count;
+            }
         }
     }
 
