@@ -88,6 +88,9 @@ public sealed class HartDebugger
     internal ulong? ResumeFrom;
     internal bool StepRequested;
 
+    /// <summary>Makes the hart stop after its next instruction (gdb's vCont step of a thread that is not the one stopped).</summary>
+    public void RequestStep() => StepRequested = true;
+
     /// <summary>Adds a software breakpoint at virtual address <paramref name="pc"/>; false if there already is one.</summary>
     public bool InsertBreakpoint(ulong pc)
     {
