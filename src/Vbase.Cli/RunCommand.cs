@@ -179,11 +179,18 @@ internal static class RunCommand
         }
         MonitorSetup? monitor = null;
         ReplInput? repl = null;
+        TerminalCommands? terminal = null;
         if (monitorArguments.Wanted)
         {
             IReadOnlyList<WatchRule> rules;
             TextReader? commands = null;
-            if (monitorArguments.Repl)
+            if (monitorArguments.Repl && ReferenceEquals(console.Commands, Console.In) && !Console.IsInputRedirected)
+            {
+                // A person at a terminal: a prompt, and the terminal's line editing.
+                terminal = new TerminalCommands(Console.ReadLine, console.Error);
+                commands = terminal;
+            }
+            else if (monitorArguments.Repl)
             {
                 repl = new ReplInput(console.Commands, line =>
                 {
@@ -227,6 +234,7 @@ internal static class RunCommand
             testbed.RequestStop();
             // At the REPL's prompt nothing runs to be stopped: end its input, which it takes as 'quit'.
             repl?.Stop();
+            terminal?.Stop();
             return true;
         }
         void OnCancel(object? sender, ConsoleCancelEventArgs e)
@@ -306,6 +314,7 @@ internal static class RunCommand
         {
             Console.CancelKeyPress -= OnCancel;
             repl?.Dispose();
+            terminal?.Dispose();
             gdbDriver?.Dispose();
             tracer?.Dispose();
         }
