@@ -313,10 +313,10 @@ public sealed class GdbStub : IDisposable
             case 'p':
                 return (ReadRegister(Hart(selected), ParseHex(rest)), null);
             case 'P':
-            {
-                int eq = rest.IndexOf('=');
-                return (eq < 0 ? "E01" : WriteRegister(Hart(selected), ParseHex(rest[..eq]), rest[(eq + 1)..]), null);
-            }
+                {
+                    int eq = rest.IndexOf('=');
+                    return (eq < 0 ? "E01" : WriteRegister(Hart(selected), ParseHex(rest[..eq]), rest[(eq + 1)..]), null);
+                }
             case 'm':
                 return (ReadMemory(rest), null);
             case 'M':
