@@ -138,6 +138,22 @@ public sealed class GdbTests : IDisposable
         Assert.Equal(File.ReadAllBytes(Path.Combine(plain, "events.jsonl")), File.ReadAllBytes(Path.Combine(debugged, "events.jsonl")));
     }
 
+    /// <summary>gdb's kill under <c>run</c> ends the run where it stands: exit code 3, and stderr says who stopped it.</summary>
+    [Fact]
+    public void KillFromGdbStopsARun()
+    {
+        var vbase = new BackgroundVbase("run", Scenario("paper.yaml"), "--gdb", "0");
+        using (var gdb = new RspClient(vbase.GdbPort()))
+        {
+            Assert.Equal("T05thread:1;", gdb.Send("s"));
+            gdb.Post("k");
+            gdb.DrainToClose();
+        }
+        Assert.Equal(3, vbase.Wait());
+        Assert.Contains("vbase: stopped by the monitor (gdb killed the program); still running: app", vbase.Stderr);
+        Assert.Equal("", vbase.Stdout);
+    }
+
     [Fact]
     public void DebugOptionErrorsAreUsageErrors()
     {
