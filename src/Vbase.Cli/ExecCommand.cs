@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Vbase.Platform.Loading;
 using Vbase.Platform.Machines;
+using Vbase.Testbed.Debugging;
 
 namespace Vbase.Cli;
 
@@ -48,16 +49,20 @@ internal static class ExecCommand
                 $"a RAM size in MiB from 1 to {MachineConfig.MaxRamSize >> 20}"),
         };
         var engine = VbaseCli.EngineOption();
+        var gdb = GdbOption();
         var command = new Command("exec", "Run a bare-metal RISC-V ELF; its exit code becomes vbase's.")
         {
-            elf, htif, maxInstructions, stats, trace, ram, engine,
+            elf, htif, maxInstructions, stats, trace, ram, engine, gdb,
         };
         command.SetAction(parsed =>
         {
             var options = new RunOptions(
                 parsed.GetValue(maxInstructions) ?? ulong.MaxValue,
                 parsed.GetValue(stats),
-                parsed.GetValue(trace));
+                parsed.GetValue(trace))
+            {
+                GdbPort = parsed.GetValue(gdb),
+            };
             var config = new MachineConfig
             {
                 ElfPath = parsed.GetValue(elf)!,
@@ -69,10 +74,48 @@ internal static class ExecCommand
         });
         return command;
     }
+
+    /// <summary><c>--gdb PORT</c>, for exec and run: the GDB stub's TCP port on localhost (0: any free port, printed).</summary>
+    internal static Option<int?> GdbOption() => new("--gdb")
+    {
+        Description = "Wait for gdb on localhost:PORT before the first instruction (the GDB remote protocol, docs/debugging.md); 0 picks a free port.",
+        HelpName = "PORT",
+        CustomParser = result => VbaseCli.WholeNumber("--gdb", 0, 65535, "a TCP port from 0 to 65535")(result),
+    };
+
+    /// <summary>Listens for gdb and says where, or says why it cannot (null).</summary>
+    internal static GdbStub? ListenForGdb(CliConsole console, IDebugTarget target, int port)
+    {
+        void Log(string line)
+        {
+            lock (console.Error)
+            {
+                console.Error.WriteLine(line);
+                console.Error.Flush();
+            }
+        }
+        GdbStub stub;
+        try
+        {
+            stub = GdbStub.Listen(target, port, Log);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            console.Error.WriteLine($"vbase: error: --gdb {port}: cannot listen on localhost:{port}: {VbaseCli.OneLine(e.Message)}");
+            return null;
+        }
+        Log(string.Create(CultureInfo.InvariantCulture,
+            $"vbase: gdb: waiting on localhost:{stub.Port} for {target.Name}, before its first instruction (gdb: target remote :{stub.Port})"));
+        return stub;
+    }
 }
 
 /// <summary>How to run a program, beyond building its machine.</summary>
-internal sealed record RunOptions(ulong MaxInstructions, bool Stats, string? TracePath);
+internal sealed record RunOptions(ulong MaxInstructions, bool Stats, string? TracePath)
+{
+    /// <summary>--gdb: wait for a debugger on this port before the first instruction; null: no debugger.</summary>
+    public int? GdbPort { get; init; }
+}
 
 /// <summary>Builds a machine, runs it, and turns the outcome into messages and an exit code.</summary>
 internal static class ProgramRunner
@@ -121,7 +164,14 @@ internal static class ProgramRunner
                         }
                     };
                 }
+                using GdbStub? gdb = options.GdbPort is int port ? ExecCommand.ListenForGdb(console, new MachineDebugTarget(machine), port) : null;
+                if (options.GdbPort is not null && gdb is null)
+                {
+                    return ExitCodes.UsageError;
+                }
+                gdb?.Attach();
                 MachineRunResult result = machine.Run(options.MaxInstructions);
+                gdb?.Finish(result.Reason == MachineStopReason.Exited ? result.ExitCode : null);
                 console.ProgramOutput.Flush();
                 try
                 {

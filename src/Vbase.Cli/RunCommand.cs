@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using TestbedRun = Vbase.Testbed.Running.Testbed;
 using Vbase.Isa.Harts;
 using Vbase.Platform.Loading;
+using Vbase.Testbed.Debugging;
 using Vbase.Testbed.Monitoring;
 using Vbase.Testbed.Running;
 using Vbase.Testbed.Scenarios;
@@ -102,17 +103,36 @@ internal static class RunCommand
         };
         var chip = new VbaseCli.ChipArguments();
         var plugins = VbaseCli.PluginOption();
+        var gdb = ExecCommand.GdbOption();
+        var gdbDomain = new Option<string?>("--gdb-domain")
+        {
+            Description = "With --gdb: the guest domain to debug (default: the first).",
+            HelpName = "NAME",
+        };
+        var trace = new Option<string?>("--trace")
+        {
+            Description = "Write one line per executed instruction of the traced domain's vCPUs to FILE (exec --trace's format, each line prefixed by the vCPU).",
+            HelpName = "FILE",
+        };
+        var traceDomain = new Option<string?>("--trace-domain")
+        {
+            Description = "With --trace: the guest domain to trace (default: the first).",
+            HelpName = "NAME",
+        };
         var command = new Command("run", "Run a scenario: boot its guest domains and stream their consoles, each line prefixed by the domain's name.")
         {
             scenario, outDirectory, maxInstructions, monitorScript, monitorRepl, monitorCommands, monitorQuiet, stats, engine, baseline, plugins,
+            gdb, gdbDomain, trace, traceDomain,
         };
         chip.AddTo(command);
         command.SetAction(parsed => Run(console, parsed.GetValue(scenario)!, parsed.GetValue(outDirectory), parsed.GetValue(maxInstructions),
             new MonitorArguments(parsed.GetValue(monitorScript), parsed.GetValue(monitorRepl), parsed.GetValue(monitorCommands)) { Quiet = parsed.GetValue(monitorQuiet) },
             parsed.GetValue(stats), parsed.GetValue(engine), new BoundaryArguments(parsed.GetValue(baseline), chip, parsed),
-            parsed.GetValue(plugins) ?? []));
+            parsed.GetValue(plugins) ?? [], new DebugArguments(parsed.GetValue(gdb), parsed.GetValue(gdbDomain), parsed.GetValue(trace), parsed.GetValue(traceDomain))));
         return command;
     }
+
+    private sealed record DebugArguments(int? GdbPort, string? GdbDomain, string? TracePath, string? TraceDomain);
 
     private sealed record BoundaryArguments(bool Baseline, VbaseCli.ChipArguments Chip, System.CommandLine.ParseResult Parsed);
 
@@ -123,7 +143,7 @@ internal static class RunCommand
     }
 
     private static int Run(CliConsole console, string path, string? outDirectory, ulong? maxInstructions, MonitorArguments monitorArguments,
-        bool stats, ExecutionEngine engine, BoundaryArguments boundary, IReadOnlyList<string> plugins)
+        bool stats, ExecutionEngine engine, BoundaryArguments boundary, IReadOnlyList<string> plugins, DebugArguments debug)
     {
         Scenario scenario;
         try
@@ -148,13 +168,29 @@ internal static class RunCommand
         {
             return VbaseCli.Fail(console, RunExitCodes.UsageError, "--monitor-repl and --monitor-commands both give the commands; use one");
         }
+        if (CheckDebugArguments(debug, monitorArguments, scenario) is string debugProblem)
+        {
+            return VbaseCli.Fail(console, RunExitCodes.UsageError, debugProblem);
+        }
+        if (debug.GdbPort is not null && scenario.Limits.Timeout is not null)
+        {
+            // A debugging session waits for its user: the wall-clock limit would end it under them.
+            scenario = scenario with { Limits = scenario.Limits with { Timeout = null } };
+        }
         MonitorSetup? monitor = null;
         ReplInput? repl = null;
+        TerminalCommands? terminal = null;
         if (monitorArguments.Wanted)
         {
             IReadOnlyList<WatchRule> rules;
             TextReader? commands = null;
-            if (monitorArguments.Repl)
+            if (monitorArguments.Repl && ReferenceEquals(console.Commands, Console.In) && !Console.IsInputRedirected)
+            {
+                // A person at a terminal: a prompt, and the terminal's line editing.
+                terminal = new TerminalCommands(Console.ReadLine, console.Error);
+                commands = terminal;
+            }
+            else if (monitorArguments.Repl)
             {
                 repl = new ReplInput(console.Commands, line =>
                 {
@@ -198,6 +234,7 @@ internal static class RunCommand
             testbed.RequestStop();
             // At the REPL's prompt nothing runs to be stopped: end its input, which it takes as 'quit'.
             repl?.Stop();
+            terminal?.Stop();
             return true;
         }
         void OnCancel(object? sender, ConsoleCancelEventArgs e)
@@ -217,9 +254,42 @@ internal static class RunCommand
         });
         TestbedResult result;
         long started = Stopwatch.GetTimestamp();
+        GdbRunDriver? gdbDriver = null;
+        RunTracer? tracer = null;
         try
         {
-            result = testbed.Run(new TestbedOptions(console.ProgramOutput, outDirectory, maxInstructions, monitor)
+            if (debug.GdbPort is int port)
+            {
+                var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                try
+                {
+                    listener.Start(1);
+                }
+                catch (System.Net.Sockets.SocketException e)
+                {
+                    return VbaseCli.Fail(console, RunExitCodes.UsageError, $"--gdb {port}: cannot listen on localhost:{port}: {VbaseCli.OneLine(e.Message)}");
+                }
+                gdbDriver = new GdbRunDriver(listener, debug.GdbDomain, line =>
+                {
+                    lock (console.Error)
+                    {
+                        console.Error.WriteLine(line);
+                        console.Error.Flush();
+                    }
+                });
+            }
+            if (debug.TracePath is string tracePath)
+            {
+                try
+                {
+                    tracer = new RunTracer(tracePath, debug.TraceDomain, gdbDriver);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+                {
+                    return VbaseCli.Fail(console, RunExitCodes.OutputError, $"cannot write trace file {tracePath}: {VbaseCli.OneLine(e.Message)}");
+                }
+            }
+            result = testbed.Run(new TestbedOptions(console.ProgramOutput, outDirectory, maxInstructions, monitor, (IRunDriver?)tracer ?? gdbDriver)
             {
                 Engine = engine,
                 Chip = chip,
@@ -236,10 +306,17 @@ internal static class RunCommand
             };
             return VbaseCli.Fail(console, code, VbaseCli.OneLine(e.Message));
         }
+        catch (TraceFailedException e)
+        {
+            return VbaseCli.Fail(console, RunExitCodes.OutputError, $"cannot write trace file {debug.TracePath}: {VbaseCli.OneLine(e.Cause.Message)}");
+        }
         finally
         {
             Console.CancelKeyPress -= OnCancel;
             repl?.Dispose();
+            terminal?.Dispose();
+            gdbDriver?.Dispose();
+            tracer?.Dispose();
         }
         console.ProgramOutput.Flush();
         if (stats)
@@ -248,7 +325,37 @@ internal static class RunCommand
             console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"vbase: {result.Instructions} instructions in {seconds:0.000} s, {result.Instructions / Math.Max(seconds, 1e-9) / 1e6:0.0} MIPS ({total:0.000} s with building and loading the domains)"));
         }
-        return Report(console, result, outDirectory, monitor?.StopReason, Volatile.Read(ref stoppedBy));
+        return Report(console, result, outDirectory, monitor?.StopReason ?? (gdbDriver?.Killed == true ? "gdb killed the program" : null),
+            Volatile.Read(ref stoppedBy));
+    }
+
+    /// <summary>What is wrong with --gdb, --gdb-domain, --trace and --trace-domain together, or null.</summary>
+    private static string? CheckDebugArguments(DebugArguments debug, MonitorArguments monitor, Scenario scenario)
+    {
+        if (debug.GdbDomain is not null && debug.GdbPort is null)
+        {
+            return "--gdb-domain needs --gdb PORT";
+        }
+        if (debug.TraceDomain is not null && debug.TracePath is null)
+        {
+            return "--trace-domain needs --trace FILE";
+        }
+        if (debug.GdbPort is not null && (monitor.Repl || monitor.CommandsFile is not null))
+        {
+            return "--gdb and the Monitor's commands (--monitor-repl, --monitor-commands) both drive the run; use one";
+        }
+        if (debug.TracePath is not null && (monitor.Repl || monitor.CommandsFile is not null))
+        {
+            return "--trace with the Monitor's commands (--monitor-repl, --monitor-commands) is not supported; trace a plain run";
+        }
+        foreach ((string option, string? name) in new[] { ("--gdb-domain", debug.GdbDomain), ("--trace-domain", debug.TraceDomain) })
+        {
+            if (name is not null && !scenario.Domains.Any(d => d.Name == name))
+            {
+                return $"{option}: no domain '{name}' in the scenario (its domains: {string.Join(", ", scenario.Domains.Select(d => d.Name))})";
+            }
+        }
+        return null;
     }
 
     private const int SigInt = 2, SigTerm = 15;

@@ -11,9 +11,10 @@ namespace Vbase.Cli;
 /// 0000000080000010 00000073 ecall
 ///   trap: ecall from M-mode (cause 0xb)
 /// </code>
-/// Compressed instructions show their 16-bit parcel right-aligned in the raw column.
+/// Compressed instructions show their 16-bit parcel right-aligned in the raw column. <c>vbase run --trace</c>
+/// starts every line with a <paramref name="prefix"/> naming the vCPU (<c>vcpu0 </c>).
 /// </summary>
-internal sealed class TraceWriter(TextWriter writer)
+internal sealed class TraceWriter(TextWriter writer, string prefix = "")
 {
     private readonly char[] line = new char[64];
 
@@ -21,6 +22,10 @@ internal sealed class TraceWriter(TextWriter writer)
     {
         Span<char> s = line;
         int n = 0;
+        if (prefix.Length != 0)
+        {
+            writer.Write(prefix);
+        }
         r.Pc.TryFormat(s, out int w, "x16");
         n += w;
         s[n++] = ' ';
@@ -59,6 +64,10 @@ internal sealed class TraceWriter(TextWriter writer)
         writer.Write('\n');
         if (r.TrapCause is ulong cause)
         {
+            if (prefix.Length != 0)
+            {
+                writer.Write(prefix);
+            }
             writer.Write("  trap: ");
             writer.Write(TrapName(cause));
             writer.Write(" (cause 0x");

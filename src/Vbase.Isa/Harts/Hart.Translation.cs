@@ -91,16 +91,17 @@ public sealed unsafe partial class Hart
             }
             return slot;
         }
-        if (page.UntranslatableSeeds?.Contains(index) == true)
+        Func<int, bool>? stops = TranslationStops;
+        if (page.UntranslatableSeeds?.Contains(index) == true || stops?.Invoke(index) == true)
         {
-            return slot;
+            return slot; // a breakpoint's slot is never translated (Debugging/HartDebugger.cs), nor marked untranslatable
         }
         if (page.RegionCount == RegionTranslator.MaxRegionsPerPage)
         {
             page.Heat = int.MaxValue; // full: the rest of this page stays interpreted
             return slot;
         }
-        if (RegionTranslator.Translate(page, index, out TranslatedRegion? region))
+        if (RegionTranslator.Translate(page, index, out TranslatedRegion? region, stops))
         {
             page.Translations++;
             TranslatedRegions++;

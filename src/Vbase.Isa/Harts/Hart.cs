@@ -222,7 +222,11 @@ public sealed unsafe partial class Hart : IDisposable
             {
                 Hot.EventCycle = 0; // a stop from another thread raced with setting the slice
             }
-            if (Tracer is null)
+            if (debugger is { } dbg)
+            {
+                RunDebugged(dbg);
+            }
+            else if (Tracer is null)
             {
                 RunFast();
             }

@@ -59,10 +59,13 @@ internal static unsafe class RegionTranslator
     /// the page, stopping at the heads of the page's other translations, and installs it. False if nothing
     /// could be translated (an untranslatable first instruction, or no room left in the page).
     /// </summary>
-    internal static bool Translate(DecodedPage page, int seed, [NotNullWhen(true)] out TranslatedRegion? translated)
+    /// <param name="stopBefore">Slots no block may contain (a debugger's breakpoints): blocks end before them,
+    /// so the hart reaches them in its run loop, where it checks for a stop.</param>
+    internal static bool Translate(DecodedPage page, int seed, [NotNullWhen(true)] out TranslatedRegion? translated,
+        Func<int, bool>? stopBefore = null)
     {
         translated = null;
-        List<Block> blocks = Explore(page, seed);
+        List<Block> blocks = Explore(page, seed, stopBefore);
         if (blocks.Count == 0)
         {
             return false;
@@ -109,7 +112,7 @@ internal static unsafe class RegionTranslator
         return true;
     }
 
-    private static List<Block> Explore(DecodedPage page, int seed)
+    private static List<Block> Explore(DecodedPage page, int seed, Func<int, bool>? stopBefore)
     {
         var blocks = new List<Block>();
         var leaders = new HashSet<int>();
@@ -117,7 +120,8 @@ internal static unsafe class RegionTranslator
         void AddLeader(int slot)
         {
             // Another translation's head is entered through its slot, not copied.
-            if (slot is >= 0 and < DecodedPage.SlotCount && page.Slots[slot].RegionEntry == 0 && leaders.Add(slot))
+            if (slot is >= 0 and < DecodedPage.SlotCount && page.Slots[slot].RegionEntry == 0 && stopBefore?.Invoke(slot) != true
+                && leaders.Add(slot))
             {
                 work.Enqueue(slot);
             }
@@ -130,6 +134,11 @@ internal static unsafe class RegionTranslator
             int slot = block.Head;
             while (true)
             {
+                if (stopBefore?.Invoke(slot) == true)
+                {
+                    block.FallThrough = slot; // a breakpoint: the run loop stops there
+                    break;
+                }
                 if (!TryDecode(page, slot, out DecodedInstruction d))
                 {
                     block.FallThrough = slot; // straddling into the next page, or written under an earlier translation

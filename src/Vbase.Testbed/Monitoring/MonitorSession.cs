@@ -15,7 +15,7 @@ namespace Vbase.Testbed.Monitoring;
 /// The Monitor inside one testbed run: attaches it to the hypervisor before the domains are built, then drives
 /// the run, either straight to its end or command by command (the REPL, docs/monitor.md).
 /// </summary>
-internal sealed class MonitorSession
+internal sealed partial class MonitorSession
 {
     private const int DefaultReadLength = 16;
 
@@ -127,7 +127,8 @@ internal sealed class MonitorSession
         {
             case "help":
                 monitor.Print("commands: domains | regions | read REGION [OFFSET] [LENGTH] [dram|plain|shadow|all] | mem DOMAIN GPA [LENGTH] [dom0|dram] | "
-                    + "regs DOMAIN [VCPU] | x/Nx DOMAIN GPA | x/Ni DOMAIN GPA | write DOMAIN GPA HEX | quiet on|off | "
+                    + "regs DOMAIN [VCPU] | x/Nx DOMAIN GPA|v:VA[@VCPU] | x/Ni DOMAIN GPA|v:VA[@VCPU] | write DOMAIN GPA HEX | quiet on|off | "
+                    + "step [N] [DOMAIN [VCPU]] | break [VA [DOMAIN]] | delete [VA|all] | attack NAME [region=ID] [app=NAME] [KEY=VALUE…] | "
                     + "watch KEY=VALUE… do=ACTIONS | watches | unwatch NAME|all | counters | pause DOMAIN | resume DOMAIN | run N | continue | quit");
                 return true;
             case "domains":
@@ -222,6 +223,16 @@ internal sealed class MonitorSession
                 return RunFor(Math.Min(n, limit - Math.Min(executed, limit)), limit, out external);
             case "continue":
                 return RunFor(limit - Math.Min(executed, limit), limit, out external);
+            case "step":
+                return StepCommand(args, limit, out external);
+            case "break":
+                Break(args);
+                return true;
+            case "delete":
+                Delete(args);
+                return true;
+            case "attack":
+                return AttackCommand(args, limit, out external);
             case "quit":
                 return false;
             default:
@@ -239,12 +250,22 @@ internal sealed class MonitorSession
             last = HostStop.InstructionLimit;
             return true;
         }
+        debugStop = null;
         HypervisorRunResult result = hv.Run(budget);
         executed += result.Instructions;
-        HostStop stop = Convert(result.Stop);
+        return ReportStop(Convert(result.Stop), result, limit, out external);
+    }
+
+    /// <summary>Says why a run command ended; false if the REPL must end (Ctrl-C, the timeout).</summary>
+    private bool ReportStop(HostStop stop, HypervisorRunResult result, ulong limit, out HostStop? external)
+    {
+        external = null;
         string at = string.Create(CultureInfo.InvariantCulture, $"t={result.VirtualTime}, {executed} instructions in all");
         switch (stop)
         {
+            case HostStop.Stopped when ReportDebugStop(at):
+                last = HostStop.Stopped;
+                return true;
             case HostStop.Stopped when monitor.StopReason is string reason:
                 monitor.Print($"stopped by {reason} ({at})");
                 monitor.ClearStop();
@@ -301,12 +322,25 @@ internal sealed class MonitorSession
 
     private void ReadGuest(string[] args)
     {
-        Need(args, 2, "mem DOMAIN GPA [LENGTH] [dom0|dram]");
+        Need(args, 2, "mem DOMAIN GPA|v:VA[@VCPU] [LENGTH] [dom0|dram]");
         DomainInfo domain = FindDomain(args[0]);
-        ulong gpa = Number(args[1], "gpa");
         int length = args.Length > 2 ? (int)Math.Min(Number(args[2], "length"), 1 << 20) : DefaultReadLength;
         string view = args.Length > 3 ? args[3] : "dom0";
         byte[] buffer = new byte[length];
+        if (args[1].StartsWith("v:", StringComparison.Ordinal))
+        {
+            // A virtual address: as the vCPU's current context reads it (its page tables, the p2m, the architecture).
+            int n = view == "dom0" ? ReadAt(domain, args[1], buffer, out ulong va, out string label)
+                : throw new ArgumentException("a virtual address (v:) is read as its vCPU sees it: no view to choose");
+            if (n == 0)
+            {
+                monitor.Print(string.Create(CultureInfo.InvariantCulture, $"error: {label} 0x{va:x}: not readable"));
+                return;
+            }
+            Dump(label, va, buffer[..n]);
+            return;
+        }
+        ulong gpa = Number(args[1], "gpa");
         if (view == "dom0")
         {
             // What Dom0 reads through the p2m and the plugged-in architecture.
@@ -381,16 +415,11 @@ internal sealed class MonitorSession
             throw new ArgumentException($"'{command}': the format is x (words in hex) or i (instructions)");
         }
         DomainInfo domain = FindDomain(args[0]);
-        ulong gpa = Number(args[1], "gpa");
         byte[] bytes = new byte[format == 'x' ? count * 4 : count * 4 + 2];
-        int readable = bytes.Length;
-        while (readable > 0 && hv.Dom0.ReadGuest(domain.Id, new GuestPhysicalAddress(gpa), bytes.AsSpan(0, readable)) != 0)
-        {
-            readable -= 2;   // the last words may lie past the end of RAM
-        }
+        int readable = ReadAt(domain, args[1], bytes, out ulong gpa, out string label);
         if (readable <= 0)
         {
-            monitor.Print(string.Create(CultureInfo.InvariantCulture, $"error: dom {domain.Id.Value} gpa 0x{gpa:x}: not readable"));
+            monitor.Print(string.Create(CultureInfo.InvariantCulture, $"error: {label} 0x{gpa:x}: not readable"));
             return;
         }
         if (format == 'x')
@@ -402,7 +431,7 @@ internal sealed class MonitorSession
                 {
                     row.Append(CultureInfo.InvariantCulture, $" 0x{System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(j)):x8}");
                 }
-                monitor.Print(string.Create(CultureInfo.InvariantCulture, $"dom {domain.Id.Value} 0x{gpa + (ulong)i:x}:{row}"));
+                monitor.Print(string.Create(CultureInfo.InvariantCulture, $"{label} 0x{gpa + (ulong)i:x}:{row}"));
             }
             return;
         }
@@ -418,7 +447,7 @@ internal sealed class MonitorSession
             uint raw = compressed ? low : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at));
             ulong pc = gpa + (ulong)at;
             string hex = compressed ? string.Create(CultureInfo.InvariantCulture, $"{raw:x4}    ") : string.Create(CultureInfo.InvariantCulture, $"{raw:x8}");
-            monitor.Print(string.Create(CultureInfo.InvariantCulture, $"dom {domain.Id.Value} 0x{pc:x}: {hex}  {Isa.Decoding.Disassembler.Disassemble(raw, pc)}"));
+            monitor.Print(string.Create(CultureInfo.InvariantCulture, $"{label} 0x{pc:x}: {hex}  {Isa.Decoding.Disassembler.Disassemble(raw, pc)}"));
             at += compressed ? 2 : 4;
         }
     }
