@@ -136,7 +136,7 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
         return Finish(hv, guests, stop);
     }
 
-    private static int ParameterValue(string value) => int.Parse(value.StartsWith("0x", StringComparison.Ordinal) ? value[2..] : value,
+    internal static int ParameterValue(string value) => int.Parse(value.StartsWith("0x", StringComparison.Ordinal) ? value[2..] : value,
         value.StartsWith("0x", StringComparison.Ordinal) ? NumberStyles.HexNumber : NumberStyles.Integer, CultureInfo.InvariantCulture);
 
     /// <summary>Null once the application has registered its region (the run goes on); else why the run ended first.</summary>

@@ -254,8 +254,13 @@ internal sealed partial class MonitorSession
         Attack attack = AttackCatalogue.Create(spec);
         var evidence = new AttackEvidence();
         var mailboxes = new Dictionary<ushort, KernelMailbox>();
+        // By hand: the block given, else the application's default (no seed picks one here).
+        (int, AttackChoiceSource) target = parameters.TryGetValue("block", out string? block) && block != "app"
+            ? (Controller.ParameterValue(block), AttackChoiceSource.Parameter)
+            : (app.Block, AttackChoiceSource.App);
         var context = new AttackContext
         {
+            Target = target,
             Hv = hv,
             App = region.Domain,
             AppSpec = app,
