@@ -10,11 +10,17 @@
  * prints each round trip in ticks of virtual time (rdtime).  Exit 0 when
  * every echo matched, 1 otherwise.
  * Server: echoes ROUNDS datagrams back to their senders, then exits 0; 2 if
- * nothing arrived for IDLE_SECONDS of virtual time.
+ * nothing arrived for IDLE_USEC of virtual time.
+ *
+ * -DUDP_BENCH (udp-bench-server/-client, bench/network.sh): ROUNDS round
+ * trips of a 32-byte payload, and one summary line instead of one per
+ * datagram.
  */
 #include "vbase.h"
 
+#ifndef ROUNDS
 #define ROUNDS 4
+#endif
 #define PORT 7
 #define TRIES 5
 
@@ -63,9 +69,14 @@ int main(void)
             return 1;
         }
         long s = sys_sendto(fd, buf, (size_t)n, 0, &from, sizeof from);
+#ifndef UDP_BENCH
         vb_printf("udp-echo-server: %ld bytes from ", n);
         show(&from);
         vb_printf(", echoed: %ld\n", s);
+#else
+        (void)s;
+        (void)show;
+#endif
         served++;
     }
     vb_printf("udp-echo-server: done\n");
@@ -82,13 +93,18 @@ int main(void)
     struct vb_sockaddr_in server = { VB_AF_INET, vb_htons(PORT), { 0 }, { 0 } };
     memcpy(server.sin_addr, server_ip, 4);
     int good = 0;
+    uint64_t total = 0, lo = ~0UL, hi = 0;
     for (int i = 0; i < ROUNDS; i++) {
         char msg[64], buf[64];
         int len = 0;
         const char *p = "ping ";
         while (*p)
             msg[len++] = *p++;
-        msg[len++] = (char)('0' + i);
+        msg[len++] = (char)('0' + i % 10);
+#ifdef UDP_BENCH
+        while (len < 32)
+            msg[len++] = '.';
+#endif
         long got = -VB_EAGAIN;
         uint64_t sent = 0, back = 0;
         for (int t = 0; t < TRIES && got == -VB_EAGAIN; t++) {
@@ -106,13 +122,22 @@ int main(void)
                 vb_printf("udp-echo-client: no echo of ping %d yet, sending again\n", i);
         }
         if (got == len && memcmp(buf, msg, (size_t)len) == 0) {
+            uint64_t rtt = back - sent;
             good++;
-            vb_printf("udp-echo-client: echo of ping %d, rtt %lu ticks\n", i, (unsigned long)(back - sent));
+            total += rtt;
+            lo = rtt < lo ? rtt : lo;
+            hi = rtt > hi ? rtt : hi;
+#ifndef UDP_BENCH
+            vb_printf("udp-echo-client: echo of ping %d, rtt %lu ticks\n", i, (unsigned long)rtt);
+#endif
         } else {
             vb_printf("udp-echo-client: ping %d: %ld\n", i, got);
         }
     }
     vb_printf("udp-echo-client: %d of %d echoes\n", good, ROUNDS);
+    if (good)
+        vb_printf("udp-echo-client: rtt min %lu avg %lu max %lu ticks\n", (unsigned long)lo,
+                  (unsigned long)(total / (uint64_t)good), (unsigned long)hi);
     return good == ROUNDS ? 0 : 1;
 }
 #endif

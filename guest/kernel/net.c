@@ -33,8 +33,10 @@ struct sock {
     uint64_t deadline;           /* while a recvfrom waits */
     int      waiting;
     int      head, count;
-    struct datagram q[QDEPTH];
+    struct datagram *q[QDEPTH];  /* two a page, taken at socket() and given back at exit */
 };
+
+_Static_assert(2 * sizeof(struct datagram) <= PAGE_SIZE, "two datagrams fit a page");
 
 static struct sock socks[NSOCK];
 static uint8_t my_ip[4];
@@ -44,6 +46,7 @@ static int virtio_port = -1;
 static uint16_t next_ephemeral = 49152;
 static uint16_t ip_id;
 static uint64_t dropped;
+static uint8_t *frame;            /* the frame being built: a page taken at net_init */
 
 int net_virtio_port(void) { return virtio_port; }
 
@@ -95,6 +98,11 @@ void net_init(const struct vbase_start_info *si)
         kprintf("kernel: net: no virtio-net card (%d)\n", r);
         return;
     }
+    frame = page_alloc();
+    if (!frame) {
+        kprintf("kernel: net: out of memory\n");
+        return;
+    }
     cp(my_ip, (const uint8_t *)&si->net_ip, 4);
     nr_arp = si->net_nr_arp < VBASE_MAX_ARP ? si->net_nr_arp : VBASE_MAX_ARP;
     for (uint32_t i = 0; i < nr_arp; i++)
@@ -114,7 +122,6 @@ static const uint8_t *arp_lookup(const uint8_t *ip)
     return NULL;
 }
 
-static uint8_t frame[NET_FRAME_MAX];
 
 /* An ARP request for our address gets a reply (so that a peer that does ask,
    such as Linux in Dom0 later, finds us); everything else is ignored. */
@@ -158,7 +165,7 @@ static void udp_input(const uint8_t *ip, const uint8_t *udp, size_t len)
             dropped++;
             return;
         }
-        struct datagram *d = &s->q[(s->head + s->count) % QDEPTH];
+        struct datagram *d = s->q[(s->head + s->count) % QDEPTH];
         d->len = (uint16_t)(len - 8);
         d->port = get16(udp);
         cp(d->ip, ip + 12, 4);
@@ -202,22 +209,41 @@ static struct sock *sock_of(int pid, uint64_t fd)
     return s->pid == pid ? s : NULL;
 }
 
+static void sock_free(struct sock *s)
+{
+    for (int k = 0; k < QDEPTH; k += 2)
+        if (s->q[k])
+            page_free(s->q[k]);
+    for (int k = 0; k < QDEPTH; k++)
+        s->q[k] = NULL;
+    s->pid = 0;
+}
+
 void net_proc_exit(int pid)
 {
     for (int i = 0; i < NSOCK; i++)
         if (socks[i].pid == pid)
-            socks[i].pid = 0;
+            sock_free(&socks[i]);
 }
 
 long sys_socket(int pid, uint64_t domain, uint64_t type, uint64_t protocol)
 {
     if (domain != VBASE_AF_INET || type != VBASE_SOCK_DGRAM || (protocol != 0 && protocol != 17))
         return -EINVAL;
-    if (!net_up())
+    if (!net_up() || !frame)
         return -ENETDOWN;
     for (int i = 0; i < NSOCK; i++) {
         if (!socks[i].pid) {
             struct sock *s = &socks[i];
+            for (int k = 0; k < QDEPTH; k += 2) {
+                uint8_t *page = page_alloc();
+                if (!page) {
+                    sock_free(s);
+                    return -ENOMEM;
+                }
+                s->q[k] = (struct datagram *)page;
+                s->q[k + 1] = (struct datagram *)(page + PAGE_SIZE / 2);
+            }
             s->pid = pid;
             s->port = 0;
             s->timeout = 0;
@@ -366,7 +392,7 @@ int sys_recvfrom(int pid, struct trapframe *tf, long *result)
         return 0;
     }
     s->waiting = 0;
-    struct datagram *d = &s->q[s->head];
+    struct datagram *d = s->q[s->head];
     size_t n = d->len < len ? d->len : len;   /* the rest is discarded, as UDP does */
     long r = (long)n;
     if (user_write(pid, buf, d->data, n) < 0)

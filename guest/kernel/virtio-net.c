@@ -6,7 +6,7 @@
  * place as QEMU virt's first slot).  The kernel reaches device registers
  * through its I/O gigapage (KERNEL_IO_VA, mm.c): physical 0..1 GiB at
  * kernel VA 0xC000_0000, global and S-only.  Its rings and buffers are
- * static arrays in .bss: kernel VA == GPA, which is what the device wants.
+ * pages from the allocator: kernel VA == GPA, which is what the device wants.
  *
  * Receive: all QSIZE buffers are posted at start and each is re-posted as
  * soon as its frame is handed to net_input().  Transmit: the frame is
@@ -68,10 +68,27 @@ struct vq {
     uint16_t last_used;
 };
 
-static struct vq rxq __attribute__((aligned(4096)));
-static struct vq txq __attribute__((aligned(4096)));
-static uint8_t rx_buf[QSIZE][BUF] __attribute__((aligned(16)));
-static uint8_t tx_buf[QSIZE][BUF] __attribute__((aligned(16)));
+/* Taken from the page allocator when a card is found, so that a kernel
+   without one keeps its image and its boot as they were (nothing to clear). */
+static struct vq *rxqp, *txqp;
+#define rxq (*rxqp)
+#define txq (*txqp)
+static uint8_t *rx_buf[QSIZE], *tx_buf[QSIZE];   /* two buffers a page */
+
+_Static_assert(sizeof(struct vq) <= PAGE_SIZE, "a queue fits a page");
+_Static_assert(2 * BUF <= PAGE_SIZE, "two buffers fit a page");
+
+static int alloc_buffers(uint8_t **bufs)
+{
+    for (int i = 0; i < QSIZE; i += 2) {
+        uint8_t *page = page_alloc();
+        if (!page)
+            return -1;
+        bufs[i] = page;
+        bufs[i + 1] = page + PAGE_SIZE / 2;
+    }
+    return 0;
+}
 static uint16_t tx_next, tx_busy;
 static volatile uint32_t *regs;
 static int up;
@@ -118,6 +135,10 @@ int virtio_net_init(void)
     wr(R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK);
     if (!(rd(R_STATUS) & S_FEATURES_OK))
         return -3;
+    rxqp = page_alloc();
+    txqp = page_alloc();
+    if (!rxqp || !txqp || alloc_buffers(rx_buf) < 0 || alloc_buffers(tx_buf) < 0)
+        return -5;
     if (setup_queue(0, &rxq) < 0 || setup_queue(1, &txq) < 0)
         return -4;
     volatile uint8_t *config = (volatile uint8_t *)regs + R_CONFIG;
