@@ -12,6 +12,7 @@
  * info page and nothing is bound.
  */
 #include "kernel.h"
+#include "net.h"
 
 static uint64_t seen[4];            /* ports already reported */
 static uint64_t event_count;
@@ -86,6 +87,8 @@ void events_handle(void)
                 drain_console();
             if (w * 64 + bit == attack_port)
                 attack_poll();
+            if (w * 64 + bit == net_virtio_port())
+                net_poll();
         }
     }
 }

@@ -24,6 +24,7 @@
 #define EPERM  VBASE_EPERM
 #define ENOENT VBASE_ENOENT
 #define ESRCH  VBASE_ESRCH
+#define EAGAIN VBASE_EAGAIN
 #define ENOMEM VBASE_ENOMEM
 #define EACCES 13   /* the kernel's own: the hypervisor never returns it */
 #define EFAULT VBASE_EFAULT
@@ -113,6 +114,10 @@ typedef uint64_t pte_t;
 #define PTE_A (1UL << 6)
 #define PTE_D (1UL << 7)
 #define PTE_PPN(pte) (((pte) >> 10) & ((1UL << 44) - 1))
+
+/* Where the kernel sees physical 0..1 GiB (device windows such as the
+   virtio-mmio slots): the I/O gigapage of every address space (mm.c). */
+#define KERNEL_IO_VA(pa) (0xC0000000UL + (uint64_t)(pa))
 
 void     mm_init(uint64_t free_start, uint64_t free_end);
 void    *page_alloc(void);             /* zeroed; NULL when out of memory */

@@ -11,6 +11,7 @@
  *    ones linked into kernel-qemu.elf (modules.S).
  */
 #include "kernel.h"
+#include "net.h"
 
 struct platform plat;
 
@@ -193,6 +194,9 @@ void kmain(uint64_t vcpu, uint64_t a1)
             (unsigned long)pages_free(), (unsigned long)PAGE_ROUND_UP((uint64_t)_end));
 
     events_init();
+    net_init(si);
+    /* Programs may read the clock (rdtime), e.g. to time a round trip. */
+    csr_write(scounteren, 2);
 
     int started = 0;
     if (si) {

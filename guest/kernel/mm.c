@@ -9,7 +9,8 @@
  * Address spaces: the kernel maps the 1 GiB at 0x8000_0000 1:1 with one
  * gigapage (global, S-only, RWX), so a kernel virtual address is the GPA
  * the hypervisor wants.  Every process root table shares that entry and has
- * its own user pages (U bit) below 1 GiB, reached through root[0].
+ * its own user pages (U bit) below 1 GiB, reached through root[0].  A
+ * second global gigapage maps physical 0..1 GiB (devices) at KERNEL_IO_VA.
  */
 #include "kernel.h"
 
@@ -40,6 +41,10 @@ void mm_init(uint64_t free_start, uint64_t free_end)
     kernel_root[KERNEL_GIGAPAGE_INDEX] =
         ((VBASE_RAM_BASE >> PAGE_SHIFT) << 10) |
         PTE_V | PTE_R | PTE_W | PTE_X | PTE_G | PTE_A | PTE_D;
+    /* The I/O gigapage: physical 0..1 GiB (the virtio-mmio windows) at
+       KERNEL_IO_VA, read/write, never executable, S-only. */
+    kernel_root[(KERNEL_IO_VA(0) >> 30) & 511] =
+        PTE_V | PTE_R | PTE_W | PTE_G | PTE_A | PTE_D;
 }
 
 void *page_alloc(void)

@@ -3,6 +3,7 @@
  * the trap handler and the system calls (including the vbase syscall).
  */
 #include "kernel.h"
+#include "net.h"
 
 #define NPROC       16
 #define USER_STACK_TOP   0x40000000UL   /* top of root[0]'s gigabyte */
@@ -230,6 +231,7 @@ static void proc_exit(struct proc *p, int status)
     p->state = ZOMBIE;
     if (fp_owner == p)
         fp_owner = NULL;           /* the next user restores its own (or zeros) */
+    net_proc_exit(p->pid);
     kernel_pt_activate();          /* leave the address space we free */
     pt_destroy(p->root);
     p->root = NULL;
@@ -354,6 +356,45 @@ static long copy_from_user(struct proc *p, void *buf, uint64_t va, size_t len)
     return 0;
 }
 
+static struct proc *proc_by_pid(int pid)
+{
+    for (int i = 0; i < NPROC; i++)
+        if (procs[i].state == RUNNABLE && procs[i].pid == pid)
+            return &procs[i];
+    return NULL;
+}
+
+/* The socket calls' access to user memory (net.c). */
+long user_read(int pid, void *dst, uint64_t va, size_t len)
+{
+    struct proc *p = proc_by_pid(pid);
+    return p ? copy_from_user(p, dst, va, len) : -EFAULT;
+}
+
+long user_write(int pid, uint64_t va, const void *src, size_t len)
+{
+    struct proc *p = proc_by_pid(pid);
+    const char *s = src;
+    if (!p)
+        return -EFAULT;
+    /* Every page is checked before the first byte is written. */
+    for (uint64_t a = va & ~(PAGE_SIZE - 1); len && a < va + len; a += PAGE_SIZE) {
+        pte_t *pte = pt_lookup(p->root, a);
+        if (!pte || (*pte & (PTE_U | PTE_W)) != (PTE_U | PTE_W) || va + len < va)
+            return -EFAULT;
+    }
+    while (len) {
+        pte_t *pte = pt_lookup(p->root, va);
+        size_t in_page = PAGE_SIZE - (va & (PAGE_SIZE - 1));
+        size_t n = len < in_page ? len : in_page;
+        copy((char *)((PTE_PPN(*pte) << PAGE_SHIFT) | (va & (PAGE_SIZE - 1))), s, n);
+        s += n;
+        va += n;
+        len -= n;
+    }
+    return 0;
+}
+
 static long sys_write(struct proc *p, uint64_t fd, uint64_t va, uint64_t len)
 {
     static char kbuf[512];          /* the hypercall gets this kernel GPA */
@@ -472,6 +513,25 @@ struct trapframe *trap_handler(struct trapframe *tf)
             return switch_to(pick_next(p));
         case VBASE_SYS_vbase:
             r = sys_vbase(p, a0, a1, a2);
+            break;
+        case VBASE_SYS_socket:
+            r = sys_socket(p->pid, a0, a1, a2);
+            break;
+        case VBASE_SYS_bind:
+            r = sys_bind(p->pid, tf);
+            break;
+        case VBASE_SYS_sendto:
+            r = sys_sendto(p->pid, tf);
+            break;
+        case VBASE_SYS_setsockopt:
+            r = sys_setsockopt(p->pid, tf);
+            break;
+        case VBASE_SYS_recvfrom:
+            if (sys_recvfrom(p->pid, tf, &r)) {
+                /* Nothing yet: run the ecall again once the others had their turn. */
+                tf->sepc -= 4;
+                return switch_to(pick_next(p));
+            }
             break;
         default:
             r = -ENOSYS;

@@ -33,6 +33,19 @@ public sealed record HypervisorOptions
     public ChipOptions Chip { get; init; } = new();
 }
 
+/// <summary>
+/// A device with work at virtual times (deliveries, not instructions): the scheduler ends slices at its deadline,
+/// skips idle time to it, and runs it between slices, so its timing is as deterministic as the guests'.
+/// </summary>
+internal interface ITimedDevice
+{
+    /// <summary>When its next work is due; <see cref="Scheduling.Vcpu.NoDeadline"/> if none.</summary>
+    ulong NextDeadline { get; }
+
+    /// <summary>Does all work due at or before <paramref name="now"/>.</summary>
+    void RunDue(ulong now);
+}
+
 /// <summary>Why <see cref="Hypervisor.Run"/> returned.</summary>
 public enum HypervisorStop
 {
@@ -96,6 +109,37 @@ public sealed class Hypervisor : IDisposable
     /// <summary>Global virtual time in ticks: the sum of what every slice executed, plus skips while all wait.</summary>
     public ulong Now { get; internal set; }
 
+    /// <summary>Virtual time as the running vCPU sees it (its clock runs on within its slice), else <see cref="Now"/>.</summary>
+    public ulong CurrentTime => Math.Min(Current is Vcpu v ? v.Hart.Time : Now, Vcpu.MaxTime);
+
+    private readonly List<ITimedDevice> timedDevices = [];
+
+    /// <summary>Adds a device whose work falls due at virtual times (the network bridge's deliveries).</summary>
+    internal void AddTimedDevice(ITimedDevice device) => timedDevices.Add(device);
+
+    /// <summary>The earliest time a timed device has work, or <see cref="Vcpu.NoDeadline"/>.</summary>
+    internal ulong NextDeviceDeadline()
+    {
+        ulong next = Vcpu.NoDeadline;
+        foreach (ITimedDevice d in timedDevices)
+        {
+            next = Math.Min(next, d.NextDeadline);
+        }
+        return next;
+    }
+
+    /// <summary>Runs every timed device's work that is due (between slices, in the order the devices were added).</summary>
+    internal void RunDueDeviceWork()
+    {
+        foreach (ITimedDevice d in timedDevices)
+        {
+            if (d.NextDeadline <= Now)
+            {
+                d.RunDue(Now);
+            }
+        }
+    }
+
     /// <summary>The vCPU running now (inside <see cref="Run"/>), for the event log.</summary>
     internal Vcpu? Current { get; set; }
     internal int? CurrentVcpuId => Current?.Id;
@@ -144,7 +188,13 @@ public sealed class Hypervisor : IDisposable
     }
 
     /// <summary>Adds an event to the log (its kind is the record's), unless it is part of a guest's flood.</summary>
-    internal void Record(DomainId? domain, int? vcpu, EventData data)
+    internal void Record(DomainId? domain, int? vcpu, EventData data) => Record(domain, vcpu, data, guestCaused: false);
+
+    /// <summary>
+    /// As <see cref="Record(DomainId?, int?, EventData)"/>; <paramref name="guestCaused"/> puts the event under the
+    /// flood limit even between slices (a frame a guest sent, dropped when it is delivered later).
+    /// </summary>
+    internal void Record(DomainId? domain, int? vcpu, EventData data, bool guestCaused)
     {
         if (Options.EventSink is not IHypervisorEventSink sink)
         {
@@ -153,7 +203,7 @@ public sealed class Hypervisor : IDisposable
         // A hart's clock runs on within its slice; past the end of time the log stays at it.
         ulong time = Math.Min(Current is Vcpu v ? v.Hart.Time : Now, Vcpu.MaxTime);
         // A guest that repeats an event at will (stores to a read-only page) gets a summary, not a line each.
-        if (Current is not null && !floods.Admit(time, domain, data))
+        if ((Current is not null || guestCaused) && !floods.Admit(time, domain, data))
         {
             return;
         }

@@ -160,7 +160,7 @@ public sealed class ScenarioLoaderTests : IDisposable
     [InlineData("name: a\nseeed: 1\ndomains: []\n", 2, 1, "seeed", "unknown key (did you mean 'seed'?")]
     [InlineData("name: a\nlimits:\n  max_instruction: 5\ndomains: []\n", 3, 3, "limits.max_instruction", "unknown key (did you mean 'max_instructions'?")]
     [InlineData("name: a\ndomains:\n  - name: d\n    memroy: 16M\n    kernel: bin/kernel.elf\n", 4, 5, "domains[0].memroy", "unknown key (did you mean 'memory'?")]
-    [InlineData("name: a\nextra: 1\ndomains: []\n", 2, 1, "extra", "unknown key (known keys: name, plugins, arch, arch_parameters, chip, seed, limits, domains)")]
+    [InlineData("name: a\nextra: 1\ndomains: []\n", 2, 1, "extra", "unknown key (known keys: name, plugins, arch, arch_parameters, chip, seed, limits, network, domains)")]
     [InlineData("name: a\narch: sgx-foo\ndomains: []\n", 2, 7, "arch", "unknown architecture 'sgx-foo' (known: ")]
     // required fields
     [InlineData("seed: 1\ndomains: []\n", 1, 1, "name", "missing")]

@@ -9,13 +9,16 @@
 #include <stdint.h>
 
 /* ---- Guest memory layout (guest-physical addresses) ---- */
-#define VBASE_RAM_BASE        0x80000000UL  /* start of guest RAM (its size comes from the scenario) */
-#define VBASE_START_INFO_GPA  0x80001000UL  /* start info page (read-only to the guest: ram_ro) */
-#define VBASE_SHARED_INFO_GPA 0x80002000UL  /* shared-info page (event channels; writes go through the hypervisor) */
-#define VBASE_MODULES_GPA     0x80010000UL  /* packed user programs (modules: ELF files, 8-byte aligned, in order) up to the modules end */
-#define VBASE_MODULES_END     0x80200000UL  /* end of the modules (exclusive) */
-#define VBASE_KERNEL_GPA      0x80200000UL  /* the kernel image is linked and loaded here (as under OpenSBI on QEMU virt) */
-#define VBASE_PAGE_SIZE       4096UL        /* the page size of guest and p2m mappings */
+#define VBASE_RAM_BASE           0x80000000UL  /* start of guest RAM (its size comes from the scenario) */
+#define VBASE_START_INFO_GPA     0x80001000UL  /* start info page (read-only to the guest: ram_ro) */
+#define VBASE_SHARED_INFO_GPA    0x80002000UL  /* shared-info page (event channels; writes go through the hypervisor) */
+#define VBASE_MODULES_GPA        0x80010000UL  /* packed user programs (modules: ELF files, 8-byte aligned, in order) up to the modules end */
+#define VBASE_MODULES_END        0x80200000UL  /* end of the modules (exclusive) */
+#define VBASE_KERNEL_GPA         0x80200000UL  /* the kernel image is linked and loaded here (as under OpenSBI on QEMU virt) */
+#define VBASE_VIRTIO_MMIO_BASE   0x10001000UL  /* the first virtio-mmio device window (emulated MMIO, no RAM behind it; as on QEMU virt); slot n is at base + n × stride, slot 0 the NIC */
+#define VBASE_VIRTIO_MMIO_STRIDE 0x1000UL      /* bytes between virtio-mmio slots (one page each) */
+#define VBASE_VIRTIO_MMIO_SLOTS  8UL           /* virtio-mmio slots a domain may have */
+#define VBASE_PAGE_SIZE          4096UL        /* the page size of guest and p2m mappings */
 
 /* ---- Errors (Xen's values; the hypervisor returns them negated) ---- */
 #define VBASE_EPERM  1   /* not allowed to this caller (e.g. a privileged call from a guest) */
@@ -84,6 +87,7 @@
 #define VIRQ_CONSOLE 2   /* console input arrived */
 #define VIRQ_DOM_EXC 3   /* to Dom0 only: a domain shut down (Xen's VIRQ_DOM_EXC) */
 #define VIRQ_ATTACK  6   /* from Dom0: a command is in the guest kernel's attack mailbox (Xen's VIRQ_DEBUGGER slot; the hypervisor only delivers it) */
+#define VIRQ_VIRTIO  7   /* a virtio-mmio device of this domain raised its interrupt (each device's InterruptStatus says which and why) */
 #define VIRQ_VBASE   16  /* the architecture's events (the first plug-in VIRQ) */
 
 /* ---- vbase_op (a0) ---- */
@@ -122,6 +126,7 @@
 /* ---- Start info page ---- */
 #define VBASE_START_MAGIC "VBASEST1"  /* the first 8 bytes of the page */
 #define VBASE_MAX_MODULES 16          /* entries of modules[] */
+#define VBASE_MAX_ARP     8           /* entries of net_arp[]: the static ARP table the scenario gives a domain with a NIC */
 
 /* ---- Shared info page ---- */
 #define VBASE_NR_EVTCHN 256  /* event channel ports per domain: bit p of word p/64 */
@@ -144,8 +149,19 @@
 #define ATTACKOP_remap         3            /* point the process's PTE for va at a fresh page filled with data */
 #define ATTACKOP_foreign_sweep 4            /* try every unprivileged hypercall on another domain's frames */
 
-/* ---- The guest kernel's syscall for the paper's "kernel module" ---- */
-#define VBASE_SYS_vbase 1024  /* vbase(va, len, op): op 0 enter, 1 exit */
+/* ---- The guest kernel's own system calls: the paper's kernel module, and the sockets (Linux riscv64 numbers) ---- */
+#define VBASE_SYS_vbase      1024  /* vbase(va, len, op): op 0 enter, 1 exit */
+#define VBASE_SYS_socket     198   /* socket(AF_INET, SOCK_DGRAM, 0) → fd (Linux riscv64's number) */
+#define VBASE_SYS_bind       200   /* bind(fd, struct sockaddr_in *, len) → 0 */
+#define VBASE_SYS_sendto     206   /* sendto(fd, buf, len, flags, struct sockaddr_in *, addrlen) → bytes sent */
+#define VBASE_SYS_recvfrom   207   /* recvfrom(fd, buf, len, flags, struct sockaddr_in *, socklen_t *) → bytes, -EAGAIN after SO_RCVTIMEO */
+#define VBASE_SYS_setsockopt 208   /* setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, struct timeval *, 16) → 0 */
+
+/* ---- Socket constants (Linux's values) ---- */
+#define VBASE_AF_INET     2   /* the one address family */
+#define VBASE_SOCK_DGRAM  2   /* the one socket type (UDP) */
+#define VBASE_SOL_SOCKET  1   /* setsockopt level */
+#define VBASE_SO_RCVTIMEO 20  /* receive timeout (struct timeval; 1 s = 10^9 ticks of virtual time) */
 
 /* 8 bytes */
 struct vbase_grant_entry {
@@ -174,7 +190,14 @@ struct vbase_module {
     char name[48];  /*   16 NUL-terminated */
 };
 
-/* 1344 bytes */
+/* 12 bytes */
+struct vbase_arp_entry {
+    uint32_t ip;     /*    0 IPv4 address, bytes in wire order */
+    uint8_t mac[6];  /*    4 its Ethernet address */
+    uint8_t pad[2];  /*   10 */
+};
+
+/* 1448 bytes */
 struct vbase_start_info {
     char magic[8];                                   /*    0 "VBASEST1" */
     uint64_t domid;                                  /*    8 this domain */
@@ -186,6 +209,9 @@ struct vbase_start_info {
     uint64_t nr_modules;                             /*   56 entries used in modules[] */
     struct vbase_module modules[VBASE_MAX_MODULES];  /*   64 the packed user programs */
     char cmdline[256];                               /* 1088 the domain's command line, NUL-terminated */
+    uint32_t net_ip;                                 /* 1344 the NIC's IPv4 address (network byte order as stored: a.b.c.d is bytes a, b, c, d); 0: no NIC */
+    uint32_t net_nr_arp;                             /* 1348 entries used in net_arp[] */
+    struct vbase_arp_entry net_arp[VBASE_MAX_ARP];   /* 1352 the static ARP table: every other NIC of the scenario */
 };
 
 /* 8 bytes */
@@ -243,7 +269,11 @@ _Static_assert(sizeof(struct vbase_module) == 64, "vbase_module layout");
 _Static_assert(__builtin_offsetof(struct vbase_module, gpa) == 0, "vbase_module layout");
 _Static_assert(__builtin_offsetof(struct vbase_module, size) == 8, "vbase_module layout");
 _Static_assert(__builtin_offsetof(struct vbase_module, name) == 16, "vbase_module layout");
-_Static_assert(sizeof(struct vbase_start_info) == 1344, "vbase_start_info layout");
+_Static_assert(sizeof(struct vbase_arp_entry) == 12, "vbase_arp_entry layout");
+_Static_assert(__builtin_offsetof(struct vbase_arp_entry, ip) == 0, "vbase_arp_entry layout");
+_Static_assert(__builtin_offsetof(struct vbase_arp_entry, mac) == 4, "vbase_arp_entry layout");
+_Static_assert(__builtin_offsetof(struct vbase_arp_entry, pad) == 10, "vbase_arp_entry layout");
+_Static_assert(sizeof(struct vbase_start_info) == 1448, "vbase_start_info layout");
 _Static_assert(__builtin_offsetof(struct vbase_start_info, magic) == 0, "vbase_start_info layout");
 _Static_assert(__builtin_offsetof(struct vbase_start_info, domid) == 8, "vbase_start_info layout");
 _Static_assert(__builtin_offsetof(struct vbase_start_info, nr_vcpus) == 16, "vbase_start_info layout");
@@ -254,6 +284,9 @@ _Static_assert(__builtin_offsetof(struct vbase_start_info, console_port) == 48, 
 _Static_assert(__builtin_offsetof(struct vbase_start_info, nr_modules) == 56, "vbase_start_info layout");
 _Static_assert(__builtin_offsetof(struct vbase_start_info, modules) == 64, "vbase_start_info layout");
 _Static_assert(__builtin_offsetof(struct vbase_start_info, cmdline) == 1088, "vbase_start_info layout");
+_Static_assert(__builtin_offsetof(struct vbase_start_info, net_ip) == 1344, "vbase_start_info layout");
+_Static_assert(__builtin_offsetof(struct vbase_start_info, net_nr_arp) == 1348, "vbase_start_info layout");
+_Static_assert(__builtin_offsetof(struct vbase_start_info, net_arp) == 1352, "vbase_start_info layout");
 _Static_assert(sizeof(struct vbase_vcpu_info) == 8, "vbase_vcpu_info layout");
 _Static_assert(__builtin_offsetof(struct vbase_vcpu_info, upcall_pending) == 0, "vbase_vcpu_info layout");
 _Static_assert(__builtin_offsetof(struct vbase_vcpu_info, upcall_mask) == 1, "vbase_vcpu_info layout");

@@ -25,6 +25,26 @@ public sealed class Dom0Api
 
     internal Dom0Api(Hypervisor hv) => this.hv = hv;
 
+    // ---- the network (docs/network.md) ----
+
+    private Network.NetworkBridge? network;
+
+    /// <summary>Dom0's bridge between the guests' NICs and its own endpoint (created on first use).</summary>
+    public Network.NetworkBridge Network => network ??= new Network.NetworkBridge(hv);
+
+    /// <summary>
+    /// Gives a (paused, not yet run) domain a virtio-net card with <paramref name="mac"/> in virtio-mmio slot 0
+    /// (guest-physical <c>VBASE_VIRTIO_MMIO_BASE</c>), on the bridge. <exception cref="ArgumentException">The MAC is
+    /// in use or not unicast, or the domain has a NIC.</exception>
+    /// </summary>
+    public Network.BridgePort AttachNic(DomainId id, Network.MacAddress mac)
+    {
+        Domain d = Get(id);
+        Network.BridgePort port = Network.Attach(d, mac);
+        hv.Record(id, null, new Network.NetAttachedData(mac.ToString(), GuestLayout.VirtioMmioBase, port.Index));
+        return port;
+    }
+
     // ---- domain control ----
 
     /// <summary>Builds a paused domain. <exception cref="DomainBuildException">A stage of the build failed.</exception></summary>

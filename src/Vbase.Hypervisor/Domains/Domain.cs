@@ -12,6 +12,9 @@ using Vbase.Sapi.P2m;
 
 namespace Vbase.Hypervisor.Domains;
 
+/// <summary>An emulated device's window in a domain's guest-physical space.</summary>
+internal readonly record struct MmioWindow(ulong Base, Vbase.Platform.Devices.IDevice Device);
+
 /// <summary>A guest domain: its p2m, vCPUs, event channels, grant table and console.</summary>
 internal sealed unsafe class Domain
 {
@@ -38,6 +41,51 @@ internal sealed unsafe class Domain
     public GrantTable Grants { get; }
     public List<Vcpu> Vcpus { get; } = [];
     public Gfn SharedInfoGfn { get; } = new GuestPhysicalAddress(GuestLayout.SharedInfo).Gfn;
+
+    /// <summary>
+    /// Emulated-MMIO windows (virtio-mmio devices) in the guest-physical space, where the p2m has no entry: every
+    /// access to them takes the hart's slow path and reaches the device, and no DMA helper
+    /// (<see cref="TryRead"/>, <see cref="TryWrite"/>) ever treats them as memory.
+    /// </summary>
+    public MmioWindow[] Mmio { get; private set; } = [];
+
+    /// <summary>Places <paramref name="device"/> at guest-physical <paramref name="gpa"/>; the window must hold no p2m entry or other window.</summary>
+    public void MapMmio(ulong gpa, Vbase.Platform.Devices.IDevice device)
+    {
+        ulong size = device.Size;
+        if (gpa % PageSize.Bytes != 0 || size == 0 || size % PageSize.Bytes != 0 || gpa > ulong.MaxValue - size)
+        {
+            throw new ArgumentException($"{device.Name}: an MMIO window is whole pages at a page boundary", nameof(gpa));
+        }
+        for (ulong a = gpa; a < gpa + size; a += PageSize.Bytes)
+        {
+            if (P2m.Lookup(new Gfn(a >> PageSize.Shift)).Type != P2mType.Invalid)
+            {
+                throw new ArgumentException($"{device.Name} at 0x{gpa:x} overlaps the domain's memory", nameof(gpa));
+            }
+        }
+        if (Mmio.Any(w => gpa < w.Base + w.Device.Size && w.Base < gpa + size))
+        {
+            throw new ArgumentException($"{device.Name} at 0x{gpa:x} overlaps another device", nameof(gpa));
+        }
+        Mmio = [.. Mmio, new MmioWindow(gpa, device)];
+        OnP2mChanged(new Gfn(gpa >> PageSize.Shift));
+    }
+
+    /// <summary>The window that holds all of [address, address + size), if any.</summary>
+    public bool TryFindMmio(ulong address, int size, out MmioWindow window)
+    {
+        foreach (MmioWindow w in Mmio)
+        {
+            if (address >= w.Base && address - w.Base < w.Device.Size && (ulong)size <= w.Device.Size - (address - w.Base))
+            {
+                window = w;
+                return true;
+            }
+        }
+        window = default;
+        return false;
+    }
     public bool Privileged => Config.Privileged;
 
     public bool Paused { get; set; } = true;

@@ -83,6 +83,11 @@ internal static class DomainBuilder
         {
             throw new DomainBuildException("cmdline", $"the command line must be shorter than {StartInfoLayout.CmdlineBytes} bytes");
         }
+        if (c.Network is DomainNetInfo net && (net.Ip.Length != 4 || net.Arp.Count > StartInfoLayout.MaxArp
+            || net.Arp.Any(a => a.Ip.Length != 4 || a.Mac.Length != 6)))
+        {
+            throw new DomainBuildException("network", $"an IPv4 address is 4 bytes, a MAC 6, and the ARP table holds at most {StartInfoLayout.MaxArp} entries");
+        }
     }
 
     private static ElfImage LoadKernel(Domain d, DomainConfig config)
@@ -149,6 +154,17 @@ internal static class DomainBuilder
             Encoding.UTF8.GetBytes(modules[i].Name).CopyTo(m[16..]);
         }
         Encoding.UTF8.GetBytes(config.Cmdline).CopyTo(p[StartInfoLayout.Cmdline..]);
+        if (config.Network is DomainNetInfo net)
+        {
+            net.Ip.CopyTo(p[StartInfoLayout.NetIp..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(p[StartInfoLayout.NetNrArp..], (uint)net.Arp.Count);
+            for (int i = 0; i < net.Arp.Count; i++)
+            {
+                Span<byte> a = p.Slice(StartInfoLayout.NetArp + (i * StartInfoLayout.ArpEntrySize), StartInfoLayout.ArpEntrySize);
+                net.Arp[i].Ip.CopyTo(a);
+                net.Arp[i].Mac.CopyTo(a[4..]);
+            }
+        }
         WriteBuild(d, GuestLayout.StartInfo, page);
     }
 

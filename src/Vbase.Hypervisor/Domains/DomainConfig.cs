@@ -33,7 +33,20 @@ public sealed record DomainConfig
 
     /// <summary>Whether privileged-only hypercalls (domctl, map_foreign) are allowed: Xen's "is_privileged".</summary>
     public bool Privileged { get; init; }
+
+    /// <summary>
+    /// The domain's network addresses, written into its start info (<c>net_ip</c>, <c>net_arp</c>); null: none. The
+    /// card itself is attached by Dom0 (<see cref="Dom0.Dom0Api.AttachNic"/>), as xl attaches a vif.
+    /// </summary>
+    public DomainNetInfo? Network { get; init; }
 }
+
+/// <summary>A domain's IPv4 address and its static ARP table (docs/network.md).</summary>
+/// <param name="Ip">Four bytes, a.b.c.d in order.</param>
+public sealed record DomainNetInfo(byte[] Ip, IReadOnlyList<ArpEntry> Arp);
+
+/// <summary>One static ARP entry: four IPv4 bytes and six MAC bytes, in wire order.</summary>
+public sealed record ArpEntry(byte[] Ip, byte[] Mac);
 
 /// <summary>A packed user program: its name (≤ 47 bytes in the start info) and image.</summary>
 public sealed record DomainModule(string Name, byte[] Image);

@@ -16,7 +16,8 @@ namespace Vbase.Hypervisor.P2m;
 /// a host pointer; read-only frames refuse only stores (which come back here, are dropped and reported);
 /// the shared-info frame takes stores on the slow path so that the event line follows every guest write.
 /// Frames inside a protected region (SAPI) never get a host pointer: every access the p2m allows goes to the
-/// plug-in; a store the p2m forbids never reaches it.
+/// plug-in; a store the p2m forbids never reaches it. Where the p2m has no entry, an emulated-MMIO window
+/// (<see cref="Domain.Mmio"/>) may answer loads and stores; everything else there is an access fault.
 /// </summary>
 internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemory
 {
@@ -75,7 +76,9 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
         if (!e.Type.IsReadable())
         {
             value = 0;
-            return false;
+            // Emulated MMIO answers loads; code is never fetched from a device.
+            return e.Type == P2mType.Invalid && access is MemoryAccess.Load && domain.TryFindMmio(address, size, out MmioWindow w)
+                && w.Device.Read(address - w.Base, size, out value);
         }
         if (domain.Hypervisor.Sapi.IsInterposed(e.Mfn))
         {
@@ -124,7 +127,8 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
         }
         if (!e.Type.IsWritable())
         {
-            return false;
+            return e.Type == P2mType.Invalid && domain.TryFindMmio(address, size, out MmioWindow w)
+                && w.Device.Write(address - w.Base, size, value);
         }
         if (domain.Hypervisor.Sapi.IsInterposed(e.Mfn))
         {

@@ -133,6 +133,7 @@ internal sealed class Scheduler(Hypervisor hv)
 
     private void FireTimers(List<Vcpu> all)
     {
+        hv.RunDueDeviceWork();
         foreach (Vcpu v in all)
         {
             if (!v.IsAlive)
@@ -189,7 +190,7 @@ internal sealed class Scheduler(Hypervisor hv)
 
     private ulong NextDeadline(List<Vcpu> all)
     {
-        ulong next = Vcpu.NoDeadline;
+        ulong next = hv.NextDeviceDeadline();
         foreach (Vcpu v in all)
         {
             if (!v.IsAlive)

@@ -28,6 +28,16 @@ public static class EventKind
     /// <summary>A deadline past the representable virtual time was refused, or time reached its end.</summary>
     public const string TimeSaturated = "time.saturated";
 
+    // The network (docs/network.md): Dom0's bridge and the guests' virtio devices.
+    /// <summary>A frame entered the bridge (from a guest's NIC or Dom0's endpoint): its number in the pcap, ports, size.</summary>
+    public const string NetFrame = "net.frame";
+    /// <summary>A frame the bridge could not deliver (no receive buffer, the driver not up, the tap dropped it).</summary>
+    public const string NetFrameDropped = "net.frame_dropped";
+    /// <summary>A guest's NIC was attached to the bridge (its MAC and virtio-mmio window).</summary>
+    public const string NetAttached = "net.attached";
+    /// <summary>A guest gave a virtio device a malformed queue or buffer; the device dropped it and carried on.</summary>
+    public const string VirtioQueueFault = "virtio.queue_fault";
+
     // SAPI: recorded by the hypervisor around the plugged-in architecture.
     public const string ArchitecturePlugged = "sapi.plugged";
     public const string ArchitectureFailed = "sapi.architecture_failed";

@@ -9,6 +9,7 @@ using Vbase.Hypervisor.Sapi;
 using Vbase.Sapi;
 using Vbase.Sapi.Domains;
 using Vbase.Sapi.Registry;
+using Vbase.Testbed.Scenarios;
 
 namespace Vbase.Testbed.Running;
 
@@ -43,6 +44,19 @@ public sealed class HypervisorHost : IGuestHost
         {
             throw new TestbedException(TestbedStage.Host,
                 $"cannot build the hypervisor with {settings.MachineMemoryBytes} bytes of machine memory: {Testbed.OneLine(e.Message)}");
+        }
+        hypervisor.Dom0.Network.LatencyTicks = settings.Network.LatencyTicks;
+        if (settings.CapturePath is string capture)
+        {
+            try
+            {
+                hypervisor.Dom0.Network.Capture = new Vbase.Hypervisor.Network.PcapWriter(File.Create(capture));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                hypervisor.Dispose();
+                throw new TestbedException(TestbedStage.Outputs, $"cannot write {capture}: {Testbed.OneLine(e.Message)}");
+            }
         }
         if (settings.Architecture is string arch)
         {
@@ -112,6 +126,9 @@ public sealed class HypervisorHost : IGuestHost
             Modules = [.. images.Modules.Select(m => new DomainModule(m.Name, m.Image))],
             Cmdline = images.Spec.Cmdline,
             ConsoleOutput = (_, bytes) => console(bytes),
+            Network = images.Spec.Nic is NicSpec nic
+                ? new DomainNetInfo(nic.Ip, [.. nic.Arp.Select(a => new ArpEntry(a.Ip, a.Mac.ToBytes()))])
+                : null,
         };
         DomainHandle handle;
         try
@@ -121,6 +138,10 @@ public sealed class HypervisorHost : IGuestHost
         catch (DomainBuildException e)
         {
             throw new TestbedException(TestbedStage.Images, $"domain {images.Spec.Name}: {Testbed.OneLine(e.Message)}");
+        }
+        if (images.Spec.Nic is NicSpec card)
+        {
+            hypervisor.Dom0.AttachNic(handle.Id, card.Mac);
         }
         if (images.Spec.ConsoleInput.Length > 0)
         {
@@ -173,6 +194,7 @@ public sealed class HypervisorHost : IGuestHost
 
     public void Dispose()
     {
+        hypervisor.Dom0.Network.Capture?.Dispose();
         hypervisor.Dispose();
         (architecture as IDisposable)?.Dispose();
     }

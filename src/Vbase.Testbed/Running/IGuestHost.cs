@@ -58,6 +58,10 @@ public sealed record HostSettings(ulong Seed, ulong? SliceInstructions, ulong Ma
     public Vbase.Sapi.Chip.ChipOptions Chip { get; init; } = new();
     /// <summary>Where <see cref="Architecture"/> is found; null: the built-in architectures.</summary>
     public Vbase.Sapi.Registry.ArchitectureRegistry? Registry { get; init; }
+    /// <summary>The bridge's settings (docs/network.md).</summary>
+    public NetworkSpec Network { get; init; } = NetworkSpec.Default;
+    /// <summary>Where the bridge writes every frame (pcap); null: no capture.</summary>
+    public string? CapturePath { get; init; }
 }
 
 /// <summary>One entry of the hypervisor's event log (docs/events.md, events.jsonl).</summary>

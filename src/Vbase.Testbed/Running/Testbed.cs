@@ -41,6 +41,9 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
     public const string SummaryFile = "summary.json";
     public const string EventsFile = "events.jsonl";
 
+    /// <summary>Every frame through the bridge, when a domain has a NIC (docs/network.md).</summary>
+    public const string CaptureFile = "network.pcap";
+
     private readonly Lock gate = new();
     private IGuestHost? host;
     private bool stopRequested, timedOut;
@@ -89,6 +92,10 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
                     Chip = options.Chip ?? scenario.Chip,
                     Engine = options.Engine,
                     TranslationThreshold = options.TranslationThreshold,
+                    Network = scenario.Network,
+                    CapturePath = options.OutDirectory is string capture && scenario.Domains.Any(d => d.Nic is not null)
+                        ? Path.Combine(capture, CaptureFile)
+                        : null,
                 });
             }
             catch (ArchitectureFailedException e)

@@ -21,7 +21,19 @@ public sealed record Scenario(string Path, string Name, ulong Seed, ScenarioLimi
 
     /// <summary>Plug-ins whose architectures the run may use (full paths: <c>--plugin</c>, then <c>plugins:</c>).</summary>
     public IReadOnlyList<string> Plugins { get; init; } = [];
+
+    /// <summary>The bridge's settings (the scenario's <c>network:</c>; docs/network.md).</summary>
+    public NetworkSpec Network { get; init; } = NetworkSpec.Default;
 }
+
+/// <summary>Dom0's bridge: the one-way delivery latency in ticks of virtual time.</summary>
+public sealed record NetworkSpec(ulong LatencyTicks)
+{
+    public static readonly NetworkSpec Default = new(Vbase.Hypervisor.Network.NetworkBridge.DefaultLatencyTicks);
+}
+
+/// <summary>A domain's virtio-net card: its MAC and IPv4 address, and the ARP table it gets (every other card).</summary>
+public sealed record NicSpec(Vbase.Hypervisor.Network.MacAddress Mac, byte[] Ip, IReadOnlyList<(byte[] Ip, Vbase.Hypervisor.Network.MacAddress Mac)> Arp);
 
 /// <summary>How far a run may go.</summary>
 /// <param name="MaxInstructions">Instructions retired by all vCPUs together before the run is stopped; null: no limit.</param>
@@ -45,4 +57,8 @@ public sealed record DomainSpec(
     string Kernel,
     IReadOnlyList<string> Programs,
     string Cmdline,
-    string ConsoleInput);
+    string ConsoleInput)
+{
+    /// <summary>The domain's NIC (<c>nic:</c>); null: none.</summary>
+    public NicSpec? Nic { get; init; }
+}

@@ -38,11 +38,16 @@ public static class ScenarioLoader
     /// <summary>A kernel ELF: at most 256 MiB (it is read whole before the domain is built).</summary>
     public const long MaxKernelBytes = InputFiles.MaxElfBytes;
 
-    private static readonly string[] RootKeys = ["name", "plugins", "arch", "arch_parameters", "chip", "seed", "limits", "domains"];
+    private static readonly string[] RootKeys = ["name", "plugins", "arch", "arch_parameters", "chip", "seed", "limits", "network", "domains"];
+    private static readonly string[] NetworkKeys = ["latency"];
+    private static readonly string[] NicKeys = ["mac", "ip"];
+    /// <summary>Every other card is in a card's ARP table, which has room for this many (docs/abi.md).</summary>
+    public const int MaxNics = StartInfoLayout.MaxArp + 1;
+    public const ulong MinLatency = 1, MaxLatency = 1_000_000_000_000;
     private static readonly string[] ChipKeys = ["cache", "ways", "latencies"];
     private static readonly string[] LatencyKeys = ["hit", "dram", "cipher", "mac"];
     private static readonly string[] LimitKeys = ["max_instructions", "slice_instructions", "timeout"];
-    private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input"];
+    private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input", "nic"];
 
     /// <summary>
     /// Loads the scenario in <paramref name="path"/>; relative image and plug-in paths are relative to its folder.
@@ -96,6 +101,7 @@ public static class ScenarioLoader
                 ? ArchitectureParameters(p, arch)
                 : new Dictionary<string, string>();
             ChipOptions chip = Get(root, "chip") is YamlNode chipNode ? Chip(chipNode) : new ChipOptions();
+            NetworkSpec network = Get(root, "network") is YamlNode networkNode ? Network(networkNode) : NetworkSpec.Default;
             IReadOnlyList<DomainSpec> domains = Domains(Required(root, "", "domains", "a scenario needs at least one domain"));
             return new Scenario(file, name, seed, limits, domains)
             {
@@ -103,7 +109,86 @@ public static class ScenarioLoader
                 ArchitectureParameters = parameters,
                 Chip = chip,
                 Plugins = plugins,
+                Network = network,
             };
+        }
+
+        private NetworkSpec Network(YamlNode node)
+        {
+            YamlMappingNode map = Mapping(node, "network", "the bridge's settings (latency)");
+            CheckKeys(map, "network", NetworkKeys);
+            return Get(map, "latency") is YamlNode l
+                ? new NetworkSpec(WholeNumber(l, "network.latency", MinLatency, MaxLatency, "a number of ticks from 1 to 1_000_000_000_000"))
+                : NetworkSpec.Default;
+        }
+
+        /// <summary>Each card's MAC and address, unique across the scenario; then every card's ARP table of the others.</summary>
+        private void Nics(YamlSequenceNode list, List<DomainSpec> domains)
+        {
+            var cards = new List<(int Domain, Vbase.Hypervisor.Network.MacAddress Mac, byte[] Ip)>();
+            var macs = new Dictionary<ulong, int>();
+            var ips = new Dictionary<uint, int>();
+            for (int i = 0; i < domains.Count; i++)
+            {
+                var map = (YamlMappingNode)list.Children[i];
+                if (Get(map, "nic") is not YamlNode node)
+                {
+                    continue;
+                }
+                string at = $"domains[{i}].nic";
+                YamlMappingNode nic = Mapping(node, at, "a network card (mac, ip)");
+                CheckKeys(nic, at, NicKeys);
+                if (cards.Count == MaxNics)
+                {
+                    throw Error(node, at, $"more than {MaxNics} domains with a NIC (a card's ARP table holds the other {MaxNics - 1})");
+                }
+                // Without a MAC, a card gets 02:00:00:00:00:<its domain's position + 1> (locally administered).
+                var mac = new Vbase.Hypervisor.Network.MacAddress(0x0200_0000_0000UL + (ulong)i + 1);
+                if (Get(nic, "mac") is YamlNode macNode)
+                {
+                    string text = Text(macNode, $"{at}.mac");
+                    if (!Vbase.Hypervisor.Network.MacAddress.TryParse(text, out Vbase.Hypervisor.Network.MacAddress? parsed))
+                    {
+                        throw Error(macNode, $"{at}.mac", $"'{text}' is not a MAC address (six hex pairs: 02:00:00:00:00:01)");
+                    }
+                    if (parsed.Value.IsGroup || parsed.Value.Value == 0 || parsed.Value == Vbase.Hypervisor.Network.NetworkBridge.DefaultDom0Mac)
+                    {
+                        throw Error(macNode, $"{at}.mac", $"{text} is not a usable unicast MAC (the group bit, all zeros, or Dom0's {Vbase.Hypervisor.Network.NetworkBridge.DefaultDom0Mac})");
+                    }
+                    mac = parsed.Value;
+                }
+                if (macs.TryGetValue(mac.Value, out int other))
+                {
+                    throw Error(Get(nic, "mac") ?? node, $"{at}.mac", $"{mac} is already the MAC of domains[{other}]");
+                }
+                macs.Add(mac.Value, i);
+                YamlNode ipNode = Required(nic, at, "ip", "a NIC needs an IPv4 address (ip: 10.0.0.1)");
+                string ipText = Text(ipNode, $"{at}.ip");
+                if (!System.Net.IPAddress.TryParse(ipText, out System.Net.IPAddress? address)
+                    || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || ipText.Count(c => c == '.') != 3)
+                {
+                    throw Error(ipNode, $"{at}.ip", $"'{ipText}' is not an IPv4 address (a.b.c.d)");
+                }
+                byte[] ip = address.GetAddressBytes();
+                uint key = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(ip);
+                if (key == 0 || key == uint.MaxValue || ip[0] >= 224 || ip[0] == 127)
+                {
+                    throw Error(ipNode, $"{at}.ip", $"{ipText} is not a unicast host address");
+                }
+                if (ips.TryGetValue(key, out int owner))
+                {
+                    throw Error(ipNode, $"{at}.ip", $"{ipText} is already the address of domains[{owner}]");
+                }
+                ips.Add(key, i);
+                cards.Add((i, mac, ip));
+            }
+            foreach (var card in cards)
+            {
+                domains[card.Domain] = domains[card.Domain] with
+                {
+                    Nic = new NicSpec(card.Mac, card.Ip, [.. cards.Where(c => c.Domain != card.Domain).Select(c => (c.Ip, c.Mac))]),
+                };
+            }
         }
 
         /// <summary>
@@ -310,6 +395,7 @@ public static class ScenarioLoader
                 string input = Get(map, "console_input") is YamlNode inputNode ? Text(inputNode, $"{at}.console_input") : "";
                 domains.Add(new DomainSpec(name, memory, vcpus, kernel, programs, cmdline, input));
             }
+            Nics(list, domains);
             return domains;
         }
 

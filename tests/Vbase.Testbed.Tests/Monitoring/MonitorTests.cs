@@ -62,10 +62,10 @@ public sealed class MonitorTests : IDisposable
 
         Assert.True(result.Succeeded, console);
         Assert.Contains(lines, l => l.StartsWith(
-            "monitor: VIRQ_VBASE at t=93810: region 1 of dom 1 (app) registered: va 0x12000, 1 page, gfn 0x80216 -> mfn 0x216, p2m ram_ro, dram != plaintext; vbase: ",
+            "monitor: VIRQ_VBASE at t=94318: region 1 of dom 1 (app) registered: va 0x12000, 1 page, gfn 0x80219 -> mfn 0x219, p2m ram_ro, dram != plaintext; vbase: ",
             StringComparison.Ordinal));
-        Assert.Contains("monitor: dropped write by guest_user to region 1 at gpa 0x80216000 (t=98474)", lines);
-        Assert.Contains("monitor: VIRQ_DOM_EXC at t=121808: dom 1 (app) shut down: poweroff, exit code 0", lines);
+        Assert.Contains("monitor: dropped write by guest_user to region 1 at gpa 0x80219000 (t=99012)", lines);
+        Assert.Contains("monitor: VIRQ_DOM_EXC at t=122451: dom 1 (app) shut down: poweroff, exit code 0", lines);
         // The monitor bound the VIRQs and asked the hypervisor (vbase_op query) on its own.
         Assert.Contains(Fields(EventKind.VirqSent), f => f.GetProperty("virq").GetInt32() == Virq.Vbase && f.GetProperty("bound").GetBoolean());
         JsonElement query = Assert.Single(Fields(EventKind.VbaseOp), f => f.GetProperty("cmd").GetUInt64() == VbaseOpCommand.Query);
@@ -88,8 +88,8 @@ public sealed class MonitorTests : IDisposable
 
         Assert.Equal(HostStop.AllShutDown, host.Run(200_000_000));
         string text = output.ToString();
-        Assert.Contains("monitor: VIRQ_VBASE at t=93810: region 1 of dom 1 (app) registered", text, StringComparison.Ordinal);
-        Assert.Contains("monitor: dropped write by guest_user to region 1 at gpa 0x80216000 (t=98474)\n", text, StringComparison.Ordinal);
+        Assert.Contains("monitor: VIRQ_VBASE at t=94318: region 1 of dom 1 (app) registered", text, StringComparison.Ordinal);
+        Assert.Contains("monitor: dropped write by guest_user to region 1 at gpa 0x80219000 (t=99012)\n", text, StringComparison.Ordinal);
         Assert.Equal(text, string.Concat(monitor.Lines.Select(l => l + "\n")));
     }
 
@@ -103,7 +103,7 @@ public sealed class MonitorTests : IDisposable
         Assert.Equal(RunOutcome.Idle, result.Outcome);
         Assert.Equal(DomainState.Paused, result.Domains[0].Outcome.State);
         Assert.DoesNotContain("The secret_key after system call", console, StringComparison.Ordinal);
-        Assert.Contains("monitor: rule hold paused dom 1 (app) (t=98474)", lines);
+        Assert.Contains("monitor: rule hold paused dom 1 (app) (t=99012)", lines);
         string[] kinds = [.. EventLines().Select(e => JsonDocument.Parse(e).RootElement.GetProperty("kind").GetString()!)];
         Assert.Equal("domain.paused", kinds[Array.IndexOf(kinds, EventKind.ProtectedWriteDropped) + 1]);
     }
@@ -115,12 +115,12 @@ public sealed class MonitorTests : IDisposable
         (TestbedResult result, List<string> lines, _) = Run(Paper(), setup);
 
         Assert.Equal(RunOutcome.Stopped, result.Outcome);
-        Assert.Equal("rule halt on sapi.region_protected at t=93810", LastSetup.StopReason);
-        Assert.Contains("monitor: rule halt stops the run (t=93810)", lines);
+        Assert.Equal("rule halt on sapi.region_protected at t=94318", LastSetup.StopReason);
+        Assert.Contains("monitor: rule halt stops the run (t=94318)", lines);
         Assert.NotEqual(DomainState.Shutdown, result.Domains[0].Outcome.State);
         Assert.DoesNotContain(EventLines(), e => e.Contains(EventKind.ProtectedWriteDropped, StringComparison.Ordinal));
         using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, Running.Testbed.SummaryFile)));
-        Assert.Equal("rule halt on sapi.region_protected at t=93810", summary.RootElement.GetProperty("monitor").GetProperty("stop_reason").GetString());
+        Assert.Equal("rule halt on sapi.region_protected at t=94318", summary.RootElement.GetProperty("monitor").GetProperty("stop_reason").GetString());
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public sealed class MonitorTests : IDisposable
                   kind: sapi.write_dropped
                   domain: app
                   region: 1
-                  gpa: 0x80216000+0x1000
+                  gpa: 0x80219000+0x1000
                   details: { accessor: guest_user }
                   do: [count, log, snapshot]
                 - name: vbase_virqs
@@ -156,7 +156,7 @@ public sealed class MonitorTests : IDisposable
         Assert.Equal(
             ["monitor: counter dropped = 1", "monitor: counter vbase_virqs = 1", "monitor: counter other_domain = 0", "monitor: counter p2m = 2"],
             lines.Where(l => l.StartsWith("monitor: counter ", StringComparison.Ordinal)));
-        Assert.Contains("monitor: p2m change in app at t=93810", lines);
+        Assert.Contains("monitor: p2m change in app at t=94318", lines);
         using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, Running.Testbed.SummaryFile)));
         JsonElement counters = summary.RootElement.GetProperty("monitor").GetProperty("counters");
         Assert.Equal(1, counters.GetProperty("dropped").GetInt64());
@@ -166,9 +166,9 @@ public sealed class MonitorTests : IDisposable
         Assert.Equal(EventKind.ProtectedWriteDropped, match.GetProperty("matched").GetString());
         JsonElement snapshot = Assert.Single(Fields(Dom0Monitor.SnapshotEvent));
         Assert.False(snapshot.GetProperty("equal").GetBoolean());
-        Assert.Equal("snapshot-001-t98474-region1.dram.bin,snapshot-001-t98474-region1.plain.bin", snapshot.GetProperty("files").GetString());
-        byte[] dram = File.ReadAllBytes(Path.Combine(directory, "snapshot-001-t98474-region1.dram.bin"));
-        byte[] plain = File.ReadAllBytes(Path.Combine(directory, "snapshot-001-t98474-region1.plain.bin"));
+        Assert.Equal("snapshot-001-t99012-region1.dram.bin,snapshot-001-t99012-region1.plain.bin", snapshot.GetProperty("files").GetString());
+        byte[] dram = File.ReadAllBytes(Path.Combine(directory, "snapshot-001-t99012-region1.dram.bin"));
+        byte[] plain = File.ReadAllBytes(Path.Combine(directory, "snapshot-001-t99012-region1.plain.bin"));
         Assert.Equal(4096, dram.Length);
         Assert.Equal(654321, BitConverter.ToInt32(plain, 0));
         Assert.NotEqual(dram, plain);

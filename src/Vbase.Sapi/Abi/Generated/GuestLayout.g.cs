@@ -26,6 +26,15 @@ public static class GuestLayout
     /// <summary>the kernel image is linked and loaded here (as under OpenSBI on QEMU virt)</summary>
     public const ulong KernelBase = 0x8020_0000;
 
+    /// <summary>the first virtio-mmio device window (emulated MMIO, no RAM behind it; as on QEMU virt); slot n is at base + n × stride, slot 0 the NIC</summary>
+    public const ulong VirtioMmioBase = 0x1000_1000;
+
+    /// <summary>bytes between virtio-mmio slots (one page each)</summary>
+    public const ulong VirtioMmioStride = 0x1000;
+
+    /// <summary>virtio-mmio slots a domain may have</summary>
+    public const ulong VirtioMmioSlots = 8;
+
     /// <summary>guest RAM when the scenario names no size (16 MiB)</summary>
     public const ulong DefaultRamBytes = 0x100_0000;
 }

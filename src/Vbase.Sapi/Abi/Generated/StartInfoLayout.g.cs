@@ -14,11 +14,17 @@ public static class StartInfoLayout
     /// <summary>entries of modules[]</summary>
     public const int MaxModules = 16;
 
+    /// <summary>entries of net_arp[]: the static ARP table the scenario gives a domain with a NIC</summary>
+    public const int MaxArp = 8;
+
     /// <summary>bytes of vbase_module.name</summary>
     public const int ModuleNameBytes = 48;
 
     /// <summary>bytes of struct vbase_module</summary>
     public const int ModuleSize = 64;
+
+    /// <summary>bytes of struct vbase_arp_entry</summary>
+    public const int ArpEntrySize = 12;
 
     /// <summary>offset of vbase_start_info.magic</summary>
     public const int MagicOffset = 0;
@@ -52,4 +58,13 @@ public static class StartInfoLayout
 
     /// <summary>bytes of vbase_start_info.cmdline</summary>
     public const int CmdlineBytes = 256;
+
+    /// <summary>offset of vbase_start_info.net_ip</summary>
+    public const int NetIp = 1344;
+
+    /// <summary>offset of vbase_start_info.net_nr_arp</summary>
+    public const int NetNrArp = 1348;
+
+    /// <summary>offset of vbase_start_info.net_arp</summary>
+    public const int NetArp = 1352;
 }

@@ -20,6 +20,9 @@ public static class Virq
     /// <summary>from Dom0: a command is in the guest kernel&apos;s attack mailbox (Xen&apos;s VIRQ_DEBUGGER slot; the hypervisor only delivers it)</summary>
     public const int Attack = 6;
 
+    /// <summary>a virtio-mmio device of this domain raised its interrupt (each device&apos;s InterruptStatus says which and why)</summary>
+    public const int Virtio = 7;
+
     /// <summary>the architecture&apos;s events (the first plug-in VIRQ)</summary>
     public const int Vbase = 16;
 
