@@ -465,18 +465,8 @@ internal static class CampaignCommand
         return SweepErrors(console, result);
     }
 
-    private static int SweepErrors(CliConsole console, CampaignSweepResult result)
-    {
-        IReadOnlyList<CampaignCell> errors = result.Errors;
-        if (errors.Count == 0)
-        {
-            return CampaignExitCodes.Success;
-        }
-        console.Out.Flush();
-        console.Error.WriteLine($"vbase: campaign: {errors.Count} of {result.Sweep.CellCount} cells could not be carried out (verdict error): "
-            + string.Join(", ", errors.Select(c => $"{c.Architecture.Name} x {c.Attack.Id} ({c.Result.App})")));
-        return CampaignExitCodes.CellError;
-    }
+    private static int SweepErrors(CliConsole console, CampaignSweepResult result) =>
+        CellErrors(console, result.Errors, result.Sweep.CellCount, c => $"{c.Architecture.Name} x {c.Attack.Id} ({c.Result.App})");
 
     /// <summary>One campaign's plan, from options or a campaign file of one: Slurm, shard or run here, and its outputs.</summary>
     private static int RunPlan(CliConsole console, CampaignPlan plan, Vbase.Sapi.Chip.ChipOptions chip, IAttackSuite suite, CampaignArguments arguments)
@@ -578,17 +568,19 @@ internal static class CampaignCommand
         return CellErrors(console, result);
     }
 
+    private static int CellErrors(CliConsole console, CampaignResult result) =>
+        CellErrors(console, result.Errors, result.Cells.Count, c => $"{c.Architecture.Name} x {c.Attack.Id}");
+
     /// <summary>Exit 0, or 1 with one line naming the cells in error.</summary>
-    private static int CellErrors(CliConsole console, CampaignResult result)
+    private static int CellErrors(CliConsole console, IReadOnlyList<CampaignCell> errors, int cells, Func<CampaignCell, string> name)
     {
-        IReadOnlyList<CampaignCell> errors = result.Errors;
         if (errors.Count == 0)
         {
             return CampaignExitCodes.Success;
         }
         console.Out.Flush();
-        console.Error.WriteLine($"vbase: campaign: {errors.Count} of {result.Cells.Count} cells could not be carried out (verdict error): "
-            + string.Join(", ", errors.Select(c => $"{c.Architecture.Name} x {c.Attack.Id}")));
+        console.Error.WriteLine($"vbase: campaign: {errors.Count} of {cells} cells could not be carried out (verdict error): "
+            + string.Join(", ", errors.Select(name)));
         return CampaignExitCodes.CellError;
     }
 

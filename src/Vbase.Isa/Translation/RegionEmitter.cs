@@ -439,6 +439,12 @@ internal sealed unsafe class RegionEmitter
         ConstInt(12);
         Il.Emit(OpCodes.Shr_Un);
         Il.Emit(OpCodes.Bne_Un, slow);
+        BranchUnlessInPage(size, slow);
+    }
+
+    /// <summary>Goes to <paramref name="slow"/> if the <paramref name="size"/>-byte access at address crosses its page.</summary>
+    private void BranchUnlessInPage(int size, Label slow)
+    {
         if (size > 1)
         {
             Il.Emit(OpCodes.Ldloc, address);
@@ -449,6 +455,43 @@ internal sealed unsafe class RegionEmitter
         }
     }
 
+    /// <summary>Goes to <paramref name="slow"/> unless entry->Tag == (va >> 12) | <paramref name="tag"/>.</summary>
+    private void BranchUnlessTagged(ulong tag, Label slow)
+    {
+        Il.Emit(OpCodes.Ldloc, entry);
+        Il.Emit(OpCodes.Ldind_I8);
+        Il.Emit(OpCodes.Ldloc, address);
+        ConstInt(12);
+        Il.Emit(OpCodes.Shr_Un);
+        Il.Emit(OpCodes.Ldc_I8, unchecked((long)tag));
+        Il.Emit(OpCodes.Or);
+        Il.Emit(OpCodes.Bne_Un, slow);
+    }
+
+    /// <summary>Pushes masks[(va >> 12) &amp; 255]: the entry's line mask (or a dropping page's counter).</summary>
+    private void PushEntryMask(LocalBuilder masks)
+    {
+        Il.Emit(OpCodes.Ldloc, masks);
+        Il.Emit(OpCodes.Ldloc, address);
+        ConstInt(12 - 3);
+        Il.Emit(OpCodes.Shr_Un);
+        Const((Hart.TlbEntries - 1) << 3);
+        Il.Emit(OpCodes.And);
+        Il.Emit(OpCodes.Conv_U);
+        Il.Emit(OpCodes.Add);
+        Il.Emit(OpCodes.Ldind_I);
+    }
+
+    /// <summary>(*pointer)++ for the 64-bit counter whose address is on the stack.</summary>
+    private void IncrementCounter()
+    {
+        Il.Emit(OpCodes.Dup);
+        Il.Emit(OpCodes.Ldind_I8);
+        Const(1);
+        Il.Emit(OpCodes.Add);
+        Il.Emit(OpCodes.Stind_I8);
+    }
+
     /// <summary>
     /// After the plain tag missed: goes to <paramref name="onChip"/> (counting a line hit) if the entry is the
     /// page's line-checked one (tag vpn | LineTag), the access stays in one 64-byte line and the line's bit is set
@@ -456,15 +499,7 @@ internal sealed unsafe class RegionEmitter
     /// </summary>
     private void EmitLineProbe(LocalBuilder masks, int size, Label onChip, Label slow)
     {
-        // entry->Tag == (va >> 12) | LineTag
-        Il.Emit(OpCodes.Ldloc, entry);
-        Il.Emit(OpCodes.Ldind_I8);
-        Il.Emit(OpCodes.Ldloc, address);
-        ConstInt(12);
-        Il.Emit(OpCodes.Shr_Un);
-        Il.Emit(OpCodes.Ldc_I8, unchecked((long)Hart.LineTag));
-        Il.Emit(OpCodes.Or);
-        Il.Emit(OpCodes.Bne_Un, slow);
+        BranchUnlessTagged(Hart.LineTag, slow);
         if (size > 1)
         {
             // ((va ^ (va + size - 1)) & ~63) == 0: one line
@@ -478,15 +513,7 @@ internal sealed unsafe class RegionEmitter
             Il.Emit(OpCodes.Brtrue, slow);
         }
         // (*masks[(va >> 12) & 255] >> ((va >> 6) & 63)) & 1
-        Il.Emit(OpCodes.Ldloc, masks);
-        Il.Emit(OpCodes.Ldloc, address);
-        ConstInt(12 - 3);
-        Il.Emit(OpCodes.Shr_Un);
-        Const((Hart.TlbEntries - 1) << 3);
-        Il.Emit(OpCodes.And);
-        Il.Emit(OpCodes.Conv_U);
-        Il.Emit(OpCodes.Add);
-        Il.Emit(OpCodes.Ldind_I);
+        PushEntryMask(masks);
         Il.Emit(OpCodes.Ldind_I8);
         Il.Emit(OpCodes.Ldloc, address);
         ConstInt(6);
@@ -501,11 +528,7 @@ internal sealed unsafe class RegionEmitter
         // h.LineHits++
         PushState();
         Il.Emit(OpCodes.Ldflda, LineHitsField);
-        Il.Emit(OpCodes.Dup);
-        Il.Emit(OpCodes.Ldind_I8);
-        Const(1);
-        Il.Emit(OpCodes.Add);
-        Il.Emit(OpCodes.Stind_I8);
+        IncrementCounter();
         Il.Emit(OpCodes.Br, onChip);
     }
 
@@ -517,38 +540,10 @@ internal sealed unsafe class RegionEmitter
     /// </summary>
     private void EmitDropProbe(int size, Label dropped, Label slow)
     {
-        // entry->Tag == (va >> 12) | DropTag
-        Il.Emit(OpCodes.Ldloc, entry);
-        Il.Emit(OpCodes.Ldind_I8);
-        Il.Emit(OpCodes.Ldloc, address);
-        ConstInt(12);
-        Il.Emit(OpCodes.Shr_Un);
-        Il.Emit(OpCodes.Ldc_I8, unchecked((long)Hart.DropTag));
-        Il.Emit(OpCodes.Or);
-        Il.Emit(OpCodes.Bne_Un, slow);
-        if (size > 1)
-        {
-            Il.Emit(OpCodes.Ldloc, address);
-            Const(0xFFF);
-            Il.Emit(OpCodes.And);
-            Const(4096 - size);
-            Il.Emit(OpCodes.Bgt_Un, slow);
-        }
-        // (*storeMasks[(va >> 12) & 255])++
-        Il.Emit(OpCodes.Ldloc, storeMasks);
-        Il.Emit(OpCodes.Ldloc, address);
-        ConstInt(12 - 3);
-        Il.Emit(OpCodes.Shr_Un);
-        Const((Hart.TlbEntries - 1) << 3);
-        Il.Emit(OpCodes.And);
-        Il.Emit(OpCodes.Conv_U);
-        Il.Emit(OpCodes.Add);
-        Il.Emit(OpCodes.Ldind_I);
-        Il.Emit(OpCodes.Dup);
-        Il.Emit(OpCodes.Ldind_I8);
-        Const(1);
-        Il.Emit(OpCodes.Add);
-        Il.Emit(OpCodes.Stind_I8);
+        BranchUnlessTagged(Hart.DropTag, slow);
+        BranchUnlessInPage(size, slow);
+        PushEntryMask(storeMasks);
+        IncrementCounter();
         Il.Emit(OpCodes.Br, dropped);
     }
 

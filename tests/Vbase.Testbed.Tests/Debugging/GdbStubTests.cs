@@ -40,7 +40,9 @@ public sealed class GdbStubTests
             {
                 try
                 {
-                    Result = Machine.Run(50_000_000);
+                    // A budget no test reaches in its time: the Ctrl-C test's endless loop must still run when the
+                    // interrupt comes (a translated self-loop retires 50 M instructions in well under 300 ms).
+                    Result = Machine.Run(100_000_000_000);
                     Stub.Finish(Result.Reason == MachineStopReason.Exited ? Result.ExitCode : null);
                 }
                 catch (Exception e)
