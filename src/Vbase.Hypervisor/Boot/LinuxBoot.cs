@@ -112,6 +112,7 @@ public static class LinuxBoot
                 .Property("riscv,isa", isa)
                 .Property("mmu-type", "riscv,sv39")
                 .BeginNode("interrupt-controller")
+                .Cells("#address-cells", 0)
                 .Cells("#interrupt-cells", 1)
                 .Property("interrupt-controller")
                 .Property("compatible", "riscv,cpu-intc")
