@@ -18,7 +18,7 @@ public sealed class LinuxBootRunTests : IDisposable
     private static string Committed(string name) =>
         Path.GetFullPath(Path.Combine(ExampleScenarioTests.ScenariosFolder(), "..", "guest", "linux", name));
 
-    private (TestbedResult Result, string Console) Boot(string bootargs, string? outDirectory = null)
+    private (TestbedResult Result, string Console) Boot(string bootargs, string? outDirectory = null, int vcpus = 1)
     {
         string yaml = $"""
             name: linux-test
@@ -29,6 +29,7 @@ public sealed class LinuxBootRunTests : IDisposable
             domains:
               - name: linux
                 memory: 64M
+                vcpus: {vcpus}
                 kernel: {Committed("Image")}
                 initrd: {Committed("initramfs.cpio")}
                 bootargs: '{bootargs}'
@@ -63,6 +64,15 @@ public sealed class LinuxBootRunTests : IDisposable
         Assert.Equal(console, console2);
         Assert.Equal(File.ReadAllBytes(Path.Combine(first, "events.jsonl")), File.ReadAllBytes(Path.Combine(second, "events.jsonl")));
         Assert.Equal(result.Instructions, again.Instructions);
+    }
+
+    [Fact]
+    public void LinuxStartsASecondVcpuThroughHsmAndRunsOnBoth()
+    {
+        (TestbedResult result, string console) = Boot("console=hvc0 panic=-1", vcpus: 2);
+        Assert.True(result.Succeeded, console);
+        Assert.Contains("[linux] smp: Brought up 1 node, 2 CPUs", console.Split('\n'));
+        Assert.Contains("[linux] vbase-linux: init", console.Split('\n'));
     }
 
     [Fact]
