@@ -40,9 +40,6 @@ internal sealed unsafe class Domain
     public Gfn SharedInfoGfn { get; } = new GuestPhysicalAddress(GuestLayout.SharedInfo).Gfn;
     public bool Privileged => Config.Privileged;
 
-    /// <summary>Where a Linux guest's kernel, initrd and device tree are; null for any other kernel.</summary>
-    public Boot.LinuxLayout? LinuxLayout { get; set; }
-
     public bool Paused { get; set; } = true;
     public bool IsShutdown { get; private set; }
     public bool IsDestroyed { get; set; }

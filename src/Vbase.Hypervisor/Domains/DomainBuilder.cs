@@ -135,7 +135,6 @@ internal static class DomainBuilder
         WriteBuild(d, layout.Kernel, config.Kernel);
         WriteBuild(d, layout.InitrdStart, initrd);
         WriteBuild(d, layout.Dtb, dtb);
-        d.LinuxLayout = layout;
         return layout;
     }
 
