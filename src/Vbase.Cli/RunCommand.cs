@@ -395,6 +395,8 @@ internal static class RunCommand
     private static string Describe(DomainResult domain) => domain.Outcome switch
     {
         { Reason: ShutdownReason.Poweroff, ExitCode: long code } => $"{domain.Name} exited with code {code}",
+        // A run has no second boot: a reset (SBI SRST reboot, as Linux does on a panic with panic=-1) ends it.
+        { Reason: ShutdownReason.Reboot } => $"{domain.Name} reset itself (a guest panic or reboot: SBI system reset)",
         { Reason: ShutdownReason reason } => $"{domain.Name} shut down with reason {reason.ToString().ToLowerInvariant()}"
             + (domain.Outcome.ExitCode is long c && c != 0 ? $" (exit code {c})" : ""),
         _ => $"{domain.Name} did not shut down",

@@ -116,7 +116,11 @@
 #define SBI_EXT_BASE               0x10        /* Base extension: spec version, impl id, probe */
 #define SBI_EXT_TIME               0x54494D45  /* TIME: set_timer → STIP at the deadline */
 #define SBI_EXT_DBCN               0x4442434E  /* DBCN: write, read, write_byte */
-#define SBI_EXT_SRST               0x53525354  /* SRST: not answered by Vbase; QEMU/OpenSBI only */
+#define SBI_EXT_IPI                0x735049    /* IPI: send_ipi(hart_mask, hart_mask_base) → SSIP on the target vCPUs */
+#define SBI_EXT_RFENCE             0x52464E43  /* RFENCE: remote fence.i / sfence.vma on the target vCPUs */
+#define SBI_EXT_HSM                0x48534D    /* HSM: hart_start, hart_stop, hart_get_status of the domain's vCPUs */
+#define SBI_EXT_SRST               0x53525354  /* SRST: system_reset(type, reason) → the domain's shutdown */
+#define SBI_SRST_SHUTDOWN          0           /* SRST reset type: shutdown */
 #define SBI_LEGACY_SET_TIMER       0           /* legacy v0.1: set_timer(a0) */
 #define SBI_LEGACY_CONSOLE_PUTCHAR 1           /* legacy v0.1: console_putchar(a0) */
 #define SBI_LEGACY_CONSOLE_GETCHAR 2           /* legacy v0.1: console_getchar */

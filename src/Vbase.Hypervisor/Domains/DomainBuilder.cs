@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Vbase.Hypervisor.Boot;
 using Vbase.Hypervisor.Scheduling;
 using Vbase.Isa.Csrs;
 using Vbase.Isa.Traps;
@@ -41,12 +42,23 @@ internal static class DomainBuilder
                 d.P2m.Set(gfn, new P2mEntry(frames[i], type));
             }
             d.SharedInfoMfn = d.P2m.Lookup(new GuestPhysicalAddress(GuestLayout.SharedInfo).Gfn).Mfn;
-            ElfImage kernel = LoadKernel(d, config);
-            List<(ulong Gpa, ulong Size, string Name)> modules = PackModules(d, config);
-            WriteStartInfo(d, config, modules);
-            for (int v = 0; v < config.VcpuCount; v++)
+            if (LinuxImage.IsImage(config.Kernel))
             {
-                d.Vcpus.Add(CreateVcpu(d, v, kernel.Entry));
+                LinuxLayout linux = LoadLinux(d, config);
+                for (int v = 0; v < config.VcpuCount; v++)
+                {
+                    d.Vcpus.Add(CreateLinuxVcpu(d, v, linux));
+                }
+            }
+            else
+            {
+                ElfImage kernel = LoadKernel(d, config);
+                List<(ulong Gpa, ulong Size, string Name)> modules = PackModules(d, config);
+                WriteStartInfo(d, config, modules);
+                for (int v = 0; v < config.VcpuCount; v++)
+                {
+                    d.Vcpus.Add(CreateVcpu(d, v, kernel.Entry));
+                }
             }
         }
         catch
@@ -79,6 +91,22 @@ internal static class DomainBuilder
         {
             throw new DomainBuildException("modules", $"at most {StartInfoLayout.MaxModules} modules");
         }
+        if (LinuxImage.IsImage(c.Kernel))
+        {
+            if (c.Modules.Count > 0)
+            {
+                throw new DomainBuildException("modules", "a Linux kernel takes an initrd, not modules");
+            }
+            if (Encoding.UTF8.GetByteCount(c.Cmdline) > LinuxBoot.MaxBootargsBytes || c.Cmdline.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new DomainBuildException("cmdline", $"Linux's command line must be at most {LinuxBoot.MaxBootargsBytes} bytes, without NUL");
+            }
+            return;
+        }
+        if (c.Initrd is not null)
+        {
+            throw new DomainBuildException("initrd", "only a Linux Image kernel takes an initrd");
+        }
         if (Encoding.UTF8.GetByteCount(c.Cmdline) >= StartInfoLayout.CmdlineBytes)
         {
             throw new DomainBuildException("cmdline", $"the command line must be shorter than {StartInfoLayout.CmdlineBytes} bytes");
@@ -88,6 +116,43 @@ internal static class DomainBuilder
         {
             throw new DomainBuildException("network", $"an IPv4 address is 4 bytes, a MAC 6, and the ARP table holds at most {StartInfoLayout.MaxArp} entries");
         }
+    }
+
+    /// <summary>Loads a Linux Image, its initrd and the domain's device tree (<see cref="LinuxBoot"/>).</summary>
+    private static LinuxLayout LoadLinux(Domain d, DomainConfig config)
+    {
+        LinuxImage image;
+        LinuxLayout layout;
+        byte[] initrd = config.Initrd ?? [];
+        byte[] dtb;
+        try
+        {
+            image = LinuxImage.Parse(config.Kernel);
+            // The tree's size does not depend on the addresses in it: plan with a draft, then write the real one.
+            byte[] draft = LinuxBoot.DeviceTree(config.MemoryBytes, config.VcpuCount, config.Cmdline, 0, (ulong)initrd.Length);
+            layout = LinuxBoot.Plan(image, (ulong)initrd.Length, (ulong)draft.Length, config.MemoryBytes);
+            dtb = LinuxBoot.DeviceTree(config.MemoryBytes, config.VcpuCount, config.Cmdline, layout.InitrdStart, layout.InitrdEnd);
+        }
+        catch (FormatException e)
+        {
+            throw new DomainBuildException("kernel", e.Message);
+        }
+        WriteBuild(d, layout.Kernel, config.Kernel);
+        WriteBuild(d, layout.InitrdStart, initrd);
+        WriteBuild(d, layout.Dtb, dtb);
+        return layout;
+    }
+
+    /// <summary>
+    /// A vCPU of a Linux guest: vCPU 0 enters the kernel with a0 = hart id, a1 = the DTB, satp = 0; the others
+    /// are HSM-stopped until Linux starts them (SBI hart_start).
+    /// </summary>
+    private static Vcpu CreateLinuxVcpu(Domain d, int id, LinuxLayout layout)
+    {
+        Vcpu v = CreateVcpu(d, id, layout.Kernel);
+        v.Hart.SetRegister(11, layout.Dtb);
+        v.Stopped = id != 0;
+        return v;
     }
 
     private static ElfImage LoadKernel(Domain d, DomainConfig config)

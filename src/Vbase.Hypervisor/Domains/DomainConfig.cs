@@ -8,10 +8,17 @@ public sealed record DomainConfig
     public required string Name { get; init; }
     public ulong MemoryBytes { get; init; } = GuestLayout.DefaultRamBytes;
     public int VcpuCount { get; init; } = 1;
-    /// <summary>The kernel: an ELF file (loaded at its physical addresses) or raw code, loaded and entered at 0x8020_0000.</summary>
+    /// <summary>
+    /// The kernel: an ELF file (loaded at its physical addresses), a RISC-V Linux <c>Image</c> (recognised by its
+    /// header, booted by the Linux boot protocol with a device tree: <see cref="Boot.LinuxBoot"/>) or raw code,
+    /// loaded and entered at 0x8020_0000.
+    /// </summary>
     public required byte[] Kernel { get; init; }
+    /// <summary>A Linux Image's initramfs (placed in RAM and named in the device tree's /chosen); null: none.</summary>
+    public byte[]? Initrd { get; init; }
     /// <summary>User programs packed at 0x8001_0000 (8-byte aligned, in order) and listed in the start info.</summary>
     public IReadOnlyList<DomainModule> Modules { get; init; } = [];
+    /// <summary>The start info's command line; for a Linux Image, the kernel command line (/chosen/bootargs).</summary>
     public string Cmdline { get; init; } = "";
     /// <summary>
     /// Receives every byte the domain writes to its console, in order, on the thread that runs the hypervisor.

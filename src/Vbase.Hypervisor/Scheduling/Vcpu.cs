@@ -46,10 +46,13 @@ internal sealed class Vcpu : IMachineTrapHandler, IDisposable
 
     public bool TimerInterruptLine { get; set; }
 
-    public bool CanRun => !Domain.Paused && !Domain.IsShutdown && !Domain.IsDestroyed && !Blocked;
+    /// <summary>SBI HSM STOPPED: the hart runs nothing until another vCPU starts it (hart_start).</summary>
+    public bool Stopped { get; set; }
 
-    /// <summary>Lives for as long as it is not shut down: it can still be woken.</summary>
-    public bool IsAlive => !Domain.Paused && !Domain.IsShutdown && !Domain.IsDestroyed;
+    public bool CanRun => !Domain.Paused && !Domain.IsShutdown && !Domain.IsDestroyed && !Stopped && !Blocked;
+
+    /// <summary>Lives for as long as it is not shut down (or HSM-stopped): it can still be woken.</summary>
+    public bool IsAlive => !Domain.Paused && !Domain.IsShutdown && !Domain.IsDestroyed && !Stopped;
 
     public ulong HandleMachineTrap(Hart hart, ulong cause, ulong tval, ulong epc) =>
         Domain.Hypervisor.HandleTrap(this, cause, tval, epc);

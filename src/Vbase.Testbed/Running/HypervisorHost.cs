@@ -123,6 +123,7 @@ public sealed class HypervisorHost : IGuestHost
             MemoryBytes = images.Spec.MemoryBytes,
             VcpuCount = images.Spec.Vcpus,
             Kernel = images.Kernel,
+            Initrd = images.Initrd,
             Modules = [.. images.Modules.Select(m => new DomainModule(m.Name, m.Image))],
             Cmdline = images.Spec.Cmdline,
             ConsoleOutput = (_, bytes) => console(bytes),

@@ -78,7 +78,7 @@ public sealed record HostEvent(ulong Time, int? DomainId, int? Vcpu, Sapi.Loggin
 }
 
 /// <summary>A domain's images, read from disk by the testbed.</summary>
-public sealed record DomainImages(DomainSpec Spec, byte[] Kernel, IReadOnlyList<GuestModule> Modules);
+public sealed record DomainImages(DomainSpec Spec, byte[] Kernel, IReadOnlyList<GuestModule> Modules, byte[]? Initrd = null);
 
 /// <summary>A user program packed into a domain's module area; <see cref="Name"/> is its file name.</summary>
 public sealed record GuestModule(string Name, byte[] Image);

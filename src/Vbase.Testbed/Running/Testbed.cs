@@ -277,7 +277,8 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
     {
         byte[] kernel = ReadImage(domain, domain.Kernel);
         var modules = domain.Programs.Select(p => new GuestModule(Path.GetFileName(p), ReadImage(domain, p))).ToList();
-        return new DomainImages(domain, kernel, modules);
+        byte[]? initrd = domain.Initrd is string path ? ReadImage(domain, path) : null;
+        return new DomainImages(domain, kernel, modules, initrd);
     }
 
     private static byte[] ReadImage(DomainSpec domain, string path)

@@ -47,9 +47,11 @@ public sealed record ScenarioLimits(ulong? MaxInstructions, ulong? SliceInstruct
 /// <summary>One guest domain.</summary>
 /// <param name="Name">Unique within the scenario; prefixes its console lines and names its log file.</param>
 /// <param name="MemoryBytes">Guest RAM at guest-physical 0x8000_0000.</param>
-/// <param name="Kernel">Full path of the kernel ELF.</param>
+/// <param name="Kernel">Full path of the kernel: an ELF, or a RISC-V Linux Image (recognised by its header).</param>
 /// <param name="Programs">Full paths of the user program ELFs, packed as modules in this order.</param>
+/// <param name="Cmdline">The start info's command line; for a Linux Image, its kernel command line (<c>bootargs:</c>).</param>
 /// <param name="ConsoleInput">Bytes the domain's console reads, in order; empty: none.</param>
+/// <param name="Initrd">Full path of a Linux Image's initramfs; null: none.</param>
 public sealed record DomainSpec(
     string Name,
     ulong MemoryBytes,
@@ -57,8 +59,12 @@ public sealed record DomainSpec(
     string Kernel,
     IReadOnlyList<string> Programs,
     string Cmdline,
-    string ConsoleInput)
+    string ConsoleInput,
+    string? Initrd = null)
 {
     /// <summary>The domain's NIC (<c>nic:</c>); null: none.</summary>
     public NicSpec? Nic { get; init; }
+
+    /// <summary>Whether <see cref="Kernel"/> is a Linux Image (booted with a device tree, <see cref="Initrd"/> and bootargs).</summary>
+    public bool IsLinux { get; init; }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Vbase.Architectures;
+using Vbase.Hypervisor.Boot;
 using Vbase.Platform.Loading;
 using Vbase.Sapi.Abi;
 using Vbase.Sapi.Chip;
@@ -47,7 +48,7 @@ public static class ScenarioLoader
     private static readonly string[] ChipKeys = ["cache", "ways", "latencies"];
     private static readonly string[] LatencyKeys = ["hit", "dram", "cipher", "mac"];
     private static readonly string[] LimitKeys = ["max_instructions", "slice_instructions", "timeout"];
-    private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input", "nic"];
+    private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input", "initrd", "bootargs", "nic"];
 
     /// <summary>
     /// Loads the scenario in <paramref name="path"/>; relative image and plug-in paths are relative to its folder.
@@ -377,7 +378,20 @@ public static class ScenarioLoader
                 {
                     vcpus = (int)WholeNumber(vcpuNode, $"{at}.vcpus", 1, MaxVcpus, $"a number of vCPUs from 1 to {MaxVcpus}");
                 }
-                string kernel = ImageFile(Required(map, at, "kernel", "every domain needs a kernel ELF"), $"{at}.kernel");
+                YamlNode kernelNode = Required(map, at, "kernel", "every domain needs a kernel (an ELF or a Linux Image)");
+                string kernel = ImageFile(kernelNode, $"{at}.kernel", out LinuxImage? linux);
+                if (linux is not null)
+                {
+                    domains.Add(LinuxDomain(map, at, name, memory, memoryNode, vcpus, kernel, kernelNode, linux));
+                    continue;
+                }
+                foreach (string key in (string[])["initrd", "bootargs"])
+                {
+                    if (Get(map, key) is YamlNode linuxOnly)
+                    {
+                        throw Error(linuxOnly, $"{at}.{key}", $"only a Linux Image kernel takes '{key}' ({Path.GetFileName(kernel)} is an ELF)");
+                    }
+                }
                 List<string> programs = Programs(map, at);
                 string cmdline = "";
                 if (Get(map, "cmdline") is YamlNode cmdlineNode)
@@ -397,6 +411,90 @@ public static class ScenarioLoader
             }
             Nics(list, domains);
             return domains;
+        }
+
+        /// <summary>
+        /// A domain whose kernel is a Linux Image: <c>initrd:</c> and <c>bootargs:</c> instead of programs and a
+        /// cmdline, and RAM enough for the kernel, the initrd and the device tree (checked here, with the line).
+        /// </summary>
+        private DomainSpec LinuxDomain(YamlMappingNode map, string at, string name, ulong memory, YamlNode? memoryNode, int vcpus,
+            string kernel, YamlNode kernelNode, LinuxImage image)
+        {
+            foreach (string key in (string[])["programs", "cmdline"])
+            {
+                if (Get(map, key) is YamlNode node)
+                {
+                    throw Error(node, $"{at}.{key}", key == "cmdline"
+                        ? "a Linux kernel's command line is 'bootargs'"
+                        : "a Linux kernel takes an 'initrd', not programs");
+                }
+            }
+            string? initrd = null;
+            long initrdBytes = 0;
+            if (Get(map, "initrd") is YamlNode initrdNode)
+            {
+                initrd = DataFile(initrdNode, $"{at}.initrd", "initrd");
+                initrdBytes = new FileInfo(initrd).Length;
+            }
+            string bootargs = "";
+            if (Get(map, "bootargs") is YamlNode bootargsNode)
+            {
+                bootargs = Text(bootargsNode, $"{at}.bootargs");
+                if (bootargs.Contains('\0', StringComparison.Ordinal))
+                {
+                    throw Error(bootargsNode, $"{at}.bootargs", "holds a NUL character, where Linux would see the command line end");
+                }
+                if (Encoding.UTF8.GetByteCount(bootargs) > LinuxBoot.MaxBootargsBytes)
+                {
+                    throw Error(bootargsNode, $"{at}.bootargs", $"longer than {LinuxBoot.MaxBootargsBytes} bytes (Linux's COMMAND_LINE_SIZE)");
+                }
+            }
+            try
+            {
+                byte[] dtb = LinuxBoot.DeviceTree(memory, vcpus, bootargs, 0, (ulong)initrdBytes);
+                LinuxBoot.Plan(image, (ulong)initrdBytes, (ulong)dtb.Length, memory);
+            }
+            catch (FormatException e)
+            {
+                throw Error(memoryNode ?? kernelNode, $"{at}.memory", e.Message);
+            }
+            string input = Get(map, "console_input") is YamlNode inputNode ? Text(inputNode, $"{at}.console_input") : "";
+            return new DomainSpec(name, memory, vcpus, kernel, [], bootargs, input, initrd) { IsLinux = true };
+        }
+
+        /// <summary>A data file (an initrd): a regular file, relative to the scenario, within the image size limit.</summary>
+        private string DataFile(YamlNode node, string field, string what)
+        {
+            string relative = Text(node, field);
+            if (relative.Length == 0)
+            {
+                throw Error(node, field, $"an empty path; give the {what} file's path, relative to the scenario file");
+            }
+            string full;
+            try
+            {
+                full = Path.GetFullPath(Path.Combine(baseDirectory, relative));
+            }
+            catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+            {
+                throw Error(node, field, $"'{relative}' is not a usable path");
+            }
+            InputFileKind kind = InputFiles.KindOf(full);
+            if (kind != InputFileKind.Regular)
+            {
+                throw Error(node, field, kind switch
+                {
+                    InputFileKind.Missing => $"'{relative}' not found (no file {full})",
+                    InputFileKind.Directory => $"'{relative}' is a folder, not an {what} file",
+                    _ => $"'{relative}' {InputFiles.Refusal(kind)}",
+                });
+            }
+            long length = new FileInfo(full).Length;
+            if (length > MaxKernelBytes)
+            {
+                throw Error(node, field, $"'{relative}' is {length} bytes, more than the {MaxKernelBytes >> 20} MiB an image may have");
+            }
+            return full;
         }
 
         private List<string> Programs(YamlMappingNode domain, string at)
@@ -440,8 +538,12 @@ public static class ScenarioLoader
             return programs;
         }
 
-        private string ImageFile(YamlNode node, string field)
+        private string ImageFile(YamlNode node, string field) => ImageFile(node, field, out _, allowLinux: false);
+
+        /// <summary>An ELF file or (for a kernel) a RISC-V Linux Image, whose header is read and checked here.</summary>
+        private string ImageFile(YamlNode node, string field, out LinuxImage? linux, bool allowLinux = true)
         {
+            linux = null;
             string relative = Text(node, field);
             if (relative.Length == 0)
             {
@@ -471,18 +573,34 @@ public static class ScenarioLoader
             {
                 throw Error(node, field, $"'{relative}' is {length} bytes, more than the {MaxKernelBytes >> 20} MiB an ELF image may have");
             }
-            Span<byte> magic = stackalloc byte[4];
+            Span<byte> magic = stackalloc byte[LinuxImage.HeaderBytes];
             int read;
             try
             {
                 using FileStream stream = File.OpenRead(full);
-                read = stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
+                read = stream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 throw Error(node, field, $"'{relative}' cannot be read: {e.Message.ReplaceLineEndings(" ").Trim()}");
             }
-            if (read < 4 || !magic.SequenceEqual("\u007fELF"u8))
+            if (allowLinux && LinuxImage.IsImage(magic[..read]))
+            {
+                try
+                {
+                    linux = LinuxImage.Parse(magic[..read]);
+                }
+                catch (FormatException e)
+                {
+                    throw Error(node, field, $"'{relative}' is not a bootable Linux Image: {e.Message}");
+                }
+                if (linux.ImageSize < (ulong)length)
+                {
+                    throw Error(node, field, $"'{relative}' is not a bootable Linux Image: its image_size 0x{linux.ImageSize:x} is smaller than the file ({length} bytes)");
+                }
+                return full;
+            }
+            if (read < 4 || !magic[..4].SequenceEqual("\u007fELF"u8))
             {
                 throw Error(node, field, $"'{relative}' is not an ELF file");
             }

@@ -164,7 +164,7 @@ public class HypercallTests
         p.Sbi(Sbi.Base, 0).Emit(Mv(S2, A0), Mv(S3, A1));
         p.Sbi(Sbi.Base, 3, (long)Sbi.Dbcn).Emit(Mv(S4, A1));
         p.Sbi(Sbi.Base, 3, 0x12345).Emit(Mv(S5, A1));
-        p.Sbi(0x735049, 0).Emit(Mv(S6, A0));                       // SRST: not offered
+        p.Sbi(0x4E41434C, 0).Emit(Mv(S6, A0));                     // NACL: not offered
         p.Li(T0, Buffer).Li(T1, 0x6968).Emit(Sh(T1, T0, 0));       // "hi"
         p.Sbi(Sbi.Dbcn, 0, 2, Buffer, 0).Emit(Mv(S7, A0), Mv(S8, A1));
         p.Sbi(Sbi.Dbcn, 0, 2, 0x10, 0).Emit(Mv(S9, A0));

@@ -37,4 +37,7 @@ public static class GuestLayout
 
     /// <summary>guest RAM when the scenario names no size (16 MiB)</summary>
     public const ulong DefaultRamBytes = 0x100_0000;
+
+    /// <summary>ticks of the time CSR per guest second, as a device tree&apos;s timebase-frequency says (virtual time: one tick per instruction)</summary>
+    public const ulong TimebaseFrequency = 10000000;
 }

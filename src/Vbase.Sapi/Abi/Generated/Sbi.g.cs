@@ -17,6 +17,63 @@ public static class Sbi
     /// <summary>DBCN: write, read, write_byte</summary>
     public const ulong Dbcn = 0x4442_434E;
 
+    /// <summary>IPI: send_ipi(hart_mask, hart_mask_base) → SSIP on the target vCPUs</summary>
+    public const ulong Ipi = 0x73_5049;
+
+    /// <summary>RFENCE: remote fence.i / sfence.vma on the target vCPUs</summary>
+    public const ulong Rfence = 0x5246_4E43;
+
+    /// <summary>HSM: hart_start, hart_stop, hart_get_status of the domain&apos;s vCPUs</summary>
+    public const ulong Hsm = 0x48_534D;
+
+    /// <summary>SRST: system_reset(type, reason) → the domain&apos;s shutdown</summary>
+    public const ulong Srst = 0x5352_5354;
+
+    /// <summary>IPI function 0: send_ipi</summary>
+    public const ulong IpiSendIpi = 0;
+
+    /// <summary>RFENCE function 0: remote_fence_i(hart_mask, hart_mask_base)</summary>
+    public const ulong RfenceFenceI = 0;
+
+    /// <summary>RFENCE function 1: remote_sfence_vma(hart_mask, hart_mask_base, start, size)</summary>
+    public const ulong RfenceSfenceVma = 1;
+
+    /// <summary>RFENCE function 2: remote_sfence_vma_asid(..., asid)</summary>
+    public const ulong RfenceSfenceVmaAsid = 2;
+
+    /// <summary>HSM function 0: hart_start(hartid, start_addr, opaque)</summary>
+    public const ulong HsmHartStart = 0;
+
+    /// <summary>HSM function 1: hart_stop()</summary>
+    public const ulong HsmHartStop = 1;
+
+    /// <summary>HSM function 2: hart_get_status(hartid)</summary>
+    public const ulong HsmHartGetStatus = 2;
+
+    /// <summary>HSM state STARTED</summary>
+    public const ulong HsmStarted = 0;
+
+    /// <summary>HSM state STOPPED</summary>
+    public const ulong HsmStopped = 1;
+
+    /// <summary>SRST function 0: system_reset(reset_type, reset_reason)</summary>
+    public const ulong SrstSystemReset = 0;
+
+    /// <summary>SRST reset type: shutdown</summary>
+    public const ulong SrstShutdown = 0;
+
+    /// <summary>SRST reset type: cold reboot</summary>
+    public const ulong SrstColdReboot = 1;
+
+    /// <summary>SRST reset type: warm reboot</summary>
+    public const ulong SrstWarmReboot = 2;
+
+    /// <summary>SRST reset reason: no reason</summary>
+    public const ulong SrstReasonNone = 0;
+
+    /// <summary>SRST reset reason: system failure</summary>
+    public const ulong SrstReasonSystemFailure = 1;
+
     /// <summary>legacy v0.1: set_timer(a0)</summary>
     public const ulong LegacySetTimer = 0;
 
@@ -49,6 +106,9 @@ public static class Sbi
 
     /// <summary>SBI_ERR_INVALID_ADDRESS</summary>
     public const long ErrInvalidAddress = -5;
+
+    /// <summary>SBI_ERR_ALREADY_AVAILABLE: hart_start of a vCPU that is not stopped</summary>
+    public const long ErrAlreadyAvailable = -6;
 
     /// <summary>the SBI version Vbase implements: 2.0 (major &lt;&lt; 24)</summary>
     public const ulong SpecVersion = 0x200_0000;
