@@ -34,6 +34,7 @@ public sealed partial class DocsExamplesTests : IDisposable
     private static readonly string[] NotRunHere =
     [
         "docs/campaigns.md: vbase campaign --seed 7 --slurm --shards 20 --partition short --time 30 --out /shared/c7 --json /shared/c7.json",
+        "docs/debugging.md: vbase exec guest/bin/debugme.elf --gdb 1234",
         "docs/debugging.md: vbase run scenarios/paper.yaml --gdb 1234 &",
         "docs/plugins.md: dotnet run --project src/Vbase.Cli -- list archs --plugin ~/acme/Acme",
         "docs/plugins.md: dotnet run --project src/Vbase.Cli -- campaign --plugin ~/acme/Acme --arch acme,none --app vault --attack-param phys-spoof.data=0x42",
