@@ -9,7 +9,8 @@ release_vbase() {
         dotnet build -c Release src/Vbase.Cli > "$work/build.log" 2>&1 ||
             { cat "$work/build.log" >&2; echo "$name: build failed" >&2; exit 1; }
     fi
-    dll=$(find src/Vbase.Cli/bin/Release -type f -name vbase.dll | sort | head -n1)
+    # The build's own output, never a publish/ or pack copy left beside it (it may be older than the build).
+    dll=$(find src/Vbase.Cli/bin/Release -type f -name vbase.dll -not -path '*/publish/*' | sort | head -n1)
     [[ -n "$dll" ]] || { echo "$name: no vbase.dll under src/Vbase.Cli/bin/Release" >&2; exit 1; }
     vbase() { dotnet "$dll" "$@"; }
 }
