@@ -393,17 +393,9 @@ internal static class CampaignCommand
         if (arguments.Shard is CampaignShard shard)
         {
             string json = arguments.Json!;
-            string? runs = arguments.OutDirectory is null ? null
-                : Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(json))!, Path.GetFullPath(arguments.OutDirectory)).Replace(Path.DirectorySeparatorChar, '/');
-            try
+            if (WritePartFile(console, json, arguments.OutDirectory, runs => CampaignSweepOutput.PartToBytes(result, shard, Tool, runs)) is int partFailed)
             {
-                string temporary = $"{json}.{Environment.ProcessId}.tmp";
-                File.WriteAllBytes(temporary, CampaignSweepOutput.PartToBytes(result, shard, Tool, runs));
-                File.Move(temporary, json, overwrite: true);
-            }
-            catch (Exception e) when (e is (IOException and not StandardOutputException) or UnauthorizedAccessException)
-            {
-                return VbaseCli.Fail(console, CampaignExitCodes.OutputError, $"cannot write --json file {json}: {VbaseCli.OneLine(e.Message)}");
+                return partFailed;
             }
             console.Out.WriteLine($"part: {json} (shard {shard} of campaign {sweep.Id[..12]})");
             return SweepErrors(console, result);
@@ -510,21 +502,34 @@ internal static class CampaignCommand
             : Finish(console, result, arguments.OutDirectory, arguments.Json);
     }
 
-    /// <summary>A shard's outputs: its part (its run folders are written as it runs); no reports, which are the whole campaign's.</summary>
-    private static int WritePart(CliConsole console, CampaignResult result, CampaignShard shard, string json, string? outDirectory)
+    /// <summary>
+    /// Writes a shard's part file whole or not at all (whoever waits for parts, campaign --slurm, takes a file that is
+    /// there as finished); <paramref name="bytes"/> gets the run folders' path relative to the file. Null when written,
+    /// else the exit code of the failure it reported.
+    /// </summary>
+    private static int? WritePartFile(CliConsole console, string json, string? outDirectory, Func<string?, byte[]> bytes)
     {
         string? runs = outDirectory is null ? null
             : Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(json))!, Path.GetFullPath(outDirectory)).Replace(Path.DirectorySeparatorChar, '/');
         try
         {
-            // Whole or not at all: whoever waits for parts (campaign --slurm) takes a file that is there as finished.
             string temporary = $"{json}.{Environment.ProcessId}.tmp";
-            File.WriteAllBytes(temporary, CampaignPartJson.ToBytes(result, shard, Tool, runs));
+            File.WriteAllBytes(temporary, bytes(runs));
             File.Move(temporary, json, overwrite: true);
         }
         catch (Exception e) when (e is (IOException and not StandardOutputException) or UnauthorizedAccessException)
         {
             return VbaseCli.Fail(console, CampaignExitCodes.OutputError, $"cannot write --json file {json}: {VbaseCli.OneLine(e.Message)}");
+        }
+        return null;
+    }
+
+    /// <summary>A shard's outputs: its part (its run folders are written as it runs); no reports, which are the whole campaign's.</summary>
+    private static int WritePart(CliConsole console, CampaignResult result, CampaignShard shard, string json, string? outDirectory)
+    {
+        if (WritePartFile(console, json, outDirectory, runs => CampaignPartJson.ToBytes(result, shard, Tool, runs)) is int failed)
+        {
+            return failed;
         }
         console.Out.WriteLine($"part: {json} (shard {shard} of campaign {CampaignPartJson.CampaignId(result.Plan, result.Chip)[..12]})");
         return CellErrors(console, result);

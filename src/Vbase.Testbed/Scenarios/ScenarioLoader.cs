@@ -463,7 +463,13 @@ public static class ScenarioLoader
         }
 
         /// <summary>A data file (an initrd): a regular file, relative to the scenario, within the image size limit.</summary>
-        private string DataFile(YamlNode node, string field, string what)
+        private string DataFile(YamlNode node, string field, string what) => InputFile(node, field, what, "an image");
+
+        /// <summary>
+        /// A regular file <paramref name="field"/> names, relative to the scenario, no larger than an image may be; every
+        /// refusal names it as <paramref name="what"/> ("ELF", "initrd") and the limit as that of <paramref name="limitOf"/>.
+        /// </summary>
+        private string InputFile(YamlNode node, string field, string what, string limitOf)
         {
             string relative = Text(node, field);
             if (relative.Length == 0)
@@ -492,7 +498,7 @@ public static class ScenarioLoader
             long length = new FileInfo(full).Length;
             if (length > MaxKernelBytes)
             {
-                throw Error(node, field, $"'{relative}' is {length} bytes, more than the {MaxKernelBytes >> 20} MiB an image may have");
+                throw Error(node, field, $"'{relative}' is {length} bytes, more than the {MaxKernelBytes >> 20} MiB {limitOf} may have");
             }
             return full;
         }
@@ -544,35 +550,9 @@ public static class ScenarioLoader
         private string ImageFile(YamlNode node, string field, out LinuxImage? linux, bool allowLinux = true)
         {
             linux = null;
+            string full = InputFile(node, field, "ELF", "an ELF image");
             string relative = Text(node, field);
-            if (relative.Length == 0)
-            {
-                throw Error(node, field, "an empty path; give the ELF file's path, relative to the scenario file");
-            }
-            string full;
-            try
-            {
-                full = Path.GetFullPath(Path.Combine(baseDirectory, relative));
-            }
-            catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
-            {
-                throw Error(node, field, $"'{relative}' is not a usable path");
-            }
-            InputFileKind kind = InputFiles.KindOf(full);
-            if (kind != InputFileKind.Regular)
-            {
-                throw Error(node, field, kind switch
-                {
-                    InputFileKind.Missing => $"'{relative}' not found (no file {full})",
-                    InputFileKind.Directory => $"'{relative}' is a folder, not an ELF file",
-                    _ => $"'{relative}' {InputFiles.Refusal(kind)}",
-                });
-            }
             long length = new FileInfo(full).Length;
-            if (length > MaxKernelBytes)
-            {
-                throw Error(node, field, $"'{relative}' is {length} bytes, more than the {MaxKernelBytes >> 20} MiB an ELF image may have");
-            }
             Span<byte> magic = stackalloc byte[LinuxImage.HeaderBytes];
             int read;
             try
