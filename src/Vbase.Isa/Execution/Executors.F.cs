@@ -46,6 +46,21 @@ internal static unsafe partial class Executors
         }
     }
 
+    /// <summary>
+    /// The rounding mode of an FP instruction that rounds, or -1 if it is illegal: FS Off, or a reserved mode.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int EnabledRoundingMode(Hart h, DecodedInstruction* d) => h.FpEnabled ? RoundingModeOf(h, d) : -1;
+
+    /// <summary>Writes a result to rd, accrues its flags (after the write, so FS is Dirty either way) and goes on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static DecodedInstruction* Retire(Hart h, DecodedInstruction* d, FloatFormat f, ulong r, uint flags)
+    {
+        WriteF(h, d->Rd, f, r);
+        Accrue(h, flags);
+        return Next(d);
+    }
+
     // ---- The shapes ----
 
     private static DecodedInstruction* FpLoad(Hart h, DecodedInstruction* d, int size)
@@ -77,8 +92,8 @@ internal static unsafe partial class Executors
     private static DecodedInstruction* FpBinary(Hart h, DecodedInstruction* d, FloatFormat f, HostFloatOp hostOp,
         delegate*<ulong, ulong, FloatFormat, int, ref uint, ulong> op)
     {
-        int rm = RoundingModeOf(h, d);
-        if (!h.FpEnabled || rm < 0)
+        int rm = EnabledRoundingMode(h, d);
+        if (rm < 0)
         {
             return Illegal(h, d);
         }
@@ -89,10 +104,7 @@ internal static unsafe partial class Executors
             return Next(d);
         }
         uint flags = 0;
-        ulong r = op(a, b, f, rm, ref flags);
-        WriteF(h, d->Rd, f, r);
-        Accrue(h, flags);
-        return Next(d);
+        return Retire(h, d, f, op(a, b, f, rm, ref flags), flags);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -100,8 +112,8 @@ internal static unsafe partial class Executors
 
     private static DecodedInstruction* FpSqrt(Hart h, DecodedInstruction* d, FloatFormat f)
     {
-        int rm = RoundingModeOf(h, d);
-        if (!h.FpEnabled || rm < 0)
+        int rm = EnabledRoundingMode(h, d);
+        if (rm < 0)
         {
             return Illegal(h, d);
         }
@@ -112,16 +124,13 @@ internal static unsafe partial class Executors
             return Next(d);
         }
         uint flags = 0;
-        ulong r = SoftFloat.Sqrt(a, f, rm, ref flags);
-        WriteF(h, d->Rd, f, r);
-        Accrue(h, flags);
-        return Next(d);
+        return Retire(h, d, f, SoftFloat.Sqrt(a, f, rm, ref flags), flags);
     }
 
     private static DecodedInstruction* FpFused(Hart h, DecodedInstruction* d, FloatFormat f, bool negateProduct, bool negateAddend)
     {
-        int rm = RoundingModeOf(h, d);
-        if (!h.FpEnabled || rm < 0)
+        int rm = EnabledRoundingMode(h, d);
+        if (rm < 0)
         {
             return Illegal(h, d);
         }
@@ -132,10 +141,7 @@ internal static unsafe partial class Executors
             return Next(d);
         }
         uint flags = 0;
-        ulong r = SoftFloat.MulAdd(a, b, c, negateProduct, negateAddend, f, rm, ref flags);
-        WriteF(h, d->Rd, f, r);
-        Accrue(h, flags);
-        return Next(d);
+        return Retire(h, d, f, SoftFloat.MulAdd(a, b, c, negateProduct, negateAddend, f, rm, ref flags), flags);
     }
 
     /// <summary>fsgnj (kind 0), fsgnjn (1), fsgnjx (2): rs1's magnitude with a sign from rs2; no NaN is canonicalised.</summary>
@@ -158,10 +164,7 @@ internal static unsafe partial class Executors
             return Illegal(h, d);
         }
         uint flags = 0;
-        ulong r = SoftFloat.MinMax(ReadF(h, d->Rs1, f), ReadF(h, d->Rs2, f), max, f, ref flags);
-        WriteF(h, d->Rd, f, r);
-        Accrue(h, flags);
-        return Next(d);
+        return Retire(h, d, f, SoftFloat.MinMax(ReadF(h, d->Rs1, f), ReadF(h, d->Rs2, f), max, f, ref flags), flags);
     }
 
     /// <summary>feq (kind 0), flt (1), fle (2) into an integer register.</summary>
@@ -191,8 +194,8 @@ internal static unsafe partial class Executors
 
     private static DecodedInstruction* FpToInteger(Hart h, DecodedInstruction* d, FloatFormat f, int bits, bool signed)
     {
-        int rm = RoundingModeOf(h, d);
-        if (!h.FpEnabled || rm < 0)
+        int rm = EnabledRoundingMode(h, d);
+        if (rm < 0)
         {
             return Illegal(h, d);
         }
@@ -204,30 +207,24 @@ internal static unsafe partial class Executors
 
     private static DecodedInstruction* FpFromInteger(Hart h, DecodedInstruction* d, FloatFormat f, int bits, bool signed)
     {
-        int rm = RoundingModeOf(h, d);
-        if (!h.FpEnabled || rm < 0)
+        int rm = EnabledRoundingMode(h, d);
+        if (rm < 0)
         {
             return Illegal(h, d);
         }
         uint flags = 0;
-        ulong r = SoftFloat.FromInteger(h.Hot.X[d->Rs1], bits, signed, f, rm, ref flags);
-        WriteF(h, d->Rd, f, r);
-        Accrue(h, flags);
-        return Next(d);
+        return Retire(h, d, f, SoftFloat.FromInteger(h.Hot.X[d->Rs1], bits, signed, f, rm, ref flags), flags);
     }
 
     private static DecodedInstruction* FpConvert(Hart h, DecodedInstruction* d, FloatFormat from, FloatFormat to)
     {
-        int rm = RoundingModeOf(h, d);
-        if (!h.FpEnabled || rm < 0)
+        int rm = EnabledRoundingMode(h, d);
+        if (rm < 0)
         {
             return Illegal(h, d);
         }
         uint flags = 0;
-        ulong r = SoftFloat.Convert(ReadF(h, d->Rs1, from), from, to, rm, ref flags);
-        WriteF(h, d->Rd, to, r);
-        Accrue(h, flags);
-        return Next(d);
+        return Retire(h, d, to, SoftFloat.Convert(ReadF(h, d->Rs1, from), from, to, rm, ref flags), flags);
     }
 
     /// <summary>fmv.x.w (sign-extends the low 32 bits, boxed or not) and fmv.x.d.</summary>
