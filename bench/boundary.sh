@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Protected work at the DRAM boundary, measured in one run (Release build):
 #
-#   bench/boundary.sh [--no-build] [--repeat N] [--archs LIST] [--sweep SIZES]
+#   bench/boundary.sh [--no-build] [--repeat N] [--archs LIST] [--sweep SIZES] [--code]
 #
 #   1. speed: guest/apps/workset.c (a U-mode program doing real work on a 384 KiB working set, about 850 M
 #      instructions) unprotected (workset-plain.elf) and with the whole set one protected region (workset.elf) under
-#      every architecture, default 1 MiB 16-way last-level cache: MIPS and the ratio to unprotected;
+#      every architecture, default 1 MiB 16-way last-level cache: MIPS and the ratio to unprotected; with --code also
+#      with the work's code inside the region (workset-code.elf: every instruction fetched through the boundary);
 #   2. cost: the first 200 M instructions of the same protected run under every architecture with the cache swept
 #      (default 64K 128K 256K 512K 1M): data and metadata lines moved, the cost model's cycles and the estimated
 #      slowdown against none at that size.
@@ -19,6 +20,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 build=1
 repeat=3
+code=0
 archs="none vbase xom aegis sgx-mee sev sev-snp bmt pmp"
 sweep="64K 128K 256K 512K 1M"
 while (($#)); do
@@ -27,7 +29,8 @@ while (($#)); do
         --repeat) shift; repeat=${1:-}; [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || { echo "boundary.sh: --repeat needs a positive number" >&2; exit 2; } ;;
         --archs) shift; archs=${1//,/ } ;;
         --sweep) shift; sweep=${1//,/ } ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --code) code=1 ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "boundary.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -74,7 +77,12 @@ plain=$(best_mips "$(scenario plain none workset-plain.elf)")
 printf '   %-10s %9s MIPS\n' "unprotected" "$plain"
 for a in $archs; do
     m=$(best_mips "$(scenario "ws-$a" "$a" workset.elf)")
-    printf '   %-10s %9s MIPS   %s x\n' "$a" "$m" "$(calc "$m / $plain" 2)"
+    if ((code)); then
+        c=$(best_mips "$(scenario "wc-$a" "$a" workset-code.elf)")
+        printf '   %-10s %9s MIPS   %s x   code protected too: %9s MIPS   %s x\n' "$a" "$m" "$(calc "$m / $plain" 2)" "$c" "$(calc "$c / $plain" 2)"
+    else
+        printf '   %-10s %9s MIPS   %s x\n' "$a" "$m" "$(calc "$m / $plain" 2)"
+    fi
 done
 
 echo

@@ -8,10 +8,14 @@
  *
  * The random updates touch lines all over the set (so a cache smaller than the
  * set misses, and dirty lines go back to DRAM); the pass reads every line.
- * Built twice: workset.elf registers the set with vbase(enter) before the work
- * and releases it after; workset-plain.elf (-DUNPROTECTED) never does, the
- * unprotected reference on the same instructions.  Prints the checksum, which
- * differs only where an architecture drops writes (vbase); exits 0.
+ * Built three times: workset.elf registers the set with vbase(enter) before the
+ * work and releases it after; workset-plain.elf (-DUNPROTECTED) never does, the
+ * unprotected reference on the same instructions; workset-code.elf
+ * (-DCODE_IN_SET) also puts the work's code in the protected region (just
+ * before the set, in one writable and executable segment), so that every
+ * instruction of the work is fetched through the DRAM boundary too.  Prints the
+ * checksum, which differs only where an architecture drops writes (vbase);
+ * exits 0.
  */
 #include "vbase.h"
 
@@ -24,7 +28,21 @@
 #define WORDS   (WORKSET / 8)
 #define UPDATES (WORDS / 2)
 
-static uint64_t set[WORDS] __attribute__((aligned(4096)));
+#ifdef CODE_IN_SET
+/*
+ * The work (a leaf: no calls) at the start of a page, the set after it, both in the data segment (link-user.ld
+ * puts .workset.* there, which makes the segment executable): one region covers both.
+ */
+#define WORK_CODE __attribute__((section(".workset.0code"), aligned(4096), noinline))
+#define SET_DATA  __attribute__((section(".workset.1set"), aligned(4096)))
+#else
+#define WORK_CODE static inline __attribute__((always_inline))
+#define SET_DATA  __attribute__((aligned(4096)))
+#endif
+
+static uint64_t set[WORDS] SET_DATA;
+
+WORK_CODE uint64_t work(uint64_t x);
 
 int main(void)
 {
@@ -33,13 +51,32 @@ int main(void)
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         set[i] = x;
     }
+#ifdef CODE_IN_SET
+    char *start = (char *)((uintptr_t)work & ~(uintptr_t)4095);
+    if (start >= (char *)set || (char *)set - start > 2 * 4096) {
+        vb_printf("workset: the work's code is not just before the set\n");
+        return 1;
+    }
+#elif !defined(UNPROTECTED)
+    char *start = (char *)set;
+#endif
 #ifndef UNPROTECTED
-    long rc = sys_vbase(set, sizeof set, 0);
+    long rc = sys_vbase(start, (char *)set + sizeof set - start, 0);
     if (rc < 0) {
         vb_printf("workset: vbase enter failed: %ld\n", rc);
         return 1;
     }
 #endif
+    uint64_t sum = work(x);
+#ifndef UNPROTECTED
+    sys_vbase(start, (char *)set + sizeof set - start, 1);
+#endif
+    vb_printf("workset: %u KiB, %u rounds, checksum %lx\n", (unsigned)(WORKSET / 1024), (unsigned)ROUNDS, (unsigned long)sum);
+    return 0;
+}
+
+WORK_CODE uint64_t work(uint64_t x)
+{
     uint64_t sum = 0;
     for (unsigned round = 0; round < ROUNDS; round++) {
         for (unsigned i = 0; i < UPDATES; i++) {
@@ -53,9 +90,5 @@ int main(void)
             sum = (sum ^ set[i]) * 0x94d049bb133111ebull;
         }
     }
-#ifndef UNPROTECTED
-    sys_vbase(set, sizeof set, 1);
-#endif
-    vb_printf("workset: %u KiB, %u rounds, checksum %lx\n", (unsigned)(WORKSET / 1024), (unsigned)ROUNDS, (unsigned long)sum);
-    return 0;
+    return sum;
 }

@@ -42,6 +42,8 @@ internal sealed unsafe class ChipPage : IDisposable
     /// compares the application's reads with the golden shadow and records its writes.
     /// </summary>
     public ulong Tainted;
+    /// <summary>A hart was handed the plaintext for fetching: lines leaving or changing must drop its decodes.</summary>
+    public bool Fetched;
 
     /// <summary>The fast path serves resident, untainted lines: loads always, stores once the line is dirty.</summary>
     public void UpdateMasks()

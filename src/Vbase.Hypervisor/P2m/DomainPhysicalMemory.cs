@@ -50,7 +50,12 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
             return null;   // the p2m refuses the store first (Write drops it)
         }
         Vcpu? v = domain.Hypervisor.Current;
-        AccessKind kind = access == MemoryAccess.Store ? AccessKind.Store : AccessKind.Load;
+        AccessKind kind = access switch
+        {
+            MemoryAccess.Store => AccessKind.Store,
+            MemoryAccess.Fetch => AccessKind.Fetch,
+            _ => AccessKind.Load,
+        };
         return domain.Hypervisor.Sapi.PageFor(AccessorOf(v, kind), domain.Id, v, e.Mfn, access, out lines);
     }
 

@@ -204,17 +204,24 @@ public sealed unsafe partial class HypervisorSapiHost
 
     /// <summary>
     /// A hart's TLB fill for a protected frame: the page it may reach directly for <paramref name="access"/> (on-chip
-    /// plaintext with its line mask, DRAM, the abort page), or null for the slow path.
+    /// plaintext with its line mask, DRAM, the abort page), or null for the slow path. A fetch gets the plaintext
+    /// with the load mask, and the hart keeps decodes of its lines until <see cref="ForgetCode"/> says they left.
     /// </summary>
     internal byte* PageFor(Accessor accessor, DomainId initiator, Vcpu? vcpu, Mfn mfn, MemoryAccess access, out ulong* lines)
     {
         lines = null;
-        if (architecture is null || interposed[mfn.Value] != Protected || access is not (MemoryAccess.Load or MemoryAccess.Store)
+        if (architecture is null || interposed[mfn.Value] != Protected
+            || access is not (MemoryAccess.Load or MemoryAccess.Store or MemoryAccess.Fetch)
             || !chipPages.TryGetValue(mfn.Value, out ChipPage? cp))
         {
             return null;
         }
-        AccessKind kind = access == MemoryAccess.Store ? AccessKind.Store : AccessKind.Load;
+        AccessKind kind = access switch
+        {
+            MemoryAccess.Store => AccessKind.Store,
+            MemoryAccess.Fetch => AccessKind.Fetch,
+            _ => AccessKind.Load,
+        };
         MemoryAccessContext ctx = Context(accessor, kind, initiator, vcpu, mfn, 0);
         switch (architecture.DecideView(ctx))
         {
@@ -223,8 +230,10 @@ public sealed unsafe partial class HypervisorSapiHost
                 {
                     return null;   // someone else's store taints the line: the slow path keeps the shadow
                 }
+                cp.Fetched |= kind == AccessKind.Fetch;
                 lines = cp.Masks + (kind == AccessKind.Store ? 1 : 0);
                 return cp.Plaintext;
+            // Code is not run from DRAM's ciphertext or the abort page directly: such fetches stay on the slow path.
             case PageView.Dram:
                 return kind == AccessKind.Load ? hv.Machine.HostPointer(mfn) : null;
             case PageView.Abort:
@@ -293,6 +302,7 @@ public sealed unsafe partial class HypervisorSapiHost
             }
             data.Slice(done, n).CopyTo(cp.Line(line)[inLine..]);
             cp.Dirty |= bit;
+            ForgetCode(cp, line);
             // The application's write to an untainted line keeps it so (on chip is what it wrote); otherwise the line
             // is tainted while it differs from the shadow.
             if (tainted || !ctx.IsApplication)
@@ -357,8 +367,25 @@ public sealed unsafe partial class HypervisorSapiHost
             cp.Resident &= ~bit;
             cp.Tainted &= ~bit;
             Llc.Remove(LineNumber(cp, line));
+            ForgetCode(cp, line);
         }
         cp.UpdateMasks();
+    }
+
+    /// <summary>
+    /// A line of a page the harts fetch from left the chip or changed: their decodes of it go (the next fetch fills
+    /// it again, through the plug-in). Only the region's own domain fetches from its on-chip plaintext.
+    /// </summary>
+    private void ForgetCode(ChipPage cp, int line)
+    {
+        if (cp.Fetched && Find(cp.Region.Domain) is Domain d)
+        {
+            ulong gpa = cp.Region.Gfns[cp.Page].Address.Value + (ulong)(line * ChipOptions.LineBytes);
+            foreach (Vcpu v in d.Vcpus)
+            {
+                v.Hart.ForgetCode(gpa, ChipOptions.LineBytes);
+            }
+        }
     }
 
     /// <summary>Before an access that bypasses the chip (DRAM view store, every-access hooks): the line leaves it first.</summary>

@@ -85,13 +85,9 @@ public sealed unsafe partial class Hart
         }
         slowPathVirtualAddress = va;
         uint offset = (uint)(va & 0xFFF);
-        if ((va >> 12) == codeStoreVpn && offset + (uint)size <= 4096)
+        if ((va >> 12) == codeStoreVpn && offset + (uint)size <= 4096 && CodeStoreLineAllows(va, size))
         {
-            WriteHost(codeStoreHost + offset, size, value);
-            if (codeStorePage!.MayHoldCode(offset, size))
-            {
-                codeStorePage.Invalidate(((int)offset - 2) >> 1, ((int)offset + size - 1) >> 1);
-            }
+            StoreIntoCode(offset, size, value);
             return true;
         }
         if ((va & 0xFFF) + (ulong)size > 4096)
@@ -103,9 +99,22 @@ public sealed unsafe partial class Hart
             return false;
         }
         byte* host = PageFor(physical, MemoryAccess.Store, out ulong* lines);
-        if (host is not null && lines is not null)
+        if (host is not null && decodedPages.TryGetValue(physical >> 12, out DecodedPage? codePage))
         {
-            // A line-checked page (never decoded: fetches from it take the slow path) needs no code check.
+            // The page also holds decoded code (plain RAM, or a protected page's on-chip plaintext): no store TLB
+            // entry, so that every store here checks for decodes; a one-entry cache keeps it cheap.
+            codeStoreVpn = va >> 12;
+            codeStoreHost = host;
+            codeStorePage = codePage;
+            codeStoreLines = lines;
+            if (CodeStoreLineAllows(va, size))
+            {
+                StoreIntoCode(offset, size, value);
+                return true;
+            }
+        }
+        else if (host is not null && lines is not null)
+        {
             FillTlb(Hot.StoreTlb, Hot.StoreLineMasks, va, host, lines);
             if (LineStore(this, va, size, value))
             {
@@ -114,13 +123,6 @@ public sealed unsafe partial class Hart
         }
         else if (host is not null)
         {
-            if (decodedPages.TryGetValue(physical >> 12, out DecodedPage? codePage))
-            {
-                codeStoreVpn = va >> 12;
-                codeStoreHost = host;
-                codeStorePage = codePage;
-                return StoreSlow(va, size, value);
-            }
             FillTlb(Hot.StoreTlb, Hot.StoreLineMasks, va, host, null);
             WriteHost(host + offset, size, value);
             return true;
@@ -138,6 +140,25 @@ public sealed unsafe partial class Hart
             FillDropTlb(va, dropped);
         }
         return true;
+    }
+
+    /// <summary>A store to the code-store page may go to its host bytes: plain RAM, or a line on chip and dirty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool CodeStoreLineAllows(ulong va, int size) =>
+        codeStoreLines is null || (OneLine(va, size) && ((*codeStoreLines >> (int)((va >> 6) & 63)) & 1) != 0);
+
+    /// <summary>Writes the code-store page's host bytes and forgets the decodes the store overwrote.</summary>
+    private void StoreIntoCode(uint offset, int size, ulong value)
+    {
+        WriteHost(codeStoreHost + offset, size, value);
+        if (codeStoreLines is not null)
+        {
+            Hot.LineHits++;
+        }
+        if (codeStorePage!.MayHoldCode(offset, size))
+        {
+            codeStorePage.Invalidate(((int)offset - 2) >> 1, ((int)offset + size - 1) >> 1);
+        }
     }
 
     private bool LoadAcrossPages(ulong va, int size, out ulong value)

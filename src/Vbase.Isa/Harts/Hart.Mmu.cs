@@ -26,14 +26,21 @@ internal sealed unsafe class DecodedPage
     public const int SlotCount = 2048;
     public readonly ulong PhysicalPage;
     public readonly byte* Host;
+    /// <summary>
+    /// For a line-checked page (a protected frame's on-chip plaintext): the mask of lines whose bytes may be decoded
+    /// (bit set: on chip, untainted). Null for plain RAM. The memory tells the hart (<see cref="Hart.ForgetCode"/>)
+    /// when a line whose decodes it may hold leaves the chip.
+    /// </summary>
+    public readonly ulong* Lines;
     public readonly DecodedInstruction* Slots;
     /// <summary>One bit per 64-byte chunk that holds decoded slots: stores elsewhere in the page skip invalidation.</summary>
     public ulong DecodedChunks;
 
-    public DecodedPage(ulong physicalPage, byte* host)
+    public DecodedPage(ulong physicalPage, byte* host, ulong* lines = null)
     {
         PhysicalPage = physicalPage;
         Host = host;
+        Lines = lines;
         Slots = (DecodedInstruction*)NativeMemory.AllocZeroed(SlotCount + 2, (nuint)sizeof(DecodedInstruction));
         ResetSlots(0, SlotCount - 1);
         Slots[SlotCount].Execute = &Hart.FallOffPage;
@@ -57,8 +64,11 @@ internal sealed unsafe class DecodedPage
     /// </summary>
     public bool Uncached => Host is null;
 
-    /// <summary>The code of [firstSlot, lastSlot] changed: forget its decodes, and the translations that cover it.</summary>
-    public void Invalidate(int firstSlot, int lastSlot)
+    /// <summary>
+    /// The code of [firstSlot, lastSlot] changed (<paramref name="written"/>) or left the chip unchanged: forget its
+    /// decodes, and the translations that cover it. Only a change counts against translating the page again.
+    /// </summary>
+    public void Invalidate(int firstSlot, int lastSlot, bool written = true)
     {
         if (RegionCount != 0)
         {
@@ -67,13 +77,20 @@ internal sealed unsafe class DecodedPage
                 if (Regions[r] is { } region && region.Covers(firstSlot, lastSlot))
                 {
                     DropRegion(r);
-                    RegionDrops++;
-                    MarkWritten(firstSlot + 1, lastSlot); // callers start one slot before the bytes written
+                    if (written)
+                    {
+                        RegionDrops++;
+                        MarkWritten(firstSlot + 1, lastSlot); // callers start one slot before the bytes written
+                    }
                 }
             }
         }
         ResetSlots(firstSlot, lastSlot);
     }
+
+    /// <summary>Whether the bytes [offset, offset+length) may be decoded: plain RAM, or lines on chip.</summary>
+    public bool MayDecode(uint offset, int length) =>
+        Lines is null || ((*Lines >> (int)(offset >> 6)) & (*Lines >> (int)((offset + (uint)length - 1) >> 6)) & 1) != 0;
 
     /// <summary>Puts the decode sentinel back in [firstSlot, lastSlot] (code unchanged: a straddling or uncached slot).</summary>
     public void ResetSlots(int firstSlot, int lastSlot)
@@ -214,6 +231,7 @@ public sealed unsafe partial class Hart
     private ulong codeStoreVpn = ulong.MaxValue;
     private byte* codeStoreHost;
     private DecodedPage? codeStorePage;
+    private ulong* codeStoreLines;   // its store line mask if it is line-checked (a protected page), else null
 
     /// <summary>Drops every decoded instruction (fence.i, or memory rewritten behind the hart's back).</summary>
     public void FlushDecodeCache()
@@ -242,7 +260,20 @@ public sealed unsafe partial class Hart
         }
     }
 
-    private void InvalidateDecoded(ulong physicalAddress, ulong length)
+    /// <summary>
+    /// Tells the hart that the protected lines [paddr, paddr+length) of a line-checked page left the chip (or may no
+    /// longer be read directly): their bytes did not change, but their decodes and translations must go, so that
+    /// the next fetch fills them again through the memory (which decrypts and verifies what DRAM then holds).
+    /// </summary>
+    public void ForgetCode(ulong physicalAddress, ulong length)
+    {
+        if (decodedPages.Count != 0 && length != 0 && ((physicalAddress + length - 1) >> 12) == physicalAddress >> 12)
+        {
+            InvalidateDecoded(physicalAddress, length, written: false);
+        }
+    }
+
+    private void InvalidateDecoded(ulong physicalAddress, ulong length, bool written = true)
     {
         if (decodedPages.TryGetValue(physicalAddress >> 12, out DecodedPage? page))
         {
@@ -250,7 +281,7 @@ public sealed unsafe partial class Hart
             if (page.MayHoldCode((uint)offset, (int)length))
             {
                 // A 4-byte instruction starting 2 bytes earlier also covers these bytes.
-                page.Invalidate((offset - 2) >> 1, (offset + (int)length - 1) >> 1);
+                page.Invalidate((offset - 2) >> 1, (offset + (int)length - 1) >> 1, written);
             }
         }
     }
@@ -268,7 +299,10 @@ public sealed unsafe partial class Hart
             {
                 return false;
             }
-            byte* host = memory.TryGetPage(physical & ~0xFFFUL, MemoryAccess.Fetch);
+            // A protected frame's on-chip plaintext comes line-checked: decoded only where its lines are on chip.
+            // The memory's decision (and any violation it reports) names the fetch's address, as a load's does.
+            slowPathVirtualAddress = pc;
+            byte* host = memory.TryGetLinePage(physical & ~0xFFFUL, MemoryAccess.Fetch, out ulong* lines);
             if (host is null)
             {
                 // No direct access: every instruction of the page is fetched through the slow path (which
@@ -279,13 +313,13 @@ public sealed unsafe partial class Hart
                     uncachedPages[physical >> 12] = page;
                 }
             }
-            else if (!decodedPages.TryGetValue(physical >> 12, out page) || page.Host != host)
+            else if (!decodedPages.TryGetValue(physical >> 12, out page) || page.Host != host || page.Lines != lines)
             {
                 if (page is not null)
                 {
                     ForgetTranslations(page); // the frame behind the page changed
                 }
-                page = NewDecodedPage(physical >> 12, host);
+                page = NewDecodedPage(physical >> 12, host, lines);
                 decodedPages[physical >> 12] = page;
                 // Stores to a page that now holds code must take the slow path, which invalidates decodes.
                 for (int i = 0; i < 3; i++)
@@ -357,6 +391,11 @@ public sealed unsafe partial class Hart
     {
         uint offset = (uint)((slot - h.fetchSlots) * 2);
         uint low = *(ushort*)(h.fetchHost + offset);
+        if (!h.fetchPage!.MayDecode(offset, (low & 3) != 3 || offset > 0xFFC ? 2 : 4))
+        {
+            // A protected line not on chip (or tainted): fetched through the memory, which fills it, this once.
+            return FetchSlowAndExecute(h, slot);
+        }
         if ((low & 3) != 3 || offset <= 0xFFC)
         {
             InstructionDecoder.Decode((low & 3) != 3 ? low : *(uint*)(h.fetchHost + offset), out *slot);

@@ -35,9 +35,9 @@ public sealed unsafe partial class Hart
     /// <summary>Per physical page, the translation counters of decoded pages that were dropped (fence.i, a remap).</summary>
     private readonly Dictionary<ulong, (int Translations, int Drops)> translationHistory = [];
 
-    private DecodedPage NewDecodedPage(ulong physicalPage, byte* host)
+    private DecodedPage NewDecodedPage(ulong physicalPage, byte* host, ulong* lines)
     {
-        var page = new DecodedPage(physicalPage, host) { Heat = InitialHeat };
+        var page = new DecodedPage(physicalPage, host, lines) { Heat = InitialHeat };
         if (translationHistory.TryGetValue(physicalPage, out var history))
         {
             (page.Translations, page.RegionDrops) = history;

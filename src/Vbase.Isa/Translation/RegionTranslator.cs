@@ -201,6 +201,11 @@ internal static unsafe class RegionTranslator
             d = default;
             return false;
         }
+        if (!page.MayDecode(offset, (low & 3) == 3 ? 4 : 2))
+        {
+            d = default;
+            return false;   // a protected line not on chip: the interpreter fetches (fills) it
+        }
         InstructionDecoder.Decode((low & 3) == 3 ? *(uint*)(page.Host + offset) : low, out d);
         return !page.WasWritten(offset, d.Length);
     }
