@@ -142,31 +142,21 @@ public class FpVectorTests
         }
         ulong expected = integerResult ? (ulong)long.Parse(f[2], CultureInfo.InvariantCulture) : Value(f[2], singleResult);
 
-        using var m = new TestMachine();
-        var p = TestMachine.Program();
-        for (int i = 0; i < 3; i++)
+        using TestMachine m = FpEnvironments.Run(virtualMemory, p =>
         {
-            p.Li(A0 + i, (long)operands[i]);
-            p.Emit(integerSource ? Addi(A0 + i, A0 + i, 0) : Encode("fmv.d.x", 1 + i, A0 + i));
-        }
-        p.Emit(integerResult ? Encode(op, A3, 1, 2, rm: rm)
-            : Encode(op, 4, integerSource ? A0 : 1, 2, rs3: 3, rm: rm));
-        if (!integerResult)
-        {
-            p.Emit(Encode("fmv.x.d", A3, 4));
-        }
-        p.Emit(Csrr(A4, CsrAddress.Fflags), Ecall());
-        m.Load(p);
-        m.SetCsr(CsrAddress.Mstatus, MStatus.FsInitial);
-        if (virtualMemory)
-        {
-            var tables = new PageTables(m);
-            tables.Map(TestMachine.RamBase, TestMachine.RamBase, PageTables.Rwx | PageTables.AccessedDirty, level: 2);
-            m.SetCsr(CsrAddress.Satp, tables.Satp);
-            m.StartIn(Privilege.Supervisor, TestMachine.RamBase);
-        }
-        TrapInfo trap = m.RunToTrap();
-        Assert.Equal(virtualMemory ? 9UL : 11UL, trap.Cause); // the ecall, nothing before it
+            for (int i = 0; i < 3; i++)
+            {
+                p.Li(A0 + i, (long)operands[i]);
+                p.Emit(integerSource ? Addi(A0 + i, A0 + i, 0) : Encode("fmv.d.x", 1 + i, A0 + i));
+            }
+            p.Emit(integerResult ? Encode(op, A3, 1, 2, rm: rm)
+                : Encode(op, 4, integerSource ? A0 : 1, 2, rs3: 3, rm: rm));
+            if (!integerResult)
+            {
+                p.Emit(Encode("fmv.x.d", A3, 4));
+            }
+            p.Emit(Csrr(A4, CsrAddress.Fflags));
+        });
         Assert.Equal(expected, m[A3]);
         Assert.Equal(ulong.Parse(f[1].StartsWith("0x", StringComparison.Ordinal) ? f[1][2..] : f[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture), m[A4]);
         Assert.Equal(MStatus.FsDirty, m.Csr(CsrAddress.Mstatus) & MStatus.Fs);
