@@ -96,7 +96,8 @@ public sealed class LinuxGuestTests
     public void DtcReadsTheGeneratedDeviceTreeWithoutWarnings()
     {
         string dtb = Path.Combine(Path.GetTempPath(), $"vbase-{Environment.ProcessId}-{Guid.NewGuid():N}.dtb");
-        File.WriteAllBytes(dtb, LinuxBoot.DeviceTree(64UL << 20, 2, "console=hvc0 panic=-1", 0x8400_0000, 0x8410_0000));
+        File.WriteAllBytes(dtb, LinuxBoot.DeviceTree(64UL << 20, 2, "console=hvc0 panic=-1", 0x8400_0000, 0x8410_0000,
+            new LinuxDevices(Nic: true, Console: true)));
         try
         {
             var start = new ProcessStartInfo(ToolFactAttribute.FindOnPath("dtc")!)
@@ -123,6 +124,14 @@ public sealed class LinuxGuestTests
             Assert.Contains("mmu-type = \"riscv,sv39\";", dts);
             Assert.Contains("compatible = \"riscv,cpu-intc\";", dts);
             Assert.Contains("cpu@1 {", dts);
+            Assert.Contains("plic@c000000 {", dts);
+            Assert.Contains("compatible = \"sifive,plic-1.0.0\\0riscv,plic0\";", dts);
+            Assert.Contains("interrupts-extended = <0x01 0x09 0x02 0x09>;", dts);
+            Assert.Contains("riscv,ndev = <0x1f>;", dts);
+            Assert.Contains("virtio_mmio@10001000 {", dts);
+            Assert.Contains("virtio_mmio@10002000 {", dts);
+            Assert.Contains("interrupts = <0x02>;", dts);
+            Assert.Contains("interrupt-parent = <0x100>;", dts);
         }
         finally
         {

@@ -82,4 +82,27 @@ public sealed class LinuxScenarioTests : IDisposable
         Assert.Contains("initrd", Fails("    memory: 64M\n    kernel: Image\n    programs: [kernel.elf]\n").Problem);
         Assert.Contains("1023", Fails($"    memory: 64M\n    kernel: Image\n    bootargs: {new string('x', 1024)}\n").Problem);
     }
+
+    [Fact]
+    public void ConsoleVirtioGivesTheDomainAVirtioConsoleAndNamesItInBootargs()
+    {
+        DomainSpec sbi = ScenarioLoader.Load(Write("    memory: 64M\n    kernel: Image\n    console: sbi\n    bootargs: console=hvc0\n")).Domains[0];
+        Assert.False(sbi.VirtioConsole);
+        Assert.Equal("console=hvc0", sbi.Cmdline);
+        DomainSpec virtio = ScenarioLoader.Load(Write("    memory: 64M\n    kernel: Image\n    console: virtio\n    bootargs: earlycon=sbi quiet\n")).Domains[0];
+        Assert.True(virtio.VirtioConsole);
+        Assert.Equal("earlycon=sbi quiet console=hvc1", virtio.Cmdline);
+        Assert.Equal("console=hvc1", ScenarioLoader.Load(Write("    memory: 64M\n    kernel: Image\n    console: virtio\n")).Domains[0].Cmdline);
+
+        ScenarioException bad = Fails("    memory: 64M\n    kernel: Image\n    console: uart\n");
+        Assert.Equal((6, 14, "domains[0].console"), (bad.Line, bad.Column, bad.Field));
+        Assert.Contains("sbi (the default) or virtio", bad.Problem);
+        ScenarioException twice = Fails("    memory: 64M\n    kernel: Image\n    console: virtio\n    bootargs: quiet console=hvc0\n");
+        Assert.Equal((7, 15, "domains[0].bootargs"), (twice.Line, twice.Column, twice.Field));
+        Assert.Contains("console=hvc1", twice.Problem);
+        ScenarioException elf = Fails("    kernel: kernel.elf\n    console: virtio\n");
+        Assert.Equal("domains[0].console", elf.Field);
+        Assert.Contains("only a Linux Image", elf.Problem);
+        Assert.Contains("1023", Fails($"    memory: 64M\n    kernel: Image\n    console: virtio\n    bootargs: {new string('x', 1015)}\n").Problem);
+    }
 }

@@ -18,6 +18,7 @@
 #define VBASE_VIRTIO_MMIO_BASE   0x10001000UL  /* the first virtio-mmio device window (emulated MMIO, no RAM behind it; as on QEMU virt); slot n is at base + n × stride, slot 0 the NIC */
 #define VBASE_VIRTIO_MMIO_STRIDE 0x1000UL      /* bytes between virtio-mmio slots (one page each) */
 #define VBASE_VIRTIO_MMIO_SLOTS  8UL           /* virtio-mmio slots a domain may have */
+#define VBASE_PLIC_BASE          0xC000000UL   /* a Linux domain's virtual PLIC (SiFive PLIC 1.0.0 layout, as on QEMU virt; emulated MMIO): S-mode context n is vCPU n, virtio-mmio slot n raises source n + 1 */
 #define VBASE_PAGE_SIZE          4096UL        /* the page size of guest and p2m mappings */
 
 /* ---- Errors (Xen's values; the hypervisor returns them negated) ---- */

@@ -8,6 +8,27 @@ namespace Vbase.Hypervisor.Boot;
 /// <summary>Where a Linux guest's pieces went in its RAM: the kernel (and its entry), the initrd and the DTB.</summary>
 public sealed record LinuxLayout(ulong Kernel, ulong KernelEnd, ulong InitrdStart, ulong InitrdEnd, ulong Dtb, ulong DtbSize);
 
+/// <summary>The virtio-mmio devices a Linux domain has, for its device tree (the PLIC is always there).</summary>
+/// <param name="Nic">virtio-net in slot 0 (the scenario's <c>nic:</c>; Dom0 attaches it before the domain runs).</param>
+/// <param name="Console">virtio-console in slot <see cref="GuestLayout.VirtioConsoleSlot"/> (<c>console: virtio</c>).</param>
+public sealed record LinuxDevices(bool Nic = false, bool Console = false)
+{
+    public static readonly LinuxDevices None = new();
+
+    /// <summary>The slots in use, in order.</summary>
+    public IEnumerable<int> Slots()
+    {
+        if (Nic)
+        {
+            yield return 0;
+        }
+        if (Console)
+        {
+            yield return (int)GuestLayout.VirtioConsoleSlot;
+        }
+    }
+}
+
 /// <summary>
 /// The RISC-V Linux boot protocol (Documentation/riscv/boot.rst) for a guest domain: the Image at RAM base +
 /// text_offset, the initrd and a device tree generated for the domain placed in RAM where they do not overlap
@@ -69,9 +90,25 @@ public static class LinuxBoot
         return new LinuxLayout(kernel, kernelEnd, initrd, initrdEnd, dtb, dtbBytes);
     }
 
-    /// <summary>The device tree of a domain: memory, CPUs, their interrupt controllers, /chosen.</summary>
-    public static byte[] DeviceTree(ulong ramBytes, int vcpus, string bootargs, ulong initrdStart, ulong initrdEnd)
+    /// <summary>
+    /// What a scenario's <c>console: virtio</c> adds to bootargs: Linux's virtio_console registers its port as the
+    /// hvc console after the SBI's (hvc0), so it is hvc1.
+    /// </summary>
+    public const string VirtioConsoleArgument = "console=hvc1";
+
+    /// <summary>The phandle of the PLIC; a vCPU's cpu-intc is its id + 1.</summary>
+    public const uint PlicPhandle = 0x100;
+
+    /// <summary>The S-mode external interrupt (scause 9): each PLIC context's line into its hart's cpu-intc.</summary>
+    public const uint SupervisorExternalInterrupt = 9;
+
+    /// <summary>
+    /// The device tree of a domain: memory, CPUs and their interrupt controllers, /chosen, and /soc with the
+    /// virtual PLIC and a <c>virtio,mmio</c> node per device in <paramref name="devices"/>.
+    /// </summary>
+    public static byte[] DeviceTree(ulong ramBytes, int vcpus, string bootargs, ulong initrdStart, ulong initrdEnd, LinuxDevices? devices = null)
     {
+        devices ??= LinuxDevices.None;
         string isa = IsaString(Hart.MisaValue);
         var w = new FdtWriter { BootCpu = 0 };
         w.BeginNode("")
@@ -121,8 +158,45 @@ public static class LinuxBoot
                 .EndNode();
         }
         w.EndNode();
+
+        // As QEMU virt's: the PLIC with one S-mode context per hart (context n: vCPU n's external interrupt), and
+        // virtio-mmio slot n on source n + 1.
+        w.BeginNode("soc")
+            .Cells("#address-cells", 2).Cells("#size-cells", 2)
+            .Property("compatible", "simple-bus")
+            .Property("ranges");
+        var contexts = new uint[vcpus * 2];
+        for (int i = 0; i < vcpus; i++)
+        {
+            contexts[2 * i] = (uint)(i + 1);
+            contexts[(2 * i) + 1] = SupervisorExternalInterrupt;
+        }
+        w.BeginNode($"plic@{GuestLayout.PlicBase:x}")
+            .Property("compatible", "sifive,plic-1.0.0", "riscv,plic0")
+            .Cells64("reg", GuestLayout.PlicBase, GuestLayout.PlicBytes)
+            .Cells("#address-cells", 0)
+            .Cells("#interrupt-cells", 1)
+            .Property("interrupt-controller")
+            .Cells("interrupts-extended", contexts)
+            .Cells("riscv,ndev", (uint)GuestLayout.PlicSources)
+            .Cells("phandle", PlicPhandle)
+            .EndNode();
+        foreach (int slot in devices.Slots())
+        {
+            ulong gpa = GuestLayout.VirtioMmioBase + ((ulong)slot * GuestLayout.VirtioMmioStride);
+            w.BeginNode($"virtio_mmio@{gpa:x}")
+                .Property("compatible", "virtio,mmio")
+                .Cells64("reg", gpa, GuestLayout.VirtioMmioStride)
+                .Cells("interrupts", (uint)PlicSource(slot))
+                .Cells("interrupt-parent", PlicPhandle)
+                .EndNode();
+        }
+        w.EndNode();
         return w.EndNode().ToArray();
     }
+
+    /// <summary>The PLIC source of virtio-mmio slot <paramref name="slot"/> (as on QEMU virt: slot + 1).</summary>
+    public static int PlicSource(int slot) => slot + 1;
 
     private static ulong AlignUp(ulong value, ulong alignment) => (value + alignment - 1) & ~(alignment - 1);
 }

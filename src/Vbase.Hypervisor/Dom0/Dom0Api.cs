@@ -125,6 +125,7 @@ public sealed class Dom0Api
             d.ConsoleInput.Enqueue(b);
         }
         hv.SendVirq(id, Virq.Console);
+        d.VirtioConsole?.InputQueued();
     }
 
     // ---- foreign memory ----

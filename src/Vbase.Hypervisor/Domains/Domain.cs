@@ -72,6 +72,18 @@ internal sealed unsafe class Domain
         OnP2mChanged(new Gfn(gpa >> PageSize.Shift));
     }
 
+    /// <summary>
+    /// A Linux domain's virtual PLIC (null for the small kernel, whose devices interrupt through event channels):
+    /// context n drives vCPU n's SEIP, together with the event-channel upcall (<see cref="ExternalLine"/>).
+    /// </summary>
+    public Vbase.Platform.Devices.VirtualPlic? Plic { get; set; }
+
+    /// <summary>A Linux domain's virtio-console (<c>console: virtio</c>); null: none.</summary>
+    public Devices.GuestConsole? VirtioConsole { get; set; }
+
+    /// <summary>The level of <paramref name="vcpu"/>'s SEIP line: the event-channel upcall or its PLIC context.</summary>
+    public bool ExternalLine(int vcpu) => Events.UpcallLevel(vcpu) || (Plic?.Output(vcpu) ?? false);
+
     /// <summary>The window that holds all of [address, address + size), if any.</summary>
     public bool TryFindMmio(ulong address, int size, out MmioWindow window)
     {

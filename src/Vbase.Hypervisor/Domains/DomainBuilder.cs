@@ -49,6 +49,7 @@ internal static class DomainBuilder
                 {
                     d.Vcpus.Add(CreateLinuxVcpu(d, v, linux));
                 }
+                AddLinuxDevices(hv, d, config);
             }
             else
             {
@@ -107,6 +108,10 @@ internal static class DomainBuilder
         {
             throw new DomainBuildException("initrd", "only a Linux Image kernel takes an initrd");
         }
+        if (c.VirtioConsole)
+        {
+            throw new DomainBuildException("console", "only a Linux Image kernel has a virtio-console (the small kernel's console is the hypervisor's)");
+        }
         if (Encoding.UTF8.GetByteCount(c.Cmdline) >= StartInfoLayout.CmdlineBytes)
         {
             throw new DomainBuildException("cmdline", $"the command line must be shorter than {StartInfoLayout.CmdlineBytes} bytes");
@@ -129,9 +134,10 @@ internal static class DomainBuilder
         {
             image = LinuxImage.Parse(config.Kernel);
             // The tree's size does not depend on the addresses in it: plan with a draft, then write the real one.
-            byte[] draft = LinuxBoot.DeviceTree(config.MemoryBytes, config.VcpuCount, config.Cmdline, 0, (ulong)initrd.Length);
+            var devices = new LinuxDevices(Nic: config.Network is not null, Console: config.VirtioConsole);
+            byte[] draft = LinuxBoot.DeviceTree(config.MemoryBytes, config.VcpuCount, config.Cmdline, 0, (ulong)initrd.Length, devices);
             layout = LinuxBoot.Plan(image, (ulong)initrd.Length, (ulong)draft.Length, config.MemoryBytes);
-            dtb = LinuxBoot.DeviceTree(config.MemoryBytes, config.VcpuCount, config.Cmdline, layout.InitrdStart, layout.InitrdEnd);
+            dtb = LinuxBoot.DeviceTree(config.MemoryBytes, config.VcpuCount, config.Cmdline, layout.InitrdStart, layout.InitrdEnd, devices);
         }
         catch (FormatException e)
         {
@@ -141,6 +147,22 @@ internal static class DomainBuilder
         WriteBuild(d, layout.InitrdStart, initrd);
         WriteBuild(d, layout.Dtb, dtb);
         return layout;
+    }
+
+    /// <summary>
+    /// A Linux guest's devices: the virtual PLIC (one S-mode context per vCPU, driving its SEIP) and the
+    /// virtio-console if asked for. The NIC, named in the device tree when the domain has an address, is
+    /// attached by Dom0 afterwards, as for the small kernel.
+    /// </summary>
+    private static void AddLinuxDevices(Hypervisor hv, Domain d, DomainConfig config)
+    {
+        d.Plic = new Vbase.Platform.Devices.VirtualPlic((int)GuestLayout.PlicSources, config.VcpuCount, GuestLayout.PlicBytes,
+            _ => d.Events.UpdateUpcallLines());
+        d.MapMmio(GuestLayout.PlicBase, d.Plic);
+        if (config.VirtioConsole)
+        {
+            d.VirtioConsole = new Devices.GuestConsole(hv, d);
+        }
     }
 
     /// <summary>

@@ -46,6 +46,12 @@ public sealed record DomainConfig
     /// card itself is attached by Dom0 (<see cref="Dom0.Dom0Api.AttachNic"/>), as xl attaches a vif.
     /// </summary>
     public DomainNetInfo? Network { get; init; }
+
+    /// <summary>
+    /// A Linux domain's console is a virtio-console (slot <see cref="GuestLayout.VirtioConsoleSlot"/>, on its PLIC)
+    /// besides the SBI's; its output goes where the SBI console's goes. Only for a Linux Image kernel.
+    /// </summary>
+    public bool VirtioConsole { get; init; }
 }
 
 /// <summary>A domain's IPv4 address and its static ARP table (docs/network.md).</summary>

@@ -177,12 +177,15 @@ internal sealed unsafe class EventChannels(Domain domain)
         return !masked && HasDeliverableEvent(vcpu);
     }
 
-    /// <summary>Recomputes every vCPU's SEIP line from the page (after any write to it, and at slice boundaries).</summary>
+    /// <summary>
+    /// Recomputes every vCPU's SEIP line from the page (after any write to it, and at slice boundaries) and the
+    /// domain's PLIC, if it has one (after any change of a context's output).
+    /// </summary>
     public void UpdateUpcallLines()
     {
         foreach (Vcpu v in domain.Vcpus)
         {
-            v.Hart.SetInterruptLine(InterruptCause.SupervisorExternal, UpcallLevel(v.Id));
+            v.Hart.SetInterruptLine(InterruptCause.SupervisorExternal, domain.ExternalLine(v.Id));
         }
     }
 }

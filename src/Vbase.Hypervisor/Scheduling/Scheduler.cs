@@ -186,7 +186,7 @@ internal sealed class Scheduler(Hypervisor hv)
     /// is masked (as Xen's block, which re-enables event delivery).
     /// </summary>
     private static bool CanWake(Vcpu v) =>
-        v.TimerInterruptLine || (v.InWfi ? v.Domain.Events.UpcallLevel(v.Id) : v.Domain.Events.HasDeliverableEvent(v.Id));
+        v.TimerInterruptLine || (v.InWfi ? v.Domain.ExternalLine(v.Id) : v.Domain.Events.HasDeliverableEvent(v.Id));
 
     private ulong NextDeadline(List<Vcpu> all)
     {

@@ -127,6 +127,7 @@ public sealed class HypervisorHost : IGuestHost
             Modules = [.. images.Modules.Select(m => new DomainModule(m.Name, m.Image))],
             Cmdline = images.Spec.Cmdline,
             ConsoleOutput = (_, bytes) => console(bytes),
+            VirtioConsole = images.Spec.VirtioConsole,
             Network = images.Spec.Nic is NicSpec nic
                 ? new DomainNetInfo(nic.Ip, [.. nic.Arp.Select(a => new ArpEntry(a.Ip, a.Mac.ToBytes()))])
                 : null,

@@ -67,4 +67,10 @@ public sealed record DomainSpec(
 
     /// <summary>Whether <see cref="Kernel"/> is a Linux Image (booted with a device tree, <see cref="Initrd"/> and bootargs).</summary>
     public bool IsLinux { get; init; }
+
+    /// <summary>
+    /// A Linux domain's console is its virtio-console (<c>console: virtio</c>): <see cref="Cmdline"/> already ends
+    /// with <see cref="Vbase.Hypervisor.Boot.LinuxBoot.VirtioConsoleArgument"/>.
+    /// </summary>
+    public bool VirtioConsole { get; init; }
 }

@@ -48,7 +48,7 @@ public static class ScenarioLoader
     private static readonly string[] ChipKeys = ["cache", "ways", "latencies"];
     private static readonly string[] LatencyKeys = ["hit", "dram", "cipher", "mac"];
     private static readonly string[] LimitKeys = ["max_instructions", "slice_instructions", "timeout"];
-    private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input", "initrd", "bootargs", "nic"];
+    private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input", "initrd", "bootargs", "nic", "console"];
 
     /// <summary>
     /// Loads the scenario in <paramref name="path"/>; relative image and plug-in paths are relative to its folder.
@@ -385,7 +385,7 @@ public static class ScenarioLoader
                     domains.Add(LinuxDomain(map, at, name, memory, memoryNode, vcpus, kernel, kernelNode, linux));
                     continue;
                 }
-                foreach (string key in (string[])["initrd", "bootargs"])
+                foreach (string key in (string[])["initrd", "bootargs", "console"])
                 {
                     if (Get(map, key) is YamlNode linuxOnly)
                     {
@@ -449,9 +449,34 @@ public static class ScenarioLoader
                     throw Error(bootargsNode, $"{at}.bootargs", $"longer than {LinuxBoot.MaxBootargsBytes} bytes (Linux's COMMAND_LINE_SIZE)");
                 }
             }
+            bool virtioConsole = false;
+            if (Get(map, "console") is YamlNode consoleNode)
+            {
+                string console = Text(consoleNode, $"{at}.console");
+                virtioConsole = console switch
+                {
+                    "sbi" => false,
+                    "virtio" => true,
+                    _ => throw Error(consoleNode, $"{at}.console", $"'{console}' is not a console: sbi (the default) or virtio"),
+                };
+            }
+            if (virtioConsole)
+            {
+                // The hypervisor names the console; a second console= would print every kernel message twice.
+                if (bootargs.Split(' ').Any(a => a.StartsWith("console=", StringComparison.Ordinal)))
+                {
+                    throw Error(Get(map, "bootargs")!, $"{at}.bootargs", $"names a console, which 'console: virtio' sets ({LinuxBoot.VirtioConsoleArgument})");
+                }
+                bootargs = bootargs.Length == 0 ? LinuxBoot.VirtioConsoleArgument : $"{bootargs} {LinuxBoot.VirtioConsoleArgument}";
+                if (Encoding.UTF8.GetByteCount(bootargs) > LinuxBoot.MaxBootargsBytes)
+                {
+                    throw Error(Get(map, "bootargs")!, $"{at}.bootargs", $"longer than {LinuxBoot.MaxBootargsBytes} bytes (Linux's COMMAND_LINE_SIZE) with {LinuxBoot.VirtioConsoleArgument}");
+                }
+            }
             try
             {
-                byte[] dtb = LinuxBoot.DeviceTree(memory, vcpus, bootargs, 0, (ulong)initrdBytes);
+                var devices = new LinuxDevices(Nic: Get(map, "nic") is not null, Console: virtioConsole);
+                byte[] dtb = LinuxBoot.DeviceTree(memory, vcpus, bootargs, 0, (ulong)initrdBytes, devices);
                 LinuxBoot.Plan(image, (ulong)initrdBytes, (ulong)dtb.Length, memory);
             }
             catch (FormatException e)
@@ -459,7 +484,7 @@ public static class ScenarioLoader
                 throw Error(memoryNode ?? kernelNode, $"{at}.memory", e.Message);
             }
             string input = Get(map, "console_input") is YamlNode inputNode ? Text(inputNode, $"{at}.console_input") : "";
-            return new DomainSpec(name, memory, vcpus, kernel, [], bootargs, input, initrd) { IsLinux = true };
+            return new DomainSpec(name, memory, vcpus, kernel, [], bootargs, input, initrd) { IsLinux = true, VirtioConsole = virtioConsole };
         }
 
         /// <summary>A data file (an initrd): a regular file, relative to the scenario, within the image size limit.</summary>

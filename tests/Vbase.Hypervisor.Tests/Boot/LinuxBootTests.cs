@@ -22,7 +22,7 @@ public sealed class LinuxBootTests
     /// A Linux Image whose "kernel" is <paramref name="body"/>: a jump over a 64-byte Image header, as the real one
     /// starts (code0 jumps to the kernel proper).
     /// </summary>
-    private static byte[] FakeImage(Action<ProgramBuilder> body, ulong imageSize = 1UL << 20, uint version = 2, ulong flags = 0, ulong textOffset = 0x20_0000)
+    internal static byte[] FakeImage(Action<ProgramBuilder> body, ulong imageSize = 1UL << 20, uint version = 2, ulong flags = 0, ulong textOffset = 0x20_0000)
     {
         var p = GuestCode.New();
         p.J("start").Bytes(new byte[LinuxImage.HeaderBytes - 4]).Label("start");

@@ -9,6 +9,14 @@ public interface IVirtioHost
     /// <summary>The device's interrupt: InterruptStatus just gained a bit.</summary>
     void RaiseInterrupt();
 
+    /// <summary>
+    /// The driver acknowledged every bit of InterruptStatus (or reset the device): a level-triggered line (a PLIC
+    /// source) falls. An edge-like delivery (an event channel) has nothing to do.
+    /// </summary>
+    void LowerInterrupt()
+    {
+    }
+
     /// <summary>The driver gave the device something malformed; the device carried on without it.</summary>
     void ReportFault(string device, int queue, VirtqueueFault fault, ushort head);
 }

@@ -151,7 +151,7 @@ public sealed class VirtioMmioTransport : IDevice
                     device.QueueNotified((int)v);
                 }
                 break;
-            case VirtioMmioRegister.InterruptAck: interruptStatus &= ~v; break;
+            case VirtioMmioRegister.InterruptAck: Acknowledge(v); break;
             case VirtioMmioRegister.Status: WriteStatus(v); break;
             default: break;
         }
@@ -183,10 +183,21 @@ public sealed class VirtioMmioTransport : IDevice
         }
     }
 
+    /// <summary>InterruptAck: the line is level-triggered (a PLIC source), so it falls when no status bit is left.</summary>
+    private void Acknowledge(uint bits)
+    {
+        bool was = interruptStatus != 0;
+        interruptStatus &= ~bits;
+        if (was && interruptStatus == 0)
+        {
+            host.LowerInterrupt();
+        }
+    }
+
     private void Reset()
     {
         status = 0;
-        interruptStatus = 0;
+        Acknowledge(uint.MaxValue);
         driverFeatures = 0;
         deviceFeaturesSel = driverFeaturesSel = queueSel = 0;
         foreach (SplitVirtqueue q in queues)

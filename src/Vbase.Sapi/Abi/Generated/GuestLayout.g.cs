@@ -35,6 +35,18 @@ public static class GuestLayout
     /// <summary>virtio-mmio slots a domain may have</summary>
     public const ulong VirtioMmioSlots = 8;
 
+    /// <summary>the virtio-mmio slot of a Linux domain&apos;s virtio-console (docs/linux.md); slot 0 is the NIC&apos;s</summary>
+    public const ulong VirtioConsoleSlot = 1;
+
+    /// <summary>a Linux domain&apos;s virtual PLIC (SiFive PLIC 1.0.0 layout, as on QEMU virt; emulated MMIO): S-mode context n is vCPU n, virtio-mmio slot n raises source n + 1</summary>
+    public const ulong PlicBase = 0xC00_0000;
+
+    /// <summary>the PLIC&apos;s window: the whole 64 MiB register map of the PLIC specification</summary>
+    public const ulong PlicBytes = 0x400_0000;
+
+    /// <summary>interrupt sources of the virtual PLIC (1 to 31: the device tree&apos;s riscv,ndev)</summary>
+    public const ulong PlicSources = 31;
+
     /// <summary>guest RAM when the scenario names no size (16 MiB)</summary>
     public const ulong DefaultRamBytes = 0x100_0000;
 
