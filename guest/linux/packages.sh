@@ -12,7 +12,7 @@ case "$1" in
     source) echo busybox ;;
     version-of-source) apt-cache showsrc --only-source "$2" 2>/dev/null | awk '/^Version:/ { print $2; exit }' ;;
     inputs) echo Makefile kernel.config busybox.config init check-config.sh \
-                   vbase/Kbuild vbase/vbase.c vbase/vbase-ioctl.h vbase/shim/stdint.h apps/vbase.h apps/vbase-linux.c \
+                   vbase/Kbuild vbase/vbase.c vbase/vbase-ioctl.h vbase/shim/stdint.h apps/vbase.h apps/vbase-linux.c apps/vbase-check.c \
                    ../apps/secure-app.c ../apps/vault.c ../include/vbase/abi.h ;;
     *) echo "packages.sh: binary, source, version-of-source P or inputs" >&2; exit 2 ;;
 esac

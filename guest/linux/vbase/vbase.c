@@ -19,16 +19,22 @@
  * Dom0's Controller finds it (it scans the domain's RAM for a page that
  * carries both; the small kernel's is found by its ELF symbol instead).
  * Linux binds no Vbase event channel, so VIRQ_ATTACK reaches no handler:
- * a delayed work item polls the mailbox every jiffy instead.  Virtual time
- * advances one tick per instruction, so the poll happens at the same
- * instruction in every run (deterministic), and a kworker may sleep, which
- * the page-table helpers below need.  Every access is kernel code's own:
+ * a delayed work item polls the mailbox every jiffy instead (4 ms: 40,000
+ * instructions at HZ=250), and while a region is entered, when attacks
+ * fire, an hrtimer looks every POLL_NS and queues the work at once if a
+ * command is posted (a short application such as the paper's would end
+ * before the next jiffy).  Virtual time advances one tick per instruction,
+ * so the polls happen at the same instruction in every run
+ * (deterministic); the work runs in a kworker, which may sleep, as the
+ * page-table helpers below need.  Every access is kernel code's own:
  * the linear map, through the p2m and the plugged-in architecture; the
  * *_nofault copies turn an access fault into -EACCES (as the small
  * kernel's kcopy), never an oops.
  */
 #include <linux/fs.h>
 #include <linux/gfp.h>
+#include <linux/hrtimer.h>
+#include <linux/io.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -74,6 +80,7 @@ struct vbase_file {
 };
 
 static DEFINE_MUTEX(last_enter_lock);
+static void regions_changed(int delta);
 static struct pid *last_enter;	/* the process that most recently entered */
 
 static long vbase_call(struct vbase_file *f, unsigned long op)
@@ -83,6 +90,7 @@ static long vbase_call(struct vbase_file *f, unsigned long op)
 
 static void vbase_release_region(struct vbase_file *f)
 {
+	regions_changed(-1);
 	unpin_user_pages(f->pages, f->count);
 	kfree(f->pages);
 	f->pages = NULL;
@@ -123,6 +131,7 @@ static long vbase_enter(struct vbase_file *f, const struct vbase_ioc_region *r)
 	put_pid(last_enter);
 	last_enter = get_pid(task_tgid(current));
 	mutex_unlock(&last_enter_lock);
+	regions_changed(1);
 	rc = vbase_call(f, VBASEOP_enter);
 	pr_info("vbase: enter 0x%llx len %llu by pid %d: %lu frames from pfn 0x%llx -> %ld\n", r->va, r->len,
 		task_tgid_vnr(current), n, f->frames[0], rc);
@@ -211,6 +220,28 @@ static struct vbase_attack_mailbox *mailbox;
 static void attack_poll(struct work_struct *work);
 static DECLARE_DELAYED_WORK(attack_work, attack_poll);
 
+/* 500 us of virtual time: 5,000 instructions between looks while a region
+   is entered (a look costs a timer interrupt, a few hundred). */
+#define POLL_NS 500000
+static struct hrtimer kick;
+static atomic_t entered_regions = ATOMIC_INIT(0);
+
+static enum hrtimer_restart kick_poll(struct hrtimer *t)
+{
+	if (READ_ONCE(mailbox->seq) != READ_ONCE(mailbox->done_seq))
+		mod_delayed_work(system_highpri_wq, &attack_work, 0);
+	if (atomic_read(&entered_regions) <= 0)
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(t, ns_to_ktime(POLL_NS));
+	return HRTIMER_RESTART;
+}
+
+static void regions_changed(int delta)
+{
+	if (atomic_add_return(delta, &entered_regions) == 1 && delta > 0 && !hrtimer_active(&kick))
+		hrtimer_start(&kick, ns_to_ktime(POLL_NS), HRTIMER_MODE_REL);
+}
+
 /* The mm of process pid (0: the one that most recently entered), with a
    reference; NULL if there is none.  *resolved = the pid looked for. */
 static struct mm_struct *target_mm(int pid, int *resolved)
@@ -236,6 +267,36 @@ static struct mm_struct *target_mm(int pid, int *resolved)
 	return mm;
 }
 
+/* A kernel copy that an access fault ends with -EFAULT instead of an oops
+   (the exception table of __get/__put_kernel_nofault; the kernel's
+   copy_to_kernel_nofault is not exported to modules; only the victim's
+   side of the copy is guarded): 8 bytes at a time
+   where both sides allow it, so a line is written as kernel code would. */
+static long kcopy(void *dst, const void *src, size_t n, bool to_victim)
+{
+	u8 *d = dst;
+	const u8 *s = src;
+
+	while (n) {
+		if (n >= 8 && !(((unsigned long)d | (unsigned long)s) & 7)) {
+			if (to_victim)
+				__put_kernel_nofault(d, s, u64, fault);
+			else
+				__get_kernel_nofault(d, s, u64, fault);
+			n -= 8, d += 8, s += 8;
+		} else {
+			if (to_victim)
+				__put_kernel_nofault(d, s, u8, fault);
+			else
+				__get_kernel_nofault(d, s, u8, fault);
+			n--, d++, s++;
+		}
+	}
+	return 0;
+fault:
+	return -EFAULT;
+}
+
 /* ops 1 and 2: len bytes at the process's va, through the kernel's linear
    map of the page its page table names. */
 static long attack_rw(struct vbase_attack_mailbox *m, int write, int *pid)
@@ -259,14 +320,14 @@ static long attack_rw(struct vbase_attack_mailbox *m, int write, int *pid)
 		return -EFAULT;
 	m->gfn_before = page_to_pfn(page);
 	k = page_address(page) + (m->va & ~PAGE_MASK);
-	r = write ? copy_to_kernel_nofault(k, m->data, m->len) : copy_from_kernel_nofault(m->data, k, m->len);
+	r = write ? kcopy(k, m->data, m->len, true) : kcopy(m->data, k, m->len, false);
 	put_page(page);
 	return r < 0 ? -EACCES : (long)m->len;
 }
 
 /* op 3: a fresh page whose two halves are data[], put under va in place of
    the frame the process had (same PTE bits), by the kernel's own page-table
-   walk.  The new PTE is special in a VM_MIXEDMAP vma, so that unmapping it
+   walk (set_pte: the page is data, no icache to flush).  The new PTE is special in a VM_MIXEDMAP vma, so that unmapping it
    later leaves the page alone (it has no rmap); the old frame is not freed:
    it stays whatever the architecture made of it. */
 static long attack_remap(struct vbase_attack_mailbox *m, int *pid)
@@ -313,13 +374,18 @@ static long attack_remap(struct vbase_attack_mailbox *m, int *pid)
 	if (pte_present(*pte)) {
 		m->gfn_before = pte_pfn(*pte);
 		vma->vm_flags |= VM_MIXEDMAP;
-		set_pte_at(mm, va, pte, pte_mkspecial(pfn_pte(page_to_pfn(fresh), pte_pgprot(*pte))));
+		/* the old PTE's bits below the PPN (as the small kernel keeps them) */
+		set_pte(pte,
+			   pte_mkspecial(pfn_pte(page_to_pfn(fresh),
+						 __pgprot(pte_val(*pte) & ((1UL << _PAGE_PFN_SHIFT) - 1)))));
 		m->gfn_after = page_to_pfn(fresh);
 		r = 0;
 	}
 	pte_unmap_unlock(pte, ptl);
+	/* This vCPU's TLB (flush_tlb_page is not exported; the App VM has one
+	   vCPU, and the process is not running while its kworker is). */
 	if (r == 0)
-		flush_tlb_page(vma, va);
+		local_flush_tlb_page(va);
 out:
 	mmap_write_unlock(mm);
 	mmput(mm);
@@ -366,7 +432,7 @@ static void attack_poll(struct work_struct *work)
 		smp_wmb();
 		vm->done_seq = seq;
 	}
-	schedule_delayed_work(&attack_work, 1);
+	queue_delayed_work(system_highpri_wq, &attack_work, 1);
 }
 
 static int __init vbase_init(void)
@@ -384,15 +450,18 @@ static int __init vbase_init(void)
 	mailbox->self_gfn = (u32)(virt_to_phys(mailbox) >> PAGE_SHIFT);
 	smp_wmb();
 	mailbox->magic = VBASE_ATTACK_MAGIC;
-	schedule_delayed_work(&attack_work, 1);
+	hrtimer_init(&kick, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	kick.function = kick_poll;
+	queue_delayed_work(system_highpri_wq, &attack_work, 1);
 	pr_info("vbase: /dev/vbase ready; attack mailbox at 0x%llx\n", (u64)virt_to_phys(mailbox));
 	return 0;
 }
 
 static void __exit vbase_cleanup(void)
 {
-	cancel_delayed_work_sync(&attack_work);
 	misc_deregister(&vbase_dev);
+	hrtimer_cancel(&kick);
+	cancel_delayed_work_sync(&attack_work);
 	mailbox->magic = 0;
 	free_page((unsigned long)mailbox);
 	mutex_lock(&last_enter_lock);
