@@ -39,7 +39,9 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/moduleparam.h>
 #include <linux/pid.h>
+#include <linux/reboot.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -67,6 +69,24 @@ static long hypercall5(long nr, long a0, long a1, long a2, long a3, long a4)
 		     : "memory");
 	return r_a0;
 }
+
+/* ---- the domain's exit code ----------------------------------------------- */
+
+/* /init writes its command's exit status here; at power-off the module
+   hands it to the hypervisor (sched_op shutdown, SHUTDOWN_poweroff, code),
+   so a Linux App VM ends with its application's exit code, as the small
+   kernel's does (an SBI shutdown carries none). */
+static int exit_code;
+module_param(exit_code, int, 0644);
+MODULE_PARM_DESC(exit_code, "the domain's exit code at power-off (/init: its command's exit status)");
+
+static int vbase_power_off(struct sys_off_data *data)
+{
+	hypercall5(HYPERVISOR_sched_op, SCHEDOP_shutdown, SHUTDOWN_poweroff, exit_code, 0, 0);
+	return NOTIFY_DONE;	/* not reached: the domain is shut down */
+}
+
+static struct sys_off_handler *power_off;
 
 /* ---- /dev/vbase --------------------------------------------------------- */
 
@@ -447,6 +467,10 @@ static int __init vbase_init(void)
 		free_page((unsigned long)mailbox);
 		return rc;
 	}
+	/* Before the SBI's own power-off (default priority), which has no exit code. */
+	power_off = register_sys_off_handler(SYS_OFF_MODE_POWER_OFF, SYS_OFF_PRIO_FIRMWARE, vbase_power_off, NULL);
+	if (IS_ERR(power_off))
+		power_off = NULL;
 	mailbox->self_gfn = (u32)(virt_to_phys(mailbox) >> PAGE_SHIFT);
 	smp_wmb();
 	mailbox->magic = VBASE_ATTACK_MAGIC;
@@ -459,6 +483,8 @@ static int __init vbase_init(void)
 
 static void __exit vbase_cleanup(void)
 {
+	if (power_off)
+		unregister_sys_off_handler(power_off);
 	misc_deregister(&vbase_dev);
 	hrtimer_cancel(&kick);
 	cancel_delayed_work_sync(&attack_work);
