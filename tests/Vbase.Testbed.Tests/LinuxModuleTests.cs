@@ -113,6 +113,17 @@ public sealed class LinuxModuleTests : IDisposable
         Assert.Equal(2, events.Count(e => e.Data is RegionReleasedData));
     }
 
+    [Fact]
+    public void TheCommandsExitStatusIsTheDomainsExitCode()
+    {
+        // /init hands the status to vbase.ko, whose power-off handler shuts the domain down with it.
+        (TestbedResult result, string console, _) = Run("\"exit 3\"", null);
+        Assert.Contains("[app] vbase-linux: command exited 3", console.Split('\n'));
+        Assert.Equal(ShutdownReason.Poweroff, result.Domains[0].Outcome.Reason);
+        Assert.Equal(3L, result.Domains[0].Outcome.ExitCode);
+        Assert.False(result.Succeeded);
+    }
+
     [Theory]
     [InlineData("vbase", "os-read", Verdict.Prevented)]
     [InlineData("vbase", "os-write", Verdict.Prevented)]
@@ -131,5 +142,16 @@ public sealed class LinuxModuleTests : IDisposable
             // The kernel's store was the one the p2m dropped (the application's own 123456 is not the attacker's).
             Assert.Contains("accessor=guest_kernel owner=no", r.Evidence);
         }
+    }
+
+    /// <summary>A subset of the vault-linux matrix (the whole one is in docs/linux.md, with its command).</summary>
+    [Theory]
+    [InlineData("vbase", "phys-snoop", Verdict.Prevented)]
+    [InlineData("none", "os-write", Verdict.Breached)]
+    [InlineData("sgx-mee", "os-remap", Verdict.Detected)]
+    public void TheVaultUnderLinuxMeetsTheSmallKernelsVerdicts(string arch, string attack, Verdict expected)
+    {
+        AttackRunResult r = AttackRunner.Run(new AttackRunRequest(arch, attack, "vault-linux", 1, null));
+        Assert.True(r.Verdict == expected, r.Evidence);
     }
 }
