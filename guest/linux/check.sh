@@ -55,7 +55,10 @@ printf '  %s\n' "${changed[@]}"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/linux"
-for f in $(./packages.sh inputs) packages.sh provenance.sh; do cp -p "$f" "$scratch/linux/"; done
+# Each input at its place relative to guest/linux (../apps/x.c lands in $scratch/apps).
+for f in $(./packages.sh inputs) packages.sh provenance.sh; do
+    mkdir -p "$scratch/linux/$(dirname "$f")" && cp -p "$f" "$scratch/linux/$f"
+done
 if ! make -C "$scratch/linux" BUILD="$scratch/build" JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}" > "$scratch/build.log" 2>&1; then
     tail -50 "$scratch/build.log" >&2
     fail "the Linux guest build failed"

@@ -17,12 +17,20 @@ namespace Vbase.Cli;
 /// <summary>
 /// <c>vbase demo</c>: the paper's story end to end. The application VM boots the guest kernel with the paper's
 /// secure application under the <c>vbase</c> architecture; the Monitor runs in Dom0; a narrator maps what the
-/// hypervisor logs to the steps of Algorithm 1 as they happen. The guest images travel inside the tool.
+/// hypervisor logs to the steps of Algorithm 1 as they happen. The guest images travel inside the tool. With
+/// <c>--linux</c> the application VM is Linux 6.1 (guest/linux): its boot is quiet (<c>quiet</c> on the command line),
+/// /init loads vbase.ko, the paper's kernel module, and runs the same secure-app built for Linux.
 /// </summary>
 internal static class DemoCommand
 {
     public const string DefaultOut = "out/demo";
-    private const string Kernel = "kernel.elf", App = "secure-app.elf";
+    private const string Kernel = "kernel.elf", App = "secure-app.elf", LinuxKernel = "Image", LinuxInitrd = "initramfs.cpio";
+
+    /// <summary>
+    /// demo --linux's kernel command line: the SBI console, no boot messages (<c>quiet</c>: the story is the steps),
+    /// a panic ends the run, /init runs secure-app.
+    /// </summary>
+    internal const string LinuxBootargs = "console=hvc0 quiet panic=-1 vbase_cmd=/bin/secure-app";
 
     public static Command Create(CliConsole console)
     {
@@ -39,16 +47,20 @@ internal static class DemoCommand
             HelpName = "NAME",
             DefaultValueFactory = _ => "vbase",
         };
+        var linux = new Option<bool>("--linux")
+        {
+            Description = "The application VM runs Linux 6.1 with vbase.ko, the paper's kernel module, instead of the small Vbase kernel.",
+        };
         var command = new Command("demo", "The paper's secure application under the vbase architecture (or --arch), step by step, with the Monitor.")
         {
-            outDirectory, plugins, architecture,
+            outDirectory, plugins, architecture, linux,
         };
         command.SetAction(parsed => Run(console, parsed.GetValue(outDirectory)!, parsed.GetValue(architecture)!,
-            [.. (parsed.GetValue(plugins) ?? []).Select(Path.GetFullPath)]));
+            [.. (parsed.GetValue(plugins) ?? []).Select(Path.GetFullPath)], parsed.GetValue(linux)));
         return command;
     }
 
-    private static int Run(CliConsole console, string outDirectory, string architecture, IReadOnlyList<string> plugins)
+    private static int Run(CliConsole console, string outDirectory, string architecture, IReadOnlyList<string> plugins, bool linux)
     {
         Vbase.Sapi.Registry.ArchitectureRegistry registry;
         try
@@ -69,23 +81,30 @@ internal static class DemoCommand
         try
         {
             Directory.CreateDirectory(images);
-            File.WriteAllBytes(Path.Combine(images, Kernel), LoadBundled(Kernel));
-            File.WriteAllBytes(Path.Combine(images, App), LoadBundled(App));
+            foreach (string image in linux ? [LinuxKernel, LinuxInitrd] : (string[])[Kernel, App])
+            {
+                File.WriteAllBytes(Path.Combine(images, image), LoadBundled(image));
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return VbaseCli.Fail(console, RunExitCodes.OutputError, $"cannot write to {outDirectory}: {VbaseCli.OneLine(e.Message)}");
         }
-        var scenario = new Scenario("(demo)", "demo", Seed: 1, new ScenarioLimits(50_000_000, null, null),
-            [new DomainSpec("app", 16UL << 20, 1, Path.GetFullPath(Path.Combine(images, Kernel)), [Path.GetFullPath(Path.Combine(images, App))], "", "")])
+        string Image(string name) => Path.GetFullPath(Path.Combine(images, name));
+        DomainSpec domain = linux
+            ? new DomainSpec("app", 64UL << 20, 1, Image(LinuxKernel), [], LinuxBootargs, "", Image(LinuxInitrd)) { IsLinux = true }
+            : new DomainSpec("app", 16UL << 20, 1, Image(Kernel), [Image(App)], "", "");
+        var scenario = new Scenario("(demo)", linux ? "demo-linux" : "demo", Seed: 1, new ScenarioLimits(linux ? 500_000_000UL : 50_000_000UL, null, null), [domain])
         {
             Architecture = arch.Name,
         };
 
-        var story = new Narrator(console.ProgramOutput);
-        story.Say($"Vbase demo: the paper's secure application (Algorithm 1, Listings 1-7) under the {arch.Name} architecture.");
+        var story = new Narrator(console.ProgramOutput, linux);
+        story.Say($"Vbase demo: the paper's secure application (Algorithm 1, Listings 1-7) under the {arch.Name} architecture{(linux ? ", in a Linux App VM" : "")}.");
         story.Say("  hypervisor  emulated Xen-like hypervisor, one RV64 hart per vCPU, deterministic virtual time (t)");
-        story.Say("  domain app  the Vbase guest kernel (S-mode, Sv39) running one process: secure-app");
+        story.Say(linux
+            ? "  domain app  Linux 6.1 (guest/linux; boot messages quiet), /init loads vbase.ko (/dev/vbase) and runs secure-app"
+            : "  domain app  the Vbase guest kernel (S-mode, Sv39) running one process: secure-app");
         story.Say(paper
             ? "  plug-in     vbase: registered pages become read-only and encrypted in DRAM, plaintext only to their owner"
             : $"  plug-in     {arch.Name}: {arch.Description} (the paper's steps below are vbase's; they show where {arch.Name} does the same)");
@@ -150,7 +169,7 @@ internal static class DemoCommand
     }
 
     /// <summary>Turns the hypervisor's events into the paper's steps, on the run's console stream, as they happen.</summary>
-    private sealed class Narrator(Stream output) : IHypervisorEventSink
+    private sealed class Narrator(Stream output, bool linux) : IHypervisorEventSink
     {
         private Hypervisor.Hypervisor? hv;
         private long dropped;
@@ -176,6 +195,14 @@ internal static class DemoCommand
         {
             switch (e.Data)
             {
+                case RegionProtectedData r when linux:
+                    registered = true;
+                    // The boot in one line: everything before the registration was Linux starting and /init's work.
+                    Step("boot", string.Create(CultureInfo.InvariantCulture,
+                        $"Linux 6.1 booted (device tree, SBI), /init loaded vbase.ko and started secure-app: t={e.Time:N0}"));
+                    Step("steps 3-6", $"secure-app (a Linux process) passed its secure page (va 0x{r.VirtualAddress:x}) to ioctl(/dev/vbase, ENTER); vbase.ko pinned it (pin_user_pages), took its PFN (GFN 0x{r.Gfn.Value:x}) and called HYPERVISOR_vbase_op");
+                    Step("steps 7-8", $"the hypercall handler translated GFN 0x{r.Gfn.Value:x} to MFN 0x{r.Mfn.Value:x} (t={e.Time})");
+                    break;
                 case RegionProtectedData r:
                     registered = true;
                     Step("steps 3-6", $"secure-app passed its secure page (va 0x{r.VirtualAddress:x}) to the kernel's vbase syscall; the kernel module walked the page table (GFN 0x{r.Gfn.Value:x}) and called HYPERVISOR_vbase_op");

@@ -247,7 +247,7 @@ struct vbase_attack_mailbox {
     uint64_t gfn_after;                    /*   48 remap: the GFN of the new page */
     uint16_t target_domid;                 /*   56 foreign-sweep: the victim domain */
     uint16_t gfn_count;                    /*   58 foreign-sweep: entries in gfns (≤ 64) */
-    uint32_t reserved;                     /*   60 */
+    uint32_t self_gfn;                     /*   60 the Linux module (vbase.ko) sets it to the mailbox page's own GFN, so that Dom0 finds the page by scanning RAM for magic and self_gfn; the small kernel leaves 0 (its mailbox is found by its ELF symbol) */
     uint64_t gfns[VBASE_ATTACK_MAX_GFNS];  /*   64 foreign-sweep: the victim's GFNs */
     int64_t codes[VBASE_ATTACK_MAX_GFNS];  /*  576 foreign-sweep: the result of each attempt, in order */
     uint32_t attempts;                     /* 1088 foreign-sweep: how many codes were filled (other ops set it to 0) */
@@ -313,7 +313,7 @@ _Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, gfn_before) == 40
 _Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, gfn_after) == 48, "vbase_attack_mailbox layout");
 _Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, target_domid) == 56, "vbase_attack_mailbox layout");
 _Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, gfn_count) == 58, "vbase_attack_mailbox layout");
-_Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, reserved) == 60, "vbase_attack_mailbox layout");
+_Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, self_gfn) == 60, "vbase_attack_mailbox layout");
 _Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, gfns) == 64, "vbase_attack_mailbox layout");
 _Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, codes) == 576, "vbase_attack_mailbox layout");
 _Static_assert(__builtin_offsetof(struct vbase_attack_mailbox, attempts) == 1088, "vbase_attack_mailbox layout");

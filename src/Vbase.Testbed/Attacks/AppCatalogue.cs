@@ -14,8 +14,30 @@ public sealed record SecureApp(string Name, string Program, string Description, 
     /// <summary>Shipped with the tool: <see cref="Program"/> and <see cref="Kernel"/> name embedded images.</summary>
     public bool BuiltIn { get; init; }
 
-    /// <summary>The guest kernel ELF (as <see cref="Program"/>); null: the testbed's own kernel.</summary>
+    /// <summary>The guest kernel ELF (as <see cref="Program"/>), or a Linux Image with <see cref="Initrd"/>; null: the testbed's own kernel.</summary>
     public string? Kernel { get; init; }
+
+    /// <summary>
+    /// A Linux-hosted application (docs/linux.md): the initramfs its Linux <see cref="Kernel"/> boots (as
+    /// <see cref="Program"/>: an embedded image's name for a built-in application, else a full path); null: the
+    /// application runs under the small kernel.
+    /// </summary>
+    public string? Initrd { get; init; }
+
+    /// <summary>A Linux-hosted application's shell command, which the initramfs's /init runs (<c>vbase_cmd</c>).</summary>
+    public string? Command { get; init; }
+
+    /// <summary>Whether the application runs under Linux (<see cref="Initrd"/>) rather than the small kernel.</summary>
+    public bool IsLinux => Initrd is not null;
+
+    /// <summary>RAM of the application's domain: Linux needs room for the kernel, the initramfs and the device tree.</summary>
+    public ulong MemoryBytes => IsLinux ? 64UL << 20 : 16UL << 20;
+
+    /// <summary>A Linux-hosted application's kernel command line: the SBI console, a panic ends the run, /init runs the command.</summary>
+    public string Bootargs => IsLinux ? $"console=hvc0 earlycon=sbi panic=-1 vbase_cmd=\"{Command}\"" : "";
+
+    /// <summary>A file holding the initramfs, for the scenario.</summary>
+    public string? InitrdPath => Initrd is null ? null : BuiltIn ? GuestImages.PathOf(Initrd) : Initrd;
 
     /// <summary>The block replay attacks snapshot and put back (default: <see cref="Block"/>).</summary>
     public int ReplayBlock
@@ -47,7 +69,7 @@ public sealed record SecureApp(string Name, string Program, string Description, 
     /// </summary>
     public ulong DelayWindow { get; init; }
 
-    /// <summary>A file holding the program, for the scenario.</summary>
+    /// <summary>A file holding the program, for the scenario (a Linux-hosted application's lives in its initramfs).</summary>
     public string ProgramPath => BuiltIn ? GuestImages.PathOf(Program) : Program;
 
     /// <summary>A file holding the kernel, for the scenario.</summary>
@@ -60,7 +82,7 @@ public static class AppCatalogue
     private static readonly Lock Gate = new();
     private static readonly Dictionary<string, SecureApp> Manifests = new(StringComparer.Ordinal);
 
-    public static readonly IReadOnlyList<SecureApp> All = [Embedded("paper"), Embedded("vault")];
+    public static readonly IReadOnlyList<SecureApp> All = [Embedded("paper"), Embedded("vault"), Embedded("paper-linux"), Embedded("vault-linux")];
 
     public static IReadOnlyList<string> Names => [.. All.Select(a => a.Name)];
 

@@ -27,7 +27,7 @@ public static class AppManifestLoader
     /// <summary>At most this many candidate blocks (<c>blocks</c>).</summary>
     public const int MaxCandidates = 256;
 
-    private static readonly string[] Keys = ["name", "description", "program", "kernel", "secrets", "block", "blocks", "splice_source", "replay_block", "delay", "delay_window"];
+    private static readonly string[] Keys = ["name", "description", "program", "kernel", "initrd", "command", "secrets", "block", "blocks", "splice_source", "replay_block", "delay", "delay_window"];
     private static readonly string[] SecretKeys = ["name", "text", "hex", "u32", "u64", "symbol", "length"];
 
     /// <exception cref="AppManifestException">Unreadable, malformed, or naming something that is not there.</exception>
@@ -66,8 +66,21 @@ public static class AppManifestLoader
             CheckKeys(root, "", Keys);
             string name = Name(Required(root, "", "name", "every application needs a name"), "name");
             string description = Get(root, "description") is YamlNode d ? Text(d, "description") : name;
-            string program = Image(Required(root, "", "program", "the application's ELF"), "program");
-            string? kernel = Get(root, "kernel") is YamlNode k ? Image(k, "kernel") : null;
+            // A Linux-hosted application (docs/linux.md): a Linux Image, its initramfs, and the command /init runs; the
+            // program ELF, if named, only serves symbol secrets (the one that runs is inside the initramfs).
+            YamlNode? initrdNode = Get(root, "initrd");
+            string? initrd = initrdNode is null ? null : DataFile(initrdNode, "initrd");
+            string? command = Get(root, "command") is YamlNode c ? Command(c, initrdNode) : null;
+            string program = initrdNode is not null && Get(root, "program") is null
+                ? ""
+                : Image(Required(root, "", "program", "the application's ELF"), "program");
+            string? kernel = Get(root, "kernel") is YamlNode k
+                ? initrdNode is null ? Image(k, "kernel") : LinuxKernel(k)
+                : initrdNode is null ? null : throw Error(initrdNode, "initrd", "an initrd goes with 'kernel': the Linux Image that boots it");
+            if (initrdNode is not null && command is null)
+            {
+                throw Error(initrdNode, "initrd", "a Linux-hosted application needs 'command': what /init runs (e.g. /bin/vault)");
+            }
             IReadOnlyList<DeclaredSecret> secrets = Secrets(Required(root, "", "secrets", "the Oracle needs at least one declared secret"), program);
             IReadOnlyList<int>? blocks = Get(root, "blocks") is YamlNode blocksNode ? Candidates(blocksNode) : null;
             int block = Block(root, "block", blocks?[0] ?? 0);
@@ -93,6 +106,8 @@ public static class AppManifestLoader
                 DelayWindow = window,
                 BuiltIn = embedded,
                 Kernel = kernel,
+                Initrd = initrd,
+                Command = command,
             };
             // Only a replay target the manifest names is fixed; otherwise replay aims where the seed points the others.
             return Get(root, "replay_block") is null ? app : app with { ReplayBlock = replay };
@@ -153,6 +168,55 @@ public static class AppManifestLoader
                 throw Error(node, field, File.Exists(full) ? $"'{relative}': {Running.Testbed.OneLine(e.Message)}" : $"'{relative}' not found (no file {full})");
             }
             return full;
+        }
+
+        /// <summary>A Linux Image next to the manifest (or an embedded image's name).</summary>
+        private string LinuxKernel(YamlNode node)
+        {
+            string relative = Text(node, "kernel");
+            if (embedded)
+            {
+                return relative;
+            }
+            string full = DataFile(node, "kernel");
+            Span<byte> header = stackalloc byte[Vbase.Hypervisor.Boot.LinuxImage.HeaderBytes];
+            int read;
+            using (FileStream stream = File.OpenRead(full))
+            {
+                read = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+            }
+            if (!Vbase.Hypervisor.Boot.LinuxImage.IsImage(header[..read]))
+            {
+                throw Error(node, "kernel", $"'{relative}' is not a RISC-V Linux Image (an initrd needs one)");
+            }
+            return full;
+        }
+
+        /// <summary>A file next to the manifest (or an embedded image's name), that exists.</summary>
+        private string DataFile(YamlNode node, string field)
+        {
+            string relative = Text(node, field);
+            if (embedded)
+            {
+                return relative;
+            }
+            string full = Path.GetFullPath(Path.Combine(baseDirectory, relative));
+            return File.Exists(full) ? full : throw Error(node, field, $"'{relative}' not found (no file {full})");
+        }
+
+        /// <summary>The shell command /init runs: one line, no double quote (it is quoted on the kernel command line).</summary>
+        private string Command(YamlNode node, YamlNode? initrd)
+        {
+            string command = Text(node, "command");
+            if (initrd is null)
+            {
+                throw Error(node, "command", "'command' is for a Linux-hosted application: it needs 'initrd' (and a Linux 'kernel')");
+            }
+            if (command.Length == 0 || command.Length > 200 || command.Any(ch => ch is '"' or '\n' or '\0'))
+            {
+                throw Error(node, "command", "expected one line of 1 to 200 characters without '\"' (it goes into the kernel command line)");
+            }
+            return command;
         }
 
         private List<DeclaredSecret> Secrets(YamlNode node, string program)
@@ -230,6 +294,10 @@ public static class AppManifestLoader
             string symbol = Text(node, field);
             YamlNode lengthNode = Required(map, at, "length", "how many bytes from the symbol");
             int length = (int)WholeNumber(lengthNode, $"{at}.length", 1, MaxSecretBytes, $"a number of bytes from 1 to {MaxSecretBytes}");
+            if (program.Length == 0)
+            {
+                throw Error(node, field, "a symbol secret needs 'program': the ELF whose symbol it is");
+            }
             ElfImage image = embedded ? ElfImage.Parse(program, GuestImages.Bytes(program)) : ElfImage.Read(program);
             if (!image.TryGetSymbol(symbol, out ulong address))
             {

@@ -79,7 +79,10 @@ public static class AttackRunner
     private static Scenario ScenarioOf(ArchitectureInfo arch, SecureApp app, string run, ulong seed, bool attackerVm,
         IReadOnlyDictionary<string, string>? parameters, ChipOptions chip)
     {
-        var domains = new List<DomainSpec> { new("app", 16UL << 20, 1, app.KernelPath, [app.ProgramPath], "", "") };
+        DomainSpec appDomain = app.IsLinux
+            ? new("app", app.MemoryBytes, 1, app.KernelPath, [], app.Bootargs, "", app.InitrdPath) { IsLinux = true }
+            : new("app", app.MemoryBytes, 1, app.KernelPath, [app.ProgramPath], "", "");
+        var domains = new List<DomainSpec> { appDomain };
         if (attackerVm)
         {
             domains.Add(new DomainSpec("attacker", 8UL << 20, 1, GuestImages.PathOf("kernel.elf"), [], "attacker", ""));

@@ -81,6 +81,11 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
             Evidence.Error = "the application never registered a protected region";
             return Finish(hv, guests, stop);
         }
+        if (app.IsLinux && spec.Position == AttackPosition.GuestKernel)
+        {
+            // Found now, before the attack fires: what the scan reads is not the attacker's.
+            MailboxOf(hv, appDomain, guests);
+        }
         int? givenBlock = parameters.TryGetValue("block", out string? b) && b != "app" ? ParameterValue(b) : null;
         var context = new AttackContext
         {
@@ -198,8 +203,11 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
     {
         if (!mailboxes.TryGetValue(domain.Value, out KernelMailbox? m))
         {
-            mailboxGpa ??= ElfImage.Parse("kernel.elf", GuestImages.Bytes("kernel.elf")).TryGetSymbol(KernelMailbox.Symbol, out ulong gpa) ? gpa : 0;
-            m = new KernelMailbox(hv, domain, mailboxGpa.Value, (p, b) => RunUntil(guests, p, b));
+            // Linux's mailbox is a page vbase.ko allocated, found by its contents; the small kernel's is its ELF symbol.
+            ulong gpa = domain == appDomain && app.IsLinux
+                ? KernelMailbox.FindInRam(hv, domain) ?? 0
+                : mailboxGpa ??= ElfImage.Parse("kernel.elf", GuestImages.Bytes("kernel.elf")).TryGetSymbol(KernelMailbox.Symbol, out ulong at) ? at : 0;
+            m = new KernelMailbox(hv, domain, gpa, (p, b) => RunUntil(guests, p, b));
             mailboxes[domain.Value] = m;
         }
         return m;

@@ -12,7 +12,8 @@ internal abstract class KernelAttack(AttackSpec spec) : Attack(spec)
         KernelMailbox mailbox = c.Mailbox(c.App);
         if (!mailbox.Ready)
         {
-            c.Fail("the guest kernel has no attack mailbox (kernel.elf without vbase_attack_mailbox)");
+            c.Fail(c.AppSpec.IsLinux ? "the Linux guest has no attack mailbox (vbase.ko not loaded: no page with its magic and self_gfn in RAM)"
+                : "the guest kernel has no attack mailbox (kernel.elf without vbase_attack_mailbox)");
             return null;
         }
         MailboxAnswer? answer = mailbox.Post(op, va, length, data);

@@ -34,12 +34,38 @@ internal sealed class KernelMailbox(Hv hv, DomainId domain, ulong gpa, Func<Func
         VaOffset = AttackMailboxLayout.Va, LenOffset = AttackMailboxLayout.Len, DoneOffset = AttackMailboxLayout.DoneSeq,
         ResultOffset = AttackMailboxLayout.Result, GfnBeforeOffset = AttackMailboxLayout.GfnBefore, GfnAfterOffset = AttackMailboxLayout.GfnAfter,
         DomidOffset = AttackMailboxLayout.TargetDomid, GfnCountOffset = AttackMailboxLayout.GfnCount, GfnsOffset = AttackMailboxLayout.Gfns,
-        CodesOffset = AttackMailboxLayout.Codes, AttemptsOffset = AttackMailboxLayout.Attempts, ObtainedOffset = AttackMailboxLayout.Obtained;
+        CodesOffset = AttackMailboxLayout.Codes, AttemptsOffset = AttackMailboxLayout.Attempts, ObtainedOffset = AttackMailboxLayout.Obtained,
+        SelfGfnOffset = AttackMailboxLayout.SelfGfn;
 
     /// <summary>Instructions the kernel gets to answer before the Controller gives up.</summary>
     public const ulong AnswerBudget = 5_000_000;
 
-    public bool Ready => ReadU32(0) == Magic;
+    public bool Ready => gpa != 0 && ReadU32(0) == Magic;
+
+    /// <summary>
+    /// The mailbox of a Linux guest (vbase.ko's: a page it allocated, docs/linux.md): the first RAM page that starts
+    /// with the magic and holds its own GFN in <c>self_gfn</c>; null if there is none. The frames of protected regions
+    /// are skipped, so the scan reads nothing an architecture guards.
+    /// </summary>
+    public static ulong? FindInRam(Hv hv, DomainId domain)
+    {
+        var guarded = new HashSet<ulong>(hv.Sapi.Regions.Where(r => r.Domain == domain).SelectMany(r => r.Gfns).Select(g => g.Value));
+        ulong pages = hv.Dom0.GetInfo(domain).MemoryBytes / PageSize.Bytes;
+        Span<byte> head = stackalloc byte[SelfGfnOffset + 4];
+        for (ulong i = 0; i < pages; i++)
+        {
+            ulong gfn = (GuestLayout.RamBase >> PageSize.Shift) + i;
+            if (guarded.Contains(gfn) || hv.Dom0.ReadGuest(domain, new GuestPhysicalAddress(gfn << PageSize.Shift), head) != 0)
+            {
+                continue;
+            }
+            if (BinaryPrimitives.ReadUInt32LittleEndian(head) == Magic && BinaryPrimitives.ReadUInt32LittleEndian(head[SelfGfnOffset..]) == (uint)gfn)
+            {
+                return gfn << PageSize.Shift;
+            }
+        }
+        return null;
+    }
 
     /// <summary>Posts a command, signals the kernel and lets the guests run until it has answered; null if it never did.</summary>
     public MailboxAnswer? Post(MailboxOp op, ulong va = 0, int length = 0, ReadOnlySpan<byte> data = default, int pid = 0,

@@ -221,7 +221,7 @@ internal sealed partial class MonitorSession
     };
 
     /// <summary>
-    /// <c>attack NAME [region=ID] [app=paper|vault] [KEY=VALUE…]</c>: fires a catalogue attack now, at this instruction
+    /// <c>attack NAME [region=ID] [app=paper|vault|paper-linux|vault-linux] [KEY=VALUE…]</c>: fires a catalogue attack now, at this instruction
     /// boundary, on a protected region (default: the first active one), as the Controller fires it, and prints what
     /// it did and saw. Later phases run the guests in steps of 10,000 instructions. No verdict: that needs a whole run
     /// (vbase campaign); attacks from a co-resident VM need its Attacker VM and are for campaigns too.
@@ -229,7 +229,7 @@ internal sealed partial class MonitorSession
     private bool AttackCommand(string[] args, ulong limit, out HostStop? external)
     {
         external = null;
-        Need(args, 1, "attack NAME [region=ID] [app=paper|vault] [KEY=VALUE…] (vbase list attacks)");
+        Need(args, 1, "attack NAME [region=ID] [app=paper|vault|paper-linux|vault-linux] [KEY=VALUE…] (vbase list attacks)");
         AttackSpec spec = AttackCatalogue.Find(args[0]) ?? throw new ArgumentException($"no attack '{args[0]}' (vbase list attacks)");
         if (spec.Position == AttackPosition.CoResidentVm)
         {
@@ -272,7 +272,9 @@ internal sealed partial class MonitorSession
             {
                 if (!mailboxes.TryGetValue(domain.Value, out KernelMailbox? m))
                 {
-                    ulong gpa = ElfImage.Parse("kernel.elf", GuestImages.Bytes("kernel.elf")).TryGetSymbol(KernelMailbox.Symbol, out ulong a) ? a : 0;
+                    // A Linux-hosted application's mailbox is vbase.ko's page (docs/linux.md); the small kernel's, its symbol.
+                    ulong gpa = app.IsLinux && domain == region.Domain ? KernelMailbox.FindInRam(hv, domain) ?? 0
+                        : ElfImage.Parse("kernel.elf", GuestImages.Bytes("kernel.elf")).TryGetSymbol(KernelMailbox.Symbol, out ulong a) ? a : 0;
                     m = mailboxes[domain.Value] = new KernelMailbox(hv, domain, gpa, (p, b) => RunUntil(p, b, limit));
                 }
                 return m;

@@ -50,6 +50,9 @@ public static class AttackMailboxLayout
     /// <summary>offset of vbase_attack_mailbox.gfn_count</summary>
     public const int GfnCount = 58;
 
+    /// <summary>offset of vbase_attack_mailbox.self_gfn</summary>
+    public const int SelfGfn = 60;
+
     /// <summary>offset of vbase_attack_mailbox.gfns</summary>
     public const int Gfns = 64;
 
