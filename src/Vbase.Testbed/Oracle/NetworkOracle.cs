@@ -84,8 +84,8 @@ public static class NetworkOracle
         string refused = input.Refusals.Count > 0
             ? string.Create(CultureInfo.InvariantCulture, $"; the architecture refused or dropped {input.Refusals.Count} access(es), first at t={input.Refusals[0].Time} ({input.Refusals[0].Kind})")
             : "";
-        int frames = e.Observed.Count, bytes = e.Observed.Sum(o => o.Bytes.Length);
-        string read = frames > 0 ? string.Create(CultureInfo.InvariantCulture, $"; none of the declared secrets is in the {bytes} bytes of the {frames} payload(s) the attacker read") : "";
+        int frames = e.Observed.Count, readBytes = e.Observed.Sum(o => o.Bytes.Length);
+        string read = frames > 0 ? string.Create(CultureInfo.InvariantCulture, $"; none of the declared secrets is in the {readBytes} bytes of the {frames} payload(s) the attacker read") : "";
         return new(Verdict.Prevented, null,
             $"{did}The server acted only on requests the client sent, as often as it sent them, rejected none, and the client got every reply it expected{read}{refused}. {Summary(w)}");
     }
