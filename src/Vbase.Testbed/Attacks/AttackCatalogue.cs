@@ -57,7 +57,7 @@ public static class AttackCatalogue
                 new AttackParameter("target", "4", "the client's request (seq) whose header carries it; the original is dropped")]),
         new("net-drop", AttackPosition.Network, AttackGoal.Availability,
             "drop one direction's frames for a while", [Delay, After("3"),
-                new AttackParameter("direction", "to-server", "to-server (the client's requests) or to-client (the server's replies)"),
+                new AttackParameter("replies", "0", "0: drop the client's requests (to the server); 1: drop the server's replies (to the client)"),
                 new AttackParameter("duration", "20000000", "ticks of virtual time the frames are dropped (the client gives up after 5 tries of 2,000,000)")]),
         new("combo-key-forge", AttackPosition.Network, AttackGoal.Integrity,
             "read the session key from memory (physical DRAM, then the guest kernel), then forge a sealed transfer with it on the wire", [Delay, After("2"), Amount]),

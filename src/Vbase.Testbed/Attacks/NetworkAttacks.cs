@@ -200,20 +200,20 @@ internal sealed class NetworkSplice(AttackSpec spec) : NetworkAttack(spec)
     }
 }
 
-/// <summary>net-drop: from the client's request <c>after</c> on, drops one direction's frames for <c>duration</c> ticks.</summary>
+/// <summary>net-drop: from the client's request <c>after</c> on, drops one direction's frames (<c>replies</c>: the server's) for <c>duration</c> ticks.</summary>
 internal sealed class NetworkDrop(AttackSpec spec) : NetworkAttack(spec)
 {
     private ulong? until;
     private int dropped;
     private string first = "", last = "";
 
-    private bool ToServer => !C.Parameters.TryGetValue("direction", out string? d) || d != "to-client";
+    private bool ToServer => C.IntParameter("replies", 0) == 0;
 
     protected override void Prepare(AttackContext c, NetworkLink link)
     {
-        if (c.Parameters.TryGetValue("direction", out string? d) && d is not ("to-server" or "to-client"))
+        if (c.IntParameter("replies", 0) is not (0 or 1))
         {
-            c.Fail($"direction '{d}' is neither to-server nor to-client");
+            c.Fail("replies is 0 (drop the client's requests) or 1 (drop the server's replies)");
         }
     }
 
