@@ -124,7 +124,7 @@ public sealed class CampaignTests : IDisposable
             OneError(Campaign(new FakeSuite(), "--arch", "vbase,sgx"), CampaignExitCodes.UsageError));
         Assert.Equal("vbase: error: --attack: unknown attack 'rowhammer' (known: snoop, spoof, or all)",
             OneError(Campaign(new FakeSuite(), "--attack", "rowhammer"), CampaignExitCodes.UsageError));
-        Assert.Equal("vbase: error: --app: unknown app 'bank' (known: paper, vault, net-plain, net-sealed)",
+        Assert.Equal("vbase: error: --app: unknown app 'bank' (known: paper, vault)",
             OneError(Campaign(new FakeSuite(), "--app", "bank"), CampaignExitCodes.UsageError));
     }
 
