@@ -86,6 +86,19 @@ public sealed class NetworkAttackTests
     }
 
     [Fact]
+    public void ACampaignsAllTakesTheNetworkAttacksOnlyOnANetworkedApp()
+    {
+        var registry = Vbase.Architectures.BuiltInArchitectures.CreateRegistry();
+        var suite = Vbase.Testbed.Campaigns.BuiltInAttackSuite.Instance;
+        var vault = Vbase.Testbed.Campaigns.CampaignPlan.Create("none", null, "vault", 1, registry, suite);
+        var bank = Vbase.Testbed.Campaigns.CampaignPlan.Create("none", "all", "net-sealed", 1, registry, suite);
+        var named = Vbase.Testbed.Campaigns.CampaignPlan.Create("none", "net-sniff", "vault", 1, registry, suite);
+        Assert.DoesNotContain(vault.Attacks, a => a.Position == AttackPosition.Network);
+        Assert.Equal(AttackCatalogue.All.Count, bank.Attacks.Count);
+        Assert.Equal("net-sniff", Assert.Single(named.Attacks).Id);
+    }
+
+    [Fact]
     public void AMemoryAttackOnTheNetworkedBankReadsTheServersRegion()
     {
         AttackRunResult r = Run("none", "phys-snoop", "net-sealed");
