@@ -72,7 +72,7 @@ internal static class CampaignCommand
         };
         var app = new Option<string>("--app")
         {
-            Description = "The secure application under attack: paper, vault, paper-linux, vault-linux (under Linux), or an application manifest FILE.yaml (docs/apps.md).",
+            Description = "The secure application under attack: paper, vault, paper-linux, vault-linux (under Linux), net-plain, net-sealed (networked: docs/network-attacks.md), or an application manifest FILE.yaml (docs/apps.md).",
             HelpName = "NAME|FILE",
             DefaultValueFactory = _ => "vault",
         };

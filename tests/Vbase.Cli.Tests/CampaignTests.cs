@@ -194,7 +194,8 @@ public sealed class CampaignTests : IDisposable
         Assert.Equal(0, r.ExitCode);
         string[] ids = [.. r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l[0] != ' ').Select(l => l.Split(' ')[0])];
         Assert.Equal(["phys-snoop", "phys-spoof", "phys-splice", "phys-replay", "phys-meta-spoof", "phys-rollback", "os-read", "os-write", "os-remap",
-            "dom0-read", "dom0-write", "dom0-remap", "vm-map-foreign"], ids);
+            "dom0-read", "dom0-write", "dom0-remap", "vm-map-foreign", "net-sniff", "net-spoof", "net-replay", "net-splice", "net-drop",
+            "combo-key-forge"], ids);
         Assert.Contains("dom0-read        Dom0            confidentiality  ", r.Stdout);   // the id column fits phys-meta-spoof
     }
 

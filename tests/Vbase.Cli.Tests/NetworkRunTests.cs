@@ -101,4 +101,27 @@ public sealed class NetworkRunTests : IDisposable
         Assert.Equal(4, lines.Count(l => l == "10.0.0.2\t49152\t10.0.0.1\t7"));
         Assert.Equal(4, lines.Count(l => l == "10.0.0.1\t7\t10.0.0.2\t49152"));
     }
+
+    /// <summary>The networked bank's capture (docs/network-attacks.md): its requests and replies on port 7070, as tshark sees them.</summary>
+    [TsharkFact]
+    public void Tshark_finds_the_networked_banks_UDP_flow()
+    {
+        string outDirectory = Path.Combine(directory, "bank");
+        CliResult r = CliRunner.Run(["run", Path.Combine(Repository.Root, "scenarios", "net-sealed.yaml"), "--out", outDirectory]);
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.Stderr}\n{r.Stdout}");
+        var start = new ProcessStartInfo("tshark", ["-r", Path.Combine(outDirectory, "network.pcap"), "-Y", "udp.port == 7070", "-T", "fields",
+            "-e", "ip.src", "-e", "udp.srcport", "-e", "ip.dst", "-e", "udp.dstport"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using Process tshark = Process.Start(start)!;
+        string output = tshark.StandardOutput.ReadToEnd();
+        string errors = tshark.StandardError.ReadToEnd();
+        Assert.True(tshark.WaitForExit(60_000), "tshark did not finish");
+        Assert.True(tshark.ExitCode == 0, $"tshark exit {tshark.ExitCode}: {errors}");
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Count(l => l == "10.0.0.2\t49152\t10.0.0.1\t7070") >= 8, output);   // eight requests (the first may go twice)
+        Assert.Equal(8, lines.Count(l => l == "10.0.0.1\t7070\t10.0.0.2\t49152"));          // eight replies
+    }
 }

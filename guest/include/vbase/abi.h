@@ -168,6 +168,24 @@
 #define VBASE_SOL_SOCKET  1   /* setsockopt level */
 #define VBASE_SO_RCVTIMEO 20  /* receive timeout (struct timeval; 1 s = 10^9 ticks of virtual time) */
 
+/* ---- The networked bank's wire protocol (guest/apps/net-bank.c, docs/network-attacks.md): not the hypervisor's ABI, a contract between the application and the Oracle, which reads the server's reports in its replies ---- */
+#define NETBANK_PORT         7070  /* the server's UDP port */
+#define NETBANK_HEADER_BYTES 32    /* the header: magic "VBNK", variant, type, body length (u16), seq (u64), ref (u64), status, reason, 6 bytes zero; sealed: the AEAD's associated data */
+#define NETBANK_TAG_BYTES    16    /* the Poly1305 tag after a sealed body */
+#define NETBANK_OFF_SEQ      8     /* offset of seq: per direction, the client's requests 1, 2, … and the server's replies 1, 2, … */
+#define NETBANK_OFF_REF      16    /* offset of ref: in a reply, the FNV-1a 64 digest of the request datagram it answers (its UDP payload as received) */
+#define NETBANK_OFF_STATUS   24    /* offset of status (a reply's report: what the server did with the request) */
+#define NETBANK_OFF_REASON   25    /* offset of reason (why a request was rejected) */
+#define NETBANK_TYPE_REQUEST 1     /* type: a client's request */
+#define NETBANK_TYPE_REPLY   2     /* type: the server's reply */
+#define NETBANK_ACTED        0     /* status: the server acted on the request (login, balance, transfer carried out) */
+#define NETBANK_RESENT       1     /* status: a copy of the last request (same seq, same bytes): the last reply again, nothing done */
+#define NETBANK_REJECTED     2     /* status: the server refused the request (reason says why) */
+#define NETBANK_MALFORMED    1     /* reason: not a request of this variant (short, bad magic, bad length) */
+#define NETBANK_BAD_TAG      2     /* reason: sealed: the AEAD tag did not verify (forged, spliced, wrong key) */
+#define NETBANK_STALE        3     /* reason: sealed: a seq not above the last one acted on (a replay) */
+#define NETBANK_BAD_REQUEST  4     /* reason: an unknown operation or account */
+
 /* 8 bytes */
 struct vbase_grant_entry {
     uint16_t flags;  /*    0 GTF_* bits */

@@ -40,6 +40,8 @@ public interface IBridgeTap
 /// <summary>What happened to a frame, as an observer (the Oracle) is told.</summary>
 public enum FrameStage
 {
+    /// <summary>As its port sent it, before the tap (what a guest really sent; the Oracle's golden log).</summary>
+    Sent,
     /// <summary>It entered the bridge (after the tap: the bytes that will be delivered).</summary>
     Entered,
     /// <summary>It was written into a port's receive buffer (or handed to Dom0's endpoint).</summary>
@@ -48,7 +50,7 @@ public enum FrameStage
     Dropped,
 }
 
-/// <summary>Sees every frame with its stage, ports and virtual time; out of every attacker's reach (the Oracle).</summary>
+/// <summary>Sees every frame at every stage (sent, entered, delivered, dropped) with its ports and virtual time; out of every attacker's reach (the Oracle).</summary>
 public interface IFrameObserver
 {
     void Observe(in BridgeFrame frame, FrameStage stage, int port, ReadOnlySpan<byte> bytes);
@@ -190,6 +192,7 @@ public sealed class NetworkBridge : ITimedDevice
         byte[] buffer = ArrayPool<byte>.Shared.Rent(VirtioNetDevice.MaxFrameBytes);
         frame.CopyTo(buffer);
         Span<byte> bytes = buffer.AsSpan(0, frame.Length);
+        Notify(record, FrameStage.Sent, from, bytes);
         TapDecision decision = Tap?.Inspect(record, bytes) ?? TapDecision.Forward;
         Capture?.Write(now, bytes);
         Notify(record, FrameStage.Entered, from, bytes);

@@ -3,6 +3,33 @@ namespace Vbase.Testbed.Attacks;
 /// <summary>A secret the scenario declares: the Oracle searches every attacker's observations for it.</summary>
 public sealed record DeclaredSecret(string Name, byte[] Bytes);
 
+/// <summary>Which variant of the networked bank's protocol (docs/network-attacks.md) an application speaks.</summary>
+public enum NetBankProtocol
+{
+    /// <summary>Plaintext: acts on every well-formed request.</summary>
+    Plain,
+    /// <summary>ChaCha20-Poly1305 under the session key, with a per-direction sequence number.</summary>
+    Sealed,
+}
+
+/// <summary>A card of a networked application's domain: its MAC and IPv4 address.</summary>
+public sealed record AppNic(Vbase.Hypervisor.Network.MacAddress Mac, byte[] Ip);
+
+/// <summary>
+/// What a networked application needs besides its server program (the manifest's <c>network:</c>, docs/apps.md): the
+/// client program, run in a second VM; the two domains' cards; the protocol the Oracle decodes and the network attacks
+/// speak; where the session key lies in the server's region (what <c>combo-key-forge</c> reads).
+/// </summary>
+/// <param name="Client">The client's ELF, as <see cref="SecureApp.Program"/>.</param>
+/// <param name="KeyOffset">Region offset of the 32-byte session key.</param>
+public sealed record NetworkApp(string Client, NetBankProtocol Protocol, AppNic Server, AppNic ClientNic, int KeyOffset)
+{
+    public const int KeyBytes = 32;
+
+    public static readonly AppNic DefaultServer = new(new(0x0200_0000_0001UL), [10, 0, 0, 1]);
+    public static readonly AppNic DefaultClient = new(new(0x0200_0000_0002UL), [10, 0, 0, 2]);
+}
+
 /// <summary>A secure application the attack suite runs: a manifest (docs/apps.md), built-in or the user's.</summary>
 /// <param name="Program">The program ELF: an embedded image's name for a built-in application, else a full path.</param>
 /// <param name="Block">Offset in its region of the block physical and write attacks target by default.</param>
@@ -69,6 +96,12 @@ public sealed record SecureApp(string Name, string Program, string Description, 
     /// </summary>
     public ulong DelayWindow { get; init; }
 
+    /// <summary>The application's network (a client VM, the cards, the protocol); null: it has none.</summary>
+    public NetworkApp? Network { get; init; }
+
+    /// <summary>A file holding the client program, for the scenario; null without a network.</summary>
+    public string? ClientPath => Network is null ? null : BuiltIn ? GuestImages.PathOf(Network.Client) : Network.Client;
+
     /// <summary>A file holding the program, for the scenario (a Linux-hosted application's lives in its initramfs).</summary>
     public string ProgramPath => BuiltIn ? GuestImages.PathOf(Program) : Program;
 
@@ -82,7 +115,8 @@ public static class AppCatalogue
     private static readonly Lock Gate = new();
     private static readonly Dictionary<string, SecureApp> Manifests = new(StringComparer.Ordinal);
 
-    public static readonly IReadOnlyList<SecureApp> All = [Embedded("paper"), Embedded("vault"), Embedded("paper-linux"), Embedded("vault-linux")];
+    public static readonly IReadOnlyList<SecureApp> All =
+        [Embedded("paper"), Embedded("vault"), Embedded("paper-linux"), Embedded("vault-linux"), Embedded("net-plain"), Embedded("net-sealed")];
 
     public static IReadOnlyList<string> Names => [.. All.Select(a => a.Name)];
 

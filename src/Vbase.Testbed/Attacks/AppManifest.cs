@@ -27,7 +27,10 @@ public static class AppManifestLoader
     /// <summary>At most this many candidate blocks (<c>blocks</c>).</summary>
     public const int MaxCandidates = 256;
 
-    private static readonly string[] Keys = ["name", "description", "program", "kernel", "initrd", "command", "secrets", "block", "blocks", "splice_source", "replay_block", "delay", "delay_window"];
+    private static readonly string[] Keys =
+        ["name", "description", "program", "kernel", "initrd", "command", "secrets", "block", "blocks", "splice_source", "replay_block", "delay", "delay_window", "network"];
+    private static readonly string[] NetworkKeys = ["client", "protocol", "server_nic", "client_nic", "key"];
+    private static readonly string[] NicKeys = ["mac", "ip"];
     private static readonly string[] SecretKeys = ["name", "text", "hex", "u32", "u64", "symbol", "length"];
 
     /// <exception cref="AppManifestException">Unreadable, malformed, or naming something that is not there.</exception>
@@ -108,9 +111,68 @@ public static class AppManifestLoader
                 Kernel = kernel,
                 Initrd = initrd,
                 Command = command,
+                Network = Get(root, "network") is YamlNode networkNode ? Network(networkNode) : null,
             };
+            if (app.IsLinux && Get(root, "network") is YamlNode linuxNetwork)
+            {
+                // The Linux guest has no virtio-net driver yet (docs/linux.md): its server could not answer.
+                throw Error(linuxNetwork, "network", "a Linux-hosted application cannot have a network yet (its kernel has no virtio-net driver)");
+            }
             // Only a replay target the manifest names is fixed; otherwise replay aims where the seed points the others.
             return Get(root, "replay_block") is null ? app : app with { ReplayBlock = replay };
+        }
+
+        /// <summary>The manifest's <c>network:</c>: a client program, the protocol, the two cards, the key's offset.</summary>
+        private NetworkApp Network(YamlNode node)
+        {
+            YamlMappingNode map = Mapping(node, "network", "the application's network (client, protocol, server_nic, client_nic, key)");
+            CheckKeys(map, "network", NetworkKeys);
+            string client = Image(Required(map, "network", "client", "the client program, run in a second VM"), "network.client");
+            YamlNode protocolNode = Required(map, "network", "protocol", "the protocol the Oracle decodes: plain or sealed");
+            NetBankProtocol protocol = Text(protocolNode, "network.protocol") switch
+            {
+                "plain" => NetBankProtocol.Plain,
+                "sealed" => NetBankProtocol.Sealed,
+                string other => throw Error(protocolNode, "network.protocol", $"'{other}' is not a protocol: plain or sealed (the networked bank's variants)"),
+            };
+            AppNic server = Get(map, "server_nic") is YamlNode s ? Nic(s, "network.server_nic") : NetworkApp.DefaultServer;
+            AppNic clientNic = Get(map, "client_nic") is YamlNode c ? Nic(c, "network.client_nic") : NetworkApp.DefaultClient;
+            if (server.Mac == clientNic.Mac || server.Ip.AsSpan().SequenceEqual(clientNic.Ip))
+            {
+                throw Error(Get(map, "client_nic") ?? map, "network.client_nic", "the client's card needs another MAC and another address than the server's");
+            }
+            int key = 0;
+            if (Get(map, "key") is YamlNode keyNode)
+            {
+                key = (int)WholeNumber(keyNode, "network.key", 0, MaxBlock, $"a byte offset in the region from 0 to {MaxBlock}");
+            }
+            return new NetworkApp(client, protocol, server, clientNic, key);
+        }
+
+        private AppNic Nic(YamlNode node, string at)
+        {
+            YamlMappingNode map = Mapping(node, at, "a network card (mac, ip)");
+            CheckKeys(map, at, NicKeys);
+            YamlNode macNode = Required(map, at, "mac", "the card's MAC (02:00:00:00:00:01)");
+            string macText = Text(macNode, $"{at}.mac");
+            if (!Vbase.Hypervisor.Network.MacAddress.TryParse(macText, out Vbase.Hypervisor.Network.MacAddress? mac)
+                || mac.Value.IsGroup || mac.Value.Value == 0 || mac.Value == Vbase.Hypervisor.Network.NetworkBridge.DefaultDom0Mac)
+            {
+                throw Error(macNode, $"{at}.mac", $"'{macText}' is not a usable unicast MAC (six hex pairs, not a group address, not Dom0's)");
+            }
+            YamlNode ipNode = Required(map, at, "ip", "the card's IPv4 address (10.0.0.1)");
+            string ipText = Text(ipNode, $"{at}.ip");
+            if (!System.Net.IPAddress.TryParse(ipText, out System.Net.IPAddress? address)
+                || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || ipText.Count(ch => ch == '.') != 3)
+            {
+                throw Error(ipNode, $"{at}.ip", $"'{ipText}' is not an IPv4 address (a.b.c.d)");
+            }
+            byte[] ip = address.GetAddressBytes();
+            if (ip[0] is 0 or 127 or >= 224)
+            {
+                throw Error(ipNode, $"{at}.ip", $"{ipText} is not a unicast host address");
+            }
+            return new AppNic(mac.Value, ip);
         }
 
         private int Block(YamlMappingNode root, string key, int fallback)

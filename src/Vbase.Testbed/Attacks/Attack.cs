@@ -37,6 +37,9 @@ internal sealed class AttackContext
     public required (int Block, AttackChoiceSource Source) Target { get; init; }
     /// <summary>Runs the guests until the predicate holds or the budget is spent; false if it never held.</summary>
     public required Func<Func<bool>, ulong, bool> RunUntil { get; init; }
+    /// <summary>The application's two cards on Dom0's bridge; null: it has no network.</summary>
+    public NetworkLink? Network { get; init; }
+
     /// <summary>The guest kernel's attack mailbox in a domain (its GPA from kernel.elf's symbols).</summary>
     public required Func<DomainId, KernelMailbox> Mailbox { get; init; }
 
@@ -101,6 +104,11 @@ internal abstract class Attack(AttackSpec spec)
     /// <summary>The block the attack aims at, for the <c>attack.fired</c> event; null: it aims at no one block.</summary>
     public virtual (int Block, AttackChoiceSource Source)? Aim(AttackContext c) =>
         Spec.Parameters.Any(p => p.Name == "block") ? c.Target : null;
+
+    /// <summary>Called once when the run is over, before the Oracle judges: a last word for the evidence.</summary>
+    public virtual void Summarize(AttackContext c)
+    {
+    }
 
     /// <summary>Fired repeatedly (the <c>repeat</c> parameter) unless the attack is a one-shot by nature.</summary>
     public virtual bool Repeatable => true;

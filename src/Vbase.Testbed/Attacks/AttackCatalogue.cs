@@ -9,6 +9,8 @@ public static class AttackCatalogue
     private static readonly AttackParameter Block = new("block", "app", "offset in the region of the 64-byte block attacked (app: the application's block, or the seed's pick among its candidates)");
     private static readonly AttackParameter Data = new("data", "0x41", "the byte the attacker writes, repeated");
 
+    private static readonly AttackParameter Amount = new("amount", "500", "the forged transfer's amount, alice to mallory");
+
     private static readonly IReadOnlyList<AttackParameter> Timing = [Delay, Repeat, Interval];
 
     public static readonly IReadOnlyList<AttackSpec> All =
@@ -42,7 +44,26 @@ public static class AttackCatalogue
             "Dom0 changes the application domain's p2m so that a protected GFN maps another frame holding chosen data", [Delay, Data]),
         new("vm-map-foreign", AttackPosition.CoResidentVm, AttackGoal.Confidentiality,
             "guest code in the Attacker VM tries every hypercall an unprivileged VM has (foreign map, forged grant references, grant copy) on the protected frames", [Delay]),
+        new("net-sniff", AttackPosition.Network, AttackGoal.Confidentiality,
+            "Dom0's bridge tap reads every frame between the client and the server and searches them for the secrets", [Delay]),
+        new("net-spoof", AttackPosition.Network, AttackGoal.Integrity,
+            "inject a forged transfer to the attacker's account with the next sequence number, as if from the client", [Delay, After("2"), Amount]),
+        new("net-replay", AttackPosition.Network, AttackGoal.Integrity,
+            "keep one of the client's requests and send it again later", [Delay,
+                new AttackParameter("request", "3", "the client's request (its seq) kept and sent again (3: the first transfer)"), After("5")]),
+        new("net-splice", AttackPosition.Network, AttackGoal.Integrity,
+            "drop one of the client's requests and send its header with the body of an earlier one", [Delay,
+                new AttackParameter("source", "3", "the client's request (seq) whose body is spliced in (3: the first transfer)"),
+                new AttackParameter("target", "4", "the client's request (seq) whose header carries it; the original is dropped")]),
+        new("net-drop", AttackPosition.Network, AttackGoal.Availability,
+            "drop one direction's frames for a while", [Delay, After("3"),
+                new AttackParameter("replies", "0", "0: drop the client's requests (to the server); 1: drop the server's replies (to the client)"),
+                new AttackParameter("duration", "20000000", "ticks of virtual time the frames are dropped (the client gives up after 5 tries of 2,000,000)")]),
+        new("combo-key-forge", AttackPosition.Network, AttackGoal.Integrity,
+            "read the session key from memory (physical DRAM, then the guest kernel), then forge a sealed transfer with it on the wire", [Delay, After("2"), Amount]),
     ];
+
+    private static AttackParameter After(string seq) => new("after", seq, "the client's request (its seq) after which the attack acts on the wire");
 
     public static AttackSpec? Find(string id) => All.FirstOrDefault(a => a.Id == id);
 
@@ -62,6 +83,12 @@ public static class AttackCatalogue
         "dom0-write" => new Dom0Write(spec),
         "dom0-remap" => new Dom0Remap(spec),
         "vm-map-foreign" => new ForeignVmSweep(spec),
+        "net-sniff" => new NetworkSniff(spec),
+        "net-spoof" => new NetworkSpoof(spec),
+        "net-replay" => new NetworkReplay(spec),
+        "net-splice" => new NetworkSplice(spec),
+        "net-drop" => new NetworkDrop(spec),
+        "combo-key-forge" => new ComboKeyForge(spec),
         _ => throw new ArgumentException($"no implementation for attack {spec.Id}", nameof(spec)),
     };
 }

@@ -83,6 +83,15 @@ public static class AttackRunner
             ? new("app", app.MemoryBytes, 1, app.KernelPath, [], app.Bootargs, "", app.InitrdPath) { IsLinux = true }
             : new("app", app.MemoryBytes, 1, app.KernelPath, [app.ProgramPath], "", "");
         var domains = new List<DomainSpec> { appDomain };
+        if (app.Network is NetworkApp net)
+        {
+            // The client's VM comes second (the Controller's domain ids follow this order); each card's ARP table holds the other.
+            domains[0] = domains[0] with { Nic = new NicSpec(net.Server.Mac, net.Server.Ip, [(net.ClientNic.Ip, net.ClientNic.Mac)]) };
+            domains.Add(new DomainSpec("client", 8UL << 20, 1, GuestImages.PathOf("kernel.elf"), [app.ClientPath!], "", "")
+            {
+                Nic = new NicSpec(net.ClientNic.Mac, net.ClientNic.Ip, [(net.Server.Ip, net.Server.Mac)]),
+            });
+        }
         if (attackerVm)
         {
             domains.Add(new DomainSpec("attacker", 8UL << 20, 1, GuestImages.PathOf("kernel.elf"), [], "attacker", ""));

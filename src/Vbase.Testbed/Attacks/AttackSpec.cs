@@ -13,6 +13,8 @@ public enum AttackPosition
     Dom0,
     /// <summary>Guest code in another VM, with the hypercalls an unprivileged VM has.</summary>
     CoResidentVm,
+    /// <summary>Dom0 on the wire: its bridge's tap reads, drops, holds, rewrites and injects frames (docs/network-attacks.md).</summary>
+    Network,
 }
 
 /// <summary>What an attack is after.</summary>
@@ -20,6 +22,8 @@ public enum AttackGoal
 {
     Confidentiality,
     Integrity,
+    /// <summary>Stopping the service (net-drop).</summary>
+    Availability,
 }
 
 /// <summary>A parameter of an attack, with its default (scenario and campaign may override it).</summary>
@@ -33,7 +37,7 @@ public sealed record AttackSpec(string Id, AttackPosition Position, AttackGoal G
     {
         AttackPosition.Physical => Principal.Physical,
         AttackPosition.GuestKernel => Principal.GuestKernel,
-        AttackPosition.Dom0 => Principal.Dom0,
+        AttackPosition.Dom0 or AttackPosition.Network => Principal.Dom0,
         _ => Principal.OtherVms,
     };
 
@@ -42,6 +46,7 @@ public sealed record AttackSpec(string Id, AttackPosition Position, AttackGoal G
         AttackPosition.Physical => "physical",
         AttackPosition.GuestKernel => "guest kernel",
         AttackPosition.Dom0 => "Dom0",
+        AttackPosition.Network => "network",
         _ => "co-resident VM",
     };
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Hv = Vbase.Hypervisor.Hypervisor;
 using Vbase.Hypervisor;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.Network;
 using Vbase.Platform.Loading;
 using Vbase.Sapi;
 using Vbase.Sapi.Domains;
@@ -27,7 +28,9 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
     private readonly List<HypervisorEvent> violations = [];
     private readonly List<HypervisorEvent> refusals = [];
     private HypervisorHost? host;
-    private DomainId appDomain, attackerDomain;
+    private DomainId appDomain, attackerDomain, clientDomain;
+    private NetworkWatch? watch;
+    private NetworkLink? link;
     private bool registered, stopOnRegistration = true, stoppedForRegistration;
     private ulong start, limit;
 
@@ -40,9 +43,15 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
     {
         host = guests as HypervisorHost ?? throw new InvalidOperationException("attacks need the real hypervisor");
         appDomain = new DomainId(checked((ushort)domainIds[0]));
+        // A networked application's client VM comes second, an Attacker VM after it (AttackRunner.ScenarioOf).
+        int next = 1;
+        if (app.Network is not null)
+        {
+            clientDomain = new DomainId(checked((ushort)domainIds[next++]));
+        }
         if (hasAttackerVm)
         {
-            attackerDomain = new DomainId(checked((ushort)domainIds[1]));
+            attackerDomain = new DomainId(checked((ushort)domainIds[next]));
         }
     }
 
@@ -74,6 +83,7 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
         Hv hv = host!.Hypervisor;
         start = guests.VirtualTime;
         limit = maxInstructions;
+        WatchTheWire(hv);
         HostStop? stop = WaitForRegistration(guests);
         ProtectedRegion? region = hv.Sapi.Regions.FirstOrDefault(r => r.Domain == appDomain);
         if (region is null)
@@ -99,6 +109,7 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
             Evidence = Evidence,
             RunUntil = (predicate, budget) => RunUntil(guests, predicate, budget),
             Mailbox = domain => MailboxOf(hv, domain, guests),
+            Network = link,
         };
         (ulong delay, AttackChoiceSource delaySource) = AttackSeeding.Delay(app, spec.Id, seed, context.GivenParameter("delay"));
         (int Block, AttackChoiceSource Source)? aim = attack.Aim(context);
@@ -138,7 +149,29 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
             }
         }
         context.Record(new AttackDoneData(spec.Id));
-        return Finish(hv, guests, stop);
+        return Finish(hv, guests, stop, context);
+    }
+
+    /// <summary>
+    /// A networked application: the Oracle's observer on the bridge from the first frame (the golden request log, the
+    /// server's reports), and where the two cards are, for the network attacks.
+    /// </summary>
+    private void WatchTheWire(Hv hv)
+    {
+        if (app.Network is not NetworkApp net)
+        {
+            return;
+        }
+        NetworkBridge bridge = hv.Dom0.Network;
+        BridgePort? server = bridge.Ports.FirstOrDefault(p => p.Domain == appDomain);
+        BridgePort? client = bridge.Ports.FirstOrDefault(p => p.Domain == clientDomain);
+        if (server is null || client is null)
+        {
+            return;
+        }
+        watch = new NetworkWatch(server.Index, client.Index);
+        bridge.AddObserver(watch);
+        link = new NetworkLink(bridge, server.Index, client.Index, net);
     }
 
     internal static int ParameterValue(string value) => int.Parse(value.StartsWith("0x", StringComparison.Ordinal) ? value[2..] : value,
@@ -214,15 +247,23 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
     }
 
     /// <summary>The run is over (or cannot go on): the Oracle judges while the hypervisor still holds the shadow.</summary>
-    private HostStop Finish(Hv hv, IGuestHost guests, HostStop? ended)
+    private HostStop Finish(Hv hv, IGuestHost guests, HostStop? ended, AttackContext? context = null)
     {
         // Whatever happened to the attack, the guests run to their end (so that the outputs are complete).
         HostStop stop = ended ?? RunSome(guests, ulong.MaxValue) ?? HostStop.InstructionLimit;
-        DomainOutcome outcome = guests.Outcome(appDomain.Value);
-        bool finished = outcome is { State: Running.DomainState.Shutdown, Reason: ShutdownReason.Poweroff, ExitCode: 0 };
-        string state = outcome.State == Running.DomainState.Shutdown
-            ? $"shut down: {outcome.Reason?.ToString().ToLowerInvariant()}, exit code {outcome.ExitCode}"
-            : $"{outcome.State.ToString().ToLowerInvariant()} when the run ended ({stop.ToString().ToLowerInvariant()})";
+        if (context is not null)
+        {
+            attack.Summarize(context);
+        }
+        (bool finished, string state) = Ended(guests, appDomain, stop);
+        if (spec.Position == AttackPosition.Network)
+        {
+            (bool clientFinished, string clientState) = app.Network is null ? (true, "") : Ended(guests, clientDomain, stop);
+            Judgement = NetworkOracle.Judge(new NetworkOracleInputs(spec, app, Evidence, watch, finished && clientFinished,
+                app.Network is null ? $"the application {state}" : $"the server {state}; the client {clientState}", refusals));
+            hv.Sapi.Record(appDomain, null, new OracleVerdictData(spec.Id, Judgement.Verdict, Judgement.Impact));
+            return stop;
+        }
         IReadOnlyList<ShadowMismatch> mismatches = [.. hv.Dom0.ShadowMismatches.Where(m => Evidence.FiredAt is ulong t && m.Time >= t)];
         // The hypervisor keeps the first mismatches and counts the rest; those before the attack are all kept.
         long before = hv.Dom0.ShadowMismatches.Count - mismatches.Count;
@@ -232,5 +273,16 @@ internal sealed class Controller(AttackSpec spec, SecureApp app, IReadOnlyDictio
         });
         hv.Sapi.Record(appDomain, null, new OracleVerdictData(spec.Id, Judgement.Verdict, Judgement.Impact));
         return stop;
+    }
+
+    /// <summary>Whether a domain shut down cleanly with exit code 0, and how it ended, in words.</summary>
+    private static (bool Finished, string State) Ended(IGuestHost guests, DomainId domain, HostStop stop)
+    {
+        DomainOutcome outcome = guests.Outcome(domain.Value);
+        bool finished = outcome is { State: Running.DomainState.Shutdown, Reason: ShutdownReason.Poweroff, ExitCode: 0 };
+        string state = outcome.State == Running.DomainState.Shutdown
+            ? $"shut down: {outcome.Reason?.ToString().ToLowerInvariant()}, exit code {outcome.ExitCode}"
+            : $"{outcome.State.ToString().ToLowerInvariant()} when the run ended ({stop.ToString().ToLowerInvariant()})";
+        return (finished, state);
     }
 }

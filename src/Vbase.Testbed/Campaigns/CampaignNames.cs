@@ -7,16 +7,22 @@ namespace Vbase.Testbed.Campaigns;
 /// <summary>The stable names and labels that the JSON and the reports share.</summary>
 public static class CampaignNames
 {
-    /// <summary>An attack position as a JSON value: <c>physical</c>, <c>guest-kernel</c>, <c>dom0</c>, <c>co-resident-vm</c>.</summary>
+    /// <summary>An attack position as a JSON value: <c>physical</c>, <c>guest-kernel</c>, <c>dom0</c>, <c>co-resident-vm</c>, <c>network</c>.</summary>
     public static string Slug(this AttackPosition position) => position switch
     {
         AttackPosition.Physical => "physical",
         AttackPosition.GuestKernel => "guest-kernel",
         AttackPosition.Dom0 => "dom0",
+        AttackPosition.Network => "network",
         _ => "co-resident-vm",
     };
 
-    public static string Slug(this AttackGoal goal) => goal == AttackGoal.Confidentiality ? "confidentiality" : "integrity";
+    public static string Slug(this AttackGoal goal) => goal switch
+    {
+        AttackGoal.Confidentiality => "confidentiality",
+        AttackGoal.Availability => "availability",
+        _ => "integrity",
+    };
 
     /// <summary>What a verdict means, as docs/design.md defines it (the reports' legend).</summary>
     public static string Meaning(this Verdict verdict) => verdict switch

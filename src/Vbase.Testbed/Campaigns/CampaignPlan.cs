@@ -62,7 +62,26 @@ public sealed record CampaignPlan(IReadOnlyList<ArchitectureInfo> Architectures,
         {
             throw new CampaignPlanException(CampaignChoice.App, $"unknown app '{app}' (known: {string.Join(", ", suite.Apps)})");
         }
+        // "all" is every attack that can act on the application: the network attacks only where it has a network
+        // (named one by one, they still run, and say they are not applicable).
+        if ((attacks ?? All).Split(',', StringSplitOptions.TrimEntries).Contains(All, StringComparer.Ordinal) && !HasNetwork(app))
+        {
+            chosenAttacks = [.. chosenAttacks.Where(a => a.Position != AttackPosition.Network)];
+        }
         return new CampaignPlan(chosenArchitectures, chosenAttacks, app, seed);
+    }
+
+    /// <summary>Whether the application is a networked one; an app the catalogue cannot read counts as one (nothing is left out).</summary>
+    private static bool HasNetwork(string app)
+    {
+        try
+        {
+            return AppCatalogue.Find(app) is not { Network: null };
+        }
+        catch (AppManifestException)
+        {
+            return true;
+        }
     }
 
     private static IReadOnlyList<T> Choose<T>(string? list, IReadOnlyList<T> known, Func<T, string> name, CampaignChoice choice)

@@ -149,7 +149,7 @@ public sealed class NetworkTests
         Assert.Equal(1, tap.Seen);
         Assert.Equal(frame, Assert.Single(dom0));
         Assert.Equal(1, g.DriverB.Peek16(VirtioDriver.RxUsed + 2));
-        Assert.Equal([(FrameStage.Entered, 1), (FrameStage.Delivered, 0), (FrameStage.Delivered, 2)], stages);
+        Assert.Equal([(FrameStage.Sent, 1), (FrameStage.Entered, 1), (FrameStage.Delivered, 0), (FrameStage.Delivered, 2)], stages);
     }
 
     [Fact]
