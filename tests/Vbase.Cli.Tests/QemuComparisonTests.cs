@@ -37,7 +37,16 @@ public sealed class QemuComparisonTests
         Assert.Equal("", vbase.Stderr);
     }
 
-    internal static (int ExitCode, string Output) RunQemu(string elf)
+    /// <summary>
+    /// Runs the reference. QEMU once stalled on traps.elf (a 0.1 s run) for the whole timeout while the test host ran
+    /// other QEMU and CPU-bound tests beside it, and it did not happen again alone or under load: a stalled reference
+    /// run is tried once more, so the comparison, not the reference's scheduling, decides the test.
+    /// </summary>
+    internal static (int ExitCode, string Output) RunQemu(string elf) =>
+        TryRunQemu(elf) ?? TryRunQemu(elf) ?? throw new Xunit.Sdk.XunitException(
+            $"QEMU did not finish {Path.GetFileName(elf)} within {QemuTimeout.TotalSeconds} s, twice");
+
+    private static (int ExitCode, string Output)? TryRunQemu(string elf)
     {
         string qemu = QemuFactAttribute.FindOnPath(QemuFactAttribute.Executable)
             ?? throw new InvalidOperationException($"{QemuFactAttribute.Executable} is not on PATH, and CI=true requires it");
@@ -60,7 +69,7 @@ public sealed class QemuComparisonTests
         if (!process.WaitForExit(QemuTimeout))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"QEMU did not finish {Path.GetFileName(elf)} within {QemuTimeout.TotalSeconds} s");
+            return null;
         }
         process.WaitForExit();
         Assert.True(errors.Result.Length == 0 || process.ExitCode != 0, $"QEMU stderr: {errors.Result}");
