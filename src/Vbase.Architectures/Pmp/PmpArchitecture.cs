@@ -161,10 +161,11 @@ public sealed class PmpArchitecture : RegionArchitectureBase
 
     private void CheckMapping(ProtectedRegion region, RegionState state, ulong satp)
     {
+        var ptes = new CachedPteReader<GuestPtes>(new GuestPtes(Host, region.Domain));   // the pages share upper levels
         for (int page = 0; page < region.Gfns.Count; page++)
         {
             ulong va = region.VirtualAddress.Value + (ulong)page * PageSize.Bytes;
-            ulong? gfn = TranslateGuestVirtual(region.Domain, satp, va);
+            ulong? gfn = TranslateGuestVirtual(ptes, satp, va);
             bool pinned = gfn == region.Gfns[page].Value && Host.Translate(region.Domain, region.Gfns[page]).Mfn == region.Mfns[page];
             if (pinned)
             {
@@ -202,13 +203,13 @@ public sealed class PmpArchitecture : RegionArchitectureBase
     /// The process's Sv39 translation of <paramref name="va"/> to a GFN, walked by the ISA's <see cref="Sv39Walker"/>
     /// in its tables as they are in guest memory (through the p2m); null if unmapped. A bare satp maps VA = GPA.
     /// </summary>
-    private ulong? TranslateGuestVirtual(DomainId domain, ulong satp, ulong va)
+    private static ulong? TranslateGuestVirtual<TReader>(TReader ptes, ulong satp, ulong va) where TReader : struct, IPteReader
     {
         if (satp >> 60 == Sv39Walker.ModeBare)
         {
             return va >> PageSize.Shift;
         }
-        Sv39Mapping mapping = Sv39Walker.Lookup(new GuestPtes(Host, domain), satp, va);   // any other mode than Sv39: not mapped
+        Sv39Mapping mapping = Sv39Walker.Lookup(ptes, satp, va);   // any other mode than Sv39: not mapped
         return mapping.IsMapped ? mapping.PhysicalAddress >> PageSize.Shift : null;
     }
 

@@ -362,7 +362,7 @@ public sealed class SgxMeeArchitecture : RegionArchitectureBase, IDisposable
     private void CheckMappings(Enclave enclave, SecureContext context)
     {
         ProtectedRegion region = enclave.Region;
-        var guestPtes = new GuestPtes(this, region.Domain);
+        var guestPtes = new CachedPteReader<GuestPtes>(new GuestPtes(this, region.Domain));   // the pages share upper levels
         for (int page = 0; page < region.Gfns.Count; page++)
         {
             ulong va = ExpectedVirtualAddress(region, page);

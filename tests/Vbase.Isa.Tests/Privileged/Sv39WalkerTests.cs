@@ -123,6 +123,33 @@ public sealed class Sv39WalkerTests
     }
 
     [Fact]
+    public void ACachedReaderWalksARunOfPagesWithOneReadPerPageAndTheSameResults()
+    {
+        // 64 pages from VA 0x20_0000 (VPN[1] = 1) in one leaf table; every fourth unmapped, one a reserved leaf.
+        const ulong Base = 0x20_0000;
+        for (int i = 0; i < 64; i++)
+        {
+            ulong va = Base + ((ulong)i << 12);
+            Place(va, ToMid, ToLeaf, i % 4 == 3 ? 0 : Pte(0x8100_0000 + ((ulong)i << 12), i == 10 ? PteW | PteA : Rw));
+        }
+        var plain = new List<Sv39Mapping>();
+        for (int i = 0; i < 64; i++)
+        {
+            plain.Add(Sv39Walker.Lookup(new TablePtes(tables), Satp, Base + ((ulong)i << 12)));
+        }
+        int uncachedReads = tables.Reads.Count;
+        tables.Reads.Clear();
+        var cached = new CachedPteReader<TablePtes>(new TablePtes(tables));
+        for (int i = 0; i < 64; i++)
+        {
+            Assert.Equal(plain[i], Sv39Walker.Lookup(cached, Satp, Base + ((ulong)i << 12)));
+        }
+        Assert.Equal(3 * 64, uncachedReads);
+        Assert.Equal(64 + 2, tables.Reads.Count);   // the two upper entries once, each leaf once
+        Assert.Equal(tables.Reads.Count, tables.Reads.Distinct().Count());
+    }
+
+    [Fact]
     public void TheMappingNamesTheLeafItsLevelAndItsPermissions()
     {
         Place(0x20_0000, ToMid, Pte(0x8040_0000, PteR | PteX | PteU | PteA));
