@@ -174,7 +174,7 @@ internal static class DemoCommand
         private Hypervisor.Hypervisor? hv;
         private long dropped;
         private bool registered, virqToDom0;
-        private string? droppedData;
+        private string? droppedData, encryptedWith;
 
         public bool StoryHeld => registered && virqToDom0 && dropped > 0 && before == "654321" && after == "654321";
 
@@ -212,10 +212,16 @@ internal static class DemoCommand
                     Step("step 9", $"the MFN is now read-only in the p2m ({e.Message})");
                     break;
                 case PlugInEventData { Kind: "vbase.encrypted" } encrypted:
-                    string cipher = encrypted.Values.FirstOrDefault(f => f.Name == "cipher").Text ?? "?";
-                    Step("", $"the frame is encrypted in DRAM ({cipher}): {DramVersusPlaintext()}");
+                    // Told at the VIRQ that follows: the plug-in reports while it seals, before the region is marked
+                    // sealed, and until then the owner's view of a line not on chip is DRAM as it is.
+                    encryptedWith = encrypted.Values.FirstOrDefault(f => f.Name == "cipher").Text ?? "?";
                     break;
                 case VirqSentData { Virq: Virq.Vbase } v when v.To == DomainId.Dom0:
+                    if (encryptedWith is not null)
+                    {
+                        Step("", $"the frame is encrypted in DRAM ({encryptedWith}): {DramVersusPlaintext()}");
+                        encryptedWith = null;
+                    }
                     virqToDom0 = true;
                     Step("step 10", $"VIRQ_VBASE sent to Dom0 at t={e.Time}, while secure-app waits in its system call; steps 11-13 are the Monitor's:");
                     break;

@@ -84,6 +84,10 @@ public sealed class DemoTests : IDisposable
             Assert.True(at > last, $"'{mark}' is not after the previous step");
             last = at;
         }
+        // DRAM holds ciphertext while the owner reads the secret: the two views differ (read once the region is sealed).
+        string line = r.Stdout.Split('\n').Single(l => l.Contains("the frame is encrypted in DRAM", StringComparison.Ordinal));
+        Assert.EndsWith("the owner reads f1 fb 09 00 00 00 00 00 (secret_key = 654321)", line);
+        Assert.DoesNotContain("DRAM holds f1 fb 09 00", line);
     }
 
     [Fact]
