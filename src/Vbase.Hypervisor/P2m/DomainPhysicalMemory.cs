@@ -50,13 +50,7 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
             return null;   // the p2m refuses the store first (Write drops it)
         }
         Vcpu? v = domain.Hypervisor.Current;
-        AccessKind kind = access switch
-        {
-            MemoryAccess.Store => AccessKind.Store,
-            MemoryAccess.Fetch => AccessKind.Fetch,
-            _ => AccessKind.Load,
-        };
-        return domain.Hypervisor.Sapi.PageFor(AccessorOf(v, kind), domain.Id, v, e.Mfn, access, out lines);
+        return domain.Hypervisor.Sapi.PageFor(AccessorOf(v, KindOf(access)), domain.Id, v, e.Mfn, access, out lines);
     }
 
     /// <summary>
@@ -90,12 +84,7 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
             Span<byte> bytes = stackalloc byte[8];
             bytes.Clear();
             Vcpu? v = domain.Hypervisor.Current;
-            AccessKind kind = access switch
-            {
-                MemoryAccess.Fetch => AccessKind.Fetch,
-                MemoryAccess.PageWalk => AccessKind.PageWalk,
-                _ => AccessKind.Load,
-            };
+            AccessKind kind = KindOf(access);
             bool ok = domain.Hypervisor.Sapi.Read(AccessorOf(v, kind), kind, domain.Id, v, e.Mfn, (int)(address & PageSize.Mask), bytes[..size]);
             value = ok ? BitConverter.ToUInt64(bytes) : 0;
             return ok;
@@ -159,6 +148,15 @@ internal sealed unsafe class DomainPhysicalMemory(Domain domain) : IPhysicalMemo
     }
 
     /// <summary>Guest code in U-mode is the user; S-mode code and the MMU's walks are the kernel.</summary>
+    /// <summary>The SAPI's kind of a hart's access.</summary>
+    internal static AccessKind KindOf(MemoryAccess access) => access switch
+    {
+        MemoryAccess.Store => AccessKind.Store,
+        MemoryAccess.Fetch => AccessKind.Fetch,
+        MemoryAccess.PageWalk => AccessKind.PageWalk,
+        _ => AccessKind.Load,
+    };
+
     private static Accessor AccessorOf(Vcpu? v, AccessKind kind) =>
         v is not null && v.Hart.Privilege == Privilege.User && kind != AccessKind.PageWalk ? Accessor.GuestUser : Accessor.GuestKernel;
 }

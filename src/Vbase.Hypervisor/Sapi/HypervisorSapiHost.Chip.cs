@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Vbase.Hypervisor.Chip;
 using Vbase.Hypervisor.Domains;
+using Vbase.Hypervisor.P2m;
 using Vbase.Hypervisor.Scheduling;
 using Vbase.Isa.Memory;
 using Vbase.Sapi;
@@ -216,12 +217,7 @@ public sealed unsafe partial class HypervisorSapiHost
         {
             return null;
         }
-        AccessKind kind = access switch
-        {
-            MemoryAccess.Store => AccessKind.Store,
-            MemoryAccess.Fetch => AccessKind.Fetch,
-            _ => AccessKind.Load,
-        };
+        AccessKind kind = DomainPhysicalMemory.KindOf(access);
         MemoryAccessContext ctx = Context(accessor, kind, initiator, vcpu, mfn, 0);
         switch (architecture.DecideView(ctx))
         {

@@ -56,7 +56,7 @@ public class FpMoveClassTests
     [MemberData(nameof(Classes))]
     public void Fclass(ulong input, int cls, bool single, bool virtualMemory)
     {
-        using TestMachine m = Run(virtualMemory, p =>
+        using TestMachine m = FpEnvironments.Run(virtualMemory, p =>
         {
             p.Li(A0, (long)input);
             p.Emit(Encode(single ? "fmv.w.x" : "fmv.d.x", 10, A0), Encode(single ? "fclass.s" : "fclass.d", A0, 10));
@@ -69,7 +69,7 @@ public class FpMoveClassTests
     public void FclassOfAnImproperlyBoxedSingleIsTheCanonicalNan(bool virtualMemory)
     {
         // Beyond riscv-tests: -Inf in the low half, but the upper half is not all ones, so it reads as 0x7fc00000.
-        using TestMachine m = Run(virtualMemory, p =>
+        using TestMachine m = FpEnvironments.Run(virtualMemory, p =>
         {
             p.Li(A0, unchecked((long)0x00000000_ff800000));
             p.Emit(Encode("fmv.d.x", 10, A0), Encode("fclass.s", A0, 10));
@@ -82,7 +82,7 @@ public class FpMoveClassTests
     public void FcsrSwapKeepsTheLowEightBits(bool virtualMemory)
     {
         // move.S 2-4: fssr a0 (1), then fssr a1, a0 with 0x1234 swaps in 0x34 and returns 1; frsr twice.
-        using TestMachine m = Run(virtualMemory, p =>
+        using TestMachine m = FpEnvironments.Run(virtualMemory, p =>
         {
             p.Li(A0, 1);
             p.Emit(Csrw(CsrAddress.Fcsr, A0));
@@ -127,7 +127,7 @@ public class FpMoveClassTests
     public void MoveAndSignInjection(string op, ulong a, ulong b, ulong expected, bool virtualMemory)
     {
         bool single = op.EndsWith(".s", StringComparison.Ordinal);
-        using TestMachine m = Run(virtualMemory, p =>
+        using TestMachine m = FpEnvironments.Run(virtualMemory, p =>
         {
             p.Li(A1, (long)a);
             p.Li(A2, (long)b);
@@ -152,7 +152,7 @@ public class FpMoveClassTests
     public void FmvXwTakesTheLowHalfOfADoubleWithoutCheckingTheBox(bool virtualMemory)
     {
         // Beyond riscv-tests: fmv.x.w sign-extends bits 31:0 of the register, boxed or not.
-        using TestMachine m = Run(virtualMemory, p =>
+        using TestMachine m = FpEnvironments.Run(virtualMemory, p =>
         {
             p.Li(A1, 0x3FF02468A0000000);
             p.Emit(Encode("fmv.d.x", 0, A1), Encode("fmv.x.w", A0, 0));
@@ -168,7 +168,7 @@ public class FpMoveClassTests
     public void TwoFormsOfMinusInfinityCompareEqual(bool virtualMemory)
     {
         // recoding.S 8-10 (rv64uf and rv64ud): -Inf loaded and -Inf x 3 compare equal, le, not lt.
-        using TestMachine m = Run(virtualMemory, p =>
+        using TestMachine m = FpEnvironments.Run(virtualMemory, p =>
         {
             p.Li(T0, (long)Data);
             p.Emit(Encode("flw", 0, T0, imm: 0), Encode("flw", 1, T0, imm: 4), Encode("fmul.s", 1, 1, 0),
@@ -190,7 +190,7 @@ public class FpMoveClassTests
     [MemberData(nameof(Environments))]
     public void LoadsAndStores(bool virtualMemory)
     {
-        using TestMachine m = Run(virtualMemory, p =>
+        using TestMachine m = FpEnvironments.Run(virtualMemory, p =>
         {
             p.Li(A1, (long)Data);
             // rv64uf ldst.S 2: flw 4, fsw 12, ld 8; 3: fld 0, fsd 8, ld 8.
@@ -219,7 +219,4 @@ public class FpMoveClassTests
         Assert.Equal(0xc080000040400000UL, m[A6]);
         Assert.Equal(0x40000000bf800000UL, m[A7]);
     }
-
-    private static TestMachine Run(bool virtualMemory, Action<ProgramBuilder> code, Action<TestMachine>? data = null) =>
-        FpEnvironments.Run(virtualMemory, code, data);
 }

@@ -75,50 +75,18 @@ public sealed class VirtioConsoleDevice : VirtioDevice
 
     private void DrainTransmit()
     {
-        SplitVirtqueue q = Transport.Queue(TransmitQueue);
-        bool used = false;
-        // At most one table's worth per notification, as virtio-net: a driver that refills while we drain waits
-        // for its next notification.
-        for (uint n = 0; n < q.Size; n++)
-        {
-            if (!q.TryTake(out ushort head, out int count, out VirtqueueFault fault, out bool headValid))
-            {
-                if (fault == VirtqueueFault.None)
-                {
-                    break;
-                }
-                Fault(TransmitQueue, fault, head);
-                used |= headValid;
-                if (q.Broken)
-                {
-                    break;
-                }
-                continue;
-            }
-            ulong bytes = q.Bytes(count, writable: false);
-            fault = q.Bytes(count, writable: true) != 0 ? VirtqueueFault.WrongDirection
-                : bytes > MaxChainBytes ? VirtqueueFault.TooLong
-                : !q.Gather(count, buffer.AsSpan(0, (int)bytes)) ? VirtqueueFault.BufferOutOfBounds
-                : VirtqueueFault.None;
-            q.PutUsed(head, 0);
-            used = true;
-            if (fault != VirtqueueFault.None)
-            {
-                Fault(TransmitQueue, fault, head);
-                continue;
-            }
-            TransmittedBytes += bytes;
-            backend.Output(buffer.AsSpan(0, (int)bytes));
-        }
-        if (used)
-        {
-            Transport.SignalUsed(TransmitQueue);
-        }
+        Faults += (ulong)DrainReadable(TransmitQueue, buffer);
         if (!connected && TransmittedBytes > 0)
         {
             connected = true;
             DeliverInput();
         }
+    }
+
+    protected override void ChainRead(int queue, ReadOnlySpan<byte> chain)
+    {
+        TransmittedBytes += (ulong)chain.Length;
+        backend.Output(chain);
     }
 
     /// <summary>Fills the driver's receive buffers with pending input, one buffer at a time, until either runs out.</summary>

@@ -60,4 +60,62 @@ public abstract class VirtioDevice
     public virtual void DriverReady()
     {
     }
+
+    /// <summary>
+    /// Drains a queue of device-readable chains (a transmit queue): at most one table's worth per notification, so a
+    /// driver that keeps refilling while the device drains cannot keep it here (the rest waits for its next
+    /// notification). Every chain goes back used with length 0. A chain with writable buffers, of more than
+    /// <paramref name="buffer"/>.Length or fewer than <paramref name="minBytes"/> bytes, or outside the driver's memory
+    /// is reported and skipped; a good one is gathered into <paramref name="buffer"/> and handed to
+    /// <see cref="ChainRead"/>. Returns how many chains were faulty.
+    /// </summary>
+    protected int DrainReadable(int queue, byte[] buffer, int minBytes = 0)
+    {
+        SplitVirtqueue q = Transport.Queue(queue);
+        bool used = false;
+        int faults = 0;
+        for (uint n = 0; n < q.Size; n++)
+        {
+            if (!q.TryTake(out ushort head, out int count, out VirtqueueFault fault, out bool headValid))
+            {
+                if (fault == VirtqueueFault.None)
+                {
+                    break;
+                }
+                faults++;
+                Transport.ReportFault(queue, fault, head);
+                used |= headValid;
+                if (q.Broken)
+                {
+                    break;
+                }
+                continue;
+            }
+            ulong bytes = q.Bytes(count, writable: false);
+            fault = q.Bytes(count, writable: true) != 0 ? VirtqueueFault.WrongDirection
+                : bytes > (ulong)buffer.Length ? VirtqueueFault.TooLong
+                : bytes < (ulong)minBytes ? VirtqueueFault.TooShort
+                : !q.Gather(count, buffer.AsSpan(0, (int)bytes)) ? VirtqueueFault.BufferOutOfBounds
+                : VirtqueueFault.None;
+            q.PutUsed(head, 0);
+            used = true;
+            if (fault != VirtqueueFault.None)
+            {
+                faults++;
+                Transport.ReportFault(queue, fault, head);
+                continue;
+            }
+            ChainRead(queue, buffer.AsSpan(0, (int)bytes));
+        }
+        if (used)
+        {
+            Transport.SignalUsed(queue);
+        }
+        return faults;
+    }
+
+    /// <summary>A good chain of <see cref="DrainReadable"/>'s queue, its bytes gathered.</summary>
+    protected virtual void ChainRead(int queue, ReadOnlySpan<byte> chain)
+    {
+    }
 }

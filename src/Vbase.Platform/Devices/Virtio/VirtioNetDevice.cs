@@ -93,69 +93,12 @@ public sealed class VirtioNetDevice : VirtioDevice
         // A receive notification only says that buffers were added; frames are written when they arrive.
     }
 
-    private void DrainTransmit()
-    {
-        SplitVirtqueue q = Transport.Queue(TransmitQueue);
-        bool used = false;
-        // At most one table's worth per notification: a driver that keeps refilling while we drain cannot keep
-        // the device here forever (what is left waits for its next notification).
-        for (uint n = 0; n < q.Size; n++)
-        {
-            if (!q.TryTake(out ushort head, out int count, out VirtqueueFault fault, out bool headValid))
-            {
-                if (fault == VirtqueueFault.None)
-                {
-                    break;
-                }
-                TransmitFaults++;
-                Transport.ReportFault(TransmitQueue, fault, head);
-                used |= headValid;
-                if (q.Broken)
-                {
-                    break;
-                }
-                continue;
-            }
-            fault = CheckTransmit(q, count, out int bytes);
-            if (fault == VirtqueueFault.None && !q.Gather(count, buffer.AsSpan(0, bytes)))
-            {
-                fault = VirtqueueFault.BufferOutOfBounds;
-            }
-            q.PutUsed(head, 0);
-            used = true;
-            if (fault != VirtqueueFault.None)
-            {
-                TransmitFaults++;
-                Transport.ReportFault(TransmitQueue, fault, head);
-                continue;
-            }
-            Transmitted++;
-            backend.Transmit(this, buffer.AsSpan(HeaderBytes, bytes - HeaderBytes));
-        }
-        if (used)
-        {
-            Transport.SignalUsed(TransmitQueue);
-        }
-    }
+    private void DrainTransmit() => TransmitFaults += (ulong)DrainReadable(TransmitQueue, buffer, HeaderBytes + MinFrameBytes);
 
-    private static VirtqueueFault CheckTransmit(SplitVirtqueue q, int count, out int bytes)
+    protected override void ChainRead(int queue, ReadOnlySpan<byte> chain)
     {
-        bytes = 0;
-        if (q.Bytes(count, writable: true) != 0)
-        {
-            return VirtqueueFault.WrongDirection;
-        }
-        ulong total = q.Bytes(count, writable: false);
-        if (total > HeaderBytes + MaxFrameBytes)
-        {
-            return VirtqueueFault.TooLong;
-        }
-        if (total < HeaderBytes + MinFrameBytes)
-        {
-            return VirtqueueFault.TooShort;
-        }
-        bytes = (int)total;
-        return VirtqueueFault.None;
+        Transmitted++;
+        backend.Transmit(this, chain[HeaderBytes..]);
     }
 
     /// <summary>Writes a frame into the next receive buffer and interrupts the driver.</summary>
