@@ -69,6 +69,27 @@ public interface IVmmuHooks
     /// change does not happen and is reported): how a reverse-map table (SEV-SNP) keeps remaps away.
     /// </summary>
     bool OnP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester);
+
+    /// <summary>
+    /// Dom0 built guest domain <paramref name="domain"/> and is about to start it (SEV's LAUNCH_FINISH): a design that
+    /// encrypts whole VMs takes the domain's memory here (<see cref="SapiHost.EncryptVm"/>). Default: nothing.
+    /// </summary>
+    void OnDomainLaunched(DomainId domain)
+    {
+    }
+
+    /// <summary>The domain is being destroyed and its frames are about to be freed: drop what the plug-in keeps for them.</summary>
+    void OnDomainDestroyed(DomainId domain)
+    {
+    }
+
+    /// <summary>
+    /// Dom0 is about to write raw bytes into <paramref name="mfn"/>, a private frame of the encrypted VM
+    /// <paramref name="owner"/> outside any region (<see cref="SapiHost.EncryptVm"/>). False refuses it (the writer gets
+    /// an error): how SEV-SNP's reverse map keeps the hypervisor's writes out of a VM's memory. Default: allowed (the
+    /// bytes land raw in DRAM and the VM decrypts them to garbage).
+    /// </summary>
+    bool AllowVmMemoryWrite(DomainId owner, Mfn mfn, Accessor writer) => true;
 }
 
 /// <summary>

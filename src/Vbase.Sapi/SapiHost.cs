@@ -131,6 +131,23 @@ public abstract class SapiHost
     /// </summary>
     public abstract MetadataArea ReserveMetadata(ulong bytes);
 
+    // ---- whole-VM memory ----
+
+    /// <summary>
+    /// Makes every RAM frame <paramref name="domain"/> owns and maps now (outside protected regions) the VM's private
+    /// memory, which DRAM holds encrypted by <paramref name="cipher"/> (a whole-VM design, e.g. SEV, at launch). The
+    /// VM's own accesses see the plaintext at full speed; so do the bytes it hands the hypervisor for its hypercalls and
+    /// its devices for DMA, and frames it grants (the pages a SEV guest shares: GHCB, swiotlb). Dom0's foreign mappings
+    /// and the bus see the ciphertext, and their raw writes decrypt to garbage inside the VM
+    /// (<see cref="ISecureArchitecture.OnDomainLaunched"/>, <see cref="IVmmuHooks.AllowVmMemoryWrite"/>). A region
+    /// registered later inside that memory is the plug-in's as any region: it seals and unseals it with the same cipher.
+    /// Returns the frames taken, in GFN order.
+    /// </summary>
+    public abstract IReadOnlyList<(Gfn Gfn, Mfn Mfn)> EncryptVm(DomainId domain, VmMemoryCipher cipher);
+
+    /// <summary>Whether <paramref name="mfn"/> is private memory of an encrypted VM (<see cref="EncryptVm"/>), outside any region.</summary>
+    public abstract bool IsVmPrivate(Mfn mfn);
+
     /// <summary>Marks <paramref name="region"/> sealed: the plug-in's per-region state exists, inspection may use it.</summary>
     public void MarkSealed(ProtectedRegion region) => region.Sealed = true;
 

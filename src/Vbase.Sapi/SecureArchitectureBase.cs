@@ -47,6 +47,16 @@ public abstract class SecureArchitectureBase : ISecureArchitecture
 
     public virtual bool OnP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester) => true;
 
+    public virtual void OnDomainLaunched(DomainId domain)
+    {
+    }
+
+    public virtual void OnDomainDestroyed(DomainId domain)
+    {
+    }
+
+    public virtual bool AllowVmMemoryWrite(DomainId owner, Mfn mfn, Accessor writer) => true;
+
     public virtual PageView DecideView(in MemoryAccessContext access) => PageView.EveryAccess;
 
     public virtual bool OnFill(in LineContext line, ReadOnlySpan<byte> dram, Span<byte> plaintext)

@@ -1,10 +1,12 @@
 using System.Globalization;
 using Vbase.Sapi;
 using Vbase.Sapi.Chip;
+using Vbase.Sapi.Domains;
 using Vbase.Sapi.Lifecycle;
 using Vbase.Sapi.Memory;
 using Vbase.Sapi.Registry;
 using Vbase.Sapi.Toolkit.Crypto;
+using Vbase.Sapi.Toolkit.Parameters;
 
 namespace Vbase.Architectures.Sev;
 
@@ -18,10 +20,12 @@ namespace Vbase.Architectures.Sev;
 /// the VM then decrypts to garbage, undetected. No counters, MACs or tree: nothing off chip but the ciphertext.
 /// </summary>
 /// <remarks>
-/// SEV encrypts the whole VM; a SAPI plug-in sees only the frames it protects, and the SAPI's unit of protection is
-/// the region the application registers. So the encrypted memory here is that region (encrypted at
-/// <c>vbase_op(enter)</c>, decrypted at exit); the rest of the VM behaves as SEV's shared, unencrypted pages. See
-/// docs/architectures/sev.md for why a whole-VM mode is not built on <see cref="SapiHost.Protect"/>.
+/// SEV encrypts the whole VM: at launch (<see cref="OnDomainLaunched"/>) every RAM frame of each guest domain becomes
+/// its private memory (<see cref="SapiHost.EncryptVm"/>, the same cipher and key). The region the application
+/// registers is, in addition, the plug-in's through the chip: its lines are filled and written back through the
+/// modelled cache, which is where the cost figures come from, and the hypervisor's copies and devices get its
+/// ciphertext too (the application does not share it). <c>whole-vm: false</c> encrypts the region only, the rest of
+/// the VM being SEV's shared pages (docs/architectures/sev.md).
 /// </remarks>
 public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
 {
@@ -30,9 +34,24 @@ public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
 
     private const int LinesPerPage = PageSize.Bytes / ChipOptions.LineBytes;
 
-    private readonly Dictionary<int, RegionCounters> counters = [];
+    /// <summary>Key: encrypt every guest VM's memory at launch (true, the default) or only the registered region.</summary>
+    public const string WholeVmKey = "whole-vm";
 
-    protected SevArchitectureBase(ArchitectureOptions options) => Keys = new VmEncryptionKeys(options.Seed);
+    private readonly Dictionary<int, RegionCounters> counters = [];
+    private readonly HashSet<ushort> encryptedVms = [];
+
+    protected SevArchitectureBase(ArchitectureOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        WholeVm = !options.Parameters.TryGetValue(WholeVmKey, out string? whole) || ParameterValues.Boolean(WholeVmKey, whole);
+        Keys = new VmEncryptionKeys(options.Seed);
+    }
+
+    /// <summary>Whether each VM's whole memory is encrypted at launch (<see cref="WholeVmKey"/>).</summary>
+    public bool WholeVm { get; }
+
+    /// <summary>Whether <paramref name="domain"/>'s memory was encrypted at its launch.</summary>
+    protected bool IsEncryptedVm(DomainId domain) => encryptedVms.Contains(domain.Value);
 
     /// <summary>The per-VM keys (the memory controller's key slots).</summary>
     public VmEncryptionKeys Keys { get; }
@@ -79,6 +98,30 @@ public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
         }
         return store;
     }
+
+    /// <summary>
+    /// SEV's LAUNCH_FINISH: every RAM frame of the new guest becomes its private memory under its key. The firmware's
+    /// launch work is not the workload's: it is recorded, not counted in the cost.
+    /// </summary>
+    public override void OnDomainLaunched(DomainId domain)
+    {
+        if (!WholeVm)
+        {
+            return;
+        }
+        IReadOnlyList<(Gfn Gfn, Mfn Mfn)> frames = Host.EncryptVm(domain, new SevMemoryCipher(Keys.Of(domain)));
+        encryptedVms.Add(domain.Value);
+        Host.Record($"{Name}.vm_encrypted", domain, null, EventField.Of("frames", frames.Count),
+            EventField.Of("cipher", "xts-aes-128"), EventField.Of("tweak", "machine-address"), EventField.Of("key_domain", domain.Value));
+        OnVmEncrypted(domain, frames);
+    }
+
+    /// <summary>After a VM's memory was taken at launch (SEV-SNP assigns the frames in its RMP).</summary>
+    protected virtual void OnVmEncrypted(DomainId domain, IReadOnlyList<(Gfn Gfn, Mfn Mfn)> frames)
+    {
+    }
+
+    public override void OnDomainDestroyed(DomainId domain) => encryptedVms.Remove(domain.Value);
 
     /// <summary>An access from inside the VM. SEV: the plaintext, always.</summary>
     protected virtual PageView DecideInside(in MemoryAccessContext access) => PageView.Plaintext;
@@ -136,8 +179,9 @@ public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
     }
 
     /// <summary>
-    /// Plaintext back in DRAM (the base class wrote every line back first; the pages become shared again). SEV-SNP
-    /// unassigns the frames before this.
+    /// Plaintext back in the frames (the base class wrote every line back first): with <c>whole-vm</c> they are the VM's
+    /// private memory again, whose DRAM bytes the host computes with the same cipher, so nobody outside sees a change;
+    /// without it they become shared pages. SEV-SNP unassigns the frames of a region-only VM before this.
     /// </summary>
     protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
@@ -155,6 +199,7 @@ public abstract class SevArchitectureBase : RegionArchitectureBase, IDisposable
             new("dram", region.IsActive ? "ciphertext (xts-aes-128, 16-byte blocks tweaked by machine address)" : "plaintext"),
             new("key", $"dom {region.Domain.Value}'s VM encryption key"),
             new("plaintext_to", $"everything inside dom {region.Domain.Value} (user and kernel)"),
+            new("vm_memory", IsEncryptedVm(region.Domain) ? "encrypted at launch (whole VM)" : "shared (region only)"),
             new("integrity", "none"),
             new("raw_writes_from_outside", c.RawWrites.ToString(CultureInfo.InvariantCulture)),
             .. DescribeMore(region),

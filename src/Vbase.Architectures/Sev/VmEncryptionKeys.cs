@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Vbase.Sapi.Domains;
+using Vbase.Sapi.Memory;
 using Vbase.Sapi.Toolkit.Crypto;
 
 namespace Vbase.Architectures.Sev;
@@ -52,4 +53,16 @@ public sealed class VmEncryptionKeys(ulong seed) : IDisposable
         }
         byDomain.Clear();
     }
+}
+
+/// <summary>A VM's key as the memory controller applies it to the VM's private memory: each 16-byte block tweaked by its machine address.</summary>
+public sealed class SevMemoryCipher(AesXts key) : VmMemoryCipher
+{
+    public override int BlockBytes => AesXts.BlockBytes;
+
+    public override void Encrypt(ReadOnlySpan<byte> plaintext, Span<byte> dram, ulong machineAddress) =>
+        key.EncryptAtAddress(plaintext, dram, machineAddress);
+
+    public override void Decrypt(ReadOnlySpan<byte> dram, Span<byte> plaintext, ulong machineAddress) =>
+        key.DecryptAtAddress(dram, plaintext, machineAddress);
 }

@@ -70,13 +70,43 @@ public sealed class ReverseMapTable
     public ulong AddressOf(Mfn mfn) => Area.BaseAddress + (mfn.Value * EntryBytes);
 
     /// <summary>Assigns <paramref name="mfn"/> to <paramref name="owner"/> at <paramref name="gfn"/>, validated (RMPUPDATE + PVALIDATE).</summary>
-    public void Assign(Mfn mfn, DomainId owner, Gfn gfn)
+    public void Assign(Mfn mfn, DomainId owner, Gfn gfn) => Write(mfn, Encode(mfn, owner, gfn));
+
+    private ulong Encode(Mfn mfn, DomainId owner, Gfn gfn) =>
+        owner.Value >= 1 << AsidBits || gfn.Value >= 1UL << GfnBits || mfn.Value >= Frames
+            ? throw new ArgumentOutOfRangeException(nameof(owner), $"dom{owner.Value} at {gfn} on {mfn} does not fit an RMP entry")
+            : Assigned | ValidatedBit | (gfn.Value << GfnShift) | ((ulong)owner.Value << AsidShift);
+
+    /// <summary>
+    /// The firmware's RMPUPDATE and the guest's PVALIDATE for every frame of a VM being launched (or, with
+    /// <paramref name="owner"/> null, the reclaim of a destroyed VM's entries): written to DRAM directly once the
+    /// cache is written back, since the launch runs before the guest and its traffic is not the workload's.
+    /// </summary>
+    public void SetAtLaunch(DomainId? owner, IReadOnlyList<(Gfn Gfn, Mfn Mfn)> frames)
     {
-        if (owner.Value >= 1 << AsidBits || gfn.Value >= 1UL << GfnBits || mfn.Value >= Frames)
+        ArgumentNullException.ThrowIfNull(frames);
+        cache.Flush();
+        foreach ((Gfn gfn, Mfn mfn) in frames)
         {
-            throw new ArgumentOutOfRangeException(nameof(owner), $"dom{owner.Value} at {gfn} on {mfn} does not fit an RMP entry");
+            ulong low = owner is DomainId o ? Encode(mfn, o, gfn) : 0;
+            Span<byte> entry = Area.Slice(mfn.Value * EntryBytes, EntryBytes);
+            BinaryPrimitives.WriteUInt64LittleEndian(entry, low);
+            BinaryPrimitives.WriteUInt64LittleEndian(entry[8..], 0);
         }
-        Write(mfn, Assigned | ValidatedBit | (gfn.Value << GfnShift) | ((ulong)owner.Value << AsidShift));
+    }
+
+    /// <summary>The frames whose entries assign them to <paramref name="owner"/> (for the reclaim at destroy; counts nothing).</summary>
+    public IReadOnlyList<(Gfn Gfn, Mfn Mfn)> AssignedTo(DomainId owner)
+    {
+        var found = new List<(Gfn, Mfn)>();
+        for (ulong m = 0; m < Frames; m++)
+        {
+            if (Inspect(new Mfn(m), out RmpEntry e) && e.Owner == owner)
+            {
+                found.Add((e.Gfn, new Mfn(m)));
+            }
+        }
+        return found;
     }
 
     /// <summary>Returns the frame to the hypervisor (a shared page again).</summary>

@@ -15,8 +15,10 @@ namespace Vbase.Architectures.SevSnp;
 /// fault, and so does any p2m change that would map one of them anywhere else or change the mapping at its own GFN —
 /// whoever asks (Dom0's <c>SetP2mEntry</c>, a foreign or grant mapping through the hypervisor); the VM's own
 /// accesses are allowed only while the frame's entry assigns it to the VM at that GFN, validated (the check SNP
-/// makes on the nested page walk). There is still no cryptographic integrity: a physical attacker below the RMP can
-/// overwrite, splice and replay DRAM undetected, and can overwrite the RMP itself.
+/// makes on the nested page walk). With <c>whole-vm</c> (the default) every frame of the VM is assigned at launch as
+/// well: Dom0's writes to any of them fault, and so does any p2m change of them, except a grant map of a page the guest
+/// granted (the guest shares it: its entry goes back to the hypervisor). There is still no cryptographic integrity: a
+/// physical attacker below the RMP can overwrite, splice and replay DRAM undetected, and can overwrite the RMP itself.
 /// </summary>
 [Architecture("sev-snp", "AMD SEV-SNP: sev plus a reverse-map table refusing outside writes and p2m remaps of the VM's frames; no cryptographic integrity",
     SevArchitectureBase.TrustedPrincipals)]
@@ -52,14 +54,49 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
             EventField.Hex("gfn", region.Gfns[0].Value), EventField.Hex("mfn", region.Mfns[0].Value));
     }
 
-    /// <summary>The frames are unassigned, then <c>sev</c> decrypts them.</summary>
+    /// <summary>
+    /// The frames are unassigned (a VM encrypted at launch keeps them: they are still its private memory), then
+    /// <c>sev</c> decrypts them.
+    /// </summary>
     protected override void Unseal(VbaseOpCall call, ProtectedRegion region)
     {
-        foreach (Mfn mfn in region.Mfns)
+        if (!IsEncryptedVm(region.Domain))
         {
-            Rmp.Unassign(mfn);
+            foreach (Mfn mfn in region.Mfns)
+            {
+                Rmp.Unassign(mfn);
+            }
         }
         base.Unseal(call, region);
+    }
+
+    /// <summary>The launch's RMPUPDATE and PVALIDATE: every frame of the VM assigned to it at its GFN, validated.</summary>
+    protected override void OnVmEncrypted(DomainId domain, IReadOnlyList<(Gfn Gfn, Mfn Mfn)> frames)
+    {
+        Rmp.SetAtLaunch(domain, frames);
+        Host.Record("sev-snp.rmp_assigned", domain, null, EventField.Of("region", 0), EventField.Of("frames", frames.Count),
+            EventField.Of("owner", domain.Value), EventField.Hex("gfn", frames.Count > 0 ? frames[0].Gfn.Value : 0),
+            EventField.Hex("mfn", frames.Count > 0 ? frames[0].Mfn.Value : 0));
+    }
+
+    /// <summary>The destroyed VM's entries go back to the hypervisor before its frames are reused.</summary>
+    public override void OnDomainDestroyed(DomainId domain)
+    {
+        base.OnDomainDestroyed(domain);
+        Rmp.SetAtLaunch(null, Rmp.AssignedTo(domain));
+    }
+
+    /// <summary>Dom0 writing a private frame of the VM: refused while the RMP assigns the frame to a guest.</summary>
+    public override bool AllowVmMemoryWrite(DomainId owner, Mfn mfn, Accessor writer)
+    {
+        if (!Rmp.TryGet(mfn, out RmpEntry hit))
+        {
+            return true;
+        }
+        Host.Record("sev-snp.rmp_refused", owner, null, EventField.Of("region", 0),
+            EventField.Of("requester", SapiHost.Name(writer)), EventField.Of("owner", hit.Owner.Value),
+            EventField.Hex("gfn", hit.Gfn.Value), EventField.Of("reason", $"write to {mfn}, assigned to dom{hit.Owner.Value} at {hit.Gfn}"));
+        return false;
     }
 
     /// <summary>
@@ -82,6 +119,16 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
             return true;
         }
         ProtectedRegion? region = RegionAt(hit);
+        if (refusal == RmpRefusal.FrameElsewhere && region is null && IsEncryptedVm(hit.Owner)
+            && proposed.Type is P2mType.GrantMapRo or P2mType.GrantMapRw)
+        {
+            // The guest granted the page, so it shares it (its page-state change to shared): the entry goes back to the
+            // hypervisor and the mapping is made. A region's page is never shared this way.
+            Rmp.Unassign(proposed.Mfn);
+            Host.Record("sev-snp.rmp_shared", hit.Owner, null, EventField.Hex("gfn", hit.Gfn.Value), EventField.Hex("mfn", proposed.Mfn.Value),
+                EventField.Of("mapped_by", domain.Value));
+            return true;
+        }
         if (region is not null)
         {
             Counters(region.Id).RefusedRemaps++;

@@ -67,19 +67,12 @@ public sealed record SgxMeeParameters
         }
         if (parameters.TryGetValue(RefuseEpcRemapKey, out string? refuse))
         {
-            p = p with { RefuseEpcRemap = Boolean(RefuseEpcRemapKey, refuse) };
+            p = p with { RefuseEpcRemap = ParameterValues.Boolean(RefuseEpcRemapKey, refuse) };
         }
         if (parameters.TryGetValue(CheckMappingsKey, out string? check))
         {
-            p = p with { CheckMappingsOnResume = Boolean(CheckMappingsKey, check) };
+            p = p with { CheckMappingsOnResume = ParameterValues.Boolean(CheckMappingsKey, check) };
         }
         return p;
     }
-
-    private static bool Boolean(string key, string text) => text.Trim().ToLowerInvariant() switch
-    {
-        "true" or "yes" or "on" or "1" => true,
-        "false" or "no" or "off" or "0" => false,
-        _ => throw new ArgumentException($"{key}: '{text}' is not a boolean", nameof(text)),
-    };
 }

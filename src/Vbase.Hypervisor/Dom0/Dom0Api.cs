@@ -53,6 +53,10 @@ public sealed class Dom0Api
         Domain d = DomainBuilder.Build(hv, config);
         hv.AddDomain(d);
         hv.Record(d.Id, null, new DomainCreatedData(config.Name, config.MemoryBytes, config.VcpuCount, config.Modules.Count));
+        if (!d.Privileged)
+        {
+            hv.Sapi.DomainLaunched(d.Id);   // the image is in: a whole-VM design encrypts it now (SEV's LAUNCH_FINISH)
+        }
         return new DomainHandle(d.Id, d.Name);
     }
 
@@ -99,6 +103,7 @@ public sealed class Dom0Api
         }
         d.IsDestroyed = true;
         hv.RemoveDomain(d);
+        hv.Sapi.DomainDestroyed(id);
         hv.Machine.Free(id);
         hv.Record(id, null, new DomainDestroyedData());
     }
@@ -132,9 +137,12 @@ public sealed class Dom0Api
 
     /// <summary>
     /// Maps guest frames of <paramref name="id"/> into Dom0 (libxenforeignmemory's map): one error per page
-    /// (0, or -EFAULT for a GFN that is not RAM of that domain, -EPERM to write a read-only one).
+    /// (0, or -EFAULT for a GFN that is not RAM of that domain, -EPERM to write a read-only one). The mapping sees
+    /// what DRAM holds: an encrypted VM's private memory as ciphertext (<see cref="SapiHost.EncryptVm"/>).
     /// </summary>
-    public ForeignMapping MapForeign(DomainId id, IReadOnlyList<Gfn> gfns, bool writable)
+    public ForeignMapping MapForeign(DomainId id, IReadOnlyList<Gfn> gfns, bool writable) => Map(id, gfns, writable, debug: false);
+
+    private ForeignMapping Map(DomainId id, IReadOnlyList<Gfn> gfns, bool writable, bool debug)
     {
         Domain d = Get(id);
         var mfns = new Mfn[gfns.Count];
@@ -155,8 +163,12 @@ public sealed class Dom0Api
                 mfns[i] = e.Mfn;
             }
         }
-        return new ForeignMapping(hv, d, [.. gfns], mfns, errors, writable);
+        return new ForeignMapping(hv, d, [.. gfns], mfns, errors, writable, debug);
     }
+
+    // ReadGuest and WriteGuest are the toolstack's debug access (the Monitor, the GDB stub, the testbed's kernel
+    // mailbox): an encrypted VM's private memory in plaintext, as SEV's DBG_DECRYPT and DBG_ENCRYPT give a VM whose
+    // policy allows debugging. An attacker in Dom0 maps foreign frames (MapForeign) and sees DRAM.
 
     /// <summary>Reads guest-physical memory; returns 0 or the first page's error (-EFAULT).</summary>
     public int ReadGuest(DomainId id, GuestPhysicalAddress gpa, Span<byte> dest) =>
@@ -174,7 +186,7 @@ public sealed class Dom0Api
         {
             gfns.Add(new Gfn(a >> PageSize.Shift));
         }
-        ForeignMapping m = MapForeign(id, gfns, writable: true);
+        ForeignMapping m = Map(id, gfns, writable: true, debug: true);
         if (m.Errors.FirstOrDefault(e => e != 0) is int err && err != 0)
         {
             return err;
@@ -311,7 +323,7 @@ public sealed class Dom0Api
 }
 
 /// <summary>
-/// Guest frames mapped into Dom0. Reads see the frames as they are now; writes go through <see cref="Write"/>
+/// Guest frames mapped into Dom0. Reads see the frames as they are now in DRAM; writes go through <see cref="Write"/>
 /// so that the owning domain's harts drop decoded code and reservations.
 /// </summary>
 public sealed class ForeignMapping
@@ -321,9 +333,11 @@ public sealed class ForeignMapping
     private readonly Gfn[] gfns;
     private readonly Mfn[] mfns;
     private readonly bool writable;
+    private readonly bool debug;   // the toolstack's debug access: an encrypted VM's plaintext, not DRAM
 
-    internal ForeignMapping(Hypervisor hv, Domain domain, Gfn[] gfns, Mfn[] mfns, int[] errors, bool writable)
+    internal ForeignMapping(Hypervisor hv, Domain domain, Gfn[] gfns, Mfn[] mfns, int[] errors, bool writable, bool debug)
     {
+        this.debug = debug;
         this.hv = hv;
         this.domain = domain;
         this.gfns = gfns;
@@ -341,11 +355,16 @@ public sealed class ForeignMapping
     public ReadOnlySpan<byte> Read(int page)
     {
         Check(page);
+        byte[] copy = new byte[PageSize.Bytes];
         if (!hv.Sapi.IsInterposed(mfns[page]))
         {
-            return hv.Machine.Frame(mfns[page]);
+            if (debug || !hv.Sapi.IsVmPrivate(mfns[page]))
+            {
+                return hv.Machine.Frame(mfns[page]);
+            }
+            hv.Sapi.ReadVmPrivate(mfns[page], 0, copy);
+            return copy;
         }
-        byte[] copy = new byte[PageSize.Bytes];
         if (!hv.Sapi.Read(Accessor.Dom0, AccessKind.Load, DomainId.Dom0, null, mfns[page], 0, copy))
         {
             throw new UnauthorizedAccessException($"page {page} ({gfns[page]}): the architecture refused the read");
@@ -369,6 +388,13 @@ public sealed class ForeignMapping
             if (!hv.Sapi.Write(Accessor.Dom0, AccessKind.Store, DomainId.Dom0, null, mfns[page], offset, data))
             {
                 throw new UnauthorizedAccessException($"page {page} ({gfns[page]}): the architecture refused the write");
+            }
+        }
+        else if (!debug && hv.Sapi.IsVmPrivate(mfns[page]))
+        {
+            if (!hv.Sapi.WriteVmPrivate(mfns[page], offset, data, Accessor.Dom0))
+            {
+                throw new UnauthorizedAccessException($"page {page} ({gfns[page]}): the architecture refused the write to the VM's private memory");
             }
         }
         else

@@ -112,6 +112,7 @@ internal sealed class GrantTable(Domain domain)
         }
         mappings[handle] = new GrantMapping(granter.Id, reference, at, ro);
         domain.P2m.Set(at, entry);
+        domain.Hypervisor.Sapi.ShareVmFrame(mfn);   // granted and mapped: a page the guest shares
         domain.Hypervisor.Record(domain.Id, domain.Hypervisor.CurrentVcpuId, new GrantMappedData(granter.Id, reference, at, ro));
         return handle;
     }

@@ -75,6 +75,13 @@ internal sealed class GuardedArchitecture(ISecureArchitecture plugIn) : ISecureA
         }
     }
 
+    public void OnDomainLaunched(DomainId domain) => Guard(static (p, d) => { p.OnDomainLaunched(d); return 0; }, domain);
+
+    public void OnDomainDestroyed(DomainId domain) => Guard(static (p, d) => { p.OnDomainDestroyed(d); return 0; }, domain);
+
+    public bool AllowVmMemoryWrite(DomainId owner, Mfn mfn, Accessor writer) =>
+        Guard(static (p, a) => p.AllowVmMemoryWrite(a.owner, a.mfn, a.writer), (owner, mfn, writer));
+
     public PageView DecideView(in MemoryAccessContext access)
     {
         try

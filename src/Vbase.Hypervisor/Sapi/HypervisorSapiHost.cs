@@ -269,7 +269,8 @@ public sealed partial class HypervisorSapiHost : SapiHost
     /// </summary>
     internal bool AllowP2mChange(DomainId domain, Gfn gfn, P2mEntry current, P2mEntry proposed, Accessor requester)
     {
-        if (architecture is null || architecture.OnP2mChange(domain, gfn, current, proposed, requester))
+        if (!MapsVmPrivateElsewhere(domain, proposed)
+            && (architecture is null || architecture.OnP2mChange(domain, gfn, current, proposed, requester)))
         {
             return true;
         }

@@ -23,6 +23,10 @@ public sealed class SevSnpMechanismTests
 {
     private static SevSnpArchitecture Snp() => new(new ArchitectureOptions { Seed = 7 });
 
+    /// <summary>The region-only variant: the RMP holds the region's frames and nothing else (the tests of the region's own life).</summary>
+    private static SevSnpArchitecture RegionOnlySnp() =>
+        new(new ArchitectureOptions { Seed = 7, Parameters = new Dictionary<string, string> { [SevArchitectureBase.WholeVmKey] = "false" } });
+
     [Fact]
     public void InsideTheVmItBehavesLikeSev()
     {
@@ -37,7 +41,7 @@ public sealed class SevSnpMechanismTests
     [Fact]
     public void TheRegionsFramesAreAssignedToTheirDomainAtEnterAndReleasedAtExit()
     {
-        SevSnpArchitecture arch = Snp();
+        SevSnpArchitecture arch = RegionOnlySnp();
         RmpEntry atEnter = default;
         using SevGuestRun run = SevGuestRun.Start(arch, r => Assert.True(arch.Rmp.TryGet(r.Mfn, out atEnter)));
         Assert.Equal(new RmpEntry(run.Domain, new Gfn(SevGuestRun.SecretGfn), Validated: true), atEnter);
@@ -75,7 +79,7 @@ public sealed class SevSnpMechanismTests
     [Fact]
     public void Dom0CannotRemapTheAssignedGfnNorAliasTheAssignedFrameButMayChangeOtherEntries()
     {
-        using SevGuestRun run = SevGuestRun.Start(Snp(), r =>
+        using SevGuestRun run = SevGuestRun.Start(RegionOnlySnp(), r =>
         {
             Dom0Api dom0 = r.Rig.Hv.Dom0;
             var home = new Gfn(SevGuestRun.SecretGfn);
@@ -187,7 +191,7 @@ public sealed class SevSnpMechanismTests
     [Fact]
     public void TheHookRefusesForEveryRequester()
     {
-        SevSnpArchitecture arch = Snp();
+        SevSnpArchitecture arch = RegionOnlySnp();
         ProtectedRegion? region = null;
         using SevGuestRun run = SevGuestRun.Start(arch, r => region = r.Rig.Hv.Sapi.Regions[0]);
         // After exit the RMP is empty again: nothing is refused.

@@ -19,6 +19,19 @@ public static class ParameterValues
             : throw new ArgumentException($"{name} is an integer from {min} to {max}, not '{value}'", nameof(value));
     }
 
+    /// <summary><paramref name="value"/> as a boolean: true, yes, on, 1 or false, no, off, 0 (any case).</summary>
+    /// <exception cref="ArgumentException">Anything else (the message names <paramref name="name"/>).</exception>
+    public static bool Boolean(string name, string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return value.Trim().ToLowerInvariant() switch
+        {
+            "true" or "yes" or "on" or "1" => true,
+            "false" or "no" or "off" or "0" => false,
+            _ => throw new ArgumentException($"{name}: '{value}' is not a boolean", nameof(value)),
+        };
+    }
+
     /// <summary>The error for a parameter <paramref name="architecture"/> does not have, listing the ones it has.</summary>
     public static ArgumentException Unknown(string architecture, string name, IEnumerable<string> known) =>
         new($"{architecture} has no parameter '{name}' (it has: {string.Join(", ", known)})", "options");
