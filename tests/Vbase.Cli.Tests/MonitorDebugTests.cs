@@ -59,6 +59,35 @@ public sealed class MonitorDebugTests
         }
     }
 
+    [Theory]
+    [InlineData("none", false)]
+    [InlineData("sev", true)]
+    [InlineData("sev-snp", true)]
+    public void MemShowsTheDebugReadAndTheBusWhichDifferWhereTheWholeVmIsEncrypted(string arch, bool encrypted)
+    {
+        string directory = Directory.CreateTempSubdirectory("vbase-monitor-mem-").FullName;
+        try
+        {
+            string scenario = Path.Combine(directory, "paper.yaml");
+            File.WriteAllText(scenario, File.ReadAllText(Path.Combine(Repo, "scenarios", "paper.yaml"))
+                .Replace("arch: vbase", $"arch: {arch}", StringComparison.Ordinal)
+                .Replace("../guest/", Path.Combine(Repo, "guest") + "/", StringComparison.Ordinal));
+            string commands = Path.Combine(directory, "commands.txt");
+            File.WriteAllText(commands, "mem app 0x80200000 16 dom0\nmem app 0x80200000 16 dram\nquit\n");
+            CliResult r = CliRunner.Run("run", scenario, "--monitor-commands", commands, "--monitor-quiet");
+            string[] lines = r.Stdout.Split('\n');
+            string debug = Assert.Single(lines, l => l.StartsWith("monitor: dom 1 dom0 0x80200000: ", StringComparison.Ordinal));
+            string bus = Assert.Single(lines, l => l.StartsWith("monitor: dom 1 dram 0x80200000: ", StringComparison.Ordinal));
+            // The kernel's first instructions in plaintext to the toolstack's debug read; under a whole-VM design the
+            // bus carries their ciphertext.
+            Assert.Equal(encrypted, debug[debug.IndexOf(':', 10)..] != bus[bus.IndexOf(':', 10)..]);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task TheTerminalPromptComesBeforeEachCommandAndStopEndsTheInput()
     {

@@ -41,7 +41,9 @@ internal sealed class PhysicalSnoop(AttackSpec spec) : Attack(spec)
         Dram.Evict(c, 0, (int)c.Region.Length);
         for (int i = 0; i < c.Region.Mfns.Count; i++)
         {
-            c.Saw($"DRAM frame mfn 0x{c.Region.Mfns[i].Value:x}", c.Hv.Machine.Frame(c.Region.Mfns[i]).ToArray());
+            byte[] frame = new byte[PageSize.Bytes];   // kept as evidence: one array per frame
+            c.Hv.Sapi.ReadDram(c.Region.Mfns[i], 0, frame);
+            c.Saw($"DRAM frame mfn 0x{c.Region.Mfns[i].Value:x}", frame);
         }
         c.Act($"forced region {c.Region.Id} off the chip and read its {c.Region.Mfns.Count} frame(s) from machine memory");
     }

@@ -343,7 +343,8 @@ internal sealed partial class MonitorSession
         ulong gpa = Number(args[1], "gpa");
         if (view == "dom0")
         {
-            // What Dom0 reads through the p2m and the plugged-in architecture.
+            // What the toolstack's debug read gets through the p2m and the plugged-in architecture (an encrypted VM's
+            // private memory in plaintext, as SEV's debug commands give it).
             if (hv.Dom0.ReadGuest(domain.Id, new GuestPhysicalAddress(gpa), buffer) != 0)
             {
                 monitor.Print(string.Create(CultureInfo.InvariantCulture, $"error: dom {domain.Id.Value} gpa 0x{gpa:x}: not readable"));
@@ -352,7 +353,8 @@ internal sealed partial class MonitorSession
         }
         else if (view == "dram")
         {
-            // The machine frames behind the guest pages, below every MMU and plug-in (a physical attacker's view).
+            // The machine frames behind the guest pages as the bus carries them, below every MMU and plug-in (a
+            // physical attacker's view: an encrypted VM's private memory as ciphertext).
             for (int done = 0; done < length;)
             {
                 ulong at = gpa + (ulong)done;
@@ -363,7 +365,7 @@ internal sealed partial class MonitorSession
                     return;
                 }
                 int offset = (int)(at & PageSize.Mask), n = Math.Min(PageSize.Bytes - offset, length - done);
-                hv.Machine.Frame(entry.Mfn).Slice(offset, n).CopyTo(buffer.AsSpan(done, n));
+                hv.Sapi.ReadDram(entry.Mfn, offset, buffer.AsSpan(done, n));
                 done += n;
             }
         }
