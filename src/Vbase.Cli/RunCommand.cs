@@ -394,6 +394,8 @@ internal static class RunCommand
 
     private static string Describe(DomainResult domain) => domain.Outcome switch
     {
+        { Watchdog: WatchdogStop w } => string.Create(CultureInfo.InvariantCulture,
+            $"{domain.Name} stopped making progress: vCPU {w.Vcpu} ran {w.Instructions:N0} instructions without a call to the hypervisor, at pc 0x{w.Pc:x} (a hung or panicked kernel; Linux resets on a panic with panic=-1)"),
         { Reason: ShutdownReason.Poweroff, ExitCode: long code } => $"{domain.Name} exited with code {code}",
         // A run has no second boot: a reset (SBI SRST reboot, as Linux does on a panic with panic=-1) ends it.
         { Reason: ShutdownReason.Reboot } => $"{domain.Name} reset itself (a guest panic or reboot: SBI system reset)",

@@ -252,6 +252,7 @@ public sealed class Hypervisor : IDisposable
             vcpu.Domain.Shutdown(ShutdownReason.Crash, -1);
             return epc;
         }
+        vcpu.RanSinceCall = 0;   // the guest called its firmware: it is making progress (the watchdog)
         var c = new HypercallContext(this, vcpu);
         ulong a7 = vcpu.Hart.GetRegister(17);
         if (SbiCalls.IsSbi(a7))

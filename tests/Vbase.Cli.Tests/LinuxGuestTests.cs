@@ -53,6 +53,37 @@ public sealed class LinuxGuestTests
         }
     }
 
+    [Fact]
+    public void ALinuxPanicResetsWithoutPanicOnItsCommandLine()
+    {
+        // CONFIG_PANIC_TIMEOUT=-1 (guest/linux/kernel.config): the kernel's own default, not a flag the run adds.
+        string directory = Directory.CreateTempSubdirectory("vbase-linux-panic-default-").FullName;
+        try
+        {
+            string scenario = Path.Combine(directory, "wedged.yaml");
+            File.WriteAllText(scenario, $"""
+                name: wedged
+                limits:
+                  max_instructions: 400_000_000
+                domains:
+                  - name: linux
+                    memory: 64M
+                    kernel: {Guest("Image")}
+                    initrd: {Guest("initramfs.cpio")}
+                    bootargs: console=hvc0 rdinit=/bin/false
+                """);
+            CliResult r = CliRunner.Run("run", scenario);
+            Assert.Equal(RunExitCodes.DomainFailed, r.ExitCode);
+            Assert.Contains("[linux] Kernel command line: console=hvc0 rdinit=/bin/false", r.Stdout);
+            Assert.Contains("[linux] Kernel panic - not syncing", r.Stdout);
+            Assert.Equal("vbase: run failed: linux reset itself (a guest panic or reboot: SBI system reset)", Assert.Single(r.StderrLines));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [QemuFact]
     public void TheSameImageBootsUnderQemuWithOpenSbi()
     {

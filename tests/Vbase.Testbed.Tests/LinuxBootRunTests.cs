@@ -76,6 +76,33 @@ public sealed class LinuxBootRunTests : IDisposable
     }
 
     [Fact]
+    public void ALinuxWithABadDeviceTreeIsStoppedByTheWatchdogNotRunToTheLimit()
+    {
+        // The device tree's magic overwritten before the first instruction: Linux finds no memory and panics before it
+        // has a console or its command line (so panic=-1 cannot apply) and spins in panic(); the watchdog ends it.
+        using var hv = new Hypervisor.Hypervisor(new Hypervisor.HypervisorOptions { MachineMemory = 96UL << 20 });
+        Hypervisor.Domains.DomainHandle h = hv.Dom0.CreateDomain(new Hypervisor.Domains.DomainConfig
+        {
+            Name = "linux",
+            Kernel = File.ReadAllBytes(Committed("Image")),
+            Initrd = File.ReadAllBytes(Committed("initramfs.cpio")),
+            MemoryBytes = 64UL << 20,
+            Cmdline = "console=hvc0 earlycon=sbi panic=-1",
+        });
+        ulong dtb = hv.Dom0.GetRegister(h.Id, 0, 11);   // a1 at entry: the device tree's address
+        Assert.Equal(0, hv.Dom0.WriteGuest(h.Id, new Sapi.Memory.GuestPhysicalAddress(dtb), [0xde, 0xad, 0xbe, 0xef]));
+        hv.Dom0.Unpause(h.Id);
+        Hypervisor.HypervisorRunResult r = hv.Run(400_000_000);
+        Assert.Equal(Hypervisor.HypervisorStop.AllShutDown, r.Stop);
+        Hypervisor.Domains.DomainInfo info = hv.Dom0.GetInfo(h.Id);
+        Assert.Equal(Sapi.Abi.ShutdownReason.Crash, info.Reason);
+        Hypervisor.Domains.DomainWedge wedge = Assert.IsType<Hypervisor.Domains.DomainWedge>(info.Wedge);
+        Assert.True(wedge.Pc >= 0xffff_ffff_8000_0000, $"pc 0x{wedge.Pc:x} is not in the kernel's image");
+        Assert.InRange(r.Instructions, Hypervisor.Domains.DomainConfig.LinuxWatchdogInstructions, 2 * Hypervisor.Domains.DomainConfig.LinuxWatchdogInstructions);
+        Assert.Equal("", hv.Dom0.ReadConsole(h.Id));   // it never reached a console: only the watchdog says why it stopped
+    }
+
+    [Fact]
     public void ALinuxPanicResetsTheDomainAndEndsTheRun()
     {
         // An init that exits at once: Linux panics ("Attempted to kill init!"), and panic=-1 reboots through SBI SRST.

@@ -108,7 +108,14 @@ public sealed class ScenarioLoaderTests : IDisposable
         Assert.Equal(0UL, s.Seed);
         Assert.Equal(ScenarioLimits.None, s.Limits);
         Assert.Equal(16UL << 20, Assert.Single(s.Domains).MemoryBytes);
+        Assert.Null(s.Domains[0].Watchdog);   // the hypervisor's default
     }
+
+    [Theory]
+    [InlineData("1_000_000", 1_000_000UL)]
+    [InlineData("off", 0UL)]
+    public void AWatchdogIsAnInstructionCountOrOff(string value, ulong expected) =>
+        Assert.Equal(expected, Assert.Single(ScenarioLoader.Load(Write($"name: w\ndomains:\n  - name: a\n    kernel: bin/kernel.elf\n    watchdog: {value}\n")).Domains).Watchdog);
 
     [Fact]
     public void PathsAreRelativeToTheScenarioFileNotTheCurrentFolder()
@@ -178,6 +185,8 @@ public sealed class ScenarioLoaderTests : IDisposable
     [InlineData("name: a\ndomains:\n  - name: d\n    memory: [16M]\n    kernel: bin/kernel.elf\n", 4, 13, "domains[0].memory", "expected a single value, not a list")]
     [InlineData("name: a\ndomains:\n  - name: d\n    memory:\n    kernel: bin/kernel.elf\n", 4, 12, "domains[0].memory", "has no value")]
     [InlineData("name: a\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n    cmdline: [a]\n", 5, 14, "domains[0].cmdline", "expected a single value")]
+    [InlineData("name: a\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n    watchdog: soon\n", 5, 15, "domains[0].watchdog", "'soon' is not a number of instructions from 1 up, or off")]
+    [InlineData("name: a\ndomains:\n  - name: d\n    kernel: bin/kernel.elf\n    watchdog: 0\n", 5, 15, "domains[0].watchdog", "0 is out of range")]
     // limits out of range
     [InlineData("name: a\nlimits:\n  max_instructions: 0\ndomains: []\n", 3, 21, "limits.max_instructions", "0 is out of range")]
     [InlineData("name: a\nlimits:\n  slice_instructions: 10\ndomains: []\n", 3, 23, "limits.slice_instructions", "10 is out of range: expected a number of instructions from 100 to 100_000_000")]

@@ -111,7 +111,7 @@ public sealed class Dom0Api
     public DomainInfo GetInfo(DomainId id)
     {
         Domain d = Get(id);
-        return new DomainInfo(d.Id, d.Name, d.State, d.Reason, d.ExitCode, d.Instructions, d.Config.MemoryBytes, d.Vcpus.Count);
+        return new DomainInfo(d.Id, d.Name, d.State, d.Reason, d.ExitCode, d.Instructions, d.Config.MemoryBytes, d.Vcpus.Count, d.Wedge);
     }
 
     public IReadOnlyList<DomainInfo> ListDomains() => [.. hv.Domains.Select(d => GetInfo(d.Id))];

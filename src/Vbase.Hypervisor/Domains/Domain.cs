@@ -28,6 +28,8 @@ internal sealed unsafe class Domain
         Events = new EventChannels(this);
         Grants = new GrantTable(this);
         P2m.Changed += OnP2mChanged;
+        WatchdogInstructions = config.WatchdogInstructions
+            ?? (Boot.LinuxImage.IsImage(config.Kernel) ? DomainConfig.LinuxWatchdogInstructions : 0);
     }
 
     public Hypervisor Hypervisor { get; }
@@ -105,6 +107,23 @@ internal sealed unsafe class Domain
     public bool IsDestroyed { get; set; }
     public ShutdownReason? Reason { get; private set; }
     public long? ExitCode { get; private set; }
+
+    /// <summary>Where the watchdog stopped the domain, if it did.</summary>
+    public DomainWedge? Wedge { get; private set; }
+
+    /// <summary>Instructions a vCPU may run without calling the hypervisor (<see cref="DomainConfig.WatchdogInstructions"/>); 0: no watchdog.</summary>
+    public ulong WatchdogInstructions { get; }
+
+    /// <summary>
+    /// The watchdog fired on <paramref name="vcpu"/>: recorded with where it was, then the domain shuts down as
+    /// crashed, so that a hung guest ends the run with a reason instead of running to the instruction limit.
+    /// </summary>
+    internal void Wedged(Vcpu vcpu)
+    {
+        Wedge = new DomainWedge(vcpu.Id, vcpu.Hart.Pc, vcpu.RanSinceCall);
+        Hypervisor.Record(Id, vcpu.Id, new DomainWedgedData(vcpu.Id, vcpu.Hart.Pc, vcpu.RanSinceCall));
+        Shutdown(ShutdownReason.Crash, -1);
+    }
 
     /// <summary>The console's last <see cref="ConsoleTailBytes"/> bytes, for Dom0's <c>ReadConsole</c>.</summary>
     public ConsoleTail ConsoleText { get; } = new(ConsoleTailBytes);

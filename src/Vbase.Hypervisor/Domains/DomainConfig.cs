@@ -52,6 +52,21 @@ public sealed record DomainConfig
     /// besides the SBI's; its output goes where the SBI console's goes. Only for a Linux Image kernel.
     /// </summary>
     public bool VirtioConsole { get; init; }
+
+    /// <summary>
+    /// The watchdog: a vCPU that runs this many instructions without a call to the hypervisor (an SBI call or a
+    /// hypercall) has stopped making progress, and the domain is shut down as crashed with a <c>domain.wedged</c>
+    /// event. Null: <see cref="LinuxWatchdogInstructions"/> for a Linux Image kernel, off for others. 0: off.
+    /// </summary>
+    public ulong? WatchdogInstructions { get; init; }
+
+    /// <summary>
+    /// 50 M instructions, 5 s of virtual time at the 10 MHz timebase: a running Linux reprograms its timer through SBI
+    /// at every tick (4 ms at HZ=250), so only a wedged one (a panic without <c>panic=-1</c>, a kernel that died before
+    /// its console, as with a bad device tree) goes that long without a call. The small kernel's applications may
+    /// compute for longer without one, so it has no watchdog by default.
+    /// </summary>
+    public const ulong LinuxWatchdogInstructions = 50_000_000;
 }
 
 /// <summary>A domain's IPv4 address and its static ARP table (docs/network.md).</summary>
@@ -80,8 +95,13 @@ public enum DomainState
 
 /// <summary>What Dom0 can learn about a domain (Xen's xc_dominfo).</summary>
 /// <param name="Instructions">Instructions its vCPUs have retired.</param>
+/// <param name="Wedge">Set when the watchdog ended the domain (<see cref="DomainConfig.WatchdogInstructions"/>).</param>
 public sealed record DomainInfo(DomainId Id, string Name, DomainState State, ShutdownReason? Reason, long? ExitCode,
-    ulong Instructions, ulong MemoryBytes, int VcpuCount);
+    ulong Instructions, ulong MemoryBytes, int VcpuCount, DomainWedge? Wedge = null);
+
+/// <summary>Where the watchdog found a vCPU that had stopped making progress.</summary>
+/// <param name="Instructions">Instructions it ran since its last call to the hypervisor.</param>
+public sealed record DomainWedge(int Vcpu, ulong Pc, ulong Instructions);
 
 /// <summary>Dom0's handle on a guest domain (libxc's domid, typed).</summary>
 public sealed record DomainHandle(DomainId Id, string Name);

@@ -104,6 +104,11 @@ internal sealed class Scheduler(Hypervisor hv)
         }
         ulong ran = hart.Cycle - before;
         AdvanceTime(ran);
+        v.RanSinceCall += ran;
+        if (v.Domain.WatchdogInstructions != 0 && v.RanSinceCall >= v.Domain.WatchdogInstructions && !v.Domain.IsShutdown)
+        {
+            v.Domain.Wedged(v);
+        }
         if (exit == HartExit.Idle && !v.Domain.IsShutdown)
         {
             // WFI with nothing pending: the vCPU waits for an event or a timer like a blocked one.

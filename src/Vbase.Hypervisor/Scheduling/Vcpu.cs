@@ -38,6 +38,9 @@ internal sealed class Vcpu : IMachineTrapHandler, IDisposable
     /// <summary>Blocked because the hart idled in WFI (rather than sched_op block).</summary>
     public bool InWfi { get; set; }
 
+    /// <summary>Instructions run since the vCPU last called the hypervisor (an ecall from S): the watchdog's count.</summary>
+    public ulong RanSinceCall { get; set; }
+
     /// <summary>set_timer_op deadline: VIRQ_TIMER at this time.</summary>
     public ulong TimerDeadline { get; set; } = NoDeadline;
 

@@ -146,6 +146,19 @@ public sealed record DomainShutdownData(ShutdownReason Reason, long ExitCode) : 
     };
 }
 
+/// <summary>The watchdog stopped a domain: <paramref name="Instructions"/> run by the vCPU without a call to the hypervisor, at <paramref name="Pc"/>.</summary>
+public sealed record DomainWedgedData(int Vcpu, ulong Pc, ulong Instructions) : EventData
+{
+    public override string Kind => EventKind.DomainWedged;
+
+    public override void WriteFields(IEventFieldWriter w)
+    {
+        w.Write(EventField.Of("vcpu", Vcpu));
+        w.Write(EventField.Hex("pc", Pc));
+        w.Write(EventField.Of("instructions", Instructions));
+    }
+}
+
 /// <summary><c>domain.crashed</c>: a trap no guest handles reached the hypervisor (then the domain shuts down: crash).</summary>
 public sealed record DomainCrashedData(ulong Cause, ulong Tval, ulong Epc) : EventData
 {

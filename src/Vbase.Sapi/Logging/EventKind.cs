@@ -12,6 +12,8 @@ public static class EventKind
     public const string DomainShutdown = "domain.shutdown";
     public const string DomainDestroyed = "domain.destroyed";
     public const string DomainCrashed = "domain.crashed";
+    /// <summary>The watchdog found a vCPU that ran too long without a call to the hypervisor; the domain shuts down with <c>crash</c>.</summary>
+    public const string DomainWedged = "domain.wedged";
     public const string P2mReadOnlyWrite = "p2m.write_to_readonly";
     public const string P2mChanged = "p2m.changed";
     public const string HypercallDenied = "hypercall.denied";

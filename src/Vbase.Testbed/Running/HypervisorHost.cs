@@ -128,6 +128,7 @@ public sealed class HypervisorHost : IGuestHost
             Cmdline = images.Spec.Cmdline,
             ConsoleOutput = (_, bytes) => console(bytes),
             VirtioConsole = images.Spec.VirtioConsole,
+            WatchdogInstructions = images.Spec.Watchdog,
             Network = images.Spec.Nic is NicSpec nic
                 ? new DomainNetInfo(nic.Ip, [.. nic.Arp.Select(a => new ArpEntry(a.Ip, a.Mac.ToBytes()))])
                 : null,
@@ -191,7 +192,8 @@ public sealed class HypervisorHost : IGuestHost
             HvShutdownReason.Suspend => ShutdownReason.Suspend,
             _ => ShutdownReason.Crash,
         };
-        return new DomainOutcome(state, reason, info.ExitCode, info.Instructions);
+        return new DomainOutcome(state, reason, info.ExitCode, info.Instructions,
+            info.Wedge is { } w ? new WatchdogStop(w.Vcpu, w.Pc, w.Instructions) : null);
     }
 
     public void Dispose()

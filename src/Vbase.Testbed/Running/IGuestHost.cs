@@ -115,4 +115,8 @@ public enum ShutdownReason
 
 /// <summary>A domain's state and, once it has shut down, why and with which exit code.</summary>
 /// <param name="Instructions">Instructions its vCPUs have retired.</param>
-public sealed record DomainOutcome(DomainState State, ShutdownReason? Reason, long? ExitCode, ulong Instructions);
+/// <param name="Watchdog">Set when the hypervisor's watchdog ended it (a crash): the vCPU that stopped making progress.</param>
+public sealed record DomainOutcome(DomainState State, ShutdownReason? Reason, long? ExitCode, ulong Instructions, WatchdogStop? Watchdog = null);
+
+/// <summary>The watchdog's finding: vCPU <paramref name="Vcpu"/> ran <paramref name="Instructions"/> without calling the hypervisor, at <paramref name="Pc"/>.</summary>
+public sealed record WatchdogStop(int Vcpu, ulong Pc, ulong Instructions);

@@ -65,6 +65,12 @@ public sealed record DomainSpec(
     /// <summary>The domain's NIC (<c>nic:</c>); null: none.</summary>
     public NicSpec? Nic { get; init; }
 
+    /// <summary>
+    /// The watchdog (<c>watchdog:</c>): instructions a vCPU may run without calling the hypervisor before the domain is
+    /// ended as crashed; 0: off; null: the hypervisor's default (on for Linux, off for other kernels).
+    /// </summary>
+    public ulong? Watchdog { get; init; }
+
     /// <summary>Whether <see cref="Kernel"/> is a Linux Image (booted with a device tree, <see cref="Initrd"/> and bootargs).</summary>
     public bool IsLinux { get; init; }
 

@@ -48,7 +48,7 @@ public static class ScenarioLoader
     private static readonly string[] ChipKeys = ["cache", "ways", "latencies"];
     private static readonly string[] LatencyKeys = ["hit", "dram", "cipher", "mac"];
     private static readonly string[] LimitKeys = ["max_instructions", "slice_instructions", "timeout"];
-    private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input", "initrd", "bootargs", "nic", "console"];
+    private static readonly string[] DomainKeys = ["name", "memory", "vcpus", "kernel", "programs", "cmdline", "console_input", "initrd", "bootargs", "nic", "console", "watchdog"];
 
     /// <summary>
     /// Loads the scenario in <paramref name="path"/>; relative image and plug-in paths are relative to its folder.
@@ -378,11 +378,17 @@ public static class ScenarioLoader
                 {
                     vcpus = (int)WholeNumber(vcpuNode, $"{at}.vcpus", 1, MaxVcpus, $"a number of vCPUs from 1 to {MaxVcpus}");
                 }
+                ulong? watchdog = null;
+                if (Get(map, "watchdog") is YamlNode watchdogNode)
+                {
+                    watchdog = watchdogNode is YamlScalarNode { Value: "off" } ? 0
+                        : WholeNumber(watchdogNode, $"{at}.watchdog", 1, ulong.MaxValue, "a number of instructions from 1 up, or off");
+                }
                 YamlNode kernelNode = Required(map, at, "kernel", "every domain needs a kernel (an ELF or a Linux Image)");
                 string kernel = ImageFile(kernelNode, $"{at}.kernel", out LinuxImage? linux);
                 if (linux is not null)
                 {
-                    domains.Add(LinuxDomain(map, at, name, memory, memoryNode, vcpus, kernel, kernelNode, linux));
+                    domains.Add(LinuxDomain(map, at, name, memory, memoryNode, vcpus, kernel, kernelNode, linux) with { Watchdog = watchdog });
                     continue;
                 }
                 foreach (string key in (string[])["initrd", "bootargs", "console"])
@@ -407,7 +413,7 @@ public static class ScenarioLoader
                     }
                 }
                 string input = Get(map, "console_input") is YamlNode inputNode ? Text(inputNode, $"{at}.console_input") : "";
-                domains.Add(new DomainSpec(name, memory, vcpus, kernel, programs, cmdline, input));
+                domains.Add(new DomainSpec(name, memory, vcpus, kernel, programs, cmdline, input) { Watchdog = watchdog });
             }
             Nics(list, domains);
             return domains;
