@@ -18,7 +18,7 @@ public sealed class LinuxBootRunTests : IDisposable
     private static string Committed(string name) =>
         Path.GetFullPath(Path.Combine(ExampleScenarioTests.ScenariosFolder(), "..", "guest", "linux", name));
 
-    private (TestbedResult Result, string Console) Boot(string bootargs, string? outDirectory = null, int vcpus = 1)
+    private (TestbedResult Result, string Console) Boot(string bootargs, string? outDirectory = null, int vcpus = 1, string memory = "64M")
     {
         string yaml = $"""
             name: linux-test
@@ -28,7 +28,7 @@ public sealed class LinuxBootRunTests : IDisposable
               timeout: 120s
             domains:
               - name: linux
-                memory: 64M
+                memory: {memory}
                 vcpus: {vcpus}
                 kernel: {Committed("Image")}
                 initrd: {Committed("initramfs.cpio")}
@@ -64,6 +64,16 @@ public sealed class LinuxBootRunTests : IDisposable
         Assert.Equal(console, console2);
         Assert.Equal(File.ReadAllBytes(Path.Combine(first, "events.jsonl")), File.ReadAllBytes(Path.Combine(second, "events.jsonl")));
         Assert.Equal(result.Instructions, again.Instructions);
+    }
+
+    [Fact]
+    public void LinuxUsesAGuestOf512MiB()
+    {
+        (TestbedResult result, string console) = Boot("console=hvc0 vbase_cmd=\"grep MemTotal /proc/meminfo\"", memory: "512M");
+        Assert.True(result.Succeeded, console);
+        string line = Assert.Single(console.Split('\n'), l => l.StartsWith("[linux] MemTotal:", StringComparison.Ordinal));
+        long kib = long.Parse(line["[linux] MemTotal:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(kib, 500_000, 512 * 1024);   // all of it but the kernel's own reservations
     }
 
     [Fact]

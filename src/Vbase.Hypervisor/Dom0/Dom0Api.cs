@@ -355,14 +355,14 @@ public sealed class ForeignMapping
     public ReadOnlySpan<byte> Read(int page)
     {
         Check(page);
+        if (!hv.Sapi.IsInterposed(mfns[page]) && (debug || !hv.Sapi.IsVmPrivate(mfns[page])))
+        {
+            return hv.Machine.Frame(mfns[page]);
+        }
         byte[] copy = new byte[PageSize.Bytes];
         if (!hv.Sapi.IsInterposed(mfns[page]))
         {
-            if (debug || !hv.Sapi.IsVmPrivate(mfns[page]))
-            {
-                return hv.Machine.Frame(mfns[page]);
-            }
-            hv.Sapi.ReadVmPrivate(mfns[page], 0, copy);
+            hv.Sapi.ReadVmPrivate(mfns[page], 0, copy);   // an encrypted VM's private frame: DRAM's ciphertext
             return copy;
         }
         if (!hv.Sapi.Read(Accessor.Dom0, AccessKind.Load, DomainId.Dom0, null, mfns[page], 0, copy))
