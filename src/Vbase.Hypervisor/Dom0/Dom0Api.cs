@@ -253,6 +253,46 @@ public sealed class Dom0Api
         hv.Record(id, null, new P2mChangeData(gfn, old, entry));
     }
 
+    /// <summary>
+    /// Adds one fresh zeroed machine frame to the domain, mapped <c>ram_rw</c> at <paramref name="gfn"/>, as Xen's
+    /// toolstack does with <c>xc_domain_populate_physmap_exact</c>; the domain owns it, so <see cref="Destroy"/>
+    /// frees it with the rest. Returns the frame.
+    /// <exception cref="ArgumentException"><paramref name="gfn"/> is not a hole (mapped, or at or past
+    /// <see cref="Grants.GrantTable.MaxGfn"/>).</exception>
+    /// <exception cref="InvalidOperationException">Machine memory has no free frame.</exception>
+    /// <exception cref="UnauthorizedAccessException">The plugged-in architecture refuses the change.</exception>
+    /// </summary>
+    public Mfn PopulatePhysmap(DomainId id, Gfn gfn)
+    {
+        Domain d = Get(id);
+        P2mEntry old = d.P2m.Lookup(gfn);
+        if (old.Type != P2mType.Invalid || gfn.Value >= Grants.GrantTable.MaxGfn)
+        {
+            throw new ArgumentException($"{gfn} of domain {id.Value} is not a hole ({old.Type.ToXenName()})", nameof(gfn));
+        }
+        // The frame the allocator will hand out (lowest free first) is found and offered to the architecture before
+        // it is taken: machine memory frees only by owner, so a refused frame could not be given back alone.
+        ulong free = 0;
+        while (free < hv.Machine.FrameCount && hv.Machine.OwnerOf(new Mfn(free)) is not null)
+        {
+            free++;
+        }
+        if (free == hv.Machine.FrameCount)
+        {
+            throw new InvalidOperationException($"machine memory has no free frame for {gfn} of domain {id.Value}");
+        }
+        var entry = new P2mEntry(new Mfn(free), P2mType.RamRw);
+        if (!hv.Sapi.AllowP2mChange(id, gfn, old, entry, Accessor.Dom0))
+        {
+            throw new UnauthorizedAccessException($"the architecture refused to populate {gfn} of domain {id.Value}");
+        }
+        Mfn[] taken = hv.Machine.Allocate(id, 1)!;
+        System.Diagnostics.Debug.Assert(taken[0] == entry.Mfn, "the allocator hands out the lowest free frame");
+        d.P2m.Set(gfn, entry);
+        hv.Record(id, null, new P2mChangeData(gfn, old, entry));
+        return entry.Mfn;
+    }
+
     // ---- SAPI (the Monitor's view) ----
 
     /// <summary>

@@ -68,23 +68,42 @@ internal sealed class Dom0Remap(AttackSpec spec) : Attack(spec)
     {
         int page = c.Target.Block / PageSize.Bytes;
         Gfn target = c.Region.Gfns[page];
-        // Another frame of the same domain that the application does not use: the highest RAM GFN that is not in
-        // the region. Dom0 fills it with chosen data, then points the protected GFN at it.
-        KeyValuePair<Gfn, P2mEntry> spare = c.Hv.Dom0.GetP2m(c.App)
-            .Where(kv => kv.Value.Type == P2mType.RamRw && !c.Region.Gfns.Contains(kv.Key))
-            .OrderByDescending(kv => kv.Key.Value)
-            .FirstOrDefault();
-        if (spare.Value.Type != P2mType.RamRw)
+        // The new frame comes from machine memory, as a toolstack's populate_physmap gives one, at the first hole
+        // above the domain's RAM: no frame of the guest's own is overwritten (under Linux every RAM frame may be
+        // live kernel memory), and the guest, which learnt its RAM at boot, never uses that GFN itself.
+        IReadOnlyList<KeyValuePair<Gfn, P2mEntry>> p2m = c.Hv.Dom0.GetP2m(c.App);
+        var mapped = p2m.Select(kv => kv.Key.Value).ToHashSet();
+        ulong hole = p2m.Where(kv => kv.Value.Type is P2mType.RamRw or P2mType.RamRo).Max(kv => kv.Key.Value) + 1;
+        while (mapped.Contains(hole))
         {
-            c.Fail("no spare RAM frame in the application domain to remap to");
+            hole++;
+        }
+        var spare = new Gfn(hole);
+        Mfn fresh;
+        try
+        {
+            fresh = c.Hv.Dom0.PopulatePhysmap(c.App, spare);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            c.Act($"populate_physmap of {spare} refused: {e.Message}");
+            return;
+        }
+        catch (InvalidOperationException e)
+        {
+            c.Fail($"populate_physmap of {spare}: {e.Message}");
             return;
         }
         byte[] page0 = c.ChosenData(PageSize.Bytes);
-        c.Hv.Dom0.WriteGuest(c.App, spare.Key.Address, page0);
+        if (c.Hv.Dom0.WriteGuest(c.App, spare.Address, page0) is int rc and not 0)
+        {
+            c.Fail($"Dom0's fill of the fresh frame at {spare} failed: {rc}");
+            return;
+        }
         P2mEntry old = c.Hv.Dom0.GetP2mEntry(c.App, target);
         try
         {
-            c.Hv.Dom0.SetP2mEntry(c.App, target, new P2mEntry(spare.Value.Mfn, P2mType.RamRw));
+            c.Hv.Dom0.SetP2mEntry(c.App, target, new P2mEntry(fresh, P2mType.RamRw));
         }
         catch (UnauthorizedAccessException e)
         {
@@ -92,13 +111,14 @@ internal sealed class Dom0Remap(AttackSpec spec) : Attack(spec)
             return;
         }
         P2mEntry now = c.Hv.Dom0.GetP2mEntry(c.App, target);
-        if (now.Mfn != spare.Value.Mfn)
+        if (now.Mfn != fresh)
         {
             c.Act($"p2m change of {target} refused (still {now.Mfn})");
             return;
         }
-        c.Hv.Sapi.Observe(c.Region, page, spare.Value.Mfn);
+        c.Hv.Sapi.Observe(c.Region, page, fresh);
         c.Evidence.Tampered = true;
-        c.Act($"p2m of {target}: {old.Type.ToXenName()} {old.Mfn} -> ram_rw {spare.Value.Mfn} (a frame filled with 0x{page0[0]:x2})");
+        c.Act($"p2m of {target}: {old.Type.ToXenName()} {old.Mfn} -> ram_rw {fresh} (a fresh frame Dom0 added at {spare} "
+            + $"with populate_physmap and filled with 0x{page0[0]:x2})");
     }
 }

@@ -256,13 +256,20 @@ public sealed class Testbed(Scenario scenario, Func<HostSettings, IGuestHost> ho
     /// <summary>
     /// The domains' memory and a quarter more (at least 4 MiB), which the hypervisor sets aside for a plug-in's
     /// off-chip metadata at the top of machine memory (<see cref="Vbase.Hypervisor.Sapi.HypervisorSapiHost.MetadataBudget"/>: a fifth
-    /// of the whole, reserved when it is plugged in, before any domain).
+    /// of the whole, reserved when it is plugged in, before any domain), and <see cref="Dom0SlackBytes"/>.
     /// </summary>
     private static ulong MachineMemory(Scenario scenario)
     {
         ulong domains = scenario.Domains.Aggregate(0UL, (sum, d) => sum + d.MemoryBytes);
-        return domains + Math.Max(4UL << 20, (domains / 4 + 0xFFF) & ~0xFFFUL);
+        return domains + Math.Max(4UL << 20, (domains / 4 + 0xFFF) & ~0xFFFUL) + Dom0SlackBytes;
     }
+
+    /// <summary>
+    /// Frames left free for Dom0's own allocations after the domains and a full metadata budget (which would
+    /// otherwise take the last free frame): the fresh frame <c>dom0-remap</c> adds with populate_physmap. 16 frames,
+    /// of which the metadata budget's fifth takes about 3.
+    /// </summary>
+    internal const ulong Dom0SlackBytes = 64UL << 10;
 
     private void TimeOut()
     {
