@@ -270,24 +270,14 @@ public sealed class Dom0Api
         {
             throw new ArgumentException($"{gfn} of domain {id.Value} is not a hole ({old.Type.ToXenName()})", nameof(gfn));
         }
-        // The frame the allocator will hand out (lowest free first) is found and offered to the architecture before
-        // it is taken: machine memory frees only by owner, so a refused frame could not be given back alone.
-        ulong free = 0;
-        while (free < hv.Machine.FrameCount && hv.Machine.OwnerOf(new Mfn(free)) is not null)
-        {
-            free++;
-        }
-        if (free == hv.Machine.FrameCount)
-        {
-            throw new InvalidOperationException($"machine memory has no free frame for {gfn} of domain {id.Value}");
-        }
-        var entry = new P2mEntry(new Mfn(free), P2mType.RamRw);
+        Mfn frame = hv.Machine.Allocate(id, 1)?[0]
+            ?? throw new InvalidOperationException($"machine memory has no free frame for {gfn} of domain {id.Value}");
+        var entry = new P2mEntry(frame, P2mType.RamRw);
         if (!hv.Sapi.AllowP2mChange(id, gfn, old, entry, Accessor.Dom0))
         {
+            hv.Machine.Free(id, frame);   // refused: the frame goes back, untouched and still zero
             throw new UnauthorizedAccessException($"the architecture refused to populate {gfn} of domain {id.Value}");
         }
-        Mfn[] taken = hv.Machine.Allocate(id, 1)!;
-        System.Diagnostics.Debug.Assert(taken[0] == entry.Mfn, "the allocator hands out the lowest free frame");
         d.P2m.Set(gfn, entry);
         hv.Record(id, null, new P2mChangeData(gfn, old, entry));
         return entry.Mfn;

@@ -112,6 +112,18 @@ public sealed unsafe class MachineMemory : IDisposable
         }
     }
 
+    /// <summary>Returns one frame of <paramref name="owner"/> (one taken and then not used), scrubbed; false if it is not theirs.</summary>
+    public bool Free(DomainId owner, Mfn mfn)
+    {
+        if (!IsValid(mfn) || owners[mfn.Value] != owner)
+        {
+            return false;
+        }
+        owners[mfn.Value] = null;
+        Frame(mfn).Clear();
+        return true;
+    }
+
     public void Dispose()
     {
         if (!disposed)

@@ -98,6 +98,8 @@ public class PopulatePhysmapTests
         Mfn next = rig.Hv.Dom0.PopulatePhysmap(d, new Gfn(Hole.Value + 1));
         Assert.Equal(refused.Proposed.Mfn, next);
         Assert.Equal(free - 1, FreeFrames(rig));
+        Assert.False(rig.Hv.Machine.Free(new DomainId(7), next));   // one frame goes back only from its owner
+        Assert.Equal(d, rig.Hv.Machine.OwnerOf(next));
     }
 
     [Fact]
