@@ -42,13 +42,14 @@ public sealed class MonitorDebugTests
     {
         string commands = Path.Combine(Path.GetTempPath(), $"vbase-monitor-{Guid.NewGuid():N}.txt");
         File.WriteAllText(commands, "break zz\nbreak 0x10084 nope\nstep 0\nstep 1 app 9\nattack nope\nattack phys-snoop\n"
-            + "attack vm-map-foreign\nx/1x app v:zz\nx/1x app v:0x10000@5\nmem app v:0x10000 4 dram\nattack phys-snoop delay\ndelete 0x1\nstep 3\nregs app\n");
+            + "attack vm-map-foreign\nattack net-sniff\nx/1x app v:zz\nx/1x app v:0x10000@5\nmem app v:0x10000 4 dram\nattack phys-snoop delay\ndelete 0x1\nstep 3\nregs app\n");
         try
         {
             CliResult r = CliRunner.Run("run", Path.Combine(Repo, "scenarios", "paper.yaml"), "--monitor-commands", commands);
             string[] lines = r.Stdout.Split('\n');
             string[] errors = [.. lines.Where(l => l.StartsWith("monitor: error: ", StringComparison.Ordinal))];
-            Assert.Equal(11, errors.Length);
+            Assert.Equal(12, errors.Length);
+            Assert.Contains("monitor: error: net-sniff acts on the wire between the bank's VMs: fire it from a campaign (vbase campaign --app net-plain or net-sealed)", errors);
             Assert.Contains("monitor: error: no active protected region yet (run until one is registered)", errors);
             Assert.Contains("monitor: no such breakpoint", lines);
             Assert.Contains("monitor: dom 1 vcpu 0: stepped 3, now at pc 0x8020000c Supervisor-mode: csrrw zero, sscratch, zero (t=3)", lines);

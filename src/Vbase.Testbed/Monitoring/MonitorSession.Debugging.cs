@@ -235,6 +235,11 @@ internal sealed partial class MonitorSession
         {
             throw new ArgumentException($"{spec.Id} runs in an Attacker VM: fire it from a campaign (vbase campaign)");
         }
+        if (spec.Position == AttackPosition.Network)
+        {
+            // Its taps sit on the bridge between the bank's two VMs, which a campaign sets up before the run starts.
+            throw new ArgumentException($"{spec.Id} acts on the wire between the bank's VMs: fire it from a campaign (vbase campaign --app net-plain or net-sealed)");
+        }
         var parameters = new Dictionary<string, string>();
         foreach (string a in args.Skip(1))
         {
