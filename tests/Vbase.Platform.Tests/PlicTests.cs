@@ -1,13 +1,15 @@
 using Vbase.Platform.Devices;
 using Vbase.Platform.Tests.Support;
-using static Vbase.Platform.Devices.PlicRegister;
 
 namespace Vbase.Platform.Tests;
 
 public sealed class PlicTests
 {
-    private const ulong ContextStride = 0x1000;
-    private const ulong EnableStride = 0x80;
+    private const ulong ContextStride = VirtualPlic.ContextStride;
+    private const ulong EnableStride = VirtualPlic.EnableStride;
+    private const ulong Priority = 0, Pending = VirtualPlic.PendingBase, Enable = VirtualPlic.EnableBase;
+    private const ulong Threshold = VirtualPlic.ContextBase + VirtualPlic.ThresholdOffset;
+    private const ulong ClaimComplete = VirtualPlic.ContextBase + VirtualPlic.ClaimOffset;
 
     private static ulong Read(Plic plic, ulong offset)
     {
@@ -17,7 +19,7 @@ public sealed class PlicTests
 
     private static void Write(Plic plic, ulong offset, ulong value) => Assert.True(plic.Write(offset, 4, value));
 
-    private static ulong Claim(int context) => (ulong)ClaimComplete + (ulong)context * ContextStride;
+    private static ulong Claim(int context) => ClaimComplete + ((ulong)context * ContextStride);
 
     /// <summary>Reads mip through the hart (csrr a0, mip), the way software sees MEIP and SEIP.</summary>
     private static ulong Mip(HartRig rig)
@@ -33,21 +35,21 @@ public sealed class PlicTests
     {
         using var rig = new HartRig();
         var plic = new Plic(rig.Hart);
-        Write(plic, (ulong)Priority + 4 * 10, 3);
-        Write(plic, (ulong)Enable, 1u << 10);
+        Write(plic, Priority + 4 * 10, 3);
+        Write(plic, Enable, 1u << 10);
 
         plic.SetLevel(10, true);
-        Assert.Equal(1UL << 10, Read(plic, (ulong)Pending));
+        Assert.Equal(1UL << 10, Read(plic, Pending));
         Assert.Equal(1UL << 11, Mip(rig) & (1UL << 11)); // MEIP
 
         Assert.Equal(10UL, Read(plic, Claim(0)));
-        Assert.Equal(0UL, Read(plic, (ulong)Pending));
+        Assert.Equal(0UL, Read(plic, Pending));
         Assert.Equal(0UL, Read(plic, Claim(0))); // in service: nothing more to claim
         Assert.Equal(0UL, Mip(rig) & (1UL << 11));
 
         plic.SetLevel(10, false);
         Write(plic, Claim(0), 10); // complete
-        Assert.Equal(0UL, Read(plic, (ulong)Pending));
+        Assert.Equal(0UL, Read(plic, Pending));
     }
 
     [Fact]
@@ -55,12 +57,12 @@ public sealed class PlicTests
     {
         using var rig = new HartRig();
         var plic = new Plic(rig.Hart);
-        Write(plic, (ulong)Priority + 4 * 10, 1);
-        Write(plic, (ulong)Enable, 1u << 10);
+        Write(plic, Priority + 4 * 10, 1);
+        Write(plic, Enable, 1u << 10);
         plic.SetLevel(10, true);
         Assert.Equal(10UL, Read(plic, Claim(0)));
         Write(plic, Claim(0), 10);
-        Assert.Equal(1UL << 10, Read(plic, (ulong)Pending));
+        Assert.Equal(1UL << 10, Read(plic, Pending));
         Assert.Equal(10UL, Read(plic, Claim(0)));
     }
 
@@ -69,15 +71,15 @@ public sealed class PlicTests
     {
         using var rig = new HartRig();
         var plic = new Plic(rig.Hart);
-        Write(plic, (ulong)Enable, 1u << 10);
+        Write(plic, Enable, 1u << 10);
         plic.SetLevel(10, true);
         Assert.Equal(0UL, Read(plic, Claim(0))); // priority 0 never interrupts
 
-        Write(plic, (ulong)Priority + 4 * 10, 2);
-        Write(plic, (ulong)Threshold, 2);
-        Assert.Equal(2UL, Read(plic, (ulong)Threshold));
+        Write(plic, Priority + 4 * 10, 2);
+        Write(plic, Threshold, 2);
+        Assert.Equal(2UL, Read(plic, Threshold));
         Assert.Equal(0, plic.Best(0));
-        Write(plic, (ulong)Threshold, 1);
+        Write(plic, Threshold, 1);
         Assert.Equal(10, plic.Best(0));
     }
 
@@ -86,16 +88,16 @@ public sealed class PlicTests
     {
         using var rig = new HartRig();
         var plic = new Plic(rig.Hart);
-        Write(plic, (ulong)Enable, (1u << 3) | (1u << 5) | (1u << 9));
-        Write(plic, (ulong)Enable + 4, 1u << (40 - 32));
+        Write(plic, Enable, (1u << 3) | (1u << 5) | (1u << 9));
+        Write(plic, Enable + 4, 1u << (40 - 32));
         foreach (int source in new[] { 3, 5, 9, 40 })
         {
             plic.SetLevel(source, true);
         }
-        Write(plic, (ulong)Priority + 4 * 3, 2);
-        Write(plic, (ulong)Priority + 4 * 5, 2);
-        Write(plic, (ulong)Priority + 4 * 9, 1);
-        Write(plic, (ulong)Priority + 4 * 40, 7);
+        Write(plic, Priority + 4 * 3, 2);
+        Write(plic, Priority + 4 * 5, 2);
+        Write(plic, Priority + 4 * 9, 1);
+        Write(plic, Priority + 4 * 40, 7);
 
         Assert.Equal(40UL, Read(plic, Claim(0)));
         Assert.Equal(3UL, Read(plic, Claim(0)));
@@ -108,8 +110,8 @@ public sealed class PlicTests
     {
         using var rig = new HartRig();
         var plic = new Plic(rig.Hart);
-        Write(plic, (ulong)Priority + 4 * 10, 1);
-        Write(plic, (ulong)Enable + EnableStride, 1u << 10);
+        Write(plic, Priority + 4 * 10, 1);
+        Write(plic, Enable + EnableStride, 1u << 10);
         plic.SetLevel(10, true);
 
         ulong mip = Mip(rig);
@@ -123,12 +125,12 @@ public sealed class PlicTests
     {
         using var rig = new HartRig();
         var plic = new Plic(rig.Hart);
-        Write(plic, (ulong)Enable, 0xFFFF_FFFF);
-        Write(plic, (ulong)Priority, 5);
-        Write(plic, (ulong)Priority + 4, 0xFF);
-        Assert.Equal(0xFFFF_FFFEUL, Read(plic, (ulong)Enable));
-        Assert.Equal(0UL, Read(plic, (ulong)Priority));
-        Assert.Equal(7UL, Read(plic, (ulong)Priority + 4));
-        Assert.False(plic.Read((ulong)Priority, 1, out _));
+        Write(plic, Enable, 0xFFFF_FFFF);
+        Write(plic, Priority, 5);
+        Write(plic, Priority + 4, 0xFF);
+        Assert.Equal(0xFFFF_FFFEUL, Read(plic, Enable));
+        Assert.Equal(0UL, Read(plic, Priority));
+        Assert.Equal(7UL, Read(plic, Priority + 4));
+        Assert.False(plic.Read(Priority, 1, out _));
     }
 }

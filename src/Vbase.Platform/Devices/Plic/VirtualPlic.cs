@@ -6,9 +6,9 @@ namespace Vbase.Platform.Devices;
 /// claim/complete register of each context. Sources are level-triggered, as virtio-mmio's interrupt is.
 /// </summary>
 /// <remarks>
-/// <para>Unlike the bare machine's <see cref="Plic"/> (one hart, its M- and S-mode contexts wired to that hart),
-/// this one has any number of contexts and drives no hart itself: the host reads <see cref="Output"/> when told
-/// a context changed (the hypervisor: a Linux domain's vCPU n's SEIP is context n's output).</para>
+/// <para>It has any number of contexts and drives no hart itself: the host reads <see cref="Output"/> when told a
+/// context changed (the hypervisor: a Linux domain's vCPU n's SEIP is context n's output; the bare machine's
+/// <see cref="Plic"/>: its hart's MEIP and SEIP are contexts 0 and 1).</para>
 /// <para>Each source's gateway forwards its level as the pending bit while the source is not in flight (a source
 /// that lowers its line before it is claimed stops being pending, as QEMU's PLIC does); a claim takes the
 /// pending bit and holds the gateway until the context completes that source, after which a line still high is
@@ -211,8 +211,11 @@ public sealed class VirtualPlic : IDevice
         Update();
     }
 
-    private int Best(int context)
+    /// <summary>The source a claim by <paramref name="context"/> would return now, or 0 (nothing changes).</summary>
+    public int Best(int context)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(context);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(context, Contexts);
         uint[] en = enable[context];
         int best = 0;
         uint bestPriority = threshold[context];
