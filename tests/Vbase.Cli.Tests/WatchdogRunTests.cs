@@ -1,5 +1,4 @@
 using Vbase.Cli.Tests.Support;
-using Vbase.Testbed.Running;
 
 namespace Vbase.Cli.Tests;
 
