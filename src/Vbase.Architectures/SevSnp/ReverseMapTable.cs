@@ -82,7 +82,7 @@ public sealed class ReverseMapTable
     /// <paramref name="owner"/> null, the reclaim of a destroyed VM's entries): written to DRAM directly once the
     /// cache is written back, since the launch runs before the guest and its traffic is not the workload's.
     /// </summary>
-    public void SetAtLaunch(DomainId? owner, IReadOnlyList<(Gfn Gfn, Mfn Mfn)> frames)
+    public void SetByFirmware(DomainId? owner, IReadOnlyList<(Gfn Gfn, Mfn Mfn)> frames)
     {
         ArgumentNullException.ThrowIfNull(frames);
         cache.Flush();

@@ -73,7 +73,7 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
     /// <summary>The launch's RMPUPDATE and PVALIDATE: every frame of the VM assigned to it at its GFN, validated.</summary>
     protected override void OnVmEncrypted(DomainId domain, IReadOnlyList<(Gfn Gfn, Mfn Mfn)> frames)
     {
-        Rmp.SetAtLaunch(domain, frames);
+        Rmp.SetByFirmware(domain, frames);
         Host.Record("sev-snp.rmp_assigned", domain, null, EventField.Of("region", 0), EventField.Of("frames", frames.Count),
             EventField.Of("owner", domain.Value), EventField.Hex("gfn", frames.Count > 0 ? frames[0].Gfn.Value : 0),
             EventField.Hex("mfn", frames.Count > 0 ? frames[0].Mfn.Value : 0));
@@ -83,7 +83,7 @@ public sealed class SevSnpArchitecture(ArchitectureOptions options) : SevArchite
     public override void OnDomainDestroyed(DomainId domain)
     {
         base.OnDomainDestroyed(domain);
-        Rmp.SetAtLaunch(null, Rmp.AssignedTo(domain));
+        Rmp.SetByFirmware(null, Rmp.AssignedTo(domain));
     }
 
     /// <summary>Dom0 writing a private frame of the VM: refused while the RMP assigns the frame to a guest.</summary>

@@ -385,20 +385,23 @@ public sealed class ForeignMapping
     public ReadOnlySpan<byte> Read(int page)
     {
         Check(page);
-        if (!hv.Sapi.IsInterposed(mfns[page]) && (debug || !hv.Sapi.IsVmPrivate(mfns[page])))
+        Mfn mfn = mfns[page];
+        byte[] copy;
+        if (hv.Sapi.IsInterposed(mfn))
         {
-            return hv.Machine.Frame(mfns[page]);
-        }
-        byte[] copy = new byte[PageSize.Bytes];
-        if (!hv.Sapi.IsInterposed(mfns[page]))
-        {
-            hv.Sapi.ReadVmPrivate(mfns[page], 0, copy);   // an encrypted VM's private frame: DRAM's ciphertext
+            copy = new byte[PageSize.Bytes];
+            if (!hv.Sapi.Read(Accessor.Dom0, AccessKind.Load, DomainId.Dom0, null, mfn, 0, copy))
+            {
+                throw new UnauthorizedAccessException($"page {page} ({gfns[page]}): the architecture refused the read");
+            }
             return copy;
         }
-        if (!hv.Sapi.Read(Accessor.Dom0, AccessKind.Load, DomainId.Dom0, null, mfns[page], 0, copy))
+        if (debug || !hv.Sapi.IsVmPrivate(mfn))
         {
-            throw new UnauthorizedAccessException($"page {page} ({gfns[page]}): the architecture refused the read");
+            return hv.Machine.Frame(mfn);
         }
+        copy = new byte[PageSize.Bytes];
+        hv.Sapi.ReadVmPrivate(mfn, 0, copy);   // an encrypted VM's private frame: DRAM's ciphertext
         return copy;
     }
 
